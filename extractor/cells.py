@@ -1,0 +1,168 @@
+"""Sections → cells: split a table region of the normalised view into lines of cells.
+
+One tokenizer serves every layout. Cells are separated by tabs and pipes, and inside a
+piece of text by the spaces between numbers (PDF text). What differs between layouts is
+only which separators appear, so nothing here needs to know the layout's name:
+
+* an *empty* cell is the nothing between two separators on one line (``3\t\t5``,
+  ``| 3 | | 5 |``) or a lone ``|`` line after a line that itself ends in ``|``;
+* a *blank* cell is one written as —, /, -, 无 or 空;
+* indentation before a line's first cell is not a cell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+# A number with a note the publisher wrote into the cell: 22(其中修订16件), 55(含自然失效29件)
+NOTED = re.compile(r"(\d+(?:\.\d+)?)\s*\((?:其中|含|包括)[^)]*\)")
+UNITED = re.compile(r"(\d+(?:\.\d+)?)\s*(万元|元|件|条|个|项|次)")
+BLANK_MARKS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "─", "-/-"})
+_FOOTER_LINE = re.compile(
+    r"^\s*(?:[-—–]+\s*\d{1,3}\s*[-—–]+|第\s*\d+\s*页(?:\s*[,/，]?\s*共\s*\d+\s*页)?"
+    r"|\d{1,3}\s*/\s*\d{1,3}|Page\s*\d+(?:\s*/\s*P\.\s*\d+)?|P\.\s*\d+)\s*$",
+    re.IGNORECASE,
+)
+_INLINE_FOOTER = re.compile(r"(?<!\S)[—–]\s*\d{1,3}\s*[—–](?!\S)|(?<!\S)-\s\d{1,3}\s-(?!\S)")
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# Leading digits that belong to a row's number (1.属于国家秘密), not to a value.
+_ROW_NUMBER = re.compile(r"^\d{1,2}[.、]\D")
+_TRAILING_NUMBER = re.compile(r"^(.*[^\d.,\s])(\d+(?:\.\d+)?)$")
+
+
+@dataclass
+class Cell:
+    kind: str  # "text", "number", "blank" or "empty"
+    text: str  # normalised text of the cell
+    start: int  # view offsets
+    end: int
+    line: int
+    value: int | float | None = None
+    note: str | None = None  # why the value needs a second look (leading zero, unit, note)
+
+
+def classify_number(word: str) -> tuple[int | float, str | None] | None:
+    """The value of a number cell, or ``None`` when ``word`` is not one."""
+    note = None
+    m = NUMBER.fullmatch(word)
+    if not m:
+        m2 = NOTED.fullmatch(word) or UNITED.fullmatch(word)
+        if not m2:
+            return None
+        word = m2.group(1)
+        note = f"单元格内有附注「{m2.group(0)}」"
+    digits = word.replace(",", "")
+    if "." in digits:
+        return float(digits), note
+    if len(digits) > 1 and digits[0] == "0":
+        note = f"「{digits}」以 0 开头，可能是几个单元格粘连"
+    return int(digits), note
+
+
+def _words(text: str, base: int) -> list[tuple[str, int, int]]:
+    return [(m.group(), base + m.start(), base + m.end()) for m in re.finditer(r"\S+", text)]
+
+
+def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
+    """Cells of one separator-free piece: text runs and the numbers beside them."""
+    words = _words(text, base)
+    if not words:
+        return []
+    kinds: list[str] = []
+    for word, _, _ in words:
+        if classify_number(word) is not None:
+            kinds.append("number")
+        elif word in BLANK_MARKS:
+            kinds.append("blank")
+        else:
+            kinds.append("text")
+    # 无 is a blank only beside numbers or alone; next to text it is a word ((四)无法提供).
+    for i, (word, _, _) in enumerate(words):
+        if kinds[i] == "blank" and word in ("无", "空"):
+            neighbours = [kinds[j] for j in (i - 1, i + 1) if 0 <= j < len(words)]
+            if neighbours and all(k == "text" for k in neighbours):
+                kinds[i] = "text"
+    cells: list[Cell] = []
+    for (word, start, end), kind in zip(words, kinds, strict=True):
+        if kind == "text":
+            m = _TRAILING_NUMBER.match(word)
+            if m and not _ROW_NUMBER.match(word) and re.search(r"[一-龥]$", m.group(1)):
+                # A value glued to its label (行政许可97): split it off.
+                cut = start + m.start(2)
+                _append_text(cells, m.group(1), start, cut, line)
+                value, note = classify_number(m.group(2))
+                cells.append(Cell("number", m.group(2), cut, end, line, value, note))
+                continue
+            _append_text(cells, word, start, end, line)
+        elif kind == "number":
+            value, note = classify_number(word)
+            cells.append(Cell("number", word, start, end, line, value, note))
+        else:
+            cells.append(Cell("blank", word, start, end, line))
+    return cells
+
+
+def _append_text(cells: list[Cell], word: str, start: int, end: int, line: int) -> None:
+    if cells and cells[-1].kind == "text" and cells[-1].line == line:
+        prev = cells[-1]
+        cells[-1] = Cell("text", prev.text + " " + word, prev.start, end, line)
+    else:
+        cells.append(Cell("text", word, start, end, line))
+
+
+def _split(line: str, sep: str) -> list[tuple[str, int]]:
+    parts: list[tuple[str, int]] = []
+    pos = 0
+    for piece in line.split(sep):
+        parts.append((piece, pos))
+        pos += len(piece) + 1
+    return parts
+
+
+def tokenize(view: str, start: int, end: int) -> list[list[Cell]]:
+    """Lines of cells for ``view[start:end]``; page footers and markdown rules dropped."""
+    lines: list[list[Cell]] = []
+    pos = start
+    previous_ended_with_pipe = False
+    for raw_line in view[start:end].split("\n"):
+        line_start = pos
+        pos += len(raw_line) + 1
+        line = _INLINE_FOOTER.sub(lambda m: " " * len(m.group()), raw_line)
+        stripped = line.strip()
+        if not stripped or _FOOTER_LINE.match(line) or _MD_RULE.match(line):
+            continue
+        n = len(lines)
+        cells: list[Cell] = []
+        if set(stripped) == {"|"}:
+            # Lone pipes: each one closes an empty cell when cells end in " |" (pattern 4);
+            # otherwise the first is only the separator between two cells (pattern 5).
+            count = len(stripped) - (0 if previous_ended_with_pipe else 1)
+            at = line_start + line.index("|")
+            cells = [Cell("empty", "", at, at, n) for _ in range(count)]
+        elif "|" in line or "\t" in line:
+            sep = "|" if "|" in line else "\t"
+            parts = _split(line, sep)
+            seen_content = False
+            for i, (piece, offset) in enumerate(parts):
+                is_last = i == len(parts) - 1
+                sub = "\t" in piece and sep == "|"
+                if not piece.strip():
+                    # Indentation and a pipe table's outer borders are not cells.
+                    if seen_content and not (is_last and sep == "|"):
+                        at = line_start + offset
+                        cells.append(Cell("empty", "", at, at, n))
+                    continue
+                seen_content = True
+                if sub:
+                    for subpiece, suboffset in _split(piece, "\t"):
+                        cells.extend(tokenize_piece(subpiece, line_start + offset + suboffset, n))
+                else:
+                    cells.extend(tokenize_piece(piece, line_start + offset, n))
+        else:
+            cells = tokenize_piece(line, line_start, n)
+        previous_ended_with_pipe = stripped.endswith("|")
+        if cells:
+            lines.append(cells)
+    return lines

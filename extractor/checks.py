@@ -1,0 +1,162 @@
+"""Candidates → findings: the template's identities (勾稽关系) and value rules.
+
+A check only reports; it never changes a value. A report whose own figures do not add up
+keeps its printed figures and gets a finding a reviewer can settle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .model import Claim, Finding, Value
+from .template import DECIMAL_KEYS, IDENTITIES, Identity, label_of
+
+
+def _fmt(value: Value) -> str:
+    if value is None:
+        return "空"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _short(key: str) -> str:
+    return label_of(key).split("·")[-1]
+
+
+def _message(identity: Identity, values: Mapping[str, Value], left: float, right: float) -> str:
+    rule = identity.rule
+    if rule == "s3.row_total":
+        row = label_of(identity.left[0]).split("·")[0]
+        terms = " + ".join(f"{_short(k)} {_fmt(values[k])}" for k in identity.right)
+        return f"{row}：{terms} = {right:g}，但总计为 {_fmt(values[identity.left[0]])}"
+    if rule == "s3.results_total":
+        column = _short(identity.left[0])
+        return f"{column}列：办理结果各项之和为 {right:g}，但（七）总计为 {_fmt(values[identity.left[0]])}"
+    if rule == "s3.balance":
+        column = _short(identity.left[0])
+        a, b = (values[k] for k in identity.left)
+        c, d = (values[k] for k in identity.right)
+        return (
+            f"{column}列：本年新收 {_fmt(a)} + 上年结转 {_fmt(b)} = {left:g}，"
+            f"但办理结果总计 {_fmt(c)} + 结转下年度 {_fmt(d)} = {right:g}"
+        )
+    group = label_of(identity.left[0]).split("·")[0]
+    terms = " + ".join(f"{_short(k)} {_fmt(values[k])}" for k in identity.right)
+    return f"{group}：{terms} = {right:g}，但总计为 {_fmt(values[identity.left[0]])}"
+
+
+def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Finding]:
+    """Every identity whose cells are all known (read with certainty, blanks included).
+
+    Blank cells count as 0 in a sum; a blank *total* beside components that add up to more
+    than 0 is a finding too (the report left out a figure its own table implies)."""
+    findings: list[Finding] = []
+    for identity in IDENTITIES:
+        keys = identity.left + identity.right
+        if not all(k in known for k in keys):
+            continue
+        if all(values[k] is None for k in keys):
+            continue
+        left = sum(values[k] or 0 for k in identity.left)
+        right = sum(values[k] or 0 for k in identity.right)
+        blank_total = identity.rule in ("s3.row_total", "s4.total", "s3.results_total") and (
+            values[identity.left[0]] is None and right > 0
+        )
+        if abs(left - right) > 1e-9 or blank_total:
+            findings.append(
+                Finding(identity.rule, list(keys), _message(identity, values, left, right))
+            )
+    return findings
+
+
+def check_values(values: Mapping[str, Value]) -> list[Finding]:
+    """Counts are non-negative integers; the fee is a non-negative amount."""
+    findings: list[Finding] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        part = key.split(".", 1)[0]
+        if value < 0:
+            findings.append(
+                Finding(f"{part}.negative", [key], f"{label_of(key)} 为负数 {_fmt(value)}")
+            )
+        elif key not in DECIMAL_KEYS and not float(value).is_integer():
+            findings.append(
+                Finding(
+                    f"{part}.not_integer", [key], f"{label_of(key)} 应为整数，读到 {_fmt(value)}"
+                )
+            )
+    return findings
+
+
+_APPLICATIONS = re.compile(r"(?:收到|受理|新收)[^,，。；]*申请|申请[^,，。；]*(?:收到|受理)")
+_NORMATIVE = re.compile(r"规范性文件")
+_NOT_ISSUED = re.compile(r"现行|有效|废止|清理|修订|备案|审查|评估|解读")
+_REVIEW = re.compile(r"行政复议")
+
+
+def _oneline(text: str) -> str:
+    return re.sub(r"<[^>]*>", "", "".join(text.split()))
+
+
+def check_claims(
+    claims: list[Claim], values: Mapping[str, Value], known: set[str]
+) -> list[Finding]:
+    """Where the prose states a figure the tables also hold, the two must agree."""
+    findings: list[Finding] = []
+
+    def get(key: str) -> Value:
+        return values.get(key) if key in known else None
+
+    for claim in claims:
+        metric = "".join(claim.metric.split())
+        if claim.unit == "件" and _APPLICATIONS.search(metric) and "结转" not in metric:
+            new, carried = get("s3.new_received.total"), get("s3.carried_over.total")
+            if new is None:
+                continue
+            accepted = {new, new + (carried or 0)}
+            if claim.qualifier == "exact" and claim.value not in accepted:
+                findings.append(
+                    Finding(
+                        "claims.applications",
+                        ["s3.new_received.total"],
+                        f"正文称「{_oneline(claim.quote)}」，但表三本年新收为 {_fmt(new)} 件"
+                        f"（加上年结转为 {_fmt(new + (carried or 0))} 件）",
+                    )
+                )
+        elif claim.unit == "件" and _REVIEW.search(metric) and "诉讼" not in metric:
+            total = get("s4.review.total")
+            if total is not None and claim.qualifier == "exact" and claim.value != total:
+                findings.append(
+                    Finding(
+                        "claims.review",
+                        ["s4.review.total"],
+                        f"正文称「{_oneline(claim.quote)}」，但表四行政复议总计为 {_fmt(total)} 件",
+                    )
+                )
+        elif claim.unit == "件" and _NORMATIVE.search(metric) and not _NOT_ISSUED.search(metric):
+            issued = get("s2.normative.issued")
+            if issued is not None and claim.qualifier == "exact" and claim.value != issued:
+                findings.append(
+                    Finding(
+                        "claims.normative",
+                        ["s2.normative.issued"],
+                        f"正文称「{_oneline(claim.quote)}」，但表二行政规范性文件本年制发 {_fmt(issued)} 件",
+                    )
+                )
+        elif claim.unit in ("元", "万元") and "事业性收费" in metric:
+            fees = get("s2.fees")
+            if fees is None:
+                continue
+            stated = claim.value / 10_000 if claim.unit == "元" else claim.value
+            if claim.qualifier == "exact" and abs(stated - fees) > 0.005:
+                findings.append(
+                    Finding(
+                        "claims.fees",
+                        ["s2.fees"],
+                        f"正文称「{_oneline(claim.quote)}」（合 {stated:g} 万元），但表二收费金额为 {_fmt(fees)} 万元",
+                    )
+                )
+    return findings

@@ -1,0 +1,91 @@
+"""The ``gouji`` command: nouns and verbs over reports."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .pipeline import extract_file, iter_documents
+from .record import dumps
+from .sources import DEFAULT_MAX_BYTES
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gouji")
+def cli() -> None:
+    """gouji（勾稽）：从政府信息公开工作年度报告中抽取表格数字，逐项勾稽核对，
+    只把存疑的数字交给人复核。"""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="-",
+    show_default=True,
+    help="抽取记录写入的 JSONL 文件（每份报告一行），- 表示标准输出。",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="单个文件的大小上限，超过则记为失败。",
+)
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度条和汇总。")
+def extract(paths: tuple[Path, ...], output: Path, max_bytes: int, quiet: bool) -> None:
+    """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
+
+    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md 和 .html。
+    某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
+    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
+    """
+    documents = list(iter_documents(paths))
+    if not documents:
+        raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
+    out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
+    show_progress = not quiet and sys.stderr.isatty()
+    failed = 0
+    in_review = 0
+    rules: Counter[str] = Counter()
+    try:
+        with click.progressbar(
+            documents,
+            label="抽取",
+            file=sys.stderr,
+            show_pos=True,
+            show_eta=True,
+            hidden=not show_progress,
+        ) as bar:
+            for path in bar:
+                record = extract_file(path, max_bytes=max_bytes)
+                out.write(dumps(record) + "\n")
+                out.flush()
+                if record["status"] == "failed":
+                    failed += 1
+                    continue
+                in_review += sum(1 for s in record["field_status"].values() if s == "review")
+                rules.update(f["rule"] for f in record["findings"])
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if not quiet:
+        _summary(len(documents), failed, in_review, rules, output)
+    sys.exit(1 if failed else 0)
+
+
+def _summary(total: int, failed: int, in_review: int, rules: Counter, output: Path) -> None:
+    echo = lambda text: click.echo(text, err=True)  # noqa: E731
+    echo(f"报告 {total} 份，失败 {failed} 份；待复核字段 {in_review} 个。")
+    if rules:
+        echo("发现（按规则）：")
+        for rule, count in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0])):
+            echo(f"  {rule:<24} {count}")
+    if str(output) != "-":
+        echo(f"记录已写入 {output}")

@@ -1,0 +1,362 @@
+"""Cells → candidates: the deterministic layout reader.
+
+Row labels anchor the table: every value after a label and before the next label belongs to
+that label's row. A row is filled only when its cells can be placed with certainty — the
+right number of cells, read beside their label. Otherwise its keys stay null (or keep the
+value but lose certainty) and a finding says why. The reader never guesses a column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .cells import Cell, tokenize
+from .model import Candidate, Finding
+from .sections import Sections
+from .template import (
+    FIELD_KEYS,
+    S2_ROWS,
+    S2_STOCK_COLUMN_LABELS,
+    S3_COLLAPSED_OTHER,
+    S3_OTHER_SUBROWS,
+    S3_ROWS,
+    S4_KEYS,
+    Row,
+)
+from .text import compact
+
+
+@dataclass
+class ReaderResult:
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Anchor:
+    row: Row
+    cell_index: int  # index into the flat cell list of the cell that ends the label
+    line: int
+
+
+def _window(seq: list[Cell], n: int) -> list[Cell] | None:
+    """``n`` slots out of ``seq``, dropping surplus *empty* cells at either end. ``None``
+    when too few cells, or when different trims would put different values in a column."""
+    surplus = len(seq) - n
+    if surplus < 0:
+        return None
+    lead = next((i for i, c in enumerate(seq) if c.kind != "empty"), len(seq))
+    trail = next((i for i, c in enumerate(reversed(seq)) if c.kind != "empty"), len(seq))
+    options = [a for a in range(min(lead, surplus) + 1) if surplus - a <= trail]
+    if not options:
+        return None
+    shapes = {tuple((c.kind, c.value) for c in seq[a : a + n]) for a in options}
+    if len(shapes) > 1:
+        return None
+    return seq[options[0] : options[0] + n]
+
+
+def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
+    """Label runs (text cells with only empty cells between them) matched to template rows.
+
+    A label broken over cells or lines (（四）无 … 法提供, 禁\\n止公开) is matched on the run's
+    joined text; a run naming several rows yields one anchor per row, in order."""
+    anchors: list[_Anchor] = []
+    i = 0
+    while i < len(flat):
+        if flat[i].kind != "text":
+            i += 1
+            continue
+        run: list[int] = []
+        j = i
+        while j < len(flat) and flat[j].kind in ("text", "empty"):
+            if flat[j].kind == "text":
+                run.append(j)
+            j += 1
+        text = ""
+        owner: list[int] = []
+        for idx in run:
+            piece = compact(flat[idx].text)
+            text += piece
+            owner.extend([idx] * len(piece))
+        found: list[tuple[int, int, Row]] = []
+        for row in rows:
+            for m in row.regex.finditer(text):
+                found.append((m.start(), m.end(), row))
+                break
+        found.sort(key=lambda f: (f[0], -f[1]))
+        last_end = -1
+        for start, end, row in found:
+            if start < last_end:
+                continue  # overlapping matches: the earlier, longer one names the row
+            last_end = end
+            cell_index = owner[end - 1]
+            anchors.append(_Anchor(row, cell_index, flat[cell_index].line))
+        i = j
+    anchors.sort(key=lambda a: a.cell_index)
+    return anchors
+
+
+def _is_row_layout(lines: list[list[Cell]]) -> bool:
+    """Rows on lines (tabs, pipes, PDF text) rather than one cell per line."""
+    mixed = sum(
+        1
+        for line in lines
+        if any(c.kind == "text" for c in line) and any(c.kind == "number" for c in line)
+    )
+    return mixed >= 3
+
+
+def _values_after(flat: list[Cell], anchors: list[_Anchor], k: int) -> list[Cell]:
+    start = anchors[k].cell_index + 1
+    stop = anchors[k + 1].cell_index if k + 1 < len(anchors) else len(flat)
+    # Without a next label (the last row), stop at the first text after the values.
+    seq: list[Cell] = []
+    for cell in flat[start:stop]:
+        if cell.kind == "text":
+            if k + 1 >= len(anchors) and seq:
+                break
+            continue
+        seq.append(cell)
+    return seq
+
+
+def _place(
+    result: ReaderResult,
+    part: str,
+    row: Row,
+    seq: list[Cell],
+    anchor_line: int,
+    row_layout: bool,
+    lines_with_text: set[int],
+) -> None:
+    n = len(row.keys)
+    window = _window(seq, n)
+    label = row.label
+    if window is None:
+        numbers = sum(1 for c in seq if c.kind != "empty")
+        for key in row.keys:
+            result.candidates[key] = Candidate(key, None, None, False)
+        result.findings.append(
+            Finding(
+                f"{part}.row_cells",
+                list(row.keys),
+                f"「{label}」一行读到 {numbers} 个数（应为 {n} 个），无法确定各数所属的列",
+            )
+        )
+        return
+    floating = row_layout and any(
+        c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
+    )
+    notes = [c.note for c in window if c.note]
+    for key, cell in zip(row.keys, window, strict=True):
+        value = cell.value if cell.kind == "number" else None
+        certain = not floating and cell.note is None
+        result.candidates[key] = Candidate(
+            key, value, (cell.start, cell.end), certain, note=cell.note
+        )
+    if floating:
+        result.findings.append(
+            Finding(
+                f"{part}.row_layout",
+                list(row.keys),
+                f"「{label}」一行的数字不在标签所在行，行与数字的对应关系无法确认",
+            )
+        )
+    for note in dict.fromkeys(notes):
+        keys = [k for k, c in zip(row.keys, window, strict=True) if c.note == note]
+        result.findings.append(Finding(f"{part}.cell_note", keys, f"「{label}」：{note}"))
+
+
+def _read_rows(
+    result: ReaderResult, part: str, lines: list[list[Cell]], rows: tuple[Row, ...]
+) -> dict[str, _Anchor]:
+    flat = [c for line in lines for c in line]
+    anchors = _find_anchors(flat, rows)
+    row_layout = _is_row_layout(lines)
+    lines_with_text = {c.line for c in flat if c.kind == "text"}
+    seen: dict[str, _Anchor] = {}
+    duplicated: set[str] = set()
+    for k, anchor in enumerate(anchors):
+        name = anchor.row.name
+        seq = _values_after(flat, anchors, k)
+        if name in seen:
+            # A second label for the same row: keep the first unless it had no cells.
+            if not any(c.kind != "empty" for c in seq):
+                continue
+            duplicated.add(name)
+            continue
+        seen[name] = anchor
+        if anchor.row is S3_COLLAPSED_OTHER:
+            if any(c.kind != "empty" for c in seq):
+                _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
+            continue
+        _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
+    for name in duplicated:
+        row = next(r for r in rows if r.name == name)
+        for key in row.keys:
+            result.candidates[key] = Candidate(key, None, None, False)
+        result.findings.append(
+            Finding(
+                f"{part}.row_duplicate", list(row.keys), f"「{row.label}」一行在表中出现了不止一次"
+            )
+        )
+    return seen
+
+
+def _missing(result: ReaderResult, part: str, rows: tuple[Row, ...], found: dict) -> None:
+    for row in rows:
+        if row.name in found or row.keys[0] in result.candidates:
+            continue
+        for key in row.keys:
+            result.candidates[key] = Candidate(key, None, None, False)
+        result.findings.append(
+            Finding(f"{part}.row_missing", list(row.keys), f"表中未找到「{row.label}」一行")
+        )
+
+
+def read_s2(view: str, region: tuple[int, int], result: ReaderResult) -> None:
+    lines = tokenize(view, *region)
+    found = _read_rows(result, "s2", lines, S2_ROWS)
+    _check_stock_columns(lines, result)
+    _missing(result, "s2", S2_ROWS, found)
+
+
+def _check_stock_columns(lines: list[list[Cell]], result: ReaderResult) -> None:
+    """Where the header of 第二十条第（一）项 names its columns, they must be in template order."""
+    header = compact("".join(c.text for line in lines for c in line if c.kind == "text"))
+    positions = []
+    for labels in S2_STOCK_COLUMN_LABELS.values():
+        at = min((header.find(lb) for lb in labels if lb in header), default=-1)
+        positions.append(at)
+    if all(p >= 0 for p in positions) and positions != sorted(positions):
+        keys = [k for row in S2_ROWS[:2] for k in row.keys]
+        for key in keys:
+            if key in result.candidates:
+                result.candidates[key].certain = False
+        result.findings.append(
+            Finding(
+                "s2.column_order",
+                keys,
+                "第二十条第（一）项的列顺序与模板不同（制发、废止、现行有效）",
+            )
+        )
+
+
+def read_s3(view: str, region: tuple[int, int], result: ReaderResult) -> None:
+    lines = tokenize(view, *region)
+    found = _read_rows(result, "s3", lines, (*S3_ROWS, S3_COLLAPSED_OTHER))
+    collapsed = S3_COLLAPSED_OTHER.keys[0] in result.candidates
+    subrows_found = any(name in found for name in S3_OTHER_SUBROWS)
+    if collapsed and not subrows_found:
+        _expand_collapsed_other(result)
+    for key in S3_COLLAPSED_OTHER.keys:
+        result.candidates.pop(key, None)
+    result.findings = [
+        f for f in result.findings if not any(k.startswith("s3.other_collapsed.") for k in f.keys)
+    ]
+    _missing(result, "s3", S3_ROWS, found)
+
+
+def _expand_collapsed_other(result: ReaderResult) -> None:
+    """The single （六）其他处理 row: three non-negative sub-rows that sum to a printed 0 are
+    each 0; any other printed figure cannot be split, so the sub-rows wait for a person."""
+    collapsed = [result.candidates[k] for k in S3_COLLAPSED_OTHER.keys]
+    rows = [r for r in S3_ROWS if r.name in S3_OTHER_SUBROWS]
+    all_zero = all(c.value == 0 and c.certain for c in collapsed)
+    for row in rows:
+        for key, source in zip(row.keys, collapsed, strict=True):
+            if all_zero:
+                result.candidates[key] = Candidate(key, 0, source.span, True)
+            else:
+                result.candidates[key] = Candidate(key, None, source.span, False)
+    if all_zero:
+        result.notes.append("（六）其他处理印为合并的一行且全为 0，三个子项均记为 0")
+    else:
+        printed = "、".join("空" if c.value is None else str(c.value) for c in collapsed)
+        result.findings.append(
+            Finding(
+                "s3.collapsed_other",
+                [k for row in rows for k in row.keys],
+                f"（六）其他处理只印了合并的一行（{printed}），无法拆分到三个子项",
+            )
+        )
+
+
+_PROSE_LINE = re.compile(r"[一-龥]{25,}")
+
+
+def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
+    """Part 四 has no row labels: its 15 cells are read in template order."""
+    lines = tokenize(view, *region)
+    seq: list[Cell] = []
+    started = False
+    for line in lines:
+        has_value = any(c.kind in ("number", "blank") for c in line)
+        if started and not has_value and any(_PROSE_LINE.search(c.text) for c in line):
+            break
+        if not has_value:
+            continue
+        started = True
+        first = next(i for i, c in enumerate(line) if c.kind != "text")
+        seq.extend(c for c in line[first:] if c.kind != "text")
+    window = _window(seq, len(S4_KEYS))
+    if window is None:
+        numbers = sum(1 for c in seq if c.kind != "empty")
+        for key in S4_KEYS:
+            result.candidates[key] = Candidate(key, None, None, False)
+        result.findings.append(
+            Finding(
+                "s4.cells",
+                list(S4_KEYS),
+                f"第四部分读到 {numbers} 个数（应为 15 个），无法确定各数所属的列",
+            )
+        )
+        return
+    for key, cell in zip(S4_KEYS, window, strict=True):
+        value = cell.value if cell.kind == "number" else None
+        result.candidates[key] = Candidate(
+            key, value, (cell.start, cell.end), cell.note is None, note=cell.note
+        )
+    for cell_key, cell in zip(S4_KEYS, window, strict=True):
+        if cell.note:
+            result.findings.append(Finding("s4.cell_note", [cell_key], f"第四部分：{cell.note}"))
+
+
+def read(view: str, sections: Sections) -> ReaderResult:
+    """Candidates for all 200 keys (``certain`` or not) and the reader's own findings."""
+    result = ReaderResult()
+    parts = {"s2": read_s2, "s3": read_s3, "s4": read_s4}
+    for part, reader in parts.items():
+        region = sections.regions.get(part)
+        if part == "s2" and sections.template == "pre2021":
+            keys = [k for row in S2_ROWS for k in row.keys]
+            for key in keys:
+                result.candidates[key] = Candidate(key, None, None, False)
+            result.findings.append(
+                Finding(
+                    "s2.pre2021_template",
+                    keys,
+                    "第二部分为 2019 年版表格（本年新制作/本年新公开/对外公开总数量），与现行模板字段不对应，未填",
+                )
+            )
+            continue
+        if region is None:
+            keys = [k for k in FIELD_KEYS if k.startswith(part + ".")]
+            for key in keys:
+                result.candidates[key] = Candidate(key, None, None, False)
+            result.findings.append(
+                Finding(f"{part}.table_missing", keys, f"未找到{_PART_NAMES[part]}的表格")
+            )
+            continue
+        reader(view, region, result)
+    return result
+
+
+_PART_NAMES = {
+    "s2": "第二部分（主动公开）",
+    "s3": "第三部分（依申请公开）",
+    "s4": "第四部分（复议诉讼）",
+}

@@ -1,0 +1,100 @@
+"""Text → sections: where parts 二, 三 and 四 stand, and which template the report uses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .template import PRE2021_S2_MARKERS, S2_ROWS, S3_ROWS
+
+# A heading starts a line or follows its number (二、 / (三) / 表三); in running prose the
+# same phrases follow 、 or a verb, which this prefix does not admit.
+_PREFIX = (
+    r"(?:^|(?<=[\n>|#*\s:])|(?<=[一二三四五六七八九十][、.])|(?<=\))|(?<=表[一二三四五六]))\s*"
+)
+_PHRASES = {
+    "s1": r"总体情况",
+    "s2": r"主动公开政府信息(?:的)?情况",
+    "s3": r"收到和处理政府信息公开申请(?:的)?情况",
+    "s4": r"(?:政府信息公开)?行政复议[、,和及与]?\s*行政诉讼(?:的)?情况",
+    "s5": r"存在的主要问题|主要问题(?:及|和)(?:改进|整改)|问题(?:及|和)改进",
+    "s6": r"其他需要报告的事项|需要说明的其他事项|其他需要说明的事项",
+}
+HEADINGS = {part: re.compile(_PREFIX + f"(?:{phrase})", re.M) for part, phrase in _PHRASES.items()}
+
+_S2_EVIDENCE = re.compile("|".join(p for row in S2_ROWS for p in row.patterns) + r"|第二十条")
+_S3_EVIDENCE = re.compile("|".join(p for row in S3_ROWS for p in row.patterns))
+_S4_EVIDENCE = re.compile(r"维持|纠正|审结|直接起诉|复议后起诉")
+_EVIDENCE = {"s2": (_S2_EVIDENCE, 1200), "s3": (_S3_EVIDENCE, 5000), "s4": (_S4_EVIDENCE, 1500)}
+_REPORT_TITLE = re.compile(r"(?:政府信息|政务)\s*公开[^\n]{0,8}(?:报告|年报)")
+
+
+@dataclass
+class Sections:
+    """View offsets of each table part's region, and the template the report follows."""
+
+    regions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    template: str = "unknown"
+    table_evidence: dict[str, int] = field(default_factory=dict)
+
+    def prose_spans(self, length: int) -> list[tuple[int, int]]:
+        """The stretches of the view outside the table regions."""
+        out, pos = [], 0
+        for start, end in sorted(self.regions.values()):
+            if start > pos:
+                out.append((pos, start))
+            pos = max(pos, end)
+        if pos < length:
+            out.append((pos, length))
+        return out
+
+
+def _evidence(view: str, part: str, start: int) -> int:
+    regex, window = _EVIDENCE[part]
+    return len(regex.findall(view, start, start + window))
+
+
+def find(view: str) -> Sections:
+    """Locate the parts. A heading is chosen by the table evidence that follows it, so the
+    same phrase in the introduction's list of contents does not win."""
+    heads: dict[str, int] = {}
+    evidence: dict[str, int] = {}
+    for part, regex in HEADINGS.items():
+        best: tuple[int, int] | None = None
+        for m in regex.finditer(view):
+            score = _evidence(view, part, m.end()) if part in _EVIDENCE else 0
+            if best is None or score >= best[0]:
+                best = (score, m.start())
+        if best is not None:
+            heads[part] = best[1]
+            evidence[part] = best[0]
+    # Without a heading, a table still announces itself by its first row.
+    if "s3" not in heads or evidence.get("s3", 0) < 5:
+        m = re.search(r"申请人情况|本年新收", view)
+        if m and _evidence(view, "s3", m.start()) >= 8:
+            heads["s3"] = max(0, view.rfind("\n", 0, m.start()))
+            evidence["s3"] = _evidence(view, "s3", heads["s3"])
+    ordered = sorted(heads.items(), key=lambda kv: kv[1])
+    regions: dict[str, tuple[int, int]] = {}
+    for i, (part, start) in enumerate(ordered):
+        if part not in _EVIDENCE:
+            continue
+        end = next((s for _, s in ordered[i + 1 :] if s > start), len(view))
+        regions[part] = (start, end)
+    sections = Sections(regions=regions, table_evidence=evidence)
+    has_tables = evidence.get("s3", 0) >= 5 or evidence.get("s2", 0) >= 3
+    if not has_tables:
+        sections.template = "unknown"
+    elif "s2" in regions and PRE2021_S2_MARKERS.search(view, *regions["s2"]):
+        sections.template = "pre2021"
+    else:
+        sections.template = "2021"
+    return sections
+
+
+def looks_like_report(view: str) -> bool:
+    """A report names itself in its opening and is written mostly in Chinese."""
+    head = view[:5000]
+    visible = [ch for ch in head if not ch.isspace()]
+    chinese = sum(1 for ch in visible if "\u4e00" <= ch <= "\u9fff")
+    return bool(_REPORT_TITLE.search(head)) and chinese >= 0.3 * max(1, len(visible))

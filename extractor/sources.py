@@ -1,0 +1,102 @@
+"""File → text with offsets: decode a report file into a ``SourceText``."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+
+from . import htmltext
+from .errors import BinaryInput, EmptyInput, InputTooLarge, UndecodableInput, UnsupportedFormat
+from .text import SourceText
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".mhtml"})
+# Formats gouji recognises in a folder; those it cannot read yet fail with a clear error.
+REPORT_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | frozenset({".pdf", ".docx", ".doc"})
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+# Encodings charset-normalizer names for Chinese text; GB2312 and GBK files are decoded as
+# GB18030, their superset, so a character outside GB2312 does not fail the whole file.
+_CHINESE = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb18030": "gb18030",
+    "big5": "big5",
+    "big5hkscs": "big5hkscs",
+    "hz": "hz",
+}
+
+
+@dataclass
+class Loaded:
+    path: str
+    sha256: str
+    kind: str  # "text" or "html"
+    source: SourceText
+
+
+def decode(data: bytes) -> str:
+    """Bytes to text: BOMs honoured, UTF-8 first, else the encoding charset-normalizer finds."""
+    if not data.strip():
+        raise EmptyInput("文件为空")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UndecodableInput(f"文件标为 UTF-8 但第 {exc.start} 字节无法解码") from None
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UndecodableInput("文件标为 UTF-16 但无法解码") from None
+    if b"\x00" in data[:65536]:
+        raise BinaryInput("二进制文件，不是文本（含 NUL 字节）")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise UndecodableInput("无法识别文件编码")
+    encoding = _CHINESE.get(best.encoding.replace("-", "").lower(), best.encoding)
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise UndecodableInput(f"按 {encoding} 解码失败") from None
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+    return controls > max(8, len(sample) // 50)
+
+
+def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
+    """Read one report file. Raises an ``InputError`` with a one-line reason."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        if suffix in REPORT_SUFFIXES:
+            raise UnsupportedFormat(f"暂不能读取 {suffix} 文件，请先转为文本或 HTML")
+        raise UnsupportedFormat(f"不支持的文件类型 {suffix or '（无扩展名）'}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputTooLarge(f"文件过大：{size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB")
+    data = path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    text = decode(data)
+    if _looks_binary(text):
+        raise BinaryInput("文件内容不是文本（控制字符过多）")
+    if suffix in HTML_SUFFIXES:
+        rendered, offsets = htmltext.render(text)
+        source = SourceText.from_rendered(text, rendered, offsets)
+        kind = "html"
+    else:
+        source = SourceText.from_text(text)
+        kind = "text"
+    return Loaded(path=str(path), sha256=sha256, kind=kind, source=source)
