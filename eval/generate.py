@@ -444,7 +444,7 @@ def generate(
     fields = {k: (None if isinstance(printed[k], str) else printed[k]) for k in FIELD_KEYS}
     name = f"gen_{seed:05d}_{layout}" + "".join(f"_{v}" for v in variants)
     gold = {
-        "document": name + (".html" if is_html else ".txt"),
+        "document": name + {"html": ".html", "markdown": ".md"}.get(layout, ".txt"),
         "meta.agency": agency,
         "meta.year": year,
         "fields": fields,
@@ -454,4 +454,33 @@ def generate(
         "layout": layout,
         "variants": list(variants),
     }
-    return Report(name, layout, tuple(variants), text, ".html" if is_html else ".txt", gold)
+    return Report(name, layout, tuple(variants), text, gold["document"][len(name) :], gold)
+
+
+def write(report: Report, folder) -> None:
+    """Write the report and its gold file (``<name>.json``) into ``folder``."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / (report.name + report.suffix)).write_text(report.text, encoding="utf-8")
+    (folder / (report.name + ".json")).write_text(
+        json.dumps(report.gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="写出带标准答案的生成报告（每种版式循环）。")
+    parser.add_argument("folder")
+    parser.add_argument("--count", type=int, default=len(LAYOUTS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    for i in range(args.count):
+        write(generate(args.seed + i, layout=LAYOUTS[i % len(LAYOUTS)]), args.folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from .model import Claim, Finding, Value
-from .template import DECIMAL_KEYS, IDENTITIES, Identity, label_of
+from .template import DECIMAL_KEYS, IDENTITIES, S4_GROUP_LABELS, Identity, label_of
 
 
 def _fmt(value: Value) -> str:
@@ -42,7 +42,7 @@ def _message(identity: Identity, values: Mapping[str, Value], left: float, right
             f"{column}列：本年新收 {_fmt(a)} + 上年结转 {_fmt(b)} = {left:g}，"
             f"但办理结果总计 {_fmt(c)} + 结转下年度 {_fmt(d)} = {right:g}"
         )
-    group = label_of(identity.left[0]).split("·")[0]
+    group = S4_GROUP_LABELS[identity.left[0].split(".")[1]]
     terms = " + ".join(f"{_short(k)} {_fmt(values[k])}" for k in identity.right)
     return f"{group}：{terms} = {right:g}，但总计为 {_fmt(values[identity.left[0]])}"
 

@@ -1,0 +1,110 @@
+"""One test per layout of real reports, on generated reports whose values are not all zero,
+and hand-written snippets of the trickiest patterns of ../shared/LAYOUTS.md."""
+
+import pytest
+from gouji_eval.generate import LAYOUTS, generate
+from gouji_eval.score import same
+
+from extractor.template import FIELD_KEYS
+
+
+def _nonzero_report(layout: str, variants=()):
+    for seed in range(1, 200):
+        report = generate(seed, layout=layout, variants=variants, inject_error=False)
+        if sum(1 for v in report.gold["fields"].values() if v) >= 8:
+            return report
+    raise AssertionError("no report with enough non-zero figures")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_layout_reads_every_field(layout, extract_text):
+    report = _nonzero_report(layout)
+    record = extract_text(report.text, report.name + report.suffix)
+    assert record["status"] == "ok"
+    wrong = [k for k in FIELD_KEYS if not same(record["fields"][k], report.gold["fields"][k])]
+    assert wrong == []
+    assert set(record["field_status"].values()) == {"accepted"}
+
+
+@pytest.mark.parametrize("variants", [("fullwidth",), ("traditional",), ("blanks",)])
+@pytest.mark.parametrize("layout", ["tab_rows", "pdf_text", "html", "cell_tab"])
+def test_variants_keep_values_and_blanks_stay_null(layout, variants, extract_text):
+    report = _nonzero_report(layout, variants)
+    record = extract_text(report.text, report.name + report.suffix)
+    accepted = [k for k, s in record["field_status"].items() if s == "accepted"]
+    wrong = [k for k in accepted if not same(record["fields"][k], report.gold["fields"][k])]
+    assert wrong == []
+    assert len(accepted) >= 180
+    if "blanks" in variants:
+        blanks = [k for k, v in report.gold["fields"].items() if v is None]
+        assert blanks and all(record["fields"][k] is None for k in blanks)
+
+
+TAB_HEADER = "二、主动公开政府信息情况\n第二十条第（一）项\n信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n"
+
+
+def test_pipe_cells_ending_in_pipe_with_lone_pipe_blanks(extract_text):
+    cells = ["规章 |", "2 |", "|", "5 |", "行政规范性文件 |", "3 |", "1 |", "12 |"]
+    text = "某县2023年政府信息公开工作年度报告\n" + TAB_HEADER + "\n".join(cells) + "\n"
+    record = extract_text(text)
+    assert record["fields"]["s2.rules.issued"] == 2
+    assert record["fields"]["s2.rules.repealed"] is None
+    assert record["fields"]["s2.rules.in_force"] == 5
+    assert record["field_status"]["s2.rules.repealed"] == "accepted"
+    assert record["fields"]["s2.normative.in_force"] == 12
+
+
+def test_dropped_empty_cells_are_never_guessed(extract_text):
+    # Pattern 7: one cell per line with empty cells dropped; 规章 has one number for three cells.
+    text = (
+        "某县2023年政府信息公开工作年度报告\n二、主动公开政府信息情况\n第二十条第(一)项\n"
+        "规章\n0\n行政规范性文件\n4\n1\n9\n第二十条第(五)项\n行政许可\n512\n"
+    )
+    record = extract_text(text)
+    assert [record["fields"][f"s2.rules.{c}"] for c in ("issued", "repealed", "in_force")] == [
+        None,
+        None,
+        None,
+    ]
+    assert {record["field_status"][f"s2.rules.{c}"] for c in ("issued", "repealed")} == {"review"}
+    assert any(f["rule"] == "s2.row_cells" for f in record["findings"])
+    assert record["fields"]["s2.normative.in_force"] == 9
+    assert record["fields"]["s2.licensing"] == 512
+
+
+def test_pdf_values_printed_away_from_their_label_go_to_review(extract_text):
+    # PDF text where a label wrapped and its numbers landed on a line of their own.
+    rows = "\n".join(
+        [
+            "三、收到和处理政府信息公开申请情况",
+            "一、本年新收政府信息公开申请数量 21 0 0 0 0 0 21",
+            "（二）部分公开（区分处理的，只计这一情 形，不",
+            "4 0 0 0 0 0 4",
+            "计其他情形）",
+            "1 0 0 0 0 0 1",
+            "1.属于国家秘密",
+            "2.其他法律行政止公开 0 0 0 0 0 0 0",
+        ]
+    )
+    record = extract_text("某区2023年政府信息公开工作年度报告\n" + rows)
+    assert record["fields"]["s3.new_received.natural_person"] == 21
+    assert record["field_status"]["s3.new_received.natural_person"] == "accepted"
+    for row in ("partly_granted", "denied_state_secret"):
+        assert record["field_status"][f"s3.{row}.natural_person"] == "review"
+    assert record["fields"]["s3.denied_law_prohibited.total"] == 0  # typo label still read
+
+
+def test_page_footer_inside_a_table_is_not_a_value(extract_text):
+    text = (
+        "某区2024年政府信息公开工作年度报告\n四、政府信息公开行政复议、行政诉讼情况\n"
+        "结果 结果 其他 尚未 总\n维持 纠正 结果 审结 计\n2 1 0 0 3 0 0\n- 3 -\n0 0 0 1 0 0 0 1\n"
+        "五、存在的主要问题及改进情况\n"
+    )
+    record = extract_text(text)
+    assert [record["fields"][f"s4.review.{c}"] for c in ("upheld", "corrected", "total")] == [
+        2,
+        1,
+        3,
+    ]
+    assert record["fields"]["s4.suit_after_review.total"] == 1
+    assert record["field_status"]["s4.suit_after_review.total"] == "accepted"
