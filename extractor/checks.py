@@ -7,7 +7,8 @@ keeps its printed figures and gets a finding a reviewer can settle.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from .model import Claim, Finding, Value
 from .template import DECIMAL_KEYS, IDENTITIES, S4_GROUP_LABELS, Identity, label_of
@@ -101,62 +102,88 @@ def _oneline(text: str) -> str:
     return re.sub(r"<[^>]*>", "", "".join(text.split()))
 
 
+@dataclass(frozen=True)
+class _ProseRule:
+    """A kind of prose figure that a table also holds: which claims it covers, the figures
+    the table allows for them, and how a reviewer is told they differ."""
+
+    rule: str
+    key: str
+    matches: Callable[[Claim, str], bool]
+    allowed: Callable[[Callable[[str], Value]], list[float] | None]
+    table_says: Callable[[list[float]], str]
+
+
+def _count(pattern: re.Pattern[str], unless: str) -> Callable[[Claim, str], bool]:
+    return lambda c, m: c.unit == "件" and bool(pattern.search(m)) and not re.search(unless, m)
+
+
+def _one(key: str) -> Callable[[Callable[[str], Value]], list[float] | None]:
+    return lambda get: None if get(key) is None else [get(key)]
+
+
+def _applications(get: Callable[[str], Value]) -> list[float] | None:
+    new, carried = get("s3.new_received.total"), get("s3.carried_over.total")
+    return None if new is None else [new, new + (carried or 0)]
+
+
+_PROSE_RULES = (
+    _ProseRule(
+        "claims.applications",
+        "s3.new_received.total",
+        _count(_APPLICATIONS, "结转"),
+        _applications,
+        lambda a: f"表三本年新收为 {_fmt(a[0])} 件（加上年结转为 {_fmt(a[1])} 件）",
+    ),
+    _ProseRule(
+        "claims.review",
+        "s4.review.total",
+        _count(_REVIEW, "诉讼"),
+        _one("s4.review.total"),
+        lambda a: f"表四行政复议总计为 {_fmt(a[0])} 件",
+    ),
+    _ProseRule(
+        "claims.normative",
+        "s2.normative.issued",
+        _count(_NORMATIVE, _NOT_ISSUED.pattern),
+        _one("s2.normative.issued"),
+        lambda a: f"表二行政规范性文件本年制发 {_fmt(a[0])} 件",
+    ),
+    _ProseRule(
+        "claims.fees",
+        "s2.fees",
+        lambda c, m: c.unit in ("元", "万元") and "事业性收费" in m,
+        _one("s2.fees"),
+        lambda a: f"表二收费金额为 {_fmt(a[0])} 万元",
+    ),
+)
+
+
 def check_claims(
     claims: list[Claim], values: Mapping[str, Value], known: set[str]
 ) -> list[Finding]:
-    """Where the prose states a figure the tables also hold, the two must agree."""
-    findings: list[Finding] = []
+    """Where the prose states exactly a figure the tables also hold, the two must agree.
+    Amounts in 元 are compared in 万元, the table's unit."""
 
     def get(key: str) -> Value:
         return values.get(key) if key in known else None
 
+    findings: list[Finding] = []
     for claim in claims:
+        if claim.qualifier != "exact":
+            continue
         metric = "".join(claim.metric.split())
-        if claim.unit == "件" and _APPLICATIONS.search(metric) and "结转" not in metric:
-            new, carried = get("s3.new_received.total"), get("s3.carried_over.total")
-            if new is None:
-                continue
-            accepted = {new, new + (carried or 0)}
-            if claim.qualifier == "exact" and claim.value not in accepted:
-                findings.append(
-                    Finding(
-                        "claims.applications",
-                        ["s3.new_received.total"],
-                        f"正文称「{_oneline(claim.quote)}」，但表三本年新收为 {_fmt(new)} 件"
-                        f"（加上年结转为 {_fmt(new + (carried or 0))} 件）",
-                    )
+        rule = next((r for r in _PROSE_RULES if r.matches(claim, metric)), None)
+        allowed = rule.allowed(get) if rule else None
+        if rule is None or allowed is None:
+            continue
+        stated = claim.value / 10_000 if claim.unit == "元" else claim.value
+        if all(abs(stated - a) > 0.005 for a in allowed):
+            findings.append(
+                Finding(
+                    rule.rule,
+                    [rule.key],
+                    f"正文称「{_oneline(claim.quote)}」，但{rule.table_says(allowed)}",
                 )
-        elif claim.unit == "件" and _REVIEW.search(metric) and "诉讼" not in metric:
-            total = get("s4.review.total")
-            if total is not None and claim.qualifier == "exact" and claim.value != total:
-                findings.append(
-                    Finding(
-                        "claims.review",
-                        ["s4.review.total"],
-                        f"正文称「{_oneline(claim.quote)}」，但表四行政复议总计为 {_fmt(total)} 件",
-                    )
-                )
-        elif claim.unit == "件" and _NORMATIVE.search(metric) and not _NOT_ISSUED.search(metric):
-            issued = get("s2.normative.issued")
-            if issued is not None and claim.qualifier == "exact" and claim.value != issued:
-                findings.append(
-                    Finding(
-                        "claims.normative",
-                        ["s2.normative.issued"],
-                        f"正文称「{_oneline(claim.quote)}」，但表二行政规范性文件本年制发 {_fmt(issued)} 件",
-                    )
-                )
-        elif claim.unit in ("元", "万元") and "事业性收费" in metric:
-            fees = get("s2.fees")
-            if fees is None:
-                continue
-            stated = claim.value / 10_000 if claim.unit == "元" else claim.value
-            if claim.qualifier == "exact" and abs(stated - fees) > 0.005:
-                findings.append(
-                    Finding(
-                        "claims.fees",
-                        ["s2.fees"],
-                        f"正文称「{_oneline(claim.quote)}」（合 {stated:g} 万元），但表二收费金额为 {_fmt(fees)} 万元",
-                    )
-                )
+            )
     return findings

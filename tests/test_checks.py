@@ -59,3 +59,21 @@ def test_prose_that_contradicts_the_table_is_reported():
     assert len(claims) == 1
     assert "受理政府信息公开申请17件" in claims[0]["message"] and "95 件" in claims[0]["message"]
     assert claims[0]["keys"] == ["s3.new_received.total"]
+
+
+def test_prose_figures_are_compared_in_the_table_unit():
+    from extractor.checks import check_claims
+    from extractor.model import Claim
+
+    claims = [
+        Claim("行政事业性收费", 1200, "元", "exact", "收取行政事业性收费1200元", (0, 1)),
+        Claim("制发行政规范性文件", 3, "件", "exact", "制发行政规范性文件3件", (0, 1)),
+        Claim("行政复议", 2, "件", "exact", "行政复议2件", (0, 1)),
+        Claim("行政复议", 9, "件", "about", "行政复议约9件", (0, 1)),
+    ]
+    values = {"s2.fees": 0.12, "s2.normative.issued": 4, "s4.review.total": 2}
+    findings = check_claims(claims, values, set(values))
+    assert [(f.rule, f.keys) for f in findings] == [("claims.normative", ["s2.normative.issued"])]
+    assert (
+        findings[0].message == "正文称「制发行政规范性文件3件」，但表二行政规范性文件本年制发 4 件"
+    )
