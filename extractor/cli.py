@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -89,3 +90,83 @@ def _summary(total: int, failed: int, in_review: int, rules: Counter, output: Pa
             echo(f"  {rule:<24} {count}")
     if str(output) != "-":
         echo(f"记录已写入 {output}")
+
+
+@cli.command("eval")
+@click.option(
+    "--set",
+    "set_names",
+    multiple=True,
+    type=click.Choice(["seeds", "real", "generated", "corpus", "reviewed"]),
+    help="要评测的集合，可重复；默认 seeds、real、generated、corpus。",
+)
+@click.option(
+    "--llm",
+    type=click.Choice(["off", "verify", "fallback"]),
+    default="off",
+    show_default=True,
+    help="LLM 用法；目前只有 off（仅确定性读取器）。",
+)
+@click.option("--generated-count", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="生成集合的随机种子。")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="基线文件，默认 eval/baseline.json。",
+)
+@click.option("--update-baseline", is_flag=True, help="把本次结果记为新的基线。")
+@click.option(
+    "--artifact",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="本次运行的 JSON 记录，默认写到 eval/runs/。",
+)
+def eval_command(
+    set_names: tuple[str, ...],
+    llm: str,
+    generated_count: int,
+    seed: int,
+    baseline: Path | None,
+    update_baseline: bool,
+    artifact: Path | None,
+) -> None:
+    """在标注集上评测抽取结果，与基线比较；任何指标变差超过容差时退出码为 1。
+
+    指标按集合、按部分（二、三、四、正文数字、元数据）和按版式给出：值准确率、
+    接受精度（被接受字段中值正确的比例，必须保持 100%）、自动接受率、复核率、
+    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。
+    """
+    from gouji_eval import run
+
+    if llm != "off":
+        raise click.UsageError("尚未配置 LLM：目前只能以 --llm off 评测确定性读取器")
+    names = list(set_names) or ["seeds", "real", "generated", "corpus"]
+    settings = {"sets": names, "llm": llm, "generated_count": generated_count, "seed": seed}
+    results = run.evaluate(names, generated_count, seed)
+    for result in results:
+        for line in run.report_lines(result):
+            click.echo(line)
+    payload = run.artifact(results, settings)
+    if artifact is None:
+        run.RUNS.mkdir(exist_ok=True)
+        stamp = payload["timestamp"].replace(":", "").replace("-", "")
+        artifact = run.RUNS / f"eval-{stamp}.json"
+    artifact.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"运行记录：{artifact}")
+    baseline_path = baseline or run.BASELINE
+    if update_baseline:
+        run.save_baseline(payload["metrics"], settings, baseline_path)
+        click.echo(f"已更新基线：{baseline_path}")
+        return
+    previous = run.load_baseline(baseline_path)
+    if not previous:
+        click.echo(f"没有基线文件 {baseline_path}；用 --update-baseline 记录一个。")
+        return
+    worse = run.regressions(payload["metrics"], previous)
+    if worse:
+        click.echo("与基线相比变差：")
+        for line in worse:
+            click.echo(f"  {line}")
+        sys.exit(1)
+    click.echo("与基线相比没有变差。")

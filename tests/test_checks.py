@@ -1,11 +1,11 @@
 """勾稽 checks: a broken identity is a finding; the printed number is kept as printed."""
 
-from conftest import shared_path
-from gouji_eval.generate import generate
-
 from extractor.checks import check_identities
 from extractor.pipeline import extract_file
 from extractor.template import IDENTITIES
+from gouji_eval.generate import generate
+
+from conftest import shared_path
 
 
 def test_there_are_the_42_identities_of_the_template():

@@ -3,9 +3,10 @@
 import json
 
 from click.testing import CliRunner
-from conftest import shared_path
 
 from extractor.cli import cli
+
+from conftest import shared_path
 
 
 def test_extract_folder_keeps_going_past_bad_files(tmp_path):

@@ -1,8 +1,8 @@
 """Bad input gets a clear one-line error in its own record; other inputs are read."""
 
-from conftest import shared_path
-
 from extractor.pipeline import extract_file
+
+from conftest import shared_path
 
 
 def _failed(record: dict, code: str) -> None:

@@ -2,10 +2,10 @@
 and hand-written snippets of the trickiest patterns of ../shared/LAYOUTS.md."""
 
 import pytest
-from gouji_eval.generate import LAYOUTS, generate
-from gouji_eval.score import same
 
 from extractor.template import FIELD_KEYS
+from gouji_eval.generate import LAYOUTS, generate
+from gouji_eval.score import same
 
 
 def _nonzero_report(layout: str, variants=()):

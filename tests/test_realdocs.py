@@ -1,10 +1,11 @@
 """Real reports: never a wrong accepted value, whatever the layout does."""
 
 import pytest
-from conftest import gold, shared_path
-from gouji_eval.score import score
 
 from extractor.pipeline import extract_file
+from gouji_eval.score import score
+
+from conftest import gold, shared_path
 
 REAL = [
     ("hongze_2023", "hongze_2023.pdfplumber.txt"),

@@ -1,10 +1,11 @@
 """The two seed reports: every one of the 200 fields right and accepted, every claim found."""
 
 import pytest
-from conftest import gold, shared_path
-from gouji_eval.score import claim_found
 
 from extractor.pipeline import extract_file
+from gouji_eval.score import claim_found
+
+from conftest import gold, shared_path
 
 SEEDS = ["000_ca43ff7fde9941af", "002_58d1e0dbcfc9fbf4"]
 

@@ -1,0 +1,299 @@
+"""The eval: run extraction over named sets, measure it, and gate on a committed baseline.
+
+Metrics are flat keys ``<set>.<part>.<metric>`` (parts: s2, s3, s4, fields, claims, meta,
+errors, documents; per layout: ``<set>.layout.<layout>.<metric>``) so a baseline is a plain
+dict and every comparison names what moved.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from extractor.pipeline import extract_file
+from extractor.template import FIELD_KEYS, IDENTITIES
+
+from . import sets
+from .score import claim_found, same
+
+PARTS = ("s2", "s3", "s4")
+PART_NAMES = {
+    "s2": "二",
+    "s3": "三",
+    "s4": "四",
+    "fields": "全部",
+    "claims": "正文数字",
+    "meta": "元数据",
+}
+BASELINE = Path(__file__).resolve().parent / "baseline.json"
+RUNS = Path(__file__).resolve().parent / "runs"
+_IDENTITY_RULES = {i.rule for i in IDENTITIES}
+_UNREAD_RULES = (
+    "row_cells",
+    "row_missing",
+    "row_layout",
+    "table_missing",
+    "cells",
+    "row_duplicate",
+)
+
+# How much worse than the baseline a metric may get before the gate fails.
+TOLERANCE = {
+    "accepted_precision": 0.0,
+    "value_accuracy": 0.002,
+    "accept_rate": 0.01,
+    "precision": 0.01,
+    "recall": 0.01,
+    "f1": 0.01,
+    "accuracy": 0.0,
+    "balanced_share": 0.0,
+    "failed": 0.0,
+}
+LOWER_IS_BETTER = {"failed"}
+
+
+@dataclass
+class _Tally:
+    total: int = 0
+    right: int = 0
+    accepted: int = 0
+    accepted_right: int = 0
+
+    def add(self, right: bool, accepted: bool) -> None:
+        self.total += 1
+        self.right += right
+        self.accepted += accepted
+        self.accepted_right += right and accepted
+
+    def metrics(self, prefix: str) -> dict[str, float]:
+        if not self.total:
+            return {}
+        return {
+            f"{prefix}.value_accuracy": self.right / self.total,
+            f"{prefix}.accepted_precision": self.accepted_right / self.accepted
+            if self.accepted
+            else 1.0,
+            f"{prefix}.accept_rate": self.accepted / self.total,
+        }
+
+
+@dataclass
+class SetResult:
+    name: str
+    documents: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    wrong_accepted: list[dict] = field(default_factory=list)
+    worst_fields: list[tuple[str, int]] = field(default_factory=list)
+    missed_errors: list[dict] = field(default_factory=list)
+
+
+def _error_key(item: dict) -> str:
+    """The total an injected or real publisher error printed wrong."""
+    if item.get("key"):
+        return item["key"]
+    return item["where"].split(":")[0].strip() + ".total"
+
+
+def evaluate_set(name: str, generated_count: int, seed: int) -> SetResult:
+    result = SetResult(name)
+    parts = {p: _Tally() for p in (*PARTS, "fields")}
+    layouts: dict[str, _Tally] = defaultdict(_Tally)
+    errors = Counter()
+    claims = Counter()
+    meta = Counter()
+    injected = caught = balanced = 0
+    for item in sets.items(name, generated_count, seed):
+        result.documents += 1
+        record = extract_file(item.document)
+        doc = item.document.name
+        if record["status"] == "failed":
+            result.failed.append((doc, record["error"]))
+            continue
+        rules = {f["rule"] for f in record["findings"]}
+        if not rules & _IDENTITY_RULES and not any(r.endswith(_UNREAD_RULES) for r in rules):
+            balanced += 1
+        gold = item.gold
+        if gold is None:
+            continue
+        for key in FIELD_KEYS:
+            value, expected = record["fields"][key], gold["fields"][key]
+            right = same(value, expected)
+            accepted = record["field_status"][key] == "accepted"
+            parts[key.split(".", 1)[0]].add(right, accepted)
+            parts["fields"].add(right, accepted)
+            layouts[item.layout].add(right, accepted)
+            if not right:
+                errors[key] += 1
+                if accepted:
+                    result.wrong_accepted.append(
+                        {"document": doc, "key": key, "value": value, "expected": expected}
+                    )
+        gold_claims = gold.get("claims", [])
+        claims["gold"] += len(gold_claims)
+        claims["found"] += sum(claim_found(c, record["claims"]) for c in gold_claims)
+        claims["extracted"] += len(record["claims"])
+        claims["matched"] += sum(claim_found(c, gold_claims) for c in record["claims"])
+        meta["total"] += 2
+        meta["right"] += (record["meta"]["agency"] == gold["meta.agency"]) + (
+            record["meta"]["year"] == gold["meta.year"]
+        )
+        for inconsistency in gold.get("source_inconsistencies", []):
+            injected += 1
+            key = _error_key(inconsistency)
+            if any(key in f["keys"] for f in record["findings"]):
+                caught += 1
+            else:
+                result.missed_errors.append({"document": doc, "key": key})
+    m = result.metrics
+    m[f"{name}.documents.failed"] = len(result.failed)
+    if name == "corpus":
+        read = result.documents - len(result.failed)
+        m["corpus.documents.balanced_share"] = balanced / read if read else 0.0
+        return result
+    for part, tally in parts.items():
+        m.update(tally.metrics(f"{name}.{part}"))
+    for layout, tally in sorted(layouts.items()):
+        m.update(tally.metrics(f"{name}.layout.{layout}"))
+    if claims["gold"]:
+        precision = claims["matched"] / claims["extracted"] if claims["extracted"] else 0.0
+        recall = claims["found"] / claims["gold"]
+        m[f"{name}.claims.precision"] = precision
+        m[f"{name}.claims.recall"] = recall
+        m[f"{name}.claims.f1"] = (
+            2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        )
+    if meta["total"]:
+        m[f"{name}.meta.accuracy"] = meta["right"] / meta["total"]
+    if injected:
+        m[f"{name}.errors.recall"] = caught / injected
+    result.worst_fields = errors.most_common(10)
+    return result
+
+
+def evaluate(names: list[str], generated_count: int, seed: int) -> list[SetResult]:
+    return [evaluate_set(name, generated_count, seed) for name in names]
+
+
+def all_metrics(results: list[SetResult]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for result in results:
+        out.update(result.metrics)
+    return out
+
+
+def regressions(metrics: dict[str, float], baseline: dict[str, float]) -> list[str]:
+    """Every metric worse than the baseline by more than its tolerance, as a sentence."""
+    out = []
+    for key, before in sorted(baseline.items()):
+        if key not in metrics:
+            continue
+        kind = key.rsplit(".", 1)[-1]
+        now = metrics[key]
+        worse = (now - before) if kind in LOWER_IS_BETTER else (before - now)
+        if worse > TOLERANCE.get(kind, 0.0) + 1e-6:  # baselines are rounded to 6 places
+            out.append(f"{key}: 基线 {before:.4f} → 本次 {now:.4f}")
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def artifact(results: list[SetResult], settings: dict) -> dict:
+    return {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "prompt_versions": {},
+        "model": None,
+        "settings": settings,
+        "metrics": all_metrics(results),
+        "wrong_accepted": {r.name: r.wrong_accepted for r in results if r.wrong_accepted},
+        "missed_errors": {r.name: r.missed_errors for r in results if r.missed_errors},
+        "failed": {r.name: r.failed for r in results if r.failed},
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:6.2f}%"
+
+
+def report_lines(result: SetResult) -> list[str]:
+    """The tables ``gouji eval`` prints for one set."""
+    m = result.metrics
+    name = result.name
+    lines = [f"== {name}：{result.documents} 份，失败 {len(result.failed)} 份"]
+    if name == "corpus":
+        lines.append(
+            f"   表格读全且勾稽全部成立的比例 {_pct(m.get('corpus.documents.balanced_share'))}"
+        )
+    else:
+        lines.append(
+            f"   {'部分':<6}{'值准确率':>10}{'接受精度':>10}{'自动接受':>10}{'复核率':>10}"
+        )
+        for part in (*PARTS, "fields"):
+            acc = m.get(f"{name}.{part}.accept_rate")
+            if acc is None:
+                continue
+            lines.append(
+                f"   {PART_NAMES[part]:<6}{_pct(m.get(f'{name}.{part}.value_accuracy')):>10}"
+                f"{_pct(m.get(f'{name}.{part}.accepted_precision')):>10}{_pct(acc):>10}"
+                f"{_pct(1 - acc):>10}"
+            )
+        if f"{name}.claims.f1" in m:
+            lines.append(
+                f"   正文数字  精确率 {_pct(m[f'{name}.claims.precision'])}  召回率 "
+                f"{_pct(m[f'{name}.claims.recall'])}  F1 {_pct(m[f'{name}.claims.f1'])}"
+            )
+        if f"{name}.meta.accuracy" in m:
+            lines.append(f"   元数据    准确率 {_pct(m[f'{name}.meta.accuracy'])}")
+        if f"{name}.errors.recall" in m:
+            lines.append(f"   发布方错误召回率 {_pct(m[f'{name}.errors.recall'])}")
+        layout_keys = sorted({k.split(".")[2] for k in m if k.startswith(f"{name}.layout.")})
+        if len(layout_keys) > 1:
+            lines.append(f"   {'版式':<24}{'值准确率':>10}{'接受精度':>10}{'自动接受':>10}")
+            for layout in layout_keys:
+                p = f"{name}.layout.{layout}"
+                lines.append(
+                    f"   {layout:<24}{_pct(m[p + '.value_accuracy']):>10}"
+                    f"{_pct(m[p + '.accepted_precision']):>10}{_pct(m[p + '.accept_rate']):>10}"
+                )
+        if result.worst_fields:
+            worst = "，".join(f"{k}×{n}" for k, n in result.worst_fields[:6])
+            lines.append(f"   错得最多的字段：{worst}")
+    for wrong in result.wrong_accepted[:30]:
+        lines.append(
+            f"   !! 接受了错误的值 {wrong['document']} {wrong['key']}: "
+            f"{wrong['value']}（应为 {wrong['expected']}）"
+        )
+    for doc, error in result.failed[:10]:
+        lines.append(f"   失败 {doc}: {error}")
+    return lines
+
+
+def load_baseline(path: Path = BASELINE) -> dict[str, float]:
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["metrics"]
+
+
+def save_baseline(metrics: dict[str, float], settings: dict, path: Path = BASELINE) -> None:
+    payload = {
+        "settings": settings,
+        "metrics": {k: round(v, 6) for k, v in sorted(metrics.items())},
+    }
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,102 @@
+"""The labeled set, as named sets of (document, gold) pairs.
+
+* ``seeds`` and ``real``: documents and gold files read from ``../shared`` at run time;
+* ``generated``: made by the layout generator, deterministically from a seed, into a
+  temporary folder (never committed);
+* ``corpus``: the unlabeled real pages of ``../shared/realcorpus`` (gold is ``None``);
+* ``reviewed``: gold files saved from the review app into ``eval/reviewed/``, each naming
+  its document by path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .generate import LAYOUTS, generate, write
+
+SET_NAMES = ("seeds", "real", "generated", "corpus", "reviewed")
+DEFAULT_SETS = ("seeds", "real", "generated", "corpus")
+GENERATED_SEED = 0
+GENERATED_COUNT = 500
+REVIEWED_DIR = Path(__file__).resolve().parent / "reviewed"
+
+
+def shared_dir() -> Path:
+    """``$GOUJI_SHARED``, else the ``shared`` folder beside the repository."""
+    env = os.environ.get("GOUJI_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+
+
+@dataclass
+class Item:
+    document: Path
+    gold: dict | None
+    layout: str
+
+
+def _read_gold(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _seeds(shared: Path) -> Iterator[Item]:
+    for doc in sorted((shared / "seeds").glob("*.txt")):
+        gold = shared / "gold" / f"{doc.stem}.json"
+        if gold.exists():
+            yield Item(doc, _read_gold(gold), "seed")
+
+
+def _real(shared: Path) -> Iterator[Item]:
+    folder = shared / "realdocs"
+    for gold_path in sorted((shared / "gold").glob("*.json")):
+        gold = _read_gold(gold_path)
+        doc = folder / gold["document"]
+        if doc.suffix == ".pdf":
+            # The gold's spans index pdfplumber's text of the PDF, saved beside it.
+            doc = doc.with_suffix(".pdfplumber.txt")
+            layout = "pdf_text"
+        else:
+            layout = doc.suffix.lstrip(".")
+        if doc.exists():
+            yield Item(doc, gold, layout)
+
+
+def _generated(count: int, seed: int) -> Iterator[Item]:
+    folder = Path(tempfile.mkdtemp(prefix="gouji-generated-"))
+    for i in range(count):
+        report = generate(seed + i, layout=LAYOUTS[i % len(LAYOUTS)])
+        write(report, folder)
+        yield Item(folder / (report.name + report.suffix), report.gold, report.layout)
+
+
+def _corpus(shared: Path) -> Iterator[Item]:
+    for doc in sorted((shared / "realcorpus").glob("pt_*")):
+        yield Item(doc, None, doc.suffix.lstrip("."))
+
+
+def _reviewed() -> Iterator[Item]:
+    for gold_path in sorted(REVIEWED_DIR.glob("*.json")):
+        gold = _read_gold(gold_path)
+        doc = Path(gold["document"])
+        if doc.exists():
+            yield Item(doc, gold, gold.get("layout", "reviewed"))
+
+
+def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERATED_SEED):
+    """The (document, gold) pairs of one named set; empty where its files are absent."""
+    shared = shared_dir()
+    if name == "seeds":
+        return _seeds(shared)
+    if name == "real":
+        return _real(shared)
+    if name == "generated":
+        return _generated(generated_count, seed)
+    if name == "corpus":
+        return _corpus(shared)
+    if name == "reviewed":
+        return _reviewed()
+    raise ValueError(f"unknown set {name}")

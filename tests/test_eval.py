@@ -1,0 +1,88 @@
+"""The eval and its regression gate, run in CI on seeds, real documents and a generated set."""
+
+import dataclasses
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from extractor import reader
+from extractor.cli import cli
+from gouji_eval import run
+
+from conftest import shared_path
+
+
+@pytest.fixture(autouse=True)
+def _needs_shared():
+    shared_path("gold")
+
+
+def _eval(tmp_path, *args):
+    artifact = tmp_path / "run.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--set",
+            "seeds",
+            "--set",
+            "real",
+            "--set",
+            "generated",
+            *args,
+            "--artifact",
+            str(artifact),
+        ],
+    )
+    return result, json.loads(artifact.read_text(encoding="utf-8"))
+
+
+def test_gate_passes_against_the_committed_baseline(tmp_path):
+    result, payload = _eval(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "与基线相比没有变差" in result.output
+    metrics = payload["metrics"]
+    assert metrics["seeds.fields.accepted_precision"] == 1.0
+    assert metrics["generated.fields.accepted_precision"] == 1.0
+    assert metrics["real.fields.accepted_precision"] == 1.0
+    assert metrics["generated.fields.accept_rate"] >= 0.9
+    assert metrics["generated.errors.recall"] == 1.0
+    assert payload["settings"]["generated_count"] == 500
+    assert payload["git_commit"] is None or len(payload["git_commit"]) == 40
+
+
+def test_swapping_two_columns_of_the_template_fails_the_gate(tmp_path, monkeypatch):
+    def swap(row):
+        keys = list(row.keys)
+        keys[0], keys[1] = keys[1], keys[0]  # 自然人 <-> 商业企业
+        return dataclasses.replace(row, keys=tuple(keys))
+
+    monkeypatch.setattr(reader, "S3_ROWS", tuple(swap(r) for r in reader.S3_ROWS))
+    result, payload = _eval(tmp_path)
+    assert result.exit_code == 1
+    assert "generated.s3.accepted_precision" in result.output
+    assert "接受了错误的值" in result.output and "s3.new_received.natural_person" in result.output
+    monkeypatch.undo()
+    result, _ = _eval(tmp_path)
+    assert result.exit_code == 0
+
+
+def test_regressions_respect_tolerances():
+    base = {
+        "g.fields.accepted_precision": 1.0,
+        "g.fields.accept_rate": 0.95,
+        "g.documents.failed": 0,
+    }
+    assert run.regressions(dict(base), base) == []
+    assert run.regressions({**base, "g.fields.accept_rate": 0.945}, base) == []
+    assert run.regressions({**base, "g.fields.accepted_precision": 0.9999}, base) == [
+        "g.fields.accepted_precision: 基线 1.0000 → 本次 0.9999"
+    ]
+    assert len(run.regressions({**base, "g.documents.failed": 1}, base)) == 1
+
+
+def test_llm_modes_need_a_model():
+    result = CliRunner().invoke(cli, ["eval", "--llm", "verify"])
+    assert result.exit_code == 2
+    assert "LLM" in result.output
