@@ -298,6 +298,8 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         if started and not has_value and any(_PROSE_LINE.search(c.text) for c in line):
             break
         if not has_value:
+            if started and all(c.kind == "empty" for c in line):
+                seq.extend(line)  # a lone "|" between values: an empty cell
             continue
         started = True
         first = next(i for i, c in enumerate(line) if c.kind != "text")
