@@ -334,7 +334,18 @@ def _prose_overview(w: _Writer, rng: random.Random, f: dict, year: int, agency: 
     n_policy = rng.choice([6, 13, 27])
     n_visits = rng.choice([3, 12, 48])
     w.add(f"{year}年，{agency}坚持以公开为常态、不公开为例外，持续深化政务公开。全年")
-    w.claim(f"通过政府网站主动公开政府信息{n_site}条", "政府网站主动公开政府信息", n_site, "条")
+    phrasing = rng.choice(
+        [
+            (f"通过政府网站主动公开政府信息{n_site}条", "exact"),
+            (f"累计在政府网站公开政府信息{n_site}条", "exact"),
+            (f"在政府网站公开政府信息{n_site}条以上", "at_least"),
+            (f"通过政府网站主动公开政府信息近{n_site}条", "about"),
+        ]
+    )
+    w.claim(phrasing[0], "政府网站主动公开政府信息", n_site, "条", phrasing[1])
+    w.add("，政务新媒体信息按时更新率")
+    rate = rng.choice([96, 98.5, 100])
+    w.claim(f"达{rate}%", "政务新媒体信息按时更新率", rate, "%")
     w.add("，")
     w.claim(f"发布政策解读{n_policy}篇", "发布政策解读", n_policy, "篇")
     w.add("，网站访问量")

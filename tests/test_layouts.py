@@ -108,3 +108,20 @@ def test_page_footer_inside_a_table_is_not_a_value(extract_text):
     ]
     assert record["fields"]["s4.suit_after_review.total"] == 1
     assert record["field_status"]["s4.suit_after_review.total"] == "accepted"
+
+
+def test_generated_set_covers_every_layout_and_variant():
+    from gouji_eval.generate import VARIANTS
+    from gouji_eval.sets import GENERATED_COUNT, GENERATED_SEED
+
+    reports = [
+        generate(GENERATED_SEED + i, layout=LAYOUTS[i % len(LAYOUTS)])
+        for i in range(GENERATED_COUNT)
+    ]
+    assert {r.layout for r in reports} == set(LAYOUTS)
+    assert {v for r in reports for v in r.variants} == set(VARIANTS)
+    assert (
+        0.05 <= sum(bool(r.gold["source_inconsistencies"]) for r in reports) / len(reports) <= 0.15
+    )
+    qualifiers = {c["qualifier"] for r in reports for c in r.gold["claims"]}
+    assert qualifiers == {"exact", "at_least", "about"}
