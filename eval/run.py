@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from extractor.pipeline import extract_file
+from extractor.llm import LLMClient
+from extractor.pipeline import extract_file, map_ordered
+from extractor.tasks import prompt_versions
 from extractor.template import FIELD_KEYS, IDENTITIES
 
 from . import sets
@@ -99,7 +101,14 @@ def _error_key(item: dict) -> str:
     return item["where"].split(":")[0].strip() + ".total"
 
 
-def evaluate_set(name: str, generated_count: int, seed: int) -> SetResult:
+def evaluate_set(
+    name: str,
+    generated_count: int,
+    seed: int,
+    llm: LLMClient | None = None,
+    llm_mode: str = "off",
+    workers: int = 1,
+) -> SetResult:
     result = SetResult(name)
     parts = {p: _Tally() for p in (*PARTS, "fields")}
     layouts: dict[str, _Tally] = defaultdict(_Tally)
@@ -107,9 +116,12 @@ def evaluate_set(name: str, generated_count: int, seed: int) -> SetResult:
     claims = Counter()
     meta = Counter()
     injected = caught = balanced = 0
-    for item in sets.items(name, generated_count, seed):
+
+    def one(item: sets.Item) -> tuple[sets.Item, dict]:
+        return item, extract_file(item.document, llm=llm, llm_mode=llm_mode)
+
+    for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
         result.documents += 1
-        record = extract_file(item.document)
         doc = item.document.name
         if record["status"] == "failed":
             result.failed.append((doc, record["error"]))
@@ -175,8 +187,15 @@ def evaluate_set(name: str, generated_count: int, seed: int) -> SetResult:
     return result
 
 
-def evaluate(names: list[str], generated_count: int, seed: int) -> list[SetResult]:
-    return [evaluate_set(name, generated_count, seed) for name in names]
+def evaluate(
+    names: list[str],
+    generated_count: int,
+    seed: int,
+    llm: LLMClient | None = None,
+    llm_mode: str = "off",
+    workers: int = 1,
+) -> list[SetResult]:
+    return [evaluate_set(n, generated_count, seed, llm, llm_mode, workers) for n in names]
 
 
 def all_metrics(results: list[SetResult]) -> dict[str, float]:
@@ -214,12 +233,12 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def artifact(results: list[SetResult], settings: dict) -> dict:
+def artifact(results: list[SetResult], settings: dict, used_llm: bool = False) -> dict:
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
-        "prompt_versions": {},
-        "model": None,
+        "prompt_versions": prompt_versions() if used_llm else {},
+        "model": settings.get("model"),
         "settings": settings,
         "metrics": all_metrics(results),
         "wrong_accepted": {r.name: r.wrong_accepted for r in results if r.wrong_accepted},

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .pipeline import extract_file, iter_documents
+from .llm import LLMClient, LLMSettings, Usage
+from .pipeline import extract_file, iter_documents, map_ordered
 from .record import dumps
 from .sources import DEFAULT_MAX_BYTES
 
@@ -20,6 +21,76 @@ from .sources import DEFAULT_MAX_BYTES
 def cli() -> None:
     """gouji（勾稽）：从政府信息公开工作年度报告中抽取表格数字，逐项勾稽核对，
     只把存疑的数字交给人复核。"""
+
+
+def _llm_options(function):
+    """The options that point gouji at an OpenAI-compatible endpoint."""
+    options = [
+        click.option(
+            "--llm",
+            "llm_mode",
+            type=click.Choice(["off", "verify", "fallback"]),
+            default=None,
+            help="LLM 作为第二证人：verify 每份报告都问；fallback 只问读取器没把握的部分和正文数字；"
+            "off 不用。配置了模型时默认 verify，否则 off。",
+        ),
+        click.option(
+            "--model",
+            envvar="GOUJI_MODEL",
+            default=None,
+            help="模型名（环境变量 GOUJI_MODEL）。端点与密钥取自 OPENAI_BASE_URL、OPENAI_API_KEY。",
+        ),
+        click.option(
+            "--llm-mode",
+            "instructor_mode",
+            type=click.Choice(["tools", "json", "json_schema", "md_json"]),
+            default=None,
+            help="结构化输出方式；默认按端点选择（DeepSeek、Ollama 用 json，其余用 tools）。",
+        ),
+        click.option(
+            "--timeout", type=float, default=120.0, show_default=True, help="单次请求超时（秒）。"
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="GOUJI_CACHE_DIR",
+            default=None,
+            help="LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
+        ),
+        click.option("--no-cache", is_flag=True, help="不读也不写 LLM 缓存。"),
+        click.option(
+            "--max-tokens-per-doc",
+            type=click.IntRange(min=1),
+            default=None,
+            help="每份报告的 token 预算，用完后不再请求。",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1, max=256),
+            default=None,
+            help="同时处理的报告数；用 LLM 时默认 8，否则 1。",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _llm_client(llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc):
+    settings = LLMSettings.from_env(
+        model=model,
+        mode=instructor_mode,
+        timeout=timeout,
+        cache_dir=cache_dir,
+        max_tokens_per_doc=max_tokens_per_doc,
+    )
+    settings.use_cache = not no_cache
+    mode = llm_mode or ("verify" if settings.configured else "off")
+    if mode == "off":
+        return None, "off"
+    if not settings.configured:
+        raise click.UsageError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
+    return LLMClient(settings), mode
 
 
 @cli.command()
@@ -40,7 +111,21 @@ def cli() -> None:
     help="单个文件的大小上限，超过则记为失败。",
 )
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条和汇总。")
-def extract(paths: tuple[Path, ...], output: Path, max_bytes: int, quiet: bool) -> None:
+@_llm_options
+def extract(
+    paths: tuple[Path, ...],
+    output: Path,
+    max_bytes: int,
+    quiet: bool,
+    llm_mode: str | None,
+    model: str | None,
+    instructor_mode: str | None,
+    timeout: float,
+    cache_dir: Path | None,
+    no_cache: bool,
+    max_tokens_per_doc: int | None,
+    concurrency: int | None,
+) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
     支持 .txt（UTF-8/GB18030 等编码自动识别）、.md 和 .html。
@@ -50,24 +135,35 @@ def extract(paths: tuple[Path, ...], output: Path, max_bytes: int, quiet: bool) 
     documents = list(iter_documents(paths))
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
+    client, mode = _llm_client(
+        llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc
+    )
+    workers = concurrency or (8 if client else 1)
     out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
     show_progress = not quiet and sys.stderr.isatty()
     failed = 0
     in_review = 0
     rules: Counter[str] = Counter()
+    usage = Usage()
+
+    def one(path: Path) -> dict:
+        return extract_file(path, max_bytes=max_bytes, llm=client, llm_mode=mode)
+
     try:
         with click.progressbar(
-            documents,
+            length=len(documents),
             label="抽取",
             file=sys.stderr,
             show_pos=True,
             show_eta=True,
             hidden=not show_progress,
         ) as bar:
-            for path in bar:
-                record = extract_file(path, max_bytes=max_bytes)
+            for record in map_ordered(one, documents, workers):
                 out.write(dumps(record) + "\n")
                 out.flush()
+                bar.update(1)
+                if record.get("llm"):
+                    usage.add(Usage(**record["llm"]["usage"]))
                 if record["status"] == "failed":
                     failed += 1
                     continue
@@ -76,14 +172,24 @@ def extract(paths: tuple[Path, ...], output: Path, max_bytes: int, quiet: bool) 
     finally:
         if out is not sys.stdout:
             out.close()
+        if client is not None:
+            client.close()
     if not quiet:
-        _summary(len(documents), failed, in_review, rules, output)
+        _summary(len(documents), failed, in_review, rules, output, usage if client else None)
     sys.exit(1 if failed else 0)
 
 
-def _summary(total: int, failed: int, in_review: int, rules: Counter, output: Path) -> None:
+def _summary(
+    total: int, failed: int, in_review: int, rules: Counter, output: Path, usage: Usage | None
+) -> None:
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     echo(f"报告 {total} 份，失败 {failed} 份；待复核字段 {in_review} 个。")
+    if usage is not None:
+        echo(
+            f"LLM：请求 {usage.requests} 次（传输重试 {usage.retries}，失败 {usage.failures}，"
+            f"缓存命中 {usage.cache_hits}）；token 共 {usage.total_tokens}"
+            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）。"
+        )
     if rules:
         echo("发现（按规则）：")
         for rule, count in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -100,13 +206,7 @@ def _summary(total: int, failed: int, in_review: int, rules: Counter, output: Pa
     type=click.Choice(["seeds", "real", "generated", "corpus", "reviewed"]),
     help="要评测的集合，可重复；默认 seeds、real、generated、corpus。",
 )
-@click.option(
-    "--llm",
-    type=click.Choice(["off", "verify", "fallback"]),
-    default="off",
-    show_default=True,
-    help="LLM 用法；目前只有 off（仅确定性读取器）。",
-)
+@_llm_options
 @click.option("--generated-count", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="生成集合的随机种子。")
 @click.option(
@@ -124,7 +224,14 @@ def _summary(total: int, failed: int, in_review: int, rules: Counter, output: Pa
 )
 def eval_command(
     set_names: tuple[str, ...],
-    llm: str,
+    llm_mode: str | None,
+    model: str | None,
+    instructor_mode: str | None,
+    timeout: float,
+    cache_dir: Path | None,
+    no_cache: bool,
+    max_tokens_per_doc: int | None,
+    concurrency: int | None,
     generated_count: int,
     seed: int,
     baseline: Path | None,
@@ -139,15 +246,24 @@ def eval_command(
     """
     from gouji_eval import run
 
-    if llm != "off":
-        raise click.UsageError("尚未配置 LLM：目前只能以 --llm off 评测确定性读取器")
+    client, mode = _llm_client(
+        llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc
+    )
     names = list(set_names) or ["seeds", "real", "generated", "corpus"]
-    settings = {"sets": names, "llm": llm, "generated_count": generated_count, "seed": seed}
-    results = run.evaluate(names, generated_count, seed)
+    settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}
+    if client is not None:
+        settings |= {"model": client.settings.model, "instructor_mode": client.mode}
+    try:
+        results = run.evaluate(
+            names, generated_count, seed, client, mode, concurrency or (8 if client else 1)
+        )
+    finally:
+        if client is not None:
+            client.close()
     for result in results:
         for line in run.report_lines(result):
             click.echo(line)
-    payload = run.artifact(results, settings)
+    payload = run.artifact(results, settings, client is not None)
     if artifact is None:
         run.RUNS.mkdir(exist_ok=True)
         stamp = payload["timestamp"].replace(":", "").replace("-", "")

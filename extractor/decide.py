@@ -33,19 +33,21 @@ def _strip_tags(text: str) -> str:
 
 def decide(
     candidates: dict[str, Candidate], findings: list[Finding], source: SourceText
-) -> tuple[dict, dict, dict]:
-    """``fields``, ``field_status`` and raw ``spans`` for all 200 keys."""
+) -> tuple[dict, dict, dict, dict]:
+    """``fields``, ``field_status``, raw ``spans`` and ``field_witness`` for all 200 keys."""
     named = {key for finding in findings for key in finding.keys}
     fields: dict = {}
     status: dict = {}
     spans: dict = {}
+    witness: dict = {}
     for key in FIELD_KEYS:
         candidate = candidates.get(key)
         if candidate is None:
-            fields[key], status[key], spans[key] = None, "review", None
+            fields[key], status[key], spans[key], witness[key] = None, "review", None, None
             continue
         fields[key] = candidate.value
+        witness[key] = candidate.witness if candidate.span is not None else None
         spans[key] = list(source.raw_span(*candidate.span)) if candidate.span else None
         ok = candidate.certain and key not in named and grounded(source, candidate)
         status[key] = "accepted" if ok else "review"
-    return fields, status, spans
+    return fields, status, spans, witness

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from . import checks, claims, meta, reader, sections, sources
 from .decide import decide
 from .errors import InputError, NotAReport
+from .llm import LLMClient, LLMError, Usage
 from .model import Finding
+from .reconcile import merge_claims, reconcile
 from .record import RECORD_VERSION, failed_record
+from .tasks import TASKS
+from .text import compact
 
 
 def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -28,7 +34,65 @@ def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def extract_loaded(loaded: sources.Loaded) -> dict[str, Any]:
+def map_ordered(function: Callable, items: Iterable, workers: int) -> Iterator:
+    """``map`` over a bounded window of threads, results in input order, so a run over
+    thousands of files holds only a window of them at once."""
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        window: deque = deque()
+        for item in items:
+            window.append(pool.submit(function, item))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+_LLM_TEXT_LIMIT = 30_000
+
+
+def _llm_tasks(mode: str, found: sections.Sections, result: reader.ReaderResult, report_meta: dict):
+    """The tasks to ask: all of them in ``verify``; in ``fallback`` only the parts where the
+    reader left a field uncertain, the claims, and meta where the reader found none."""
+    parts = [p for p in ("s2", "s3", "s4") if not (p == "s2" and found.template == "pre2021")]
+    if mode == "fallback":
+        doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
+        doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
+        parts = [p for p in parts if p in doubtful]
+    tasks = [*parts, "claims"]
+    if mode == "verify" or None in report_meta.values():
+        tasks.append("meta")
+    return tasks
+
+
+def _task_text(task: str, view: str, found: sections.Sections) -> str:
+    if task in found.regions:
+        start, end = found.regions[task]
+        return view[start:end]
+    if task == "claims":
+        return "\n".join(view[a:b] for a, b in found.prose_spans(len(view)))[:_LLM_TEXT_LIMIT]
+    if task == "meta":
+        return view[:800]
+    return view[:_LLM_TEXT_LIMIT]
+
+
+def _ask(client: LLMClient, mode: str, view: str, found, result, report_meta) -> dict:
+    usage = Usage()
+    answers: dict[str, dict] = {}
+    errors: list[str] = []
+    for task in _llm_tasks(mode, found, result, report_meta):
+        try:
+            answers[task] = client.ask(task, _task_text(task, view, found), usage).fields
+        except LLMError as exc:
+            errors.append(f"{task}: {exc}")
+    return {"answers": answers, "errors": errors, "usage": usage}
+
+
+def extract_loaded(
+    loaded: sources.Loaded, llm: LLMClient | None = None, llm_mode: str = "off"
+) -> dict[str, Any]:
     """The record for a document already read into text."""
     source = loaded.source
     view = source.view
@@ -39,9 +103,31 @@ def extract_loaded(loaded: sources.Loaded) -> dict[str, Any]:
     report_meta = meta.find_meta(view)
     prose = claims.find_claims(source, found.prose_spans(len(view)))
 
-    values = {key: c.value for key, c in result.candidates.items()}
-    known = {key for key, c in result.candidates.items() if c.certain}
-    findings: list[Finding] = list(result.findings)
+    candidates, findings, notes = result.candidates, list(result.findings), list(result.notes)
+    disputed: dict = {}
+    llm_block = None
+    if llm is not None and llm_mode != "off":
+        asked = _ask(llm, llm_mode, view, found, result, report_meta)
+        answers = asked["answers"]
+        table_fields = {k: v for t in ("s2", "s3", "s4") for k, v in answers.get(t, {}).items()}
+        merged = reconcile(result, table_fields, source)
+        candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
+        notes += merged.notes
+        prose, ungrounded = merge_claims(prose, answers.get("claims", {}).get("claims", []), source)
+        findings += _meta_from_llm(report_meta, answers.get("meta"), view)
+        llm_block = {
+            "mode": llm_mode,
+            "model": llm.settings.model,
+            "endpoint": llm.endpoint,
+            "instructor_mode": llm.mode,
+            "prompt_versions": {t: TASKS[t].version for t in (*answers, *_failed(asked))},
+            "usage": asked["usage"].to_dict(),
+            "errors": asked["errors"],
+            "ungrounded_claims": ungrounded,
+        }
+
+    values = {key: c.value for key, c in candidates.items()}
+    known = {key for key, c in candidates.items() if c.certain}
     findings += checks.check_values(values)
     findings += checks.check_identities(values, known)
     findings += checks.check_claims(prose, values, known)
@@ -52,7 +138,7 @@ def extract_loaded(loaded: sources.Loaded) -> dict[str, Any]:
     if report_meta["year"] is None:
         findings.append(Finding("meta.year_missing", ["meta.year"], "未能从标题和开头读出报告年度"))
 
-    fields, status, spans = decide(result.candidates, findings, source)
+    fields, status, spans, witness = decide(candidates, findings, source)
     return {
         "document": loaded.path,
         "sha256": loaded.sha256,
@@ -63,14 +149,49 @@ def extract_loaded(loaded: sources.Loaded) -> dict[str, Any]:
         "fields": fields,
         "field_status": status,
         "spans": spans,
+        "field_witness": witness,
         "claims": [c.to_dict() for c in prose],
         "findings": [f.to_dict() for f in findings],
-        "notes": result.notes,
+        "candidates": disputed,
+        "notes": notes,
+        "llm": llm_block,
         "record_version": RECORD_VERSION,
     }
 
 
-def extract_file(path: str | Path, max_bytes: int = sources.DEFAULT_MAX_BYTES) -> dict[str, Any]:
+def _failed(asked: dict) -> list[str]:
+    return [e.split(":", 1)[0] for e in asked["errors"]]
+
+
+def _meta_from_llm(report_meta: dict, answer: dict | None, view: str) -> list[Finding]:
+    """Fill what the reader missed from the LLM where the source prints it; a different
+    year from the two witnesses is a finding."""
+    if not answer:
+        return []
+    flat = compact(view[:3000])
+    agency, year = answer.get("meta.agency"), answer.get("meta.year")
+    if report_meta["agency"] is None and agency and compact(agency) in flat:
+        report_meta["agency"] = agency
+    if year is not None and str(year) in flat:
+        if report_meta["year"] is None:
+            report_meta["year"] = year
+        elif report_meta["year"] != year:
+            return [
+                Finding(
+                    "meta.year_disagree",
+                    ["meta.year"],
+                    f"报告年度：读取器读到 {report_meta['year']}，LLM 读到 {year}",
+                )
+            ]
+    return []
+
+
+def extract_file(
+    path: str | Path,
+    max_bytes: int = sources.DEFAULT_MAX_BYTES,
+    llm: LLMClient | None = None,
+    llm_mode: str = "off",
+) -> dict[str, Any]:
     """Extract one file. Never raises for a bad document: its record says what went wrong."""
     try:
         loaded = sources.load(path, max_bytes=max_bytes)
@@ -79,7 +200,7 @@ def extract_file(path: str | Path, max_bytes: int = sources.DEFAULT_MAX_BYTES) -
     except OSError as exc:
         return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
     try:
-        return extract_loaded(loaded)
+        return extract_loaded(loaded, llm, llm_mode)
     except InputError as exc:
         return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch

@@ -32,6 +32,9 @@ class ReaderResult:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The value cells found after each row's label ("s4" for part 四): where another
+    # witness's value for that row must be printed to count as grounded.
+    row_cells: dict[str, list[Cell]] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,6 +192,7 @@ def _read_rows(
             duplicated.add(name)
             continue
         seen[name] = anchor
+        result.row_cells[name] = [c for c in seq if c.kind != "empty"]
         if anchor.row is S3_COLLAPSED_OTHER:
             if any(c.kind != "empty" for c in seq):
                 _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
@@ -304,6 +308,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         started = True
         first = next(i for i, c in enumerate(line) if c.kind != "text")
         seq.extend(c for c in line[first:] if c.kind != "text")
+    result.row_cells["s4"] = [c for c in seq if c.kind != "empty"]
     window = _window(seq, len(S4_KEYS))
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")

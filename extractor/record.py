@@ -22,9 +22,12 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> dict[
         "fields": dict.fromkeys(FIELD_KEYS),
         "field_status": dict.fromkeys(FIELD_KEYS, "review"),
         "spans": dict.fromkeys(FIELD_KEYS),
+        "field_witness": dict.fromkeys(FIELD_KEYS),
         "claims": [],
         "findings": [],
+        "candidates": {},
         "notes": [],
+        "llm": None,
         "record_version": RECORD_VERSION,
     }
 

@@ -36,3 +36,48 @@ def extract_text(tmp_path):
         return extract_file(path)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_llm_from_the_environment(monkeypatch):
+    """Tests never reach a real endpoint, whatever the developer's shell exports."""
+    for name in ("GOUJI_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "GOUJI_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def llm_server():
+    from llm_server import ScriptedLLM
+
+    server = ScriptedLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_client(llm_server, tmp_path):
+    """A real openai + instructor client pointed at the scripted local server."""
+    from extractor.llm import LLMClient, LLMSettings
+
+    clients = []
+
+    def make(mode: str = "tools", **overrides) -> LLMClient:
+        settings = LLMSettings(
+            model="test-model",
+            base_url=llm_server.base_url,
+            api_key="test",
+            mode=mode,
+            cache_dir=tmp_path / "cache",
+            timeout=5,
+            backoff_base=0.01,
+            backoff_cap=0.05,
+        )
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+        client = LLMClient(settings)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

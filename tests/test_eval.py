@@ -85,4 +85,35 @@ def test_regressions_respect_tolerances():
 def test_llm_modes_need_a_model():
     result = CliRunner().invoke(cli, ["eval", "--llm", "verify"])
     assert result.exit_code == 2
-    assert "LLM" in result.output
+    assert "GOUJI_MODEL" in result.output
+
+
+def test_eval_with_the_llm_records_model_and_prompts(tmp_path, llm_server, monkeypatch):
+    from llm_server import Reply, answer_from_gold
+
+    from conftest import gold as gold_of
+
+    expected = gold_of("002_58d1e0dbcfc9fbf4")
+    llm_server.script = lambda task, n: Reply(answer_from_gold(task, expected))
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("GOUJI_CACHE_DIR", str(tmp_path / "cache"))
+    artifact = tmp_path / "run.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--set",
+            "seeds",
+            "--model",
+            "m",
+            "--llm",
+            "fallback",
+            "--artifact",
+            str(artifact),
+        ],
+    )
+    payload = json.loads(artifact.read_text(encoding="utf-8"))
+    assert result.exit_code == 0, result.output
+    assert payload["model"] == "m" and payload["settings"]["llm"] == "fallback"
+    assert set(payload["prompt_versions"]) == {"s2", "s3", "s4", "claims", "meta"}
+    assert payload["metrics"]["seeds.fields.accepted_precision"] == 1.0

@@ -1,0 +1,128 @@
+"""What gouji asks an LLM: one task per part, each with a response model and a prompt file.
+
+Response models are built from ``template`` so their field names are the SCHEMA.md key
+segments: flattening an answer with dots gives the flat keys (``s3.granted.total``).
+A prompt's version is the hash of its file, recorded in every record it helps produce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from .template import S3_COLUMN_LABELS, S3_COLUMNS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+
+Count = int | None
+_COUNT = Field(default=None, ge=0)
+
+
+class StockRow(BaseModel):
+    """第二十条第（一）项的一行。"""
+
+    issued: Count = Field(default=None, ge=0, description="本年制发件数")
+    repealed: Count = Field(default=None, ge=0, description="本年废止件数")
+    in_force: Count = Field(default=None, ge=0, description="现行有效件数")
+
+
+class Part2(BaseModel):
+    """二、主动公开政府信息情况。"""
+
+    rules: StockRow = Field(description="规章")
+    normative: StockRow = Field(description="行政规范性文件")
+    licensing: Count = Field(default=None, ge=0, description="行政许可 本年处理决定数量")
+    punishment: Count = Field(default=None, ge=0, description="行政处罚 本年处理决定数量")
+    coercion: Count = Field(default=None, ge=0, description="行政强制 本年处理决定数量")
+    fees: float | None = Field(
+        default=None, ge=0, description="行政事业性收费 本年收费金额（万元）"
+    )
+
+
+ApplicantRow = create_model(
+    "ApplicantRow",
+    __doc__="一行的 7 列：六类申请人和总计。",
+    **{c: (Count, Field(default=None, ge=0, description=S3_COLUMN_LABELS[c])) for c in S3_COLUMNS},
+)
+Part3 = create_model(
+    "Part3",
+    __doc__="三、收到和处理政府信息公开申请情况：25 行。",
+    **{row.name: (ApplicantRow, Field(description=row.label)) for row in S3_ROWS},
+)
+Group4 = create_model(
+    "Group4",
+    __doc__="一组：结果维持、结果纠正、其他结果、尚未审结、总计。",
+    **{c: (Count, _COUNT) for c in S4_COLUMNS},
+)
+Part4 = create_model(
+    "Part4",
+    __doc__="四、政府信息公开行政复议、行政诉讼情况。",
+    **{g: (Group4, Field()) for g in S4_GROUPS},
+)
+
+
+class ProseClaim(BaseModel):
+    metric: str = Field(description="这个数字说的是什么")
+    value: float = Field(description="数值")
+    unit: str = Field(description="单位；没有时为空字符串")
+    qualifier: Literal["exact", "at_least", "about"]
+    quote: str = Field(description="从原文逐字复制、包含数字和单位的一段")
+
+
+class ProseClaims(BaseModel):
+    """正文中陈述数量、金额或比例的数字。"""
+
+    claims: list[ProseClaim]
+
+
+class Meta(BaseModel):
+    """报告的发布机关和年度。"""
+
+    agency: str | None = None
+    year: int | None = Field(default=None, ge=1990, le=2100)
+
+
+def flatten(prefix: str, answer: dict) -> dict:
+    """``{"granted": {"total": 5}}`` under ``s3`` → ``{"s3.granted.total": 5}``."""
+    out: dict = {}
+    for name, value in answer.items():
+        key = f"{prefix}.{name}"
+        if isinstance(value, dict):
+            out.update(flatten(key, value))
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str  # "s2", "s3", "s4", "claims" or "meta"
+    model: type[BaseModel]
+
+    @cached_property
+    def prompt(self) -> str:
+        return resources.files("gouji_prompts").joinpath(f"{self.name}.md").read_text("utf-8")
+
+    @cached_property
+    def version(self) -> str:
+        return hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()[:12]
+
+    def render(self, text: str) -> str:
+        rows = "\n".join(f"- {row.name}：{row.label}" for row in S3_ROWS)
+        return self.prompt.replace("{rows}", rows).replace("{text}", text)
+
+
+TASKS: dict[str, Task] = {
+    "s2": Task("s2", Part2),
+    "s3": Task("s3", Part3),
+    "s4": Task("s4", Part4),
+    "claims": Task("claims", ProseClaims),
+    "meta": Task("meta", Meta),
+}
+
+
+def prompt_versions() -> dict[str, str]:
+    return {name: task.version for name, task in TASKS.items()}

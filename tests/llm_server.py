@@ -1,0 +1,175 @@
+"""A scripted OpenAI-compatible chat server on 127.0.0.1 for the LLM tests.
+
+It answers ``POST /v1/chat/completions`` in the shape each instructor mode expects (tool
+calls, a JSON message, or JSON in a markdown fence). A test sets ``server.script`` to decide,
+per request, what to answer: the right figures, wrong ones, broken JSON, an HTTP error, a
+delay, or a reply cut off at the token limit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from extractor.template import FIELD_KEYS
+
+# Our prompts name their part; the server tells the task by them, as a model would.
+_TASK_MARKERS = (
+    ("s2", "二、主动公开政府信息情况"),
+    ("s3", "三、收到和处理政府信息公开申请情况"),
+    ("s4", "四、政府信息公开行政复议、行政诉讼情况"),
+    ("claims", "请找出正文中"),
+    ("meta", "标题和开头"),
+)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that timed out closed its socket; nothing to report
+
+
+@dataclass
+class Reply:
+    payload: dict | str | None = None  # the answer's arguments; a str is sent verbatim
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+    finish_reason: str = "stop"
+
+
+@dataclass
+class Seen:
+    task: str
+    mode: str
+    body: dict
+
+
+def answer_from_gold(task: str, gold: dict) -> dict:
+    """The right answer to a task, made from a gold file."""
+    if task == "claims":
+        keep = ("metric", "value", "unit", "qualifier", "quote")
+        return {"claims": [{k: c[k] for k in keep} for c in gold["claims"]]}
+    if task == "meta":
+        return {"agency": gold["meta.agency"], "year": gold["meta.year"]}
+    nested: dict = {}
+    for key in FIELD_KEYS:
+        if not key.startswith(task + "."):
+            continue
+        node = nested
+        parts = key.split(".")[1:]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = gold["fields"][key]
+    return nested
+
+
+class ScriptedLLM:
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.script: Callable[[str, int], Reply] = lambda task, n: Reply({})
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server._handle(self, body)
+
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def start(self) -> ScriptedLLM:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def requests(self, task: str | None = None) -> int:
+        return sum(1 for s in self.seen if task is None or s.task == task)
+
+    def _handle(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
+        text = json.dumps(body, ensure_ascii=False)
+        task = next((t for t, marker in _TASK_MARKERS if marker in text), "unknown")
+        mode = _mode(body)
+        with self._lock:
+            n = self._counts.get(task, 0)
+            self._counts[task] = n + 1
+            self.seen.append(Seen(task, mode, body))
+        reply = self.script(task, n)
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.status != 200:
+            data = json.dumps({"error": {"message": "scripted failure", "type": "server"}})
+            _send(handler, reply.status, reply.headers, data)
+            return
+        _send(handler, 200, reply.headers, json.dumps(_completion(body, mode, reply)))
+
+
+def _mode(body: dict) -> str:
+    if body.get("tools"):
+        return "tools"
+    kind = (body.get("response_format") or {}).get("type")
+    if kind == "json_schema":
+        return "json_schema"
+    if kind == "json_object":
+        return "json"
+    return "md_json"
+
+
+def _completion(body: dict, mode: str, reply: Reply) -> dict:
+    arguments = (
+        reply.payload
+        if isinstance(reply.payload, str)
+        else json.dumps(reply.payload, ensure_ascii=False)
+    )
+    message: dict = {"role": "assistant", "content": None}
+    if mode == "tools":
+        name = body["tools"][0]["function"]["name"]
+        message["tool_calls"] = [
+            {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
+        ]
+    elif mode == "md_json":
+        message["content"] = f"```json\n{arguments}\n```"
+    else:
+        message["content"] = arguments
+    prompt_tokens = len(json.dumps(body["messages"], ensure_ascii=False)) // 2
+    completion_tokens = len(arguments) // 2
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "test"),
+        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict, data: str) -> None:
+    raw = data.encode("utf-8")
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(raw)

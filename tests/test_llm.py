@@ -1,0 +1,255 @@
+"""The LLM witness, with the real openai client against a scripted server on 127.0.0.1."""
+
+import pytest
+from llm_server import Reply, answer_from_gold
+
+from extractor.pipeline import extract_file
+from extractor.tasks import prompt_versions
+from gouji_eval.generate import generate
+from gouji_eval.score import claim_found, same
+
+from conftest import gold, shared_path
+
+SEED = "002_58d1e0dbcfc9fbf4"
+MODES = ["tools", "json", "json_schema", "md_json"]
+
+
+def right_answers(expected: dict):
+    return lambda task, n: Reply(answer_from_gold(task, expected))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_right_answers_are_accepted_from_both_witnesses(mode, llm_server, llm_client):
+    expected = gold(SEED)
+    llm_server.script = right_answers(expected)
+    record = extract_file(
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+    )
+    assert record["fields"] == expected["fields"]
+    assert set(record["field_status"].values()) == {"accepted"}
+    assert set(record["field_witness"].values()) == {"reader+llm"}
+    assert record["candidates"] == {}
+    llm = record["llm"]
+    assert llm["errors"] == [] and llm["instructor_mode"] == mode
+    assert llm["prompt_versions"] == prompt_versions()
+    assert llm["usage"]["requests"] == 5 and llm["usage"]["total_tokens"] > 0
+    assert {s.mode for s in llm_server.seen} == {mode}
+
+
+def test_claims_the_reader_missed_are_added_grounded(llm_server, llm_client):
+    expected = gold("kewei_2024")
+    llm_server.script = right_answers(expected)
+    path = shared_path("realdocs", "kewei_2024.md")
+    alone = extract_file(path)
+    record = extract_file(path, llm=llm_client(), llm_mode="verify")
+    missed = [c for c in expected["claims"] if not claim_found(c, alone["claims"])]
+    assert missed, "the reader alone should miss a claim here"
+    assert all(claim_found(c, record["claims"]) for c in expected["claims"])
+    raw = path.read_text(encoding="utf-8")
+    added = [c for c in record["claims"] if c["witness"] == ["llm"]]
+    assert added and all(raw[c["span"][0] : c["span"][1]] == c["quote"] for c in added)
+
+
+def test_claims_whose_quote_is_not_in_the_source_are_dropped(llm_server, llm_client):
+    llm_server.script = lambda task, n: Reply(
+        {
+            "claims": [
+                {
+                    "metric": "编造",
+                    "value": 999,
+                    "unit": "条",
+                    "qualifier": "exact",
+                    "quote": "全年编造信息999条",
+                }
+            ]
+        }
+        if task == "claims"
+        else answer_from_gold(task, gold(SEED))
+    )
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), llm_mode="verify")
+    assert all(c["value"] != 999 for c in record["claims"])
+    assert record["llm"]["ungrounded_claims"] == 1
+
+
+def _wrong(answer: dict, task: str) -> dict:
+    """Schema-valid but wrong where it matters: the 予以公开 row and 行政复议 moved by one."""
+    if task == "s3":
+        answer["granted"] = {k: (v or 0) + 1 for k, v in answer["granted"].items()}
+    if task == "s4":
+        answer["review"] = {k: (v or 0) + 1 for k, v in answer["review"].items()}
+    return answer
+
+
+def test_wrong_numbers_and_flaky_transport_never_yield_a_wrong_accepted_value(
+    llm_server, llm_client, tmp_path
+):
+    reports = [generate(seed, inject_error=False) for seed in range(40, 46)]
+    current: dict = {}
+
+    def script(task, n):
+        if n % 7 == 3:
+            return Reply(status=429, headers={"Retry-After": "0"})
+        if n % 11 == 5:
+            return Reply(status=500)
+        return Reply(_wrong(answer_from_gold(task, current["gold"]), task))
+
+    llm_server.script = script
+    client = llm_client()
+    for report in reports:
+        current["gold"] = report.gold
+        path = tmp_path / (report.name + report.suffix)
+        path.write_text(report.text, encoding="utf-8")
+        record = extract_file(path, llm=client, llm_mode="verify")
+        assert record["status"] == "ok"
+        for key, status in record["field_status"].items():
+            if status == "accepted":
+                assert same(record["fields"][key], report.gold["fields"][key]), key
+        accepted = [k for k, v in record["field_status"].items() if v == "accepted"]
+        assert len(accepted) >= 150  # where the witnesses agree, values are accepted
+        disputed = {k for k in record["candidates"]}
+        assert {f"s3.granted.{c}" for c in ("natural_person", "total")} <= disputed
+        key, entries = next(iter(record["candidates"].items()))
+        assert [e["witness"] for e in entries] == ["reader", "llm"]
+        assert record["field_status"][key] == "review"
+        assert any(f["rule"] == "llm.disagree" and key in f["keys"] for f in record["findings"])
+    assert sum(1 for s in llm_server.seen) > 30
+
+
+def test_malformed_json_is_reasked_not_retried(llm_server, llm_client):
+    expected = gold(SEED)
+    llm_server.script = lambda task, n: (
+        Reply('{"rules": {"issued": ')
+        if task == "s2" and n == 0
+        else Reply(answer_from_gold(task, expected))
+    )
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), llm_mode="verify")
+    assert record["llm"]["errors"] == []
+    assert llm_server.requests("s2") == 2
+    assert record["llm"]["usage"]["requests"] == 6 and record["llm"]["usage"]["retries"] == 0
+    assert set(record["field_status"].values()) == {"accepted"}
+
+
+def test_rate_limit_honours_retry_after_then_succeeds(llm_server, llm_client):
+    expected = gold(SEED)
+    llm_server.script = lambda task, n: (
+        Reply(status=429, headers={"Retry-After": "0"})
+        if n == 0
+        else Reply(answer_from_gold(task, expected))
+    )
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), llm_mode="verify")
+    usage = record["llm"]["usage"]
+    assert record["llm"]["errors"] == []
+    assert (usage["retries"], usage["failures"], usage["requests"]) == (5, 5, 5)
+
+
+def test_repeated_server_errors_leave_the_reader_result_standing(llm_server, llm_client):
+    llm_server.script = lambda task, n: Reply(status=500)
+    record = extract_file(
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(transport_attempts=3), llm_mode="verify"
+    )
+    assert record["status"] == "ok"
+    assert set(record["field_status"].values()) == {"accepted"}
+    assert len(record["llm"]["errors"]) == 5
+    assert all("llm.transport" in e for e in record["llm"]["errors"])
+    assert llm_server.requests() == 15
+
+
+def test_timeouts_are_retried(llm_server, llm_client):
+    expected = gold(SEED)
+    llm_server.script = lambda task, n: Reply(
+        answer_from_gold(task, expected), delay=1.0 if n == 0 and task == "s4" else 0
+    )
+    record = extract_file(
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(timeout=0.3), llm_mode="verify"
+    )
+    assert record["llm"]["errors"] == []
+    assert record["llm"]["usage"]["retries"] == 1
+
+
+def test_truncated_answer_fails_fast_into_the_record(llm_server, llm_client):
+    expected = gold(SEED)
+    llm_server.script = lambda task, n: (
+        Reply('{"review": {"upheld": 1', finish_reason="length")
+        if task == "s4"
+        else Reply(answer_from_gold(task, expected))
+    )
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), llm_mode="verify")
+    assert [e.split(":")[1].strip() for e in record["llm"]["errors"]] == ["llm.truncated"]
+    assert llm_server.requests("s4") == 1
+    assert record["fields"]["s4.review.total"] == 2
+
+
+def test_a_rerun_sends_no_request(llm_server, llm_client):
+    expected = gold(SEED)
+    llm_server.script = right_answers(expected)
+    path = shared_path("seeds", f"{SEED}.txt")
+    extract_file(path, llm=llm_client(), llm_mode="verify")
+    sent = llm_server.requests()
+    again = extract_file(path, llm=llm_client(), llm_mode="verify")
+    assert llm_server.requests() == sent
+    assert again["llm"]["usage"]["cache_hits"] == 5 and again["llm"]["usage"]["requests"] == 0
+    assert again["fields"] == expected["fields"]
+
+
+def test_token_budget_stops_further_requests(llm_server, llm_client):
+    llm_server.script = right_answers(gold(SEED))
+    record = extract_file(
+        shared_path("seeds", f"{SEED}.txt"),
+        llm=llm_client(max_tokens_per_doc=10),
+        llm_mode="verify",
+    )
+    assert llm_server.requests() == 1
+    assert sum("llm.budget" in e for e in record["llm"]["errors"]) == 4
+
+
+def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
+    llm_server.script = right_answers(gold("hongze_2023"))
+    record = extract_file(
+        shared_path("realdocs", "hongze_2023.pdfplumber.txt"), llm=llm_client(), llm_mode="fallback"
+    )
+    asked = {s.task for s in llm_server.seen}
+    assert asked == {"s3", "claims"}
+    alone = extract_file(shared_path("realdocs", "hongze_2023.pdfplumber.txt"))
+    accepted = lambda r: sum(s == "accepted" for s in r["field_status"].values())  # noqa: E731
+    assert accepted(record) > accepted(alone)
+    expected = gold("hongze_2023")["fields"]
+    assert all(
+        same(record["fields"][k], expected[k])
+        for k, s in record["field_status"].items()
+        if s == "accepted"
+    )
+
+
+def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from extractor.cli import cli
+
+    llm_server.script = right_answers(gold(SEED))
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("GOUJI_MODEL", "test-model")
+    monkeypatch.setenv("GOUJI_CACHE_DIR", str(tmp_path / "cache"))
+    seed = shared_path("seeds", f"{SEED}.txt")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm-mode", "json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["llm"]["mode"] == "verify" and record["llm"]["model"] == "test-model"
+    assert "LLM：请求 5 次" in result.output
+    result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm-mode", "json"])
+    assert "LLM：请求 0 次" in result.output and "缓存命中 5" in result.output
+    assert llm_server.requests() == 5
+    result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm", "off"])
+    assert json.loads(out.read_text(encoding="utf-8"))["llm"] is None
+
+
+def test_asking_for_the_llm_without_a_model_is_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    from extractor.cli import cli
+
+    seed = shared_path("seeds", f"{SEED}.txt")
+    result = CliRunner().invoke(cli, ["extract", str(seed), "--llm", "verify"])
+    assert result.exit_code == 2 and "GOUJI_MODEL" in result.output
