@@ -17,13 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from extractor.template import FIELD_KEYS
 
-# Our prompts name their part; the server tells the task by them, as a model would.
+# Our prompts' instructions name their task, as a model would read them; the document text
+# that follows may mention any part, so the instruction sentences are what is matched.
 _TASK_MARKERS = (
-    ("s2", "二、主动公开政府信息情况"),
-    ("s3", "三、收到和处理政府信息公开申请情况"),
-    ("s4", "四、政府信息公开行政复议、行政诉讼情况"),
+    ("meta", "请填写：\n- agency"),
     ("claims", "请找出正文中"),
-    ("meta", "标题和开头"),
+    ("s2", "“二、主动公开政府信息情况”表格"),
+    ("s3", "“三、收到和处理政府信息公开申请情况”表格"),
+    ("s4", "“四、政府信息公开行政复议、行政诉讼情况”表格"),
 )
 
 
@@ -104,7 +105,7 @@ class ScriptedLLM:
         return sum(1 for s in self.seen if task is None or s.task == task)
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
-        text = json.dumps(body, ensure_ascii=False)
+        text = "".join(str(m.get("content")) for m in body["messages"])
         task = next((t for t, marker in _TASK_MARKERS if marker in text), "unknown")
         mode = _mode(body)
         with self._lock:
