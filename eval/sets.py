@@ -23,7 +23,12 @@ SET_NAMES = ("seeds", "real", "generated", "corpus", "reviewed")
 DEFAULT_SETS = ("seeds", "real", "generated", "corpus")
 GENERATED_SEED = 0
 GENERATED_COUNT = 500
-REVIEWED_DIR = Path(__file__).resolve().parent / "reviewed"
+
+
+def reviewed_dir() -> Path:
+    """``$GOUJI_REVIEWED_DIR``, else ``eval/reviewed`` beside this file."""
+    env = os.environ.get("GOUJI_REVIEWED_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent / "reviewed"
 
 
 def shared_dir() -> Path:
@@ -79,7 +84,7 @@ def _corpus(shared: Path) -> Iterator[Item]:
 
 
 def _reviewed() -> Iterator[Item]:
-    for gold_path in sorted(REVIEWED_DIR.glob("*.json")):
+    for gold_path in sorted(reviewed_dir().glob("*.json")):
         gold = _read_gold(gold_path)
         doc = Path(gold["document"])
         if doc.exists():

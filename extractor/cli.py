@@ -14,6 +14,8 @@ from .llm import LLMClient, LLMSettings, Usage
 from .pipeline import extract_file, iter_documents, map_ordered
 from .record import dumps
 from .sources import DEFAULT_MAX_BYTES
+from .store import Store, database_url
+from .tasks import prompt_versions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,12 +113,20 @@ def _llm_client(llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, 
     help="单个文件的大小上限，超过则记为失败。",
 )
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条和汇总。")
+@click.option(
+    "--db",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。",
+)
 @_llm_options
 def extract(
     paths: tuple[Path, ...],
     output: Path,
     max_bytes: int,
     quiet: bool,
+    db: str | None,
     llm_mode: str | None,
     model: str | None,
     instructor_mode: str | None,
@@ -145,6 +155,12 @@ def extract(
     in_review = 0
     rules: Counter[str] = Counter()
     usage = Usage()
+    store = Store(db or None) if db is not None else None
+    run_id = None
+    if store is not None:
+        settings = {"paths": [str(p) for p in paths], "llm": mode, "max_bytes": max_bytes}
+        versions = prompt_versions() if client else {}
+        run_id = store.start_run(settings, versions, client.settings.model if client else None)
 
     def one(path: Path) -> dict:
         return extract_file(path, max_bytes=max_bytes, llm=client, llm_mode=mode)
@@ -161,6 +177,8 @@ def extract(
             for record in map_ordered(one, documents, workers):
                 out.write(dumps(record) + "\n")
                 out.flush()
+                if store is not None:
+                    store.save_record(record, run_id)
                 bar.update(1)
                 if record.get("llm"):
                     usage.add(Usage(**record["llm"]["usage"]))
@@ -174,8 +192,13 @@ def extract(
             out.close()
         if client is not None:
             client.close()
+        if store is not None:
+            store.finish_run(run_id, usage.to_dict() if client else None, len(documents))
+            store.close()
     if not quiet:
         _summary(len(documents), failed, in_review, rules, output, usage if client else None)
+        if store is not None:
+            click.echo(f"已写入复核库 {store.url}", err=True)
     sys.exit(1 if failed else 0)
 
 
@@ -286,3 +309,88 @@ def eval_command(
             click.echo(f"  {line}")
         sys.exit(1)
     click.echo("与基线相比没有变差。")
+
+
+@cli.command()
+@click.option(
+    "--db", default=None, help="复核库的 SQLAlchemy URL，默认 GOUJI_DB 或 sqlite:///gouji.db。"
+)
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--headless", is_flag=True, help="不自动打开浏览器。")
+def review(db: str | None, port: int, headless: bool) -> None:
+    """打开复核界面（Streamlit），处理复核库中待复核的字段。"""
+    import os
+    import subprocess
+    from importlib import resources
+
+    url = database_url(db)
+    Store(url).close()  # create or migrate the database before the app opens it
+    app = resources.files("gouji_review").joinpath("app.py")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(port),
+        "--server.headless", "true" if headless else "false",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    click.echo(f"复核库 {url}；界面地址 http://localhost:{port}", err=True)
+    sys.exit(subprocess.call(command, env={**os.environ, "GOUJI_DB": url}))
+
+
+@cli.command()
+@click.argument(
+    "records", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--db", default=None, help="从复核库导出（复核后的值替换抽取值）；默认 GOUJI_DB。")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "parquet", "xlsx"]),
+    default="csv",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--chinese-header", is_flag=True, help="表头用中文标签（附键名）。")
+def export(
+    records: Path | None, db: str | None, fmt: str, output: Path, chinese_header: bool
+) -> None:
+    """导出每份报告一行、按 SCHEMA.md 键名排列的数据。
+
+    给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
+    已复核的值替换抽取值。
+    """
+    from .export import rows_from_records, write
+
+    if records is not None:
+        count = write(rows_from_records(records), fmt, output, chinese_header)
+    else:
+        store = Store(db)
+        try:
+            count = write(store.export_rows(), fmt, output, chinese_header)
+        finally:
+            store.close()
+    click.echo(f"已导出 {count} 份报告到 {output}", err=True)
+
+
+@cli.command()
+@click.option("--db", default=None, help="复核库的 SQLAlchemy URL，默认 GOUJI_DB。")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="标注文件目录，默认 eval/reviewed（即 gouji eval --set reviewed）。",
+)
+def gold(db: str | None, into: Path | None) -> None:
+    """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    from gouji_eval.sets import reviewed_dir
+
+    folder = into or reviewed_dir()
+    store = Store(db)
+    saved = 0
+    try:
+        for doc in store.documents():
+            if doc["status"] == "ok" and store.fully_reviewed(doc["id"]):
+                click.echo(str(store.save_gold(doc["id"], folder)))
+                saved += 1
+    finally:
+        store.close()
+    click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -83,6 +84,12 @@ class SourceText:
             at = self.to_raw[start]
             return (at, at)
         return (self.to_raw[start], self.to_raw[end - 1] + 1)
+
+    def view_span(self, start: int, end: int) -> tuple[int, int]:
+        """The view span covering raw[start:end] (offsets only grow along the view)."""
+        a = bisect_left(self.to_raw, start, 0, len(self.view))
+        b = bisect_left(self.to_raw, end, a, len(self.view))
+        return (a, max(a, b))
 
     def raw_slice(self, span: tuple[int, int]) -> str:
         return self.raw[span[0] : span[1]]

@@ -81,3 +81,26 @@ def llm_client(llm_server, tmp_path):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def review_db(tmp_path):
+    """A store holding extractions with items to review: a seed (all accepted), a generated
+    report with a publisher error, and a real PDF text with floating rows."""
+    from extractor.store import Store
+    from gouji_eval.generate import generate
+
+    report = generate(5, layout="tab_rows", variants=(), inject_error=True)
+    generated = tmp_path / (report.name + report.suffix)
+    generated.write_text(report.text, encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'review.db'}")
+    paths = [
+        shared_path("seeds", "002_58d1e0dbcfc9fbf4.txt"),
+        generated,
+        shared_path("realdocs", "hongze_2023.pdfplumber.txt"),
+    ]
+    for path in paths:
+        store.save_record(extract_file(path))
+    store.generated_gold = report.gold  # what the generated report really says
+    yield store
+    store.close()

@@ -1,0 +1,173 @@
+"""Numbered migrations of the store. Each is applied once, in order, and never edited after it
+ships: a change to the schema is a new migration. Written with SQLAlchemy Core so the same
+migrations run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+
+MIGRATIONS: list[Callable[[Connection], None]] = []
+
+
+def migration(function: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    MIGRATIONS.append(function)
+    return function
+
+
+@migration
+def m001_documents_and_runs(conn: Connection) -> None:
+    meta = MetaData()
+    Table(
+        "runs",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True)),
+        Column("settings", Text, nullable=False),
+        Column("prompt_versions", Text, nullable=False),
+        Column("model", String(200)),
+        Column("usage", Text),
+        Column("documents", Integer, default=0),
+    )
+    Table(
+        "documents",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("path", Text, nullable=False),
+        Column("sha256", String(64)),
+        Column("template", String(16)),
+        Column("agency", Text),
+        Column("year", Integer),
+        Column("status", String(16), nullable=False),
+        Column("error", Text),
+        Column("run_id", Integer, ForeignKey("runs.id")),
+        Column("record", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("path", "sha256", name="uq_documents_path_sha256"),
+    )
+    meta.create_all(conn)
+
+
+@migration
+def m002_fields_candidates_findings(conn: Connection) -> None:
+    meta = MetaData()
+    Table("documents", meta, Column("id", Integer, primary_key=True))
+    Table(
+        "field_values",
+        meta,
+        Column("document_id", Integer, ForeignKey("documents.id"), primary_key=True),
+        Column("key", String(80), primary_key=True),
+        Column("value", Text),  # JSON: null, an integer or a decimal
+        Column("status", String(16), nullable=False),
+        Column("witness", String(16)),
+        Column("span_start", Integer),
+        Column("span_end", Integer),
+    )
+    Table(
+        "candidates",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        Column("key", String(80), nullable=False),
+        Column("witness", String(16), nullable=False),
+        Column("value", Text),
+        Column("span_start", Integer),
+        Column("span_end", Integer),
+        Index("ix_candidates_document_key", "document_id", "key"),
+    )
+    Table(
+        "findings",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        Column("rule", String(80), nullable=False),
+        Column("keys", Text, nullable=False),  # JSON list
+        Column("message", Text, nullable=False),
+        Index("ix_findings_document", "document_id"),
+    )
+    meta.create_all(conn)
+
+
+@migration
+def m003_review_items_and_corrections(conn: Connection) -> None:
+    meta = MetaData()
+    Table("documents", meta, Column("id", Integer, primary_key=True))
+    Table(
+        "review_items",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        Column("key", String(80), nullable=False),
+        Column("part", String(8), nullable=False),
+        Column("rule", String(80), nullable=False),
+        Column("messages", Text, nullable=False),  # JSON list of finding sentences
+        Column("status", String(16), nullable=False, default="open"),  # open / settled
+        Column("held_by", String(100)),
+        Column("held_until", Float),  # epoch seconds
+        Column("skipped_at", Float),
+        Column("settled_by", String(100)),
+        Column("settled_at", DateTime(timezone=True)),
+        UniqueConstraint("document_id", "key", name="uq_review_items_document_key"),
+        Index("ix_review_items_status", "status"),
+    )
+    # Append-only: a decision is never updated or deleted, so the audit shows every one.
+    Table(
+        "corrections",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        Column("key", String(80), nullable=False),
+        Column("item_id", Integer),
+        Column("old_value", Text),
+        Column("new_value", Text),
+        Column("decision", String(32), nullable=False),
+        Column("reviewer", String(100), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("note", Text),
+        Index("ix_corrections_document_key", "document_id", "key"),
+    )
+    meta.create_all(conn)
+
+
+_APPLIED = Table(
+    "_migrations",
+    MetaData(),
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply the migrations not yet applied; returns their names."""
+    applied_now: list[str] = []
+    with engine.begin() as conn:
+        if not inspect(conn).has_table("_migrations"):
+            _APPLIED.create(conn)
+        done = set(conn.execute(select(_APPLIED.c.name)).scalars())
+        for function in MIGRATIONS:
+            if function.__name__ in done:
+                continue
+            function(conn)
+            conn.execute(
+                _APPLIED.insert().values(name=function.__name__, applied_at=datetime.now(UTC))
+            )
+            applied_now.append(function.__name__)
+    return applied_now

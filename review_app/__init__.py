@@ -1,0 +1,1 @@
+"""The Streamlit review app (run it with ``gouji review``)."""

@@ -1,0 +1,110 @@
+"""The review app's flows, driven by Streamlit's AppTest against a real store."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "review_app" / "app.py")
+
+
+@pytest.fixture
+def app(review_db, monkeypatch):
+    monkeypatch.setenv("GOUJI_DB", review_db.url)
+
+    def start(reviewer: str | None = "甲") -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        if reviewer:
+            at.sidebar.text_input(key="reviewer").input(reviewer).run()
+        assert not at.exception
+        return at
+
+    return start
+
+
+def _current(at: AppTest) -> str:
+    return at.subheader[0].value
+
+
+def test_a_reviewer_must_give_a_name(app):
+    at = app(None)
+    assert "请先在左侧填写复核人姓名" in at.info[0].value
+    assert not at.subheader
+
+
+def test_taking_a_candidate_settles_the_item_and_moves_on(app, review_db):
+    at = app()
+    first = _current(at)
+    held = [i for i in review_db.items() if i.held_by == "甲"]
+    assert len(held) == 1
+    at.button(key="take_0").click().run()
+    assert _current(at) != first
+    (correction,) = review_db.audit()
+    assert correction["item_id"] == held[0].id and correction["reviewer"] == "甲"
+    assert review_db.item(held[0].id).status == "settled"
+
+
+def test_the_item_shows_the_arithmetic_and_the_source(app, review_db):
+    review_db.items()  # the queue is ordered by document, then rule
+    at = app()
+    assert any("但" in e.value for e in at.error)  # the broken sum, spelled out
+    assert any("<mark" in m.value for m in at.markdown)  # the value highlighted in its text
+
+
+def test_typing_a_value_records_it(app, review_db):
+    at = app()
+    held = next(i for i in review_db.items() if i.held_by == "甲")
+    at.text_input(key="typed").input("42")
+    at.text_input(key="note").input("按原件核对")
+    at.button(key="FormSubmitter:typed_form-保存输入值").click().run()
+    (correction,) = review_db.audit()
+    assert (correction["new_value"], correction["decision"], correction["note"]) == (
+        42,
+        "typed",
+        "按原件核对",
+    )
+    assert review_db.values(held.document_id)[held.key] == 42
+
+
+def test_publisher_error_keeps_the_printed_value(app, review_db):
+    at = app()
+    held = next(i for i in review_db.items() if i.held_by == "甲")
+    printed = review_db.values(held.document_id)[held.key]
+    at.button(key="publisher_error").click().run()
+    (correction,) = review_db.audit()
+    assert correction["decision"] == "publisher_error" and correction["new_value"] == printed
+
+
+def test_skip_puts_the_item_back(app, review_db):
+    at = app()
+    first = _current(at)
+    at.button(key="skip").click().run()
+    assert _current(at) != first
+    assert review_db.audit() == []
+
+
+def test_two_reviewers_work_different_items(app, review_db):
+    first = app("甲")
+    second = app("乙")
+    assert _current(first) != _current(second) or len(review_db.items()) == 1
+    holders = {i.held_by for i in review_db.items() if i.held_by}
+    assert holders == {"甲", "乙"}
+
+
+def test_filters_narrow_the_queue(app, review_db):
+    at = app()
+    at.sidebar.multiselect(key="parts").set_value(["s4"]).run()
+    assert "四" in _current(at) or "复议" in _current(at) or "诉讼" in _current(at)
+
+
+def test_whole_document_view_colours_flagged_cells(app, review_db):
+    at = app()
+    seed, _, hongze = (d["id"] for d in review_db.documents())
+    at.selectbox(key="document_view").set_value(seed).run()
+    tables = lambda: next(m.value for m in at.markdown if "<table" in m.value)  # noqa: E731
+    assert "#ffd6a5" not in tables()
+    assert any("勾稽关系全部成立" in s.value for s in at.success)
+    at.selectbox(key="document_view").set_value(hongze).run()
+    assert '<td title="s4.review.total" style="background:#ffd6a5">0</td>' in tables()
+    assert any("结果维持 10 + 结果纠正 1" in w.value for w in at.warning)
