@@ -394,3 +394,7 @@ def gold(db: str | None, into: Path | None) -> None:
     finally:
         store.close()
     click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)
+
+
+if __name__ == "__main__":
+    cli()

@@ -63,6 +63,17 @@ def show(value) -> str:
     return str(value)
 
 
+def context(view: str, a: int, b: int) -> tuple[str, str, str]:
+    """A few lines around view[a:b], escaped for HTML: enough to see the row and its label."""
+    before = view[max(0, a - 200) : a].split("\n")[-5:]
+    after = view[b : b + 200].split("\n")[:3]
+    return (
+        html.escape("\n".join(before)),
+        html.escape(view[a:b]) or "□",
+        html.escape("\n".join(after)),
+    )
+
+
 def parse_value(text: str):
     text = text.strip()
     if text in ("", "空", "—", "/", "-", "无"):
@@ -126,28 +137,7 @@ with queue_tab:
             st.caption(f"{item.key} · 规则 {item.rule} · 由 {reviewer} 处理中")
             for message in item.messages:
                 st.error(message)
-            doc = next(d for d in documents if d["id"] == item.document_id)
-            source = load_source(doc["path"], doc["sha256"])
             candidates = store.candidates_of(item.document_id, item.key)
-            span = None
-            if row.get("span_start") is not None:
-                span = (row["span_start"], row["span_end"])
-            elif candidates and candidates[0]["span_start"] is not None:
-                span = (candidates[0]["span_start"], candidates[0]["span_end"])
-            if source is None:
-                st.warning("找不到原文件（或文件已改动），无法显示原文。")
-            elif span is not None:
-                a, b = source.view_span(*span)
-                before = html.escape(source.view[max(0, a - 160) : a])
-                target = html.escape(source.view[a:b]) or "□"
-                after = html.escape(source.view[b : b + 160])
-                st.markdown(
-                    f'<div style="white-space:pre-wrap;font-family:monospace;border:1px solid #ddd;'
-                    f'padding:8px">{before}<mark style="background:#ffb703">{target}</mark>{after}</div>',
-                    unsafe_allow_html=True,
-                )
-            else:
-                st.warning("读取器没能定位这个值在原文中的位置。")
 
             def decide(decision: str, value) -> None:
                 store.settle(
@@ -191,6 +181,24 @@ with queue_tab:
                             item.id, reviewer, "typed", value, st.session_state.get("note") or None
                         )
                         st.rerun()
+            doc = next(d for d in documents if d["id"] == item.document_id)
+            source = load_source(doc["path"], doc["sha256"])
+            span = None
+            if row.get("span_start") is not None:
+                span = (row["span_start"], row["span_end"])
+            elif candidates and candidates[0]["span_start"] is not None:
+                span = (candidates[0]["span_start"], candidates[0]["span_end"])
+            if source is None:
+                st.warning("找不到原文件（或文件已改动），无法显示原文。")
+            elif span is not None:
+                before, target, after = context(source.view, *source.view_span(*span))
+                st.markdown(
+                    f'<div style="white-space:pre-wrap;font-family:monospace;border:1px solid #ddd;'
+                    f'padding:8px">{before}<mark style="background:#ffb703">{target}</mark>{after}</div>',
+                    unsafe_allow_html=True,
+                )
+            else:
+                st.warning("读取器没能定位这个值在原文中的位置。")
 
 # ---- the whole document -----------------------------------------------------------------
 COLOURS = {"review": "#ffd6a5", "settled": "#caffbf"}

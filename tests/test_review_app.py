@@ -108,3 +108,46 @@ def test_whole_document_view_colours_flagged_cells(app, review_db):
     at.selectbox(key="document_view").set_value(hongze).run()
     assert '<td title="s4.review.total" style="background:#ffd6a5">0</td>' in tables()
     assert any("结果维持 10 + 结果纠正 1" in w.value for w in at.warning)
+
+
+def test_gouji_review_serves_the_app(review_db, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "extractor.cli",
+            "review",
+            "--db",
+            review_db.url,
+            "--port",
+            str(port),
+            "--headless",
+        ],
+        env={**os.environ, "HOME": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, ok = time.time() + 60, False
+        while time.time() < deadline and not ok:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+                ) as r:
+                    ok = r.status == 200
+            except OSError:
+                time.sleep(0.5)
+        assert ok, "gouji review did not serve the app"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
