@@ -173,12 +173,111 @@ def _place(
         result.findings.append(Finding(f"{part}.cell_note", keys, f"「{label}」：{note}"))
 
 
+def _template_sequence(rows: tuple[Row, ...], anchors: list[_Anchor]) -> list[Row]:
+    """The rows in printed order: the single （六） row replaces its three sub-rows when the
+    report prints it instead of them."""
+    named = {a.row.name for a in anchors}
+    plain = [r for r in rows if r is not S3_COLLAPSED_OTHER]
+    collapsed = S3_COLLAPSED_OTHER in rows and S3_COLLAPSED_OTHER.name in named
+    if collapsed and not named & set(S3_OTHER_SUBROWS):
+        at = [r.name for r in plain].index(S3_OTHER_SUBROWS[0])
+        return [*plain[:at], S3_COLLAPSED_OTHER, *plain[at + len(S3_OTHER_SUBROWS) :]]
+    return plain
+
+
+def _read_aligned(
+    result: ReaderResult, part: str, lines: list[list[Cell]], rows: tuple[Row, ...]
+) -> dict[str, _Anchor]:
+    """Rows on lines, where some labels float away from their numbers (PDF text, PDF-to-
+    markdown). A row printed beside its label is a fixed point; the unlabelled number rows
+    between two fixed points fill the template rows between them, in order, when the counts
+    agree. They are trusted only when the missing rows' labels also stand in that gap."""
+    flat = [c for line in lines for c in line]
+    anchors = _find_anchors(flat, rows)
+    sequence = _template_sequence(rows, anchors)
+    index = {r.name: i for i, r in enumerate(sequence)}
+    owned: set[int] = set()
+    fixed: list[tuple[_Anchor, list[Cell]]] = []
+    floating_labels: list[_Anchor] = []
+    seen: dict[str, _Anchor] = {}
+    last = -1
+    for k, anchor in enumerate(anchors):
+        inline = [c for c in _values_after(flat, anchors, k) if c.line == anchor.line]
+        has_values = any(c.kind in ("number", "blank") for c in inline)
+        name = anchor.row.name
+        if not has_values or name not in index:
+            floating_labels.append(anchor)
+            continue
+        if name in seen or index[name] <= last:
+            # Printed twice, or out of template order: this label cannot be a fixed point.
+            owned.update(id(c) for c in inline)
+            result.findings.append(
+                Finding(
+                    f"{part}.row_order",
+                    list(anchor.row.keys),
+                    f"「{anchor.row.label}」一行重复或不在模板顺序的位置上，未采用",
+                )
+            )
+            continue
+        owned.update(id(c) for c in inline)
+        fixed.append((anchor, inline))
+        seen[name] = anchor
+        last = index[name]
+    for anchor, inline in fixed:
+        result.row_cells[anchor.row.name] = [c for c in inline if c.kind != "empty"]
+        _place(result, part, anchor.row, inline, anchor.line, False, set())
+    floating: list[tuple[int, list[Cell]]] = []
+    for number, line in enumerate(lines):
+        cells = [c for c in line if c.kind != "text" and id(c) not in owned]
+        if sum(c.kind in ("number", "blank") for c in cells) >= 3:
+            floating.append((number, cells))
+    bounds = [(-1, -1), *((index[a.row.name], a.line) for a, _ in fixed), (len(sequence), 1 << 30)]
+    for (i, line_a), (j, line_b) in zip(bounds, bounds[1:], strict=False):
+        missing = sequence[i + 1 : j]
+        between = [(n, cells) for n, cells in floating if line_a < n < line_b]
+        if not missing:
+            continue
+        if len(between) != len(missing):
+            if between:
+                keys = [k for row in missing for k in row.keys]
+                for key in keys:
+                    result.candidates[key] = Candidate(key, None, None, False)
+                result.findings.append(
+                    Finding(
+                        f"{part}.row_cells",
+                        keys,
+                        f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
+                        f"而其间有 {len(between)} 行数字，无法对应",
+                    )
+                )
+            continue
+        labelled = {a.row.name for a in floating_labels if line_a < a.line < line_b}
+        trusted = all(row.name in labelled for row in missing)
+        for row, (number, cells) in zip(missing, between, strict=True):
+            result.row_cells[row.name] = [c for c in cells if c.kind != "empty"]
+            _place(result, part, row, cells, number, False, set())
+            seen.setdefault(row.name, _Anchor(row, -1, number))
+            if not trusted:
+                for key in row.keys:
+                    result.candidates[key].certain = False
+                result.findings.append(
+                    Finding(
+                        f"{part}.row_order",
+                        list(row.keys),
+                        f"「{row.label}」一行的数字旁没有标签，按模板行序对齐，请核对",
+                    )
+                )
+    return seen
+
+
 def _read_rows(
     result: ReaderResult, part: str, lines: list[list[Cell]], rows: tuple[Row, ...]
 ) -> dict[str, _Anchor]:
     flat = [c for line in lines for c in line]
     anchors = _find_anchors(flat, rows)
     row_layout = _is_row_layout(lines)
+    if row_layout and part == "s3":
+        return _read_aligned(result, part, lines, rows)
     lines_with_text = {c.line for c in flat if c.kind == "text"}
     seen: dict[str, _Anchor] = {}
     duplicated: set[str] = set()
@@ -289,7 +388,8 @@ def _expand_collapsed_other(result: ReaderResult) -> None:
         )
 
 
-_PROSE_LINE = re.compile(r"[一-龥]{25,}")
+# A line of running text (a table's labels are shorter), where part 四's numbers have ended.
+_PROSE_LINE = re.compile(r"(?:[一-龥][^一-龥\n|]{0,3}){15,}")
 
 
 def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
@@ -299,7 +399,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
     started = False
     for line in lines:
         has_value = any(c.kind in ("number", "blank") for c in line)
-        if started and not has_value and any(_PROSE_LINE.search(c.text) for c in line):
+        if started and any(_PROSE_LINE.search(c.text) for c in line if c.kind == "text"):
             break
         if not has_value:
             if started and all(c.kind == "empty" for c in line):
