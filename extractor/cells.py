@@ -27,9 +27,12 @@ _FOOTER_LINE = re.compile(
 )
 _INLINE_FOOTER = re.compile(r"(?<!\S)[—–]\s*\d{1,3}\s*[—–](?!\S)|(?<!\S)-\s\d{1,3}\s-(?!\S)")
 _MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-# Leading digits that belong to a row's number (1.属于国家秘密), not to a value.
-_ROW_NUMBER = re.compile(r"^\d{1,2}[.、]\D")
-_TRAILING_NUMBER = re.compile(r"^(.*[^\d.,\s])(\d+(?:\.\d+)?)$")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+# After a row's number (the 1 of 1.属于国家秘密, or of "1. 属于…") comes a dot or 、.
+_ROW_NUMBER_AFTER = re.compile(r"[.、](?:[一-龥]|$)")
+# A number before 年, 月 or 日 is a date, never a cell.
+_DATE_UNIT = ("年", "月", "日")
+_COLUMN_NAME = re.compile(r"数据\d{1,2}|列\d{1,2}|Column\d{1,2}", re.IGNORECASE)
 
 
 @dataclass
@@ -71,8 +74,9 @@ def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
     if not words:
         return []
     kinds: list[str] = []
-    for word, _, _ in words:
-        if classify_number(word) is not None:
+    for i, (word, _, _) in enumerate(words):
+        following = words[i + 1][0] if i + 1 < len(words) else ""
+        if classify_number(word) is not None and not following.startswith(_DATE_UNIT):
             kinds.append("number")
         elif word in BLANK_MARKS:
             kinds.append("blank")
@@ -85,23 +89,47 @@ def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
             if neighbours and all(k == "text" for k in neighbours):
                 kinds[i] = "text"
     cells: list[Cell] = []
-    for (word, start, end), kind in zip(words, kinds, strict=True):
+    for i, ((word, start, end), kind) in enumerate(zip(words, kinds, strict=True)):
         if kind == "text":
-            m = _TRAILING_NUMBER.match(word)
-            if m and not _ROW_NUMBER.match(word) and re.search(r"[一-龥]$", m.group(1)):
-                # A value glued to its label (行政许可97): split it off.
-                cut = start + m.start(2)
-                _append_text(cells, m.group(1), start, cut, line)
-                value, note = classify_number(m.group(2))
-                cells.append(Cell("number", m.group(2), cut, end, line, value, note))
-                continue
-            _append_text(cells, word, start, end, line)
+            following = words[i + 1][0] if i + 1 < len(words) else ""
+            for piece_kind, a, b in _segments(word, following):
+                if piece_kind == "text":
+                    _append_text(cells, word[a:b], start + a, start + b, line)
+                else:
+                    value, note = classify_number(word[a:b])
+                    cells.append(Cell("number", word[a:b], start + a, start + b, line, value, note))
         elif kind == "number":
             value, note = classify_number(word)
             cells.append(Cell("number", word, start, end, line, value, note))
         else:
             cells.append(Cell("blank", word, start, end, line))
     return cells
+
+
+def _segments(word: str, following: str = "") -> list[tuple[str, int, int]]:
+    """A word split into text and the values glued to it: 行政许可97, 规章000行政规范性文件008…,
+    00二、上年结转…. A row's own number (1.属于国家秘密, the 2 of 00000002.申请人…) stays with
+    its label, as do ordinals (第6版), dates (2024年) and column names (数据1)."""
+    if _COLUMN_NAME.fullmatch(word):
+        return [("text", 0, len(word))]
+    out: list[tuple[str, int, int]] = []
+    pos = 0
+    for m in _DIGITS.finditer(word):
+        a, b = m.span()
+        after = word[b:] or following
+        if (a and word[a - 1] == "第") or after.startswith(_DATE_UNIT):
+            continue
+        if "." not in m.group() and _ROW_NUMBER_AFTER.match(word, b):
+            if b - a == 1:
+                continue  # only the row's number
+            b -= 1  # values, then the next row's number
+        if a > pos:
+            out.append(("text", pos, a))
+        out.append(("number", a, b))
+        pos = b
+    if pos < len(word):
+        out.append(("text", pos, len(word)))
+    return out
 
 
 def _append_text(cells: list[Cell], word: str, start: int, end: int, line: int) -> None:

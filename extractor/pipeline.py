@@ -126,6 +126,10 @@ def extract_loaded(
             "ungrounded_claims": ungrounded,
         }
 
+    for key, options in result.alternatives.items():
+        disputed.setdefault(key, []).extend(
+            {"witness": "reader", "value": value, "span": None} for value in options
+        )
     values = {key: c.value for key, c in candidates.items()}
     known = {key for key, c in candidates.items() if c.certain}
     findings += checks.check_values(values)

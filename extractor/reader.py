@@ -9,11 +9,13 @@ value but lose certainty) and a finding says why. The reader never guesses a col
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .cells import Cell, tokenize
 from .model import Candidate, Finding
 from .sections import Sections
+from .splits import cuts, groups_of_five, row_total
 from .template import (
     FIELD_KEYS,
     S2_ROWS,
@@ -35,6 +37,8 @@ class ReaderResult:
     # The value cells found after each row's label ("s4" for part 四): where another
     # witness's value for that row must be printed to count as grounded.
     row_cells: dict[str, list[Cell]] = field(default_factory=dict)
+    # Other values a key may take (run-together digits with several cuts), for the reviewer.
+    alternatives: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,9 +90,7 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
             owner.extend([idx] * len(piece))
         found: list[tuple[int, int, Row]] = []
         for row in rows:
-            for m in row.regex.finditer(text):
-                found.append((m.start(), m.end(), row))
-                break
+            found.extend((m.start(), m.end(), row) for m in row.regex.finditer(text))
         found.sort(key=lambda f: (f[0], -f[1]))
         last_end = -1
         for start, end, row in found:
@@ -138,6 +140,9 @@ def _place(
     n = len(row.keys)
     window = _window(seq, n)
     label = row.label
+    glued = window is None or any(c.note and "以 0 开头" in c.note for c in window)
+    if glued and _place_cut(result, part, row, seq, row_total if part == "s3" else None):
+        return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
         for key in row.keys:
@@ -270,6 +275,63 @@ def _read_aligned(
     return seen
 
 
+def _place_cut(
+    result: ReaderResult,
+    part: str,
+    row: Row,
+    seq: list[Cell],
+    complete: Callable[[list[int]], bool] | None,
+    partial: Callable[[list[int]], bool] | None = None,
+) -> bool:
+    """Cells whose borders were lost (digits run together): fill the row when exactly one
+    cut fits the identities, for a person to confirm; name the cuts when several fit.
+    Returns False when the cells are not run-together digits at all."""
+    numbers = [c for c in seq if c.kind != "empty"]
+    if not numbers or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
+        return False
+    n = len(row.keys)
+    found = cuts([c.text for c in numbers], n, complete, partial)
+    printed = " ".join(c.text for c in numbers)
+    if not found:
+        return False
+    if len(found) > 1:
+        for key in row.keys:
+            result.candidates[key] = Candidate(key, None, None, False)
+        options = "；或 ".join("、".join(map(str, cut)) for cut in found[:3])
+        result.alternatives.update(
+            {key: sorted({cut[i] for cut in found}) for i, key in enumerate(row.keys)}
+        )
+        result.findings.append(
+            Finding(
+                f"{part}.run_together",
+                list(row.keys),
+                f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
+            )
+        )
+        return True
+    (cut,) = found
+    spans: list[tuple[int, int]] = []
+    cells = iter(numbers)
+    cell, offset = next(cells), 0
+    for value in cut:
+        if offset >= len(cell.text):
+            cell, offset = next(cells), 0
+        width = len(str(value))
+        spans.append((cell.start + offset, cell.start + offset + width))
+        offset += width
+    for key, value, span in zip(row.keys, cut, spans, strict=True):
+        result.candidates[key] = Candidate(key, value, span, False)
+    result.findings.append(
+        Finding(
+            f"{part}.run_together",
+            list(row.keys),
+            f"「{row.label}」的数字粘连为「{printed}」，按勾稽关系只有一种拆分："
+            f"{'、'.join(map(str, cut))}，请核对",
+        )
+    )
+    return True
+
+
 def _read_rows(
     result: ReaderResult, part: str, lines: list[list[Cell]], rows: tuple[Row, ...]
 ) -> dict[str, _Anchor]:
@@ -278,6 +340,18 @@ def _read_rows(
     row_layout = _is_row_layout(lines)
     if row_layout and part == "s3":
         return _read_aligned(result, part, lines, rows)
+    # A row's label may also stand in a heading or a header: keep the labels with values.
+    with_values = {
+        a.row.name
+        for k, a in enumerate(anchors)
+        if any(c.kind != "empty" for c in _values_after(flat, anchors, k))
+    }
+    anchors = [
+        a
+        for k, a in enumerate(anchors)
+        if a.row.name not in with_values
+        or any(c.kind != "empty" for c in _values_after(flat, anchors, k))
+    ]
     lines_with_text = {c.line for c in flat if c.kind == "text"}
     seen: dict[str, _Anchor] = {}
     duplicated: set[str] = set()
@@ -410,6 +484,10 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         seq.extend(c for c in line[first:] if c.kind != "text")
     result.row_cells["s4"] = [c for c in seq if c.kind != "empty"]
     window = _window(seq, len(S4_KEYS))
+    glued = window is None or any(c.note and "以 0 开头" in c.note for c in window)
+    part4 = Row("s4", "part4", "第四部分", (r"$^",), S4_KEYS)
+    if glued and _place_cut(result, "s4", part4, seq, groups_of_five, groups_of_five):
+        return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
         for key in S4_KEYS:

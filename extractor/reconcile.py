@@ -25,7 +25,16 @@ from .text import SourceText, compact
 
 # Reader findings that express doubt about where a value stands, which a second witness can
 # settle; identity and prose checks are run afresh after reconciliation.
-_DOUBT = ("row_cells", "row_layout", "cell_note", "row_duplicate", "collapsed_other", "cells")
+_DOUBT = (
+    "row_cells",
+    "row_layout",
+    "row_order",
+    "run_together",
+    "cell_note",
+    "row_duplicate",
+    "collapsed_other",
+    "cells",
+)
 
 
 @dataclass
