@@ -125,3 +125,98 @@ def test_generated_set_covers_every_layout_and_variant():
     )
     qualifiers = {c["qualifier"] for r in reports for c in r.gold["claims"]}
     assert qualifiers == {"exact", "at_least", "about"}
+
+
+PDF_ROWS = [
+    "某区2023年政府信息公开工作年度报告",
+    "三、收到和处理政府信息公开申请情况",
+    "一、本年新收政府信息公开申请数量 21 0 0 0 0 0 21",
+    "二、上年结转政府信息公开申请数量 0 0 0 0 0 0 0",
+    "（一）予以公开 3 0 0 0 0 0 3",
+    "（二）部分公开（区分处理的，只计这一情 形，不",
+    "4 0 0 0 0 0 4",
+    "计其他情形）",
+    "1 0 0 0 0 0 1",
+    "1.属于国家秘密",
+    "2.其他法律行政止公开 0 0 0 0 0 0 0",
+]
+
+
+def test_unlabelled_rows_take_their_places_in_template_order(extract_text):
+    record = extract_text("\n".join(PDF_ROWS))
+    fields, status = record["fields"], record["field_status"]
+    assert [
+        fields[f"s3.{r}.total"] for r in ("granted", "partly_granted", "denied_state_secret")
+    ] == [3, 4, 1]
+    # Both missing rows' labels stand between the labelled rows around them: trusted.
+    assert (
+        status["s3.partly_granted.total"]
+        == status["s3.denied_state_secret.natural_person"]
+        == "accepted"
+    )
+
+
+def test_alignment_without_the_labels_in_the_gap_goes_to_review(extract_text):
+    rows = [r for r in PDF_ROWS if r not in ("1.属于国家秘密",)]
+    record = extract_text("\n".join(rows))
+    assert record["fields"]["s3.denied_state_secret.total"] == 1
+    assert record["field_status"]["s3.denied_state_secret.total"] == "review"
+    assert any(f["rule"] == "s3.row_order" for f in record["findings"])
+
+
+def test_alignment_never_guesses_when_the_counts_differ(extract_text):
+    rows = [*PDF_ROWS[:8], *PDF_ROWS[9:]]  # one unlabelled number row lost
+    record = extract_text("\n".join(rows))
+    assert record["fields"]["s3.partly_granted.total"] is None
+    assert record["fields"]["s3.denied_state_secret.total"] is None
+    assert any("无法对应" in f["message"] for f in record["findings"])
+
+
+def test_run_together_digits_are_cut_only_where_the_sums_allow_one_cut(extract_text):
+    text = (
+        "某局2023年政府信息公开工作年度报告 三、收到和处理政府信息公开申请情况"
+        "一、本年新收政府信息公开申请数量640020470二、上年结转政府信息公开申请数量1100002"
+    )
+    record = extract_text(text)
+    fields, status = record["fields"], record["field_status"]
+    assert [
+        fields[f"s3.new_received.{c}"]
+        for c in ("natural_person", "legal_service", "other", "total")
+    ] == [64, 0, 4, 70]
+    assert status["s3.new_received.total"] == "review"
+    cut = next(
+        f
+        for f in record["findings"]
+        if f["rule"] == "s3.run_together" and "640020470" in f["message"]
+    )
+    assert "64、0、0、2、0、4、70" in cut["message"]
+    assert [fields[f"s3.carried_over.{c}"] for c in ("natural_person", "commercial", "total")] == [
+        1,
+        1,
+        2,
+    ]
+
+
+def test_several_cuts_leave_the_row_null_with_the_options(extract_text):
+    text = (
+        "某局2023年政府信息公开工作年度报告 三、收到和处理政府信息公开申请情况"
+        "一、本年新收政府信息公开申请数量110000011"  # 1|10|0|0|0|0|11 or 11|0|0|0|0|0|11
+    )
+    record = extract_text(text)
+    assert record["fields"]["s3.new_received.natural_person"] is None
+    options = record["candidates"]["s3.new_received.natural_person"]
+    assert sorted(o["value"] for o in options) == [1, 11]
+    assert record["field_status"]["s3.new_received.total"] == "review"
+    assert any("有多种拆分" in f["message"] for f in record["findings"])
+
+
+def test_flattened_page_text_reads_as_its_html_twin():
+    from extractor.pipeline import extract_file
+
+    from conftest import shared_path
+
+    text = extract_file(shared_path("realcorpus", "pt_2023_czj_1.txt"))
+    html = extract_file(shared_path("realcorpus", "pt_2023_czj_1.html"))
+    assert text["fields"] == html["fields"]
+    both = [k for k, s in text["field_status"].items() if s == "accepted"]
+    assert both and all(html["field_status"][k] == "accepted" for k in both)
