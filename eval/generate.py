@@ -95,6 +95,8 @@ class Report:
     text: str
     suffix: str
     gold: dict = field(default_factory=dict)
+    # The report's structure, for the PDF and Word versions: ("p", text) or ("table", rows).
+    blocks: list = field(default_factory=list)
 
 
 # ---- figures -------------------------------------------------------------------------
@@ -425,22 +427,35 @@ def generate(
     w = _Writer()
     is_html = layout == "html"
     p_open, p_close = ("<p>", "</p>\n") if is_html else ("", "\n\n")
+    blocks: list = []
+
+    def paragraph(write) -> None:
+        """Write a paragraph (a string, or a function writing prose with claims)."""
+        w.add(p_open)
+        start = w.length
+        write(w) if callable(write) else w.add(write)
+        blocks.append(("p", (start, w.length)))
+        w.add(p_close)
+
+    def table(rows: list[Row], part: str) -> None:
+        blocks.append(("table", rows))
+        w.add(render_table(layout, rows, rng, part) + "\n\n")
+
     if is_html:
         w.add(f"<html><head><title>{agency}{year}年政府信息公开工作年度报告</title></head><body>\n")
-    w.add(f"{p_open}{agency}{year}年政府信息公开工作年度报告{p_close}")
-    w.add(f"{p_open}一、总体情况{p_close}{p_open}")
-    _prose_overview(w, rng, figures, year, agency)
-    w.add(f"{p_close}{p_open}二、主动公开政府信息情况{p_close}")
-    w.add(render_table(layout, table_s2(cell), rng, "s2") + "\n\n")
-    w.add(f"{p_open}三、收到和处理政府信息公开申请情况{p_close}")
-    w.add(render_table(layout, table_s3(cell), rng, "s3") + "\n\n")
-    w.add(f"{p_open}四、政府信息公开行政复议、行政诉讼情况{p_close}")
-    w.add(render_table(layout, table_s4(cell), rng, "s4") + "\n\n")
-    w.add(f"{p_open}五、存在的主要问题及改进情况{p_close}{p_open}")
-    _prose_problems(w, rng)
-    w.add(
-        f"{p_close}{p_open}六、其他需要报告的事项{p_close}{p_open}本年度未收取信息处理费。{p_close}"
-    )
+    paragraph(f"{agency}{year}年政府信息公开工作年度报告")
+    paragraph("一、总体情况")
+    paragraph(lambda w: _prose_overview(w, rng, figures, year, agency))
+    paragraph("二、主动公开政府信息情况")
+    table(table_s2(cell), "s2")
+    paragraph("三、收到和处理政府信息公开申请情况")
+    table(table_s3(cell), "s3")
+    paragraph("四、政府信息公开行政复议、行政诉讼情况")
+    table(table_s4(cell), "s4")
+    paragraph("五、存在的主要问题及改进情况")
+    paragraph(lambda w: _prose_problems(w, rng))
+    paragraph("六、其他需要报告的事项")
+    paragraph("本年度未收取信息处理费。")
     if is_html:
         w.add("</body></html>\n")
     text = w.text()
@@ -465,7 +480,89 @@ def generate(
         "layout": layout,
         "variants": list(variants),
     }
-    return Report(name, layout, tuple(variants), text, gold["document"][len(name) :], gold)
+    plain = w.text()
+    structure = [
+        ("p", plain[a:b].strip()) if kind == "p" else (kind, value)
+        for kind, value in blocks
+        for a, b in [value if kind == "p" else (0, 0)]
+    ]
+    return Report(
+        name, layout, tuple(variants), text, gold["document"][len(name) :], gold, structure
+    )
+
+
+def _grid(rows: list[Row]) -> list[list[str]]:
+    """Rows padded to one width, a single label widened over the label columns."""
+    labels = max((len(r[0]) for r in rows if r[1]), default=1)
+    width = max(max(len(r[0]) for r in rows), labels + max(len(r[1]) for r in rows))
+    out = []
+    for names, values in rows:
+        if values:
+            names = names + [""] * (labels - len(names))
+        cells = [*names, *values]
+        out.append(cells + [""] * (width - len(cells)))
+    return out
+
+
+def to_pdf(report: Report, path) -> None:
+    """The report as a PDF with a text layer and ruled tables (reportlab's built-in CJK font)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    body = ParagraphStyle("body", fontName="STSong-Light", fontSize=10.5, leading=16)
+    small = ParagraphStyle("cell", fontName="STSong-Light", fontSize=7.5, leading=9)
+    story = []
+    for kind, value in report.blocks:
+        if kind == "p":
+            story.append(Paragraph(html.escape(value), body))
+            continue
+        grid = _grid(value)
+        cells = [
+            [Paragraph(html.escape(c), small) if len(c) > 4 else c for c in row] for row in grid
+        ]
+        width = len(grid[0])
+        labels = max((len(r[0]) for r in value if r[1]), default=0)
+        if labels:
+            label_width = 200 / labels if width > 4 else 160
+            rest = (480 - label_width * labels) / (width - labels)
+            widths = [label_width] * labels + [rest] * (width - labels)
+        else:
+            widths = [480 / width] * width
+        style = [
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+            ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+            ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+        ]
+        for r, (names, values) in enumerate(value):
+            if values and len(names) < labels:
+                style.append(("SPAN", (len(names) - 1, r), (labels - 1, r)))
+        table = Table(cells, colWidths=widths, repeatRows=0)
+        table.setStyle(TableStyle(style))
+        story += [table, Spacer(1, 8)]
+    SimpleDocTemplate(str(path), pagesize=A4).build(story)
+
+
+def to_docx(report: Report, path) -> None:
+    """The report as a Word document with real tables."""
+    import docx
+
+    document = docx.Document()
+    for kind, value in report.blocks:
+        if kind == "p":
+            document.add_paragraph(value)
+            continue
+        grid = _grid(value)
+        table = document.add_table(rows=len(grid), cols=len(grid[0]))
+        table.style = "Table Grid"
+        for r, row in enumerate(grid):
+            for c, text in enumerate(row):
+                table.cell(r, c).text = text
+    document.save(str(path))
 
 
 def write(report: Report, folder) -> None:

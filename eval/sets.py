@@ -60,12 +60,7 @@ def _real(shared: Path) -> Iterator[Item]:
     for gold_path in sorted((shared / "gold").glob("*.json")):
         gold = _read_gold(gold_path)
         doc = folder / gold["document"]
-        if doc.suffix == ".pdf":
-            # The gold's spans index pdfplumber's text of the PDF, saved beside it.
-            doc = doc.with_suffix(".pdfplumber.txt")
-            layout = "pdf_text"
-        else:
-            layout = doc.suffix.lstrip(".")
+        layout = doc.suffix.lstrip(".")
         if doc.exists():
             yield Item(doc, gold, layout)
 

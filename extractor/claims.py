@@ -31,7 +31,8 @@ _UNITS = (
     "万人次|人次|万元|元|个百分点|条|件|次|个|篇|期|场|项|家|份|处|人|部|批|户|名|套|本|册|所|座|"
     "栏目|%"
 )
-_NUMBER = r"(?P<num>\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
+# Hard-wrapped text (PDF) may break a line inside a number: 2\n7篇 is 27篇.
+_NUMBER = r"(?P<num>\d+(?:\n\d+)*(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
 _CLAIM = re.compile(
     r"(?P<before>约|近|超过|超|逾|突破|达到|达|共|累计|合计)?\s*"
     + _NUMBER
@@ -72,7 +73,7 @@ def cn_number(text: str) -> int | None:
 
 def _value(num: str, mult: str | None, cheng: bool) -> int | float | None:
     if num[0].isdigit():
-        value: float = float(num)
+        value: float = float(num.replace("\n", ""))
     else:
         parsed = cn_number(num)
         if parsed is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -154,13 +155,21 @@ def extract_loaded(
         "field_status": status,
         "spans": spans,
         "field_witness": witness,
-        "claims": [c.to_dict() for c in prose],
+        "claims": [_with_page(c.to_dict(), loaded.page_starts) for c in prose],
         "findings": [f.to_dict() for f in findings],
         "candidates": disputed,
+        "page_starts": loaded.page_starts,
         "notes": notes,
         "llm": llm_block,
         "record_version": RECORD_VERSION,
     }
+
+
+def _with_page(claim: dict, page_starts: list[int] | None) -> dict:
+    """PDFs: the page a claim stands on (1-based); any span maps the same way."""
+    if page_starts:
+        claim["page"] = bisect_right(page_starts, claim["span"][0])
+    return claim
 
 
 def _failed(asked: dict) -> list[str]:

@@ -26,6 +26,7 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> dict[
         "claims": [],
         "findings": [],
         "candidates": {},
+        "page_starts": None,
         "notes": [],
         "llm": None,
         "record_version": RECORD_VERSION,

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import charset_normalizer
 
-from . import htmltext
+from . import docxtext, htmltext, pdftext
 from .errors import BinaryInput, EmptyInput, InputTooLarge, UndecodableInput, UnsupportedFormat
 from .text import SourceText
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".mhtml"})
-# Formats gouji recognises in a folder; those it cannot read yet fail with a clear error.
-REPORT_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | frozenset({".pdf", ".docx", ".doc"})
+WORD_SUFFIXES = frozenset({".docx", ".doc"})
+REPORT_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | frozenset({".pdf"})
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 # Encodings charset-normalizer names for Chinese text; GB2312 and GBK files are decoded as
@@ -35,8 +35,9 @@ _CHINESE = {
 class Loaded:
     path: str
     sha256: str
-    kind: str  # "text" or "html"
+    kind: str  # "text", "html", "pdf" or "word"
     source: SourceText
+    page_starts: list[int] | None = None  # PDFs: where each page begins in the raw text
 
 
 def decode(data: bytes) -> str:
@@ -80,23 +81,33 @@ def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
     """Read one report file. Raises an ``InputError`` with a one-line reason."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
-        if suffix in REPORT_SUFFIXES:
-            raise UnsupportedFormat(f"暂不能读取 {suffix} 文件，请先转为文本或 HTML")
+    if suffix not in REPORT_SUFFIXES:
         raise UnsupportedFormat(f"不支持的文件类型 {suffix or '（无扩展名）'}")
     size = path.stat().st_size
     if size > max_bytes:
         raise InputTooLarge(f"文件过大：{size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB")
     data = path.read_bytes()
+    if not data.strip():
+        raise EmptyInput("文件为空")
     sha256 = hashlib.sha256(data).hexdigest()
+    if suffix == ".pdf":
+        if not data.startswith(b"%PDF"):
+            raise UndecodableInput("不是有效的 PDF 文件")
+        try:
+            pdf = pdftext.read(path)
+        except pdftext.NoTextLayer:
+            raise
+        except Exception as exc:  # pdfminer raises many types for a damaged file
+            raise UndecodableInput(f"无法解析 PDF（{type(exc).__name__}）") from None
+        source = SourceText.from_rendered(pdf.raw, pdf.rendered, pdf.to_raw)
+        return Loaded(str(path), sha256, "pdf", source, pdf.page_starts)
+    if suffix in WORD_SUFFIXES:
+        text = docxtext.read_docx(path) if suffix == ".docx" else docxtext.read_doc(path)
+        return Loaded(str(path), sha256, "word", SourceText.from_text(text))
     text = decode(data)
     if _looks_binary(text):
         raise BinaryInput("文件内容不是文本（控制字符过多）")
     if suffix in HTML_SUFFIXES:
         rendered, offsets = htmltext.render(text)
-        source = SourceText.from_rendered(text, rendered, offsets)
-        kind = "html"
-    else:
-        source = SourceText.from_text(text)
-        kind = "text"
-    return Loaded(path=str(path), sha256=sha256, kind=kind, source=source)
+        return Loaded(str(path), sha256, "html", SourceText.from_rendered(text, rendered, offsets))
+    return Loaded(str(path), sha256, "text", SourceText.from_text(text))

@@ -21,6 +21,13 @@ def test_numbers_with_units_and_qualifiers():
     ]
 
 
+def test_a_number_broken_by_a_line_wrap_is_one_number():
+    assert claims_of("全年发布政策解读2\n7篇，\n另有3条。") == [
+        (27, "篇", "exact"),
+        (3, "条", "exact"),
+    ]
+
+
 def test_chinese_numerals():
     assert cn_number("十二") == 12 and cn_number("一百二十") == 120 and cn_number("两千") == 2000
     assert claims_of("召开新闻发布会十二场，公开文件一件。") == [
