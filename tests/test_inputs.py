@@ -59,6 +59,7 @@ def test_huge_file(tmp_path):
 
 
 def test_unreadable_format(tmp_path):
-    path = tmp_path / "report.pdf"
-    path.write_bytes(b"%PDF-1.7")
+    path = tmp_path / "report.pptx"
+    path.write_bytes(b"PK\x03\x04")
     _failed(extract_file(path), "input.format")
+    assert extract_file(path)["error"] == "input.format: 不支持的文件类型 .pptx"
