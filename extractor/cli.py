@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, crossyear
 from .llm import LLMClient, LLMSettings, Usage
 from .pipeline import extract_file, iter_documents, map_ordered
 from .record import dumps
@@ -165,6 +165,8 @@ def extract(
     def one(path: Path) -> dict:
         return extract_file(path, max_bytes=max_bytes, llm=client, llm_mode=mode)
 
+    years = []
+
     try:
         with click.progressbar(
             length=len(documents),
@@ -180,6 +182,9 @@ def extract(
                 if store is not None:
                     store.save_record(record, run_id)
                 bar.update(1)
+                summary = crossyear.summarise(record)
+                if summary is not None:
+                    years.append(summary)
                 if record.get("llm"):
                     usage.add(Usage(**record["llm"]["usage"]))
                 if record["status"] == "failed":
@@ -187,6 +192,8 @@ def extract(
                     continue
                 in_review += sum(1 for s in record["field_status"].values() if s == "review")
                 rules.update(f["rule"] for f in record["findings"])
+        later = _cross_year(years, output, store)
+        rules.update(f["rule"] for f in later)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -200,6 +207,25 @@ def extract(
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
     sys.exit(1 if failed else 0)
+
+
+def _cross_year(years: list, output: Path, store: Store | None) -> list[dict]:
+    """Checks across years at the end of a run: into the store, and beside the output as
+    ``<output>.cross_year.jsonl`` (the records themselves are already written)."""
+    found = [
+        {"document": summary.document, "sha256": summary.sha256, **finding.to_dict()}
+        for summary, finding in crossyear.check(years)
+    ]
+    if not found:
+        return []
+    if str(output) != "-":
+        sidecar = output.with_name(output.stem + ".cross_year.jsonl")
+        sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+    if store is not None:
+        for f in found:
+            review = f["rule"] not in crossyear.WARNING_RULES
+            store.add_findings(f["document"], f["sha256"], [f], review)
+    return found
 
 
 def _summary(
@@ -394,6 +420,28 @@ def gold(db: str | None, into: Path | None) -> None:
     finally:
         store.close()
     click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)
+
+
+@cli.command("cross-year")
+@click.argument(
+    "records", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def cross_year(records: tuple[Path, ...]) -> None:
+    """核对同一机关相邻年度的报告（RECORDS 为 gouji extract 写的 JSONL，可多个）：
+    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接（仅提示）。
+    发现逐行以 JSONL 写到标准输出。"""
+    summaries = []
+    for path in records:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip() and (summary := crossyear.summarise(json.loads(line))):
+                    summaries.append(summary)
+    found = crossyear.check(summaries)
+    for summary, finding in found:
+        click.echo(
+            dumps({"document": summary.document, "sha256": summary.sha256, **finding.to_dict()})
+        )
+    click.echo(f"核对 {len(summaries)} 份报告，跨年度发现 {len(found)} 处", err=True)
 
 
 if __name__ == "__main__":

@@ -602,6 +602,32 @@ class Store:
                 ).scalars()
             )
 
+    def add_findings(self, path: str, sha256: str | None, found: list[dict], review: bool) -> None:
+        """Findings made after a document was stored (checks across years); with ``review``
+        they open items for the keys they name."""
+        path = str(Path(path).resolve())
+        with self.engine.begin() as conn:
+            doc_id = conn.execute(
+                select(documents.c.id).where(documents.c.path == path, documents.c.sha256 == sha256)
+            ).scalar()
+            if doc_id is None:
+                return
+            conn.execute(
+                insert(findings),
+                [
+                    {
+                        "document_id": doc_id,
+                        "rule": f["rule"],
+                        "keys": _dump(f["keys"]),
+                        "message": f["message"],
+                    }
+                    for f in found
+                ],
+            )
+            if review:
+                flagged = {key: "review" for f in found for key in f["keys"]}
+                self._open_items(conn, doc_id, flagged, found)
+
     def fully_reviewed(self, document_id: int) -> bool:
         return not self.items(status="open", document_id=document_id)
 
