@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
 
-from . import __version__, crossyear
-from .llm import LLMClient, LLMSettings, Usage
-from .pipeline import extract_file, iter_documents, map_ordered
+from . import __version__, batch, crossyear
+from .llm import LLMClient, LLMSettings
+from .pipeline import iter_documents
 from .record import dumps
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url
@@ -70,7 +69,13 @@ def _llm_options(function):
             "--concurrency",
             type=click.IntRange(min=1, max=256),
             default=None,
-            help="同时处理的报告数；用 LLM 时默认 8，否则 1。",
+            help="同时向 LLM 端点处理的报告数（默认 8）。",
+        ),
+        click.option(
+            "--rate-limit",
+            type=click.FloatRange(min=0.01),
+            default=None,
+            help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
         ),
     ]
     for option in reversed(options):
@@ -78,13 +83,16 @@ def _llm_options(function):
     return function
 
 
-def _llm_client(llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc):
+def _llm_client(
+    llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc, rate_limit
+):
     settings = LLMSettings.from_env(
         model=model,
         mode=instructor_mode,
         timeout=timeout,
         cache_dir=cache_dir,
         max_tokens_per_doc=max_tokens_per_doc,
+        requests_per_second=rate_limit,
     )
     settings.use_cache = not no_cache
     mode = llm_mode or ("verify" if settings.configured else "off")
@@ -120,6 +128,17 @@ def _llm_client(llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, 
     default=None,
     help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="续跑：保留输出文件中已完成的记录，跳过内容（sha256）与设置都相同的报告。",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
+)
 @_llm_options
 def extract(
     paths: tuple[Path, ...],
@@ -127,6 +146,8 @@ def extract(
     max_bytes: int,
     quiet: bool,
     db: str | None,
+    resume: bool,
+    workers: int | None,
     llm_mode: str | None,
     model: str | None,
     instructor_mode: str | None,
@@ -135,89 +156,73 @@ def extract(
     no_cache: bool,
     max_tokens_per_doc: int | None,
     concurrency: int | None,
+    rate_limit: float | None,
 ) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
-    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md 和 .html。
-    某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
+    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
+    （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
     全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
     """
     documents = list(iter_documents(paths))
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
+    if resume and str(output) == "-":
+        raise click.UsageError("--resume 需要用 -o 指定输出文件")
     client, mode = _llm_client(
-        llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc
+        llm_mode,
+        model,
+        instructor_mode,
+        timeout,
+        cache_dir,
+        no_cache,
+        max_tokens_per_doc,
+        rate_limit,
     )
-    workers = concurrency or (8 if client else 1)
-    out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
-    show_progress = not quiet and sys.stderr.isatty()
-    failed = 0
-    in_review = 0
-    rules: Counter[str] = Counter()
-    usage = Usage()
+    settings = batch.fingerprint(client, mode, max_bytes)
+    skip = batch.done_before(output, settings) if resume else set()
     store = Store(db or None) if db is not None else None
     run_id = None
     if store is not None:
-        settings = {"paths": [str(p) for p in paths], "llm": mode, "max_bytes": max_bytes}
+        run_settings = {"paths": [str(p) for p in paths], "llm": mode, "max_bytes": max_bytes}
         versions = prompt_versions() if client else {}
-        run_id = store.start_run(settings, versions, client.settings.model if client else None)
-
-    def one(path: Path) -> dict:
-        return extract_file(path, max_bytes=max_bytes, llm=client, llm_mode=mode)
-
-    years = []
-
+        run_id = store.start_run(run_settings, versions, client.settings.model if client else None)
+    out = (
+        sys.stdout if str(output) == "-" else output.open("a" if resume else "w", encoding="utf-8")
+    )
     try:
-        with click.progressbar(
-            length=len(documents),
-            label="抽取",
-            file=sys.stderr,
-            show_pos=True,
-            show_eta=True,
-            hidden=not show_progress,
-        ) as bar:
-            for record in map_ordered(one, documents, workers):
-                out.write(dumps(record) + "\n")
-                out.flush()
-                if store is not None:
-                    store.save_record(record, run_id)
-                bar.update(1)
-                summary = crossyear.summarise(record)
-                if summary is not None:
-                    years.append(summary)
-                if record.get("llm"):
-                    usage.add(Usage(**record["llm"]["usage"]))
-                if record["status"] == "failed":
-                    failed += 1
-                    continue
-                in_review += sum(1 for s in record["field_status"].values() if s == "review")
-                rules.update(f["rule"] for f in record["findings"])
-        later = _cross_year(years, output, store)
-        rules.update(f["rule"] for f in later)
+        outcome = batch.run(
+            documents,
+            out,
+            max_bytes=max_bytes,
+            llm=client,
+            llm_mode=mode,
+            workers=workers or concurrency or batch.default_workers(client, len(documents)),
+            skip=skip,
+            on_record=(lambda record: store.save_record(record, run_id)) if store else None,
+            quiet=quiet,
+        )
+        _cross_year(outcome.cross_year, output, store)
     finally:
         if out is not sys.stdout:
             out.close()
         if client is not None:
             client.close()
-        if store is not None:
-            store.finish_run(run_id, usage.to_dict() if client else None, len(documents))
-            store.close()
+    if store is not None:
+        store.finish_run(run_id, outcome.usage.to_dict() if client else None, len(documents))
+        store.close()
     if not quiet:
-        _summary(len(documents), failed, in_review, rules, output, usage if client else None)
+        _summary(outcome, output, client is not None)
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if outcome.failed else 0)
 
 
-def _cross_year(years: list, output: Path, store: Store | None) -> list[dict]:
-    """Checks across years at the end of a run: into the store, and beside the output as
-    ``<output>.cross_year.jsonl`` (the records themselves are already written)."""
-    found = [
-        {"document": summary.document, "sha256": summary.sha256, **finding.to_dict()}
-        for summary, finding in crossyear.check(years)
-    ]
+def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
+    """Findings across years, made at the end of a run when the records are already
+    written: beside the output as ``<output>.cross_year.jsonl``, and into the store."""
     if not found:
-        return []
+        return
     if str(output) != "-":
         sidecar = output.with_name(output.stem + ".cross_year.jsonl")
         sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
@@ -225,23 +230,25 @@ def _cross_year(years: list, output: Path, store: Store | None) -> list[dict]:
         for f in found:
             review = f["rule"] not in crossyear.WARNING_RULES
             store.add_findings(f["document"], f["sha256"], [f], review)
-    return found
 
 
-def _summary(
-    total: int, failed: int, in_review: int, rules: Counter, output: Path, usage: Usage | None
-) -> None:
+def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
-    echo(f"报告 {total} 份，失败 {failed} 份；待复核字段 {in_review} 个。")
-    if usage is not None:
+    skipped = f"，跳过已完成的 {outcome.skipped} 份" if outcome.skipped else ""
+    echo(
+        f"报告 {outcome.documents} 份{skipped}，失败 {outcome.failed} 份；"
+        f"待复核字段 {outcome.in_review} 个。"
+    )
+    if used_llm:
+        usage = outcome.usage
         echo(
             f"LLM：请求 {usage.requests} 次（传输重试 {usage.retries}，失败 {usage.failures}，"
             f"缓存命中 {usage.cache_hits}）；token 共 {usage.total_tokens}"
             f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）。"
         )
-    if rules:
+    if outcome.rules:
         echo("发现（按规则）：")
-        for rule, count in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0])):
+        for rule, count in sorted(outcome.rules.items(), key=lambda kv: (-kv[1], kv[0])):
             echo(f"  {rule:<24} {count}")
     if str(output) != "-":
         echo(f"记录已写入 {output}")
@@ -281,6 +288,7 @@ def eval_command(
     no_cache: bool,
     max_tokens_per_doc: int | None,
     concurrency: int | None,
+    rate_limit: float | None,
     generated_count: int,
     seed: int,
     baseline: Path | None,
@@ -296,7 +304,14 @@ def eval_command(
     from gouji_eval import run
 
     client, mode = _llm_client(
-        llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc
+        llm_mode,
+        model,
+        instructor_mode,
+        timeout,
+        cache_dir,
+        no_cache,
+        max_tokens_per_doc,
+        rate_limit,
     )
     names = list(set_names) or ["seeds", "real", "generated", "corpus"]
     settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class LLMSettings:
     use_cache: bool = True
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
+    requests_per_second: float | None = None  # shared by every thread of a run
 
     @classmethod
     def from_env(cls, **overrides) -> LLMSettings:
@@ -145,6 +147,23 @@ class _CallState(threading.local):
     usage: Usage | None = None
 
 
+class RateLimit:
+    """At most ``rate`` requests a second across threads: each request takes the next slot."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next_slot = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self, *_args, **_kwargs) -> None:
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
 class LLMClient:
     """One client for a run; safe to share between threads."""
 
@@ -161,6 +180,8 @@ class LLMClient:
         self._client = instructor.from_openai(self._openai, mode=MODES[self.mode])
         self._state = _CallState()
         self._client.on("completion:response", self._count)
+        if settings.requests_per_second:
+            self._client.on("completion:kwargs", RateLimit(settings.requests_per_second).wait)
         self._cache = (
             diskcache.Cache(str(settings.cache_dir or DEFAULT_CACHE_DIR))
             if settings.use_cache

@@ -35,16 +35,18 @@ def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def map_ordered(function: Callable, items: Iterable, workers: int) -> Iterator:
-    """``map`` over a bounded window of threads, results in input order, so a run over
+def map_ordered(
+    function: Callable, items: Iterable, workers: int, pool: type = ThreadPoolExecutor
+) -> Iterator:
+    """``map`` over a bounded window of workers, results in input order, so a run over
     thousands of files holds only a window of them at once."""
     if workers <= 1:
         yield from map(function, items)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with pool(max_workers=workers) as executor:
         window: deque = deque()
         for item in items:
-            window.append(pool.submit(function, item))
+            window.append(executor.submit(function, item))
             if len(window) >= 2 * workers:
                 yield window.popleft().result()
         while window:

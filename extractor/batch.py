@@ -1,0 +1,195 @@
+"""Bulk runs: many documents, one at a time through a bounded window, resumable.
+
+* Records are written as they finish, one line each, so memory does not grow with the run
+  and an interrupted run (Ctrl-C, kill -9) loses nothing already written; a line cut off by a
+  kill is dropped when the run resumes.
+* ``resume`` skips documents already done with the same content (sha256) and the same
+  settings (a fingerprint of gouji's version, the record format, the LLM and its prompts).
+* Reader-only runs use processes (the reader is CPU work); LLM runs use threads, which
+  wait on the endpoint, and share its rate limit.
+* Progress is a bar on a terminal and a plain line every few seconds in a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__, crossyear
+from .llm import LLMClient, Usage
+from .pipeline import extract_file, map_ordered
+from .record import RECORD_VERSION, dumps
+from .tasks import prompt_versions
+
+LOG_EVERY_SECONDS = 10.0
+
+
+def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
+    """What a record depends on besides the document: same fingerprint, same record."""
+    settings = {
+        "gouji": __version__,
+        "record": RECORD_VERSION,
+        "llm": llm_mode,
+        "max_bytes": max_bytes,
+    }
+    if llm is not None:
+        settings |= {"model": llm.settings.model, "mode": llm.mode, "prompts": prompt_versions()}
+    blob = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def sha256_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def done_before(output: Path, settings: str) -> set[tuple[str, str]]:
+    """(resolved path, sha256) of the documents the output already holds with these
+    settings; a last line cut off by a kill is removed first."""
+    if not output.exists():
+        return set()
+    done: set[tuple[str, str]] = set()
+    keep = 0
+    with output.open("rb") as lines:
+        for raw in lines:
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                break  # the half-written line of an interrupted run
+            keep += len(raw)
+            if record.get("status") == "ok" and record.get("settings") == settings:
+                done.add((str(Path(record["document"]).resolve()), record.get("sha256")))
+    if keep < output.stat().st_size:
+        with output.open("r+b") as file:
+            file.truncate(keep)
+    return done
+
+
+class Progress:
+    """A bar on a terminal; elsewhere a line every ``LOG_EVERY_SECONDS``."""
+
+    def __init__(self, total: int, stream: TextIO, quiet: bool) -> None:
+        import click
+
+        self.total, self.stream, self.quiet = total, stream, quiet
+        self.tty = stream.isatty() and not quiet
+        self.done = 0
+        self.started = self.last_line = time.monotonic()
+        self.bar = click.progressbar(
+            length=total,
+            label="抽取",
+            file=stream,
+            show_pos=True,
+            show_eta=True,
+            hidden=not self.tty,
+        )
+        self.bar.__enter__()
+
+    def step(self) -> None:
+        self.done += 1
+        self.bar.update(1)
+        now = time.monotonic()
+        if not self.tty and not self.quiet and now - self.last_line >= LOG_EVERY_SECONDS:
+            self.last_line = now
+            self.stream.write(self.line(now) + "\n")
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        rate = self.done / max(now - self.started, 1e-9)
+        left = (self.total - self.done) / rate if rate else 0
+        return f"已处理 {self.done}/{self.total}（{rate:.1f} 份/秒，预计还需 {left:.0f} 秒）"
+
+    def close(self) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+@dataclass
+class Outcome:
+    documents: int = 0
+    skipped: int = 0
+    failed: int = 0
+    in_review: int = 0
+    rules: Counter = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    cross_year: list[dict] = field(default_factory=list)
+
+
+def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable], Iterator]:
+    if workers <= 1:
+        return lambda function, items: map(function, items)
+    if llm is None:
+        return lambda function, items: map_ordered(function, items, workers, ProcessPoolExecutor)
+    return lambda function, items: map_ordered(function, items, workers, ThreadPoolExecutor)
+
+
+def run(
+    documents: list[Path],
+    out: TextIO,
+    *,
+    max_bytes: int,
+    llm: LLMClient | None,
+    llm_mode: str,
+    workers: int,
+    skip: set[tuple[str, str]] | None = None,
+    on_record: Callable[[dict], None] | None = None,
+    quiet: bool = False,
+) -> Outcome:
+    """Extract ``documents`` into ``out``, one JSON line each, in input order."""
+    outcome = Outcome(documents=len(documents))
+    settings = fingerprint(llm, llm_mode, max_bytes)
+    if skip:
+        todo = []
+        for path in documents:
+            if (str(path.resolve()), sha256_of(path)) in skip:
+                outcome.skipped += 1
+            else:
+                todo.append(path)
+        documents = todo
+    one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
+    progress = Progress(len(documents), sys.stderr, quiet)
+    years = []
+    try:
+        for record in _pool(llm, workers)(one, documents):
+            record["settings"] = settings
+            out.write(dumps(record) + "\n")  # one write per record: a kill cuts at most one line
+            out.flush()
+            if on_record is not None:
+                on_record(record)
+            progress.step()
+            if record.get("llm"):
+                outcome.usage.add(Usage(**record["llm"]["usage"]))
+            if record["status"] == "failed":
+                outcome.failed += 1
+                continue
+            outcome.in_review += sum(1 for s in record["field_status"].values() if s == "review")
+            outcome.rules.update(f["rule"] for f in record["findings"])
+            if (summary := crossyear.summarise(record)) is not None:
+                years.append(summary)
+    finally:
+        progress.close()
+    outcome.cross_year = [
+        {"document": s.document, "sha256": s.sha256, **f.to_dict()}
+        for s, f in crossyear.check(years)
+    ]
+    outcome.rules.update(f["rule"] for f in outcome.cross_year)
+    return outcome
+
+
+def default_workers(llm: LLMClient | None, count: int) -> int:
+    """Eight requests in flight for an endpoint; the machine's cores for the reader when
+    the run is long enough to pay for starting them."""
+    if llm is not None:
+        return 8
+    return min(os.cpu_count() or 1, 8) if count >= 50 else 1
