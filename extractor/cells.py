@@ -70,14 +70,22 @@ def _words(text: str, base: int) -> list[tuple[str, int, int]]:
 
 def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
     """Cells of one separator-free piece: text runs and the numbers beside them."""
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit():  # most cells of most tables: one number
+        at = base + text.index(stripped)
+        value, note = classify_number(stripped)
+        return [Cell("number", stripped, at, at + len(stripped), line, value, note)]
     words = _words(text, base)
     if not words:
         return []
     kinds: list[str] = []
+    numbers: dict[int, tuple] = {}
     for i, (word, _, _) in enumerate(words):
         following = words[i + 1][0] if i + 1 < len(words) else ""
-        if classify_number(word) is not None and not following.startswith(_DATE_UNIT):
+        parsed = classify_number(word)
+        if parsed is not None and not following.startswith(_DATE_UNIT):
             kinds.append("number")
+            numbers[i] = parsed
         elif word in BLANK_MARKS:
             kinds.append("blank")
         else:
@@ -99,7 +107,7 @@ def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
                     value, note = classify_number(word[a:b])
                     cells.append(Cell("number", word[a:b], start + a, start + b, line, value, note))
         elif kind == "number":
-            value, note = classify_number(word)
+            value, note = numbers[i]
             cells.append(Cell("number", word, start, end, line, value, note))
         else:
             cells.append(Cell("blank", word, start, end, line))
@@ -157,9 +165,15 @@ def tokenize(view: str, start: int, end: int) -> list[list[Cell]]:
     for raw_line in view[start:end].split("\n"):
         line_start = pos
         pos += len(raw_line) + 1
-        line = _INLINE_FOOTER.sub(lambda m: " " * len(m.group()), raw_line)
+        line = raw_line
+        if "—" in line or "–" in line or " - " in line:
+            line = _INLINE_FOOTER.sub(lambda m: " " * len(m.group()), line)
         stripped = line.strip()
-        if not stripped or _FOOTER_LINE.match(line) or _MD_RULE.match(line):
+        if (
+            not stripped
+            or (len(stripped) < 24 and _FOOTER_LINE.match(line))
+            or ("---" in stripped and _MD_RULE.match(line))
+        ):
             continue
         n = len(lines)
         cells: list[Cell] = []

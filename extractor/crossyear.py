@@ -25,13 +25,27 @@ _STOCK = {"rules": "规章", "normative": "行政规范性文件"}
 _PREFIX = re.compile(r"^.{2,8}?[省市](?=.{2,}[区县旗镇乡])")
 
 
-@dataclass
+_KEYS = tuple(
+    [f"s3.{row}.{c}" for row in ("carried_over", "carried_forward") for c in S3_COLUMNS]
+    + [
+        f"s2.{row}.{c}"
+        for row in ("rules", "normative")
+        for c in ("issued", "repealed", "in_force")
+    ]
+)
+
+
+@dataclass(slots=True)
 class YearSummary:
     document: str
     sha256: str | None
     agency: str
     year: int
-    values: dict
+    figures: tuple  # the values of _KEYS, in order: a few hundred bytes a report
+
+    @property
+    def values(self) -> dict:
+        return dict(zip(_KEYS, self.figures, strict=True))
 
 
 def agency_key(agency: str) -> str:
@@ -43,14 +57,12 @@ def summarise(record: dict) -> YearSummary | None:
     meta = record.get("meta") or {}
     if record.get("status") != "ok" or not meta.get("agency") or not meta.get("year"):
         return None
-    keep = [f"s3.{row}.{c}" for row in ("carried_over", "carried_forward") for c in S3_COLUMNS]
-    keep += [f"s2.{row}.{c}" for row in _STOCK for c in ("issued", "repealed", "in_force")]
     return YearSummary(
         record["document"],
         record.get("sha256"),
         agency_key(meta["agency"]),
         int(meta["year"]),
-        {k: record["fields"].get(k) for k in keep},
+        tuple(record["fields"].get(k) for k in _KEYS),
     )
 
 
@@ -61,17 +73,17 @@ def check(summaries: Iterable[YearSummary]) -> list[tuple[YearSummary, Finding]]
         by_agency[summary.agency].setdefault(summary.year, summary)
     out: list[tuple[YearSummary, Finding]] = []
     for years in by_agency.values():
-        for year, this in sorted(years.items()):
-            last = years.get(year - 1)
-            if last is None:
+        for year, now_summary in sorted(years.items()):
+            if year - 1 not in years:
                 continue
+            last, this = years[year - 1].values, now_summary.values
             for c in S3_COLUMNS:
-                before = last.values[f"s3.carried_forward.{c}"]
-                now = this.values[f"s3.carried_over.{c}"]
+                before = last[f"s3.carried_forward.{c}"]
+                now = this[f"s3.carried_over.{c}"]
                 if before is not None and now is not None and before != now:
                     out.append(
                         (
-                            this,
+                            now_summary,
                             Finding(
                                 "cross_year.carried",
                                 [f"s3.carried_over.{c}"],
@@ -81,16 +93,16 @@ def check(summaries: Iterable[YearSummary]) -> list[tuple[YearSummary, Finding]]
                         )
                     )
             for row, label in _STOCK.items():
-                stock = last.values[f"s2.{row}.in_force"]
+                stock = last[f"s2.{row}.in_force"]
                 issued, repealed, now = (
-                    this.values[f"s2.{row}.{c}"] for c in ("issued", "repealed", "in_force")
+                    this[f"s2.{row}.{c}"] for c in ("issued", "repealed", "in_force")
                 )
                 if None in (stock, issued, repealed, now):
                     continue
                 if stock + issued - repealed != now:
                     out.append(
                         (
-                            this,
+                            now_summary,
                             Finding(
                                 "cross_year.in_force",
                                 [f"s2.{row}.in_force"],

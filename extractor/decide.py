@@ -19,7 +19,11 @@ def grounded(source: SourceText, candidate: Candidate) -> bool:
     if candidate.span is None:
         return False
     start, end = source.raw_span(*candidate.span)
-    text = compact(normalise(source.raw[start:end])[0])
+    raw = source.raw[start:end]
+    if candidate.value is not None and raw.isascii() and "<" not in raw:
+        parsed = classify_number(raw.strip())  # the common case, without normalising
+        return parsed is not None and parsed[0] == candidate.value
+    text = compact(normalise(raw)[0])
     if candidate.value is None:
         return text == "" or text in BLANK_MARKS or _strip_tags(text) in BLANK_MARKS | {""}
     parsed = classify_number(_strip_tags(text))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 Value = int | float | None
 
@@ -28,7 +28,7 @@ class Finding:
     message: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"rule": self.rule, "keys": list(self.keys), "message": self.message}
 
 
 @dataclass
@@ -44,6 +44,12 @@ class Claim:
     witness: list[str] = field(default_factory=lambda: ["reader"])
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        out["span"] = list(self.span)
-        return out
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "unit": self.unit,
+            "qualifier": self.qualifier,
+            "quote": self.quote,
+            "span": list(self.span),
+            "witness": list(self.witness),
+        }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -70,14 +71,27 @@ def _llm_tasks(mode: str, found: sections.Sections, result: reader.ReaderResult,
     return tasks
 
 
+# A sentence that states a figure has a digit or a Chinese numeral before a unit.
+_STATES_A_NUMBER = re.compile(
+    r"\d|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
+)
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+
+
 def _task_text(task: str, view: str, found: sections.Sections) -> str:
+    """What one task is shown: its part of the report, not the whole of it."""
     if task in found.regions:
         start, end = found.regions[task]
         return view[start:end]
     if task == "claims":
-        return "\n".join(view[a:b] for a, b in found.prose_spans(len(view)))[:_LLM_TEXT_LIMIT]
+        # Only the sentences that hold a number: the rest of the prose cannot be a claim.
+        prose = (view[a:b] for a, b in found.prose_spans(len(view)))
+        sentences = (m.group() for text in prose for m in _SENTENCE.finditer(text))
+        return "\n".join(s.strip() for s in sentences if _STATES_A_NUMBER.search(s))[
+            :_LLM_TEXT_LIMIT
+        ]
     if task == "meta":
-        return view[:800]
+        return view[:400]
     return view[:_LLM_TEXT_LIMIT]
 
 

@@ -9,8 +9,11 @@ value but lose certainty) and a finding says why. The reader never guesses a col
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
 
 from .cells import Cell, tokenize
 from .model import Candidate, Finding
@@ -65,11 +68,18 @@ def _window(seq: list[Cell], n: int) -> list[Cell] | None:
     return seq[options[0] : options[0] + n]
 
 
+@lru_cache(maxsize=8)
+def _row_regex(rows: tuple[Row, ...]) -> re.Pattern[str]:
+    """One pattern for all the rows, a named group each, so a label run is scanned once."""
+    return re.compile("|".join(f"(?P<r{i}>{'|'.join(r.patterns)})" for i, r in enumerate(rows)))
+
+
 def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     """Label runs (text cells with only empty cells between them) matched to template rows.
 
     A label broken over cells or lines (（四）无 … 法提供, 禁\\n止公开) is matched on the run's
     joined text; a run naming several rows yields one anchor per row, in order."""
+    regex = _row_regex(rows)
     anchors: list[_Anchor] = []
     i = 0
     while i < len(flat):
@@ -82,22 +92,11 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
             if flat[j].kind == "text":
                 run.append(j)
             j += 1
-        text = ""
-        owner: list[int] = []
-        for idx in run:
-            piece = compact(flat[idx].text)
-            text += piece
-            owner.extend([idx] * len(piece))
-        found: list[tuple[int, int, Row]] = []
-        for row in rows:
-            found.extend((m.start(), m.end(), row) for m in row.regex.finditer(text))
-        found.sort(key=lambda f: (f[0], -f[1]))
-        last_end = -1
-        for start, end, row in found:
-            if start < last_end:
-                continue  # overlapping matches: the earlier, longer one names the row
-            last_end = end
-            cell_index = owner[end - 1]
+        pieces = [compact(flat[idx].text) for idx in run]
+        ends = list(accumulate(len(p) for p in pieces))
+        for m in regex.finditer("".join(pieces)):
+            row = rows[int(m.lastgroup[1:])]
+            cell_index = run[bisect_left(ends, m.end())]
             anchors.append(_Anchor(row, cell_index, flat[cell_index].line))
         i = j
     anchors.sort(key=lambda a: a.cell_index)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from .template import PRE2021_S2_MARKERS, S2_ROWS, S3_ROWS
 
 # A heading starts a line or follows its number (二、 / (三) / 表三); in running prose the
-# same phrases follow 、 or a verb, which this prefix does not admit.
-_PREFIX = (
-    r"(?:^|(?<=[\n>|#*\s:])|(?<=[一二三四五六七八九十][、.])|(?<=\))|(?<=表[一二三四五六]))\s*"
+# same phrases follow 、 or a verb, which _is_heading does not admit.
+_HEADING_BEFORE = re.compile(
+    r"(?:^|[\n>|#*\s:]|[一二三四五六七八九十][、.]|\)|表[一二三四五六])\s*$"
 )
 _PHRASES = {
     "s1": r"总体情况",
@@ -20,7 +20,12 @@ _PHRASES = {
     "s5": r"(?:政府信息公开)?(?:工作)?(?:存在的主要问题|主要问题(?:及|和)(?:改进|整改)|问题(?:及|和)改进)",
     "s6": r"其他需要报告的事项|需要说明的其他事项|其他需要说明的事项",
 }
-HEADINGS = {part: re.compile(_PREFIX + f"(?:{phrase})", re.M) for part, phrase in _PHRASES.items()}
+HEADINGS = {part: re.compile(phrase) for part, phrase in _PHRASES.items()}
+
+
+def _is_heading(view: str, start: int) -> bool:
+    return bool(_HEADING_BEFORE.search(view, max(0, start - 6), start))
+
 
 _S2_EVIDENCE = re.compile("|".join(p for row in S2_ROWS for p in row.patterns) + r"|第二十条")
 _S3_EVIDENCE = re.compile("|".join(p for row in S3_ROWS for p in row.patterns))
@@ -62,6 +67,8 @@ def find(view: str) -> Sections:
     for part, regex in HEADINGS.items():
         best: tuple[int, int] | None = None
         for m in regex.finditer(view):
+            if not _is_heading(view, m.start()):
+                continue
             score = _evidence(view, part, m.end()) if part in _EVIDENCE else 0
             if best is None or score >= best[0]:
                 best = (score, m.start())

@@ -7,6 +7,7 @@ A prompt's version is the hash of its file, recorded in every record it helps pr
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,7 +22,31 @@ Count = int | None
 _COUNT = Field(default=None, ge=0)
 
 
-class StockRow(BaseModel):
+class Answer(BaseModel):
+    """A response model whose JSON schema is built once: instructor asks for it on every
+    request, and building it costs more than the rest of the request's client-side work."""
+
+    @classmethod
+    def model_json_schema(cls, *args, **kwargs) -> dict:
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = _without_field_titles(super().model_json_schema(*args, **kwargs))
+        return copy.deepcopy(_SCHEMAS[key])
+
+
+def _without_field_titles(schema: dict) -> dict:
+    """Pydantic titles every field after its name ("New Received"); the name and the Chinese
+    description already say it, and every title costs tokens on every request."""
+    for holder in (schema, *schema.get("$defs", {}).values()):
+        for field_schema in holder.get("properties", {}).values():
+            field_schema.pop("title", None)
+    return schema
+
+
+_SCHEMAS: dict = {}
+
+
+class StockRow(Answer):
     """第二十条第（一）项的一行。"""
 
     issued: Count = Field(default=None, ge=0, description="本年制发件数")
@@ -29,7 +54,7 @@ class StockRow(BaseModel):
     in_force: Count = Field(default=None, ge=0, description="现行有效件数")
 
 
-class Part2(BaseModel):
+class Part2(Answer):
     """二、主动公开政府信息情况。"""
 
     rules: StockRow = Field(description="规章")
@@ -44,27 +69,31 @@ class Part2(BaseModel):
 
 ApplicantRow = create_model(
     "ApplicantRow",
+    __base__=Answer,
     __doc__="一行的 7 列：六类申请人和总计。",
     **{c: (Count, Field(default=None, ge=0, description=S3_COLUMN_LABELS[c])) for c in S3_COLUMNS},
 )
 Part3 = create_model(
     "Part3",
+    __base__=Answer,
     __doc__="三、收到和处理政府信息公开申请情况：25 行。",
     **{row.name: (ApplicantRow, Field(description=row.label)) for row in S3_ROWS},
 )
 Group4 = create_model(
     "Group4",
+    __base__=Answer,
     __doc__="一组：结果维持、结果纠正、其他结果、尚未审结、总计。",
     **{c: (Count, _COUNT) for c in S4_COLUMNS},
 )
 Part4 = create_model(
     "Part4",
+    __base__=Answer,
     __doc__="四、政府信息公开行政复议、行政诉讼情况。",
     **{g: (Group4, Field()) for g in S4_GROUPS},
 )
 
 
-class ProseClaim(BaseModel):
+class ProseClaim(Answer):
     metric: str = Field(description="这个数字说的是什么")
     value: float = Field(description="数值")
     unit: str = Field(description="单位；没有时为空字符串")
@@ -72,13 +101,13 @@ class ProseClaim(BaseModel):
     quote: str = Field(description="从原文逐字复制、包含数字和单位的一段")
 
 
-class ProseClaims(BaseModel):
+class ProseClaims(Answer):
     """正文中陈述数量、金额或比例的数字。"""
 
     claims: list[ProseClaim]
 
 
-class Meta(BaseModel):
+class Meta(Answer):
     """报告的发布机关和年度。"""
 
     agency: str | None = None
@@ -111,8 +140,7 @@ class Task:
         return hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()[:12]
 
     def render(self, text: str) -> str:
-        rows = "\n".join(f"- {row.name}：{row.label}" for row in S3_ROWS)
-        return self.prompt.replace("{rows}", rows).replace("{text}", text)
+        return self.prompt.replace("{text}", text)
 
 
 TASKS: dict[str, Task] = {

@@ -47,7 +47,7 @@ def _no_llm_from_the_environment(monkeypatch):
 
 @pytest.fixture
 def llm_server():
-    from llm_server import ScriptedLLM
+    from gouji_eval.llm_server import ScriptedLLM
 
     server = ScriptedLLM().start()
     yield server

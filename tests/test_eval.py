@@ -89,7 +89,7 @@ def test_llm_modes_need_a_model():
 
 
 def test_eval_with_the_llm_records_model_and_prompts(tmp_path, llm_server, monkeypatch):
-    from llm_server import Reply, answer_from_gold
+    from gouji_eval.llm_server import Reply, answer_from_gold
 
     from conftest import gold as gold_of
 

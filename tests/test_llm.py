@@ -1,11 +1,11 @@
 """The LLM witness, with the real openai client against a scripted server on 127.0.0.1."""
 
 import pytest
-from llm_server import Reply, answer_from_gold
 
 from extractor.pipeline import extract_file
 from extractor.tasks import prompt_versions
 from gouji_eval.generate import generate
+from gouji_eval.llm_server import Reply, answer_from_gold
 from gouji_eval.score import claim_found, same
 
 from conftest import gold, shared_path

@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible chat server on 127.0.0.1 for the LLM tests.
+"""A scripted OpenAI-compatible chat server on 127.0.0.1, for the LLM tests and the benchmark.
 
 It answers ``POST /v1/chat/completions`` in the shape each instructor mode expects (tool
 calls, a JSON message, or JSON in a markdown fence). A test sets ``server.script`` to decide,
@@ -50,6 +50,14 @@ class Seen:
     mode: str
     body: dict
 
+    @property
+    def tokens(self) -> int:
+        """A tokenizer-free estimate of the request's size: a Chinese character is about a
+        token, other text about four characters a token (messages, tools and schema alike)."""
+        text = json.dumps(self.body, ensure_ascii=False)
+        chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+        return chinese + (len(text) - chinese) // 4
+
 
 def answer_from_gold(task: str, gold: dict) -> dict:
     """The right answer to a task, made from a gold file."""
@@ -79,6 +87,9 @@ class ScriptedLLM:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep connections open, as real endpoints do
+            disable_nagle_algorithm = True  # no 40 ms stall between headers and body
+
             def log_message(self, *args) -> None:
                 pass
 
@@ -174,3 +185,31 @@ def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict, data: str
         handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(raw)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve schema-valid empty answers after a fixed delay, in its own process (the
+    benchmark's endpoint): ``python -m gouji_eval.llm_server --latency 0.3``."""
+    import argparse
+    import sys
+
+    from extractor.template import S3_ROWS, S4_GROUPS
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.3)
+    args = parser.parse_args(argv)
+    empty = {
+        "s2": {"rules": {}, "normative": {}},
+        "s3": {row.name: {} for row in S3_ROWS},
+        "s4": {group: {} for group in S4_GROUPS},
+        "claims": {"claims": []},
+    }
+    server = ScriptedLLM()
+    server.script = lambda task, n: Reply(empty.get(task, {}), delay=args.latency)
+    print(server.base_url, flush=True)
+    sys.stdout.close()
+    server.httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

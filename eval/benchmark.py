@@ -1,0 +1,254 @@
+"""gouji's speed, memory and token use, measured on generated reports; prints its figures.
+
+    python -m gouji_eval.benchmark            # everything (a few minutes)
+    python -m gouji_eval.benchmark --quick    # smaller runs, same measurements
+
+Targets (issue 7): reader ≥ 100 documents/s on one core for 8 KB reports and ≤ 3 × the cost of
+reading + normalising; LLM path ≤ 1.3 × ideal at concurrency 32; warm rerun ≥ 50 × faster than
+cold; peak memory at 10,000 documents ≤ 1.2 × that at 1,000; tokens per report ≤ 0.5 ×
+whole-report prompting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from extractor import batch, sources
+from extractor.llm import LLMClient, LLMSettings, Usage
+from extractor.pipeline import extract_file
+from extractor.template import S3_ROWS, S4_GROUPS
+
+from .generate import generate
+from .llm_server import Reply, ScriptedLLM
+
+_FILLER = (
+    "我们坚持以人民为中心的发展思想，把政务公开作为建设法治政府的重要抓手，",
+    "围绕优化营商环境、保障和改善民生等重点领域，持续加大信息公开力度，",
+    "进一步完善政策解读和回应关切机制，推动政务公开标准化规范化建设向基层延伸，",
+    "加强政府网站和政务新媒体的日常监管，确保发布内容准确、及时、规范，",
+    "认真做好依申请公开答复工作，严格按照法定时限和程序办理，切实保障群众的知情权、参与权和监督权。",
+)
+
+
+def write_reports(folder: Path, count: int, target_bytes: int = 8192, seed: int = 0) -> list[Path]:
+    """Generated reports padded with prose (no figures) to about ``target_bytes`` each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    paths = []
+    for i in range(count):
+        report = generate(seed + i, layout="tab_rows", variants=(), inject_error=False)
+        text = report.text
+        while len(text.encode("utf-8")) < target_bytes:
+            filler = "".join(rng.sample(_FILLER, 3))
+            text = text.replace(
+                "二、主动公开政府信息情况", f"{filler}\n\n二、主动公开政府信息情况", 1
+            )
+        path = folder / f"report_{i:05d}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def reader_speed(paths: list[Path]) -> None:
+    start = time.perf_counter()
+    for path in paths:
+        sources.load(path)
+    reading = time.perf_counter() - start
+    start = time.perf_counter()
+    for path in paths:
+        extract_file(path)
+    extracting = time.perf_counter() - start
+    size = sum(p.stat().st_size for p in paths) / len(paths) / 1024
+    print(f"读取器（单核，{len(paths)} 份，平均 {size:.1f} KB）")
+    print(f"  读取 + 规范化：{len(paths) / reading:8.1f} 份/秒")
+    print(f"  完整抽取：    {len(paths) / extracting:8.1f} 份/秒（目标 ≥ 100）")
+    print(f"  抽取 / 读取：  {extracting / reading:8.2f} 倍（目标 ≤ 3）")
+
+
+def _fixed_answers(task: str, n: int) -> Reply:
+    """Schema-valid answers with no figures: the benchmark measures the path, not the model."""
+    payload = {
+        "s2": {"rules": {}, "normative": {}},
+        "s3": {row.name: {} for row in S3_ROWS},
+        "s4": {group: {} for group in S4_GROUPS},
+        "claims": {"claims": []},
+        "meta": {},
+    }.get(task, {})
+    return Reply(payload)
+
+
+def _client(url: str, cache: Path | None) -> LLMClient:
+    return LLMClient(
+        LLMSettings(
+            model="benchmark",
+            base_url=url,
+            api_key="none",
+            mode="tools",
+            cache_dir=cache,
+            use_cache=cache is not None,
+        )
+    )
+
+
+def _timed_run(paths: list[Path], client: LLMClient, mode: str, workers: int) -> float:
+    start = time.perf_counter()
+    batch.run(paths, io.StringIO(), max_bytes=sources.DEFAULT_MAX_BYTES, llm=client,
+              llm_mode=mode, workers=workers, quiet=True)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def _serve(latency: float) -> tuple[subprocess.Popen, str]:
+    """The endpoint in its own process, as a real one is: it must not share our interpreter."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gouji_eval.llm_server", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()
+
+
+def llm_path(folder: Path, latency: float, quick: bool) -> None:
+    process, url = _serve(latency)
+    print(
+        f"LLM 路径（另一进程中的 OpenAI 兼容服务，每次请求固定延迟 {latency * 1000:.0f} ms，verify 模式）"
+    )
+    try:
+        for concurrency, count in (
+            (1, 8 if quick else 16),
+            (8, 32 if quick else 64),
+            (32, 64 if quick else 128),
+        ):
+            paths = sorted(folder.glob("*.txt"))[:count]
+            client = _client(url, None)
+            elapsed = _timed_run(paths, client, "verify", concurrency)
+            requests = len(paths) * 5
+            ideal = requests * latency / concurrency
+            print(
+                f"  并发 {concurrency:>2}：{count:>3} 份 {requests:>4} 次请求，用时 {elapsed:6.2f} 秒，"
+                f"理想 {ideal:6.2f} 秒，比值 {elapsed / ideal:5.2f}"
+                + ("（目标 ≤ 1.3）" if concurrency == 32 else "")
+            )
+            client.close()
+        paths = sorted(folder.glob("*.txt"))[: 8 if quick else 16]
+        with tempfile.TemporaryDirectory() as cache:
+            client = _client(url, Path(cache))
+            cold = _timed_run(paths, client, "verify", 1)
+            usage = Usage()
+            start = time.perf_counter()
+            batch_outcome = batch.run(paths, io.StringIO(), max_bytes=sources.DEFAULT_MAX_BYTES,
+                                      llm=client, llm_mode="verify", workers=1, quiet=True)  # fmt: skip
+            warm = time.perf_counter() - start
+            usage.add(batch_outcome.usage)
+            client.close()
+        print(
+            f"  缓存：冷跑 {cold:6.2f} 秒，热跑 {warm:6.3f} 秒（{usage.requests} 次请求，"
+            f"{usage.cache_hits} 次命中缓存），快 {cold / warm:6.1f} 倍（目标 ≥ 50）"
+        )
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def tokens(folder: Path, count: int) -> None:
+    """Request sizes as the server sees them (prompt, schema and text alike)."""
+    from pydantic import create_model
+
+    from extractor.tasks import TASKS
+
+    server = ScriptedLLM().start()
+    server.script = _fixed_answers
+    paths = sorted(folder.glob("*.txt"))[:count]
+    try:
+        per_mode = {}
+        for mode in ("verify", "fallback"):
+            client = _client(server.base_url, None)
+            before = len(server.seen)
+            _timed_run(paths, client, mode, 4)
+            per_mode[mode] = sum(s.tokens for s in server.seen[before:]) / len(paths)
+            client.close()
+        whole = create_model(
+            "WholeReport", **{name: (task.model | None, None) for name, task in TASKS.items()}
+        )
+        client = _client(server.base_url, None)
+        before = len(server.seen)
+        for path in paths:
+            view = sources.load(path).source.view
+            client._client.chat.completions.create(
+                model="benchmark",
+                response_model=whole,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": "请从下面这份政府信息公开工作年度报告中，按模板填写全部表格和正文数字：\n"
+                        + view,
+                    }
+                ],
+                max_retries=0,
+            )
+        baseline = sum(s.tokens for s in server.seen[before:]) / len(paths)
+        client.close()
+    finally:
+        server.stop()
+    print(f"每份报告的请求 token（估算；{len(paths)} 份）")
+    print(f"  整份报告一次提示：{baseline:8.0f}")
+    for mode, value in per_mode.items():
+        print(
+            f"  分部分提问（{mode}）：{value:8.0f}，为整份提示的 {value / baseline:.2f} 倍（目标 ≤ 0.5）"
+        )
+
+
+def memory(folder: Path, counts: tuple[int, ...]) -> None:
+    print("峰值内存（单进程抽取，记录写入 /dev/null）")
+    peaks = {}
+    for count in counts:
+        sub = folder / f"m{count}"
+        if not sub.exists():
+            write_reports(sub, count, target_bytes=4096, seed=10_000)
+        child = subprocess.run(
+            [sys.executable, "-m", "gouji_eval.benchmark", "--memory-child", str(sub)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peaks[count] = int(child.stdout.strip().splitlines()[-1])
+        print(f"  {count:>6} 份：{peaks[count] / 1024:7.1f} MB")
+    low, high = min(counts), max(counts)
+    print(f"  {high} 份 / {low} 份：{peaks[high] / peaks[low]:.2f} 倍（目标 ≤ 1.2）")
+
+
+def _memory_child(folder: Path) -> None:
+    paths = sorted(folder.glob("*.txt"))
+    with open("/dev/null", "w", encoding="utf-8") as out:
+        batch.run(paths, out, max_bytes=sources.DEFAULT_MAX_BYTES, llm=None, llm_mode="off",
+                  workers=1, quiet=True)  # fmt: skip
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="gouji 基准测试：速度、内存与 token。")
+    parser.add_argument("--quick", action="store_true", help="小规模运行，几十秒内完成")
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        _memory_child(args.memory_child)
+        return
+    with tempfile.TemporaryDirectory(prefix="gouji-bench-") as tmp:
+        folder = Path(tmp)
+        paths = write_reports(folder / "speed", 100 if args.quick else 300)
+        reader_speed(paths)
+        llm_path(folder / "speed", args.latency, args.quick)
+        tokens(folder / "speed", 10 if args.quick else 30)
+        memory(folder, (200, 2000) if args.quick else (1000, 10000))
+
+
+if __name__ == "__main__":
+    main()
