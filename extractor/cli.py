@@ -437,6 +437,81 @@ def gold(db: str | None, into: Path | None) -> None:
     click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)
 
 
+@cli.command("cluster")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", required=True, help="共享复核库的 SQLAlchemy URL（集群上用 PostgreSQL）。")
+@click.option(
+    "--address",
+    default=None,
+    help="Ray 集群地址（如 ray://head:10001 或 auto）；不填则在本机起一个。",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Ray 上的并行工作者数。",
+)
+@click.option(
+    "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
+)
+@_llm_options
+def cluster(
+    paths: tuple[Path, ...],
+    db: str,
+    address: str | None,
+    workers: int,
+    max_bytes: int,
+    llm_mode: str | None,
+    model: str | None,
+    instructor_mode: str | None,
+    timeout: float,
+    cache_dir: Path | None,
+    no_cache: bool,
+    max_tokens_per_doc: int | None,
+    concurrency: int | None,
+    rate_limit: float | None,
+) -> None:
+    """在 Ray 集群上抽取 PATHS，每份报告的记录写入共享的复核库（需安装 gouji[cluster]）。
+
+    各节点须能以相同路径读到这些文件（共享文件系统或挂载的存储桶）。
+    """
+    try:
+        from . import cluster as ray_cluster
+    except ImportError:
+        raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'") from None
+    client, mode = _llm_client(
+        llm_mode,
+        model,
+        instructor_mode,
+        timeout,
+        cache_dir,
+        no_cache,
+        max_tokens_per_doc,
+        rate_limit,
+    )
+    settings = client.settings if client else None
+    if client is not None:
+        client.close()  # each Ray worker makes its own
+    documents = [str(p.resolve()) for p in iter_documents(paths)]
+    if not documents:
+        raise click.UsageError("没有找到可读取的报告文件")
+    counts = ray_cluster.run(
+        documents,
+        db,
+        address=address,
+        llm=settings,
+        llm_mode=mode,
+        max_bytes=max_bytes,
+        workers=workers,
+    )
+    click.echo(
+        f"集群抽取 {len(documents)} 份：成功 {counts.get('ok', 0)}，失败 {counts.get('failed', 0)}；已写入 {db}",
+        err=True,
+    )
+    sys.exit(1 if counts.get("failed") else 0)
+
+
 @cli.command("cross-year")
 @click.argument(
     "records", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)

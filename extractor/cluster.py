@@ -1,0 +1,84 @@
+"""Past one machine: the same per-document step on a Ray cluster, records in a shared store.
+
+Ray Data rather than a home-made scheduler: it spreads per-document work over a cluster's
+workers with back-pressure, retries a worker that dies, and is what teams already run for
+batch LLM work (a vLLM server on GPU nodes can sit beside it). Each worker keeps one store
+connection and one LLM client and writes every record into the shared store as it finishes
+(PostgreSQL for a real cluster; SQLite serves a single machine), so the driver holds only a
+status per document. The documents must be readable at the same path on every node (a shared
+file system or a mounted bucket).
+
+Install with ``pip install 'gouji[cluster]'``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+
+from .llm import LLMClient, LLMSettings
+from .pipeline import extract_file
+from .store import Store
+
+
+class _Extract:
+    """One per Ray worker: its store connection and LLM client live as long as it does."""
+
+    def __init__(
+        self, db_url: str, llm: dict | None, llm_mode: str, max_bytes: int, run_id: int
+    ) -> None:
+        self.store = Store(db_url)
+        self.llm = LLMClient(LLMSettings(**llm)) if llm else None
+        self.llm_mode, self.max_bytes, self.run_id = llm_mode, max_bytes, run_id
+
+    def __call__(self, batch: dict) -> dict:
+        statuses = []
+        for path in batch["path"]:
+            record = extract_file(str(path), self.max_bytes, self.llm, self.llm_mode)
+            self.store.save_record(record, self.run_id)
+            statuses.append(record["status"])
+        return {"path": batch["path"], "status": statuses}
+
+
+def run(
+    paths: list[str],
+    db_url: str,
+    *,
+    address: str | None = None,
+    llm: LLMSettings | None = None,
+    llm_mode: str = "off",
+    max_bytes: int,
+    workers: int = 2,
+    batch_size: int = 8,
+) -> Counter:
+    """Extract ``paths`` on the Ray cluster at ``address`` (a local one when None) into the
+    store at ``db_url``; returns the count of records by status."""
+    import ray
+
+    store = Store(db_url)  # migrate once, before the workers connect
+    run_id = store.start_run(
+        {"paths": len(paths), "llm": llm_mode, "engine": "ray"}, {}, llm.model if llm else None
+    )
+    ray.init(
+        address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False
+    )
+    try:
+        dataset = ray.data.from_items([{"path": p} for p in paths])
+        results = dataset.map_batches(
+            _Extract,
+            fn_constructor_kwargs={
+                "db_url": db_url,
+                "llm": asdict(llm) if llm else None,
+                "llm_mode": llm_mode,
+                "max_bytes": max_bytes,
+                "run_id": run_id,
+            },
+            batch_size=batch_size,
+            concurrency=workers,
+        )
+        counts = Counter(row["status"] for row in results.iter_rows())
+    finally:
+        ray.shutdown()
+    store.finish_run(run_id, None, len(paths))
+    store.close()
+    return counts
