@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TextIO
@@ -126,12 +126,59 @@ class Outcome:
     cross_year: list[dict] = field(default_factory=list)
 
 
+THREADS_PER_PROCESS = 16  # past this, one interpreter's lock, not the endpoint, sets the pace
+
+
 def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable], Iterator]:
     if workers <= 1:
         return lambda function, items: map(function, items)
     if llm is None:
         return lambda function, items: map_ordered(function, items, workers, ProcessPoolExecutor)
-    return lambda function, items: map_ordered(function, items, workers, ThreadPoolExecutor)
+    processes = min(os.cpu_count() or 1, -(-workers // THREADS_PER_PROCESS))
+    if processes <= 1:
+        return lambda function, items: map_ordered(function, items, workers, ThreadPoolExecutor)
+    threads = -(-workers // processes)
+    return lambda function, items: _in_processes(function, items, processes, threads)
+
+
+def _in_processes(function: partial, items: Iterable, processes: int, threads: int) -> Iterator:
+    """Many requests in flight on several cores: chunks of documents go to processes, each
+    with its own LLM client (and its share of the rate limit) and ``threads`` threads."""
+    settings = function.keywords["llm"].settings
+    share = replace(
+        settings,
+        requests_per_second=settings.requests_per_second / processes
+        if settings.requests_per_second
+        else None,
+    )
+    keywords = {k: v for k, v in function.keywords.items() if k != "llm"}
+    task = partial(_chunk, share, keywords, threads)
+    chunks = _chunked(items, threads)
+    for records in map_ordered(task, chunks, processes, ProcessPoolExecutor):
+        yield from records
+
+
+def _chunked(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_PROCESS_CLIENT: dict = {}
+
+
+def _chunk(settings, keywords: dict, threads: int, paths: list) -> list[dict]:
+    client = _PROCESS_CLIENT.get("client")
+    if client is None:
+        client = _PROCESS_CLIENT["client"] = LLMClient(settings)
+    one = partial(extract_file, **{**keywords, "llm": client})
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(one, paths))
 
 
 def run(

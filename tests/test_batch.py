@@ -1,6 +1,7 @@
 """Bulk runs: resume after a kill, settings that invalidate a resume, workers, progress lines,
 and the shared rate limit (on a fake clock: no test here is timed)."""
 
+import io
 import json
 import os
 import signal
@@ -11,10 +12,11 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from extractor import batch
+from extractor import FIELD_KEYS, batch
 from extractor.cli import cli
-from extractor.llm import RateLimit
+from extractor.llm import LLMClient, LLMSettings, RateLimit
 from gouji_eval.generate import generate, write
+from gouji_eval.llm_server import Reply, answer_from_gold
 
 
 @pytest.fixture
@@ -108,3 +110,32 @@ def test_rate_limit_spaces_requests_across_threads(monkeypatch):
     for _ in range(4):
         limit.wait()
     assert slept == [0.25, 0.5, 0.75]
+
+
+def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_server):
+    """Past 16 requests in flight, documents go to several processes, each with its own
+    client; the records are the ones a single thread writes."""
+    blank = {"fields": dict.fromkeys(FIELD_KEYS)}
+    llm_server.script = lambda task, n: Reply(
+        {"claims": []}
+        if task == "claims"
+        else {}
+        if task == "meta"
+        else answer_from_gold(task, blank)
+    )
+    paths = sorted(folder.glob("*.txt"))[:24]
+
+    def records(workers: int) -> list[dict]:
+        client = LLMClient(
+            LLMSettings(model="m", base_url=llm_server.base_url, api_key="x", use_cache=False)
+        )
+        out = io.StringIO()
+        batch.run(
+            paths, out, max_bytes=10**8, llm=client, llm_mode="verify", workers=workers, quiet=True
+        )
+        client.close()
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        return [{k: v for k, v in r.items() if k != "llm"} for r in lines]
+
+    assert records(32) == records(1)
+    assert len(llm_server.seen) == 2 * len(paths) * 5
