@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -78,29 +80,50 @@ def _llm_options(function):
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
         ),
     ]
+    names = ("llm_mode", "model", "instructor_mode", "timeout", "cache_dir", "no_cache",
+             "max_tokens_per_doc", "concurrency", "rate_limit")  # fmt: skip
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        chosen = {name: kwargs.pop(name) for name in names}
+        return function(*args, llm=LLMChoice(**chosen), **kwargs)
+
     for option in reversed(options):
-        function = option(function)
-    return function
+        wrapper = option(wrapper)
+    return wrapper
 
 
-def _llm_client(
-    llm_mode, model, instructor_mode, timeout, cache_dir, no_cache, max_tokens_per_doc, rate_limit
-):
-    settings = LLMSettings.from_env(
-        model=model,
-        mode=instructor_mode,
-        timeout=timeout,
-        cache_dir=cache_dir,
-        max_tokens_per_doc=max_tokens_per_doc,
-        requests_per_second=rate_limit,
-    )
-    settings.use_cache = not no_cache
-    mode = llm_mode or ("verify" if settings.configured else "off")
-    if mode == "off":
-        return None, "off"
-    if not settings.configured:
-        raise click.UsageError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
-    return LLMClient(settings), mode
+@dataclass
+class LLMChoice:
+    """The LLM options as the user gave them."""
+
+    llm_mode: str | None
+    model: str | None
+    instructor_mode: str | None
+    timeout: float
+    cache_dir: Path | None
+    no_cache: bool
+    max_tokens_per_doc: int | None
+    concurrency: int | None
+    rate_limit: float | None
+
+    def client(self) -> tuple[LLMClient | None, str]:
+        """The client and the mode: ``verify`` by default when a model is configured."""
+        settings = LLMSettings.from_env(
+            model=self.model,
+            mode=self.instructor_mode,
+            timeout=self.timeout,
+            cache_dir=self.cache_dir,
+            max_tokens_per_doc=self.max_tokens_per_doc,
+            requests_per_second=self.rate_limit,
+        )
+        settings.use_cache = not self.no_cache
+        mode = self.llm_mode or ("verify" if settings.configured else "off")
+        if mode == "off":
+            return None, "off"
+        if not settings.configured:
+            raise click.UsageError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
+        return LLMClient(settings), mode
 
 
 @cli.command()
@@ -148,15 +171,7 @@ def extract(
     db: str | None,
     resume: bool,
     workers: int | None,
-    llm_mode: str | None,
-    model: str | None,
-    instructor_mode: str | None,
-    timeout: float,
-    cache_dir: Path | None,
-    no_cache: bool,
-    max_tokens_per_doc: int | None,
-    concurrency: int | None,
-    rate_limit: float | None,
+    llm: LLMChoice,
 ) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
@@ -169,16 +184,7 @@ def extract(
         raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
-    client, mode = _llm_client(
-        llm_mode,
-        model,
-        instructor_mode,
-        timeout,
-        cache_dir,
-        no_cache,
-        max_tokens_per_doc,
-        rate_limit,
-    )
+    client, mode = llm.client()
     settings = batch.fingerprint(client, mode, max_bytes)
     skip = batch.done_before(output, settings) if resume else set()
     store = Store(db or None) if db is not None else None
@@ -197,7 +203,7 @@ def extract(
             max_bytes=max_bytes,
             llm=client,
             llm_mode=mode,
-            workers=workers or concurrency or batch.default_workers(client, len(documents)),
+            workers=workers or llm.concurrency or batch.default_workers(client, len(documents)),
             skip=skip,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
             quiet=quiet,
@@ -280,15 +286,7 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
 )
 def eval_command(
     set_names: tuple[str, ...],
-    llm_mode: str | None,
-    model: str | None,
-    instructor_mode: str | None,
-    timeout: float,
-    cache_dir: Path | None,
-    no_cache: bool,
-    max_tokens_per_doc: int | None,
-    concurrency: int | None,
-    rate_limit: float | None,
+    llm: LLMChoice,
     generated_count: int,
     seed: int,
     baseline: Path | None,
@@ -303,23 +301,14 @@ def eval_command(
     """
     from gouji_eval import run
 
-    client, mode = _llm_client(
-        llm_mode,
-        model,
-        instructor_mode,
-        timeout,
-        cache_dir,
-        no_cache,
-        max_tokens_per_doc,
-        rate_limit,
-    )
+    client, mode = llm.client()
     names = list(set_names) or ["seeds", "real", "generated", "corpus"]
     settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}
     if client is not None:
         settings |= {"model": client.settings.model, "instructor_mode": client.mode}
     try:
         results = run.evaluate(
-            names, generated_count, seed, client, mode, concurrency or (8 if client else 1)
+            names, generated_count, seed, client, mode, llm.concurrency or (8 if client else 1)
         )
     finally:
         if client is not None:
@@ -462,15 +451,7 @@ def cluster(
     address: str | None,
     workers: int,
     max_bytes: int,
-    llm_mode: str | None,
-    model: str | None,
-    instructor_mode: str | None,
-    timeout: float,
-    cache_dir: Path | None,
-    no_cache: bool,
-    max_tokens_per_doc: int | None,
-    concurrency: int | None,
-    rate_limit: float | None,
+    llm: LLMChoice,
 ) -> None:
     """在 Ray 集群上抽取 PATHS，每份报告的记录写入共享的复核库（需安装 gouji[cluster]）。
 
@@ -480,16 +461,7 @@ def cluster(
         from . import cluster as ray_cluster
     except ImportError:
         raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'") from None
-    client, mode = _llm_client(
-        llm_mode,
-        model,
-        instructor_mode,
-        timeout,
-        cache_dir,
-        no_cache,
-        max_tokens_per_doc,
-        rate_limit,
-    )
+    client, mode = llm.client()
     settings = client.settings if client else None
     if client is not None:
         client.close()  # each Ray worker makes its own
