@@ -17,17 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    Integer,
     MetaData,
-    String,
     Table,
-    Text,
     and_,
     create_engine,
     delete,
@@ -48,94 +43,14 @@ DEFAULT_DB = "sqlite:///gouji.db"
 HOLD_SECONDS = 600
 DECISIONS = ("take_candidate", "typed", "publisher_error", "confirm")
 
-_meta = MetaData()
-runs = Table(
+TABLES = (
     "runs",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("settings", Text),
-    Column("prompt_versions", Text),
-    Column("model", String),
-    Column("usage", Text),
-    Column("documents", Integer),
-)
-documents = Table(
     "documents",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("path", Text),
-    Column("sha256", String),
-    Column("template", String),
-    Column("agency", Text),
-    Column("year", Integer),
-    Column("status", String),
-    Column("error", Text),
-    Column("run_id", Integer),
-    Column("record", Text),
-    Column("updated_at", DateTime(timezone=True)),
-)
-field_values = Table(
     "field_values",
-    _meta,
-    Column("document_id", Integer, primary_key=True),
-    Column("key", String, primary_key=True),
-    Column("value", Text),
-    Column("status", String),
-    Column("witness", String),
-    Column("span_start", Integer),
-    Column("span_end", Integer),
-)
-candidates = Table(
     "candidates",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("document_id", Integer),
-    Column("key", String),
-    Column("witness", String),
-    Column("value", Text),
-    Column("span_start", Integer),
-    Column("span_end", Integer),
-)
-findings = Table(
     "findings",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("document_id", Integer),
-    Column("rule", String),
-    Column("keys", Text),
-    Column("message", Text),
-)
-review_items = Table(
     "review_items",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("document_id", Integer),
-    Column("key", String),
-    Column("part", String),
-    Column("rule", String),
-    Column("messages", Text),
-    Column("status", String),
-    Column("held_by", String),
-    Column("held_until", Float),
-    Column("skipped_at", Float),
-    Column("settled_by", String),
-    Column("settled_at", DateTime(timezone=True)),
-)
-corrections = Table(
     "corrections",
-    _meta,
-    Column("id", Integer, primary_key=True),
-    Column("document_id", Integer),
-    Column("key", String),
-    Column("item_id", Integer),
-    Column("old_value", Text),
-    Column("new_value", Text),
-    Column("decision", String),
-    Column("reviewer", String),
-    Column("created_at", DateTime(timezone=True)),
-    Column("note", Text),
 )
 
 
@@ -177,6 +92,10 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         migrate(self.engine)
+        # The tables as the numbered migrations made them: the schema is defined only there.
+        reflected = MetaData()
+        reflected.reflect(self.engine, only=TABLES)
+        self.t = SimpleNamespace(**{name: reflected.tables[name] for name in TABLES})
 
     def close(self) -> None:
         self.engine.dispose()
@@ -185,7 +104,7 @@ class Store:
     def start_run(self, settings: dict, prompt_versions: dict, model: str | None) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
-                insert(runs).values(
+                insert(self.t.runs).values(
                     started_at=_now(),
                     settings=_dump(settings),
                     prompt_versions=_dump(prompt_versions),
@@ -198,20 +117,20 @@ class Store:
     def finish_run(self, run_id: int, usage: dict | None, count: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
+                update(self.t.runs)
+                .where(self.t.runs.c.id == run_id)
                 .values(finished_at=_now(), usage=_dump(usage), documents=count)
             )
 
     def save_record(self, record: dict, run_id: int | None = None) -> int:
         """Store one extraction record. Re-extracting the same file replaces its values,
-        candidates, findings and open review items; settled items and corrections stay."""
+        self.t.candidates, findings and open review items; settled items and corrections stay."""
         # Absolute, so the review app finds the file whatever folder it runs in.
         path = str(Path(record["document"]).resolve())
         with self.engine.begin() as conn:
             existing = conn.execute(
-                select(documents.c.id).where(
-                    documents.c.path == path, documents.c.sha256 == record["sha256"]
+                select(self.t.documents.c.id).where(
+                    self.t.documents.c.path == path, self.t.documents.c.sha256 == record["sha256"]
                 )
             ).scalar()
             row = {
@@ -227,15 +146,20 @@ class Store:
                 "updated_at": _now(),
             }
             if existing is None:
-                doc_id = conn.execute(insert(documents).values(**row)).inserted_primary_key[0]
+                doc_id = conn.execute(insert(self.t.documents).values(**row)).inserted_primary_key[
+                    0
+                ]
             else:
                 doc_id = existing
-                conn.execute(update(documents).where(documents.c.id == doc_id).values(**row))
-                for table in (field_values, candidates, findings):
+                conn.execute(
+                    update(self.t.documents).where(self.t.documents.c.id == doc_id).values(**row)
+                )
+                for table in (self.t.field_values, self.t.candidates, self.t.findings):
                     conn.execute(delete(table).where(table.c.document_id == doc_id))
                 conn.execute(
-                    delete(review_items).where(
-                        review_items.c.document_id == doc_id, review_items.c.status == "open"
+                    delete(self.t.review_items).where(
+                        self.t.review_items.c.document_id == doc_id,
+                        self.t.review_items.c.status == "open",
                     )
                 )
             if record["status"] != "ok":
@@ -243,7 +167,7 @@ class Store:
             spans = record.get("spans", {})
             witness = record.get("field_witness", {})
             conn.execute(
-                insert(field_values),
+                insert(self.t.field_values),
                 [
                     {
                         "document_id": doc_id,
@@ -270,10 +194,10 @@ class Store:
                 for entry in entries
             ]
             if disputed:
-                conn.execute(insert(candidates), disputed)
+                conn.execute(insert(self.t.candidates), disputed)
             if record["findings"]:
                 conn.execute(
-                    insert(findings),
+                    insert(self.t.findings),
                     [
                         {
                             "document_id": doc_id,
@@ -291,7 +215,7 @@ class Store:
         """An open item for every key in review that has no item yet."""
         have = set(
             conn.execute(
-                select(review_items.c.key).where(review_items.c.document_id == doc_id)
+                select(self.t.review_items.c.key).where(self.t.review_items.c.document_id == doc_id)
             ).scalars()
         )
         reasons: dict[str, list[dict]] = {}
@@ -314,18 +238,22 @@ class Store:
                 }
             )
         if rows:
-            _insert_ignoring_duplicates(conn, review_items, rows)
+            _insert_ignoring_duplicates(conn, self.t.review_items, rows)
 
     # ---- reading -----------------------------------------------------------------------
     def documents(self) -> list[dict]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(documents).order_by(documents.c.id)).mappings().all()
+            rows = (
+                conn.execute(select(self.t.documents).order_by(self.t.documents.c.id))
+                .mappings()
+                .all()
+            )
         return [dict(r) for r in rows]
 
     def record(self, document_id: int) -> dict:
         with self.engine.connect() as conn:
             text = conn.execute(
-                select(documents.c.record).where(documents.c.id == document_id)
+                select(self.t.documents.c.record).where(self.t.documents.c.id == document_id)
             ).scalar_one()
         return json.loads(text)
 
@@ -335,15 +263,15 @@ class Store:
             current = {
                 r.key: _load(r.value)
                 for r in conn.execute(
-                    select(field_values.c.key, field_values.c.value).where(
-                        field_values.c.document_id == document_id
+                    select(self.t.field_values.c.key, self.t.field_values.c.value).where(
+                        self.t.field_values.c.document_id == document_id
                     )
                 )
             }
             for r in conn.execute(
-                select(corrections.c.key, corrections.c.new_value)
-                .where(corrections.c.document_id == document_id)
-                .order_by(corrections.c.id)
+                select(self.t.corrections.c.key, self.t.corrections.c.new_value)
+                .where(self.t.corrections.c.document_id == document_id)
+                .order_by(self.t.corrections.c.id)
             ):
                 current[r.key] = _load(r.new_value)
         return current
@@ -351,16 +279,18 @@ class Store:
     def field_rows(self, document_id: int) -> dict[str, dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(field_values).where(field_values.c.document_id == document_id)
+                select(self.t.field_values).where(self.t.field_values.c.document_id == document_id)
             ).mappings()
             return {r["key"]: dict(r) for r in rows}
 
     def candidates_of(self, document_id: int, key: str) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(candidates)
-                .where(candidates.c.document_id == document_id, candidates.c.key == key)
-                .order_by(candidates.c.id)
+                select(self.t.candidates)
+                .where(
+                    self.t.candidates.c.document_id == document_id, self.t.candidates.c.key == key
+                )
+                .order_by(self.t.candidates.c.id)
             ).mappings()
             return [{**dict(r), "value": _load(r["value"])} for r in rows]
 
@@ -372,18 +302,22 @@ class Store:
         document_id: int | None = None,
     ) -> list[Item]:
         query = (
-            select(review_items, documents.c.path)
-            .join(documents, documents.c.id == review_items.c.document_id)
-            .order_by(review_items.c.document_id, review_items.c.rule, review_items.c.id)
+            select(self.t.review_items, self.t.documents.c.path)
+            .join(self.t.documents, self.t.documents.c.id == self.t.review_items.c.document_id)
+            .order_by(
+                self.t.review_items.c.document_id,
+                self.t.review_items.c.rule,
+                self.t.review_items.c.id,
+            )
         )
         if status:
-            query = query.where(review_items.c.status == status)
+            query = query.where(self.t.review_items.c.status == status)
         if rules:
-            query = query.where(review_items.c.rule.in_(rules))
+            query = query.where(self.t.review_items.c.rule.in_(rules))
         if parts:
-            query = query.where(review_items.c.part.in_(parts))
+            query = query.where(self.t.review_items.c.part.in_(parts))
         if document_id is not None:
-            query = query.where(review_items.c.document_id == document_id)
+            query = query.where(self.t.review_items.c.document_id == document_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
@@ -403,22 +337,22 @@ class Store:
 
     def rules(self) -> list[str]:
         with self.engine.connect() as conn:
-            return list(conn.execute(select(review_items.c.rule).distinct()).scalars())
+            return list(conn.execute(select(self.t.review_items.c.rule).distinct()).scalars())
 
     def progress(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(review_items)).scalar_one()
+            total = conn.execute(select(func.count()).select_from(self.t.review_items)).scalar_one()
             settled = conn.execute(
                 select(func.count())
-                .select_from(review_items)
-                .where(review_items.c.status == "settled")
+                .select_from(self.t.review_items)
+                .where(self.t.review_items.c.status == "settled")
             ).scalar_one()
         return settled, total
 
     def audit(self, document_id: int | None = None) -> list[dict]:
-        query = select(corrections).order_by(corrections.c.id)
+        query = select(self.t.corrections).order_by(self.t.corrections.c.id)
         if document_id is not None:
-            query = query.where(corrections.c.document_id == document_id)
+            query = query.where(self.t.corrections.c.document_id == document_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
@@ -432,14 +366,14 @@ class Store:
         now = time.time()
         with self.engine.begin() as conn:
             result = conn.execute(
-                update(review_items)
+                update(self.t.review_items)
                 .where(
-                    review_items.c.id == item_id,
-                    review_items.c.status == "open",
+                    self.t.review_items.c.id == item_id,
+                    self.t.review_items.c.status == "open",
                     or_(
-                        review_items.c.held_by.is_(None),
-                        review_items.c.held_by == reviewer,
-                        review_items.c.held_until < now,
+                        self.t.review_items.c.held_by.is_(None),
+                        self.t.review_items.c.held_by == reviewer,
+                        self.t.review_items.c.held_until < now,
                     ),
                 )
                 .values(held_by=reviewer, held_until=now + seconds)
@@ -456,29 +390,29 @@ class Store:
         """The reviewer's held item, else the first open item nobody holds, now held."""
         now = time.time()
         query = (
-            select(review_items.c.id)
+            select(self.t.review_items.c.id)
             .where(
-                review_items.c.status == "open",
+                self.t.review_items.c.status == "open",
                 or_(
-                    review_items.c.held_by.is_(None),
-                    review_items.c.held_by == reviewer,
-                    review_items.c.held_until < now,
+                    self.t.review_items.c.held_by.is_(None),
+                    self.t.review_items.c.held_by == reviewer,
+                    self.t.review_items.c.held_until < now,
                 ),
             )
             .order_by(
-                (review_items.c.held_by == reviewer).desc(),
-                func.coalesce(review_items.c.skipped_at, 0),
-                review_items.c.document_id,
-                review_items.c.rule,
-                review_items.c.id,
+                (self.t.review_items.c.held_by == reviewer).desc(),
+                func.coalesce(self.t.review_items.c.skipped_at, 0),
+                self.t.review_items.c.document_id,
+                self.t.review_items.c.rule,
+                self.t.review_items.c.id,
             )
         )
         if rules:
-            query = query.where(review_items.c.rule.in_(rules))
+            query = query.where(self.t.review_items.c.rule.in_(rules))
         if parts:
-            query = query.where(review_items.c.part.in_(parts))
+            query = query.where(self.t.review_items.c.part.in_(parts))
         if document_id is not None:
-            query = query.where(review_items.c.document_id == document_id)
+            query = query.where(self.t.review_items.c.document_id == document_id)
         with self.engine.connect() as conn:
             ids = list(conn.execute(query.limit(50)).scalars())
         for item_id in ids:
@@ -490,9 +424,11 @@ class Store:
         with self.engine.connect() as conn:
             r = (
                 conn.execute(
-                    select(review_items, documents.c.path)
-                    .join(documents, documents.c.id == review_items.c.document_id)
-                    .where(review_items.c.id == item_id)
+                    select(self.t.review_items, self.t.documents.c.path)
+                    .join(
+                        self.t.documents, self.t.documents.c.id == self.t.review_items.c.document_id
+                    )
+                    .where(self.t.review_items.c.id == item_id)
                 )
                 .mappings()
                 .one()
@@ -506,8 +442,10 @@ class Store:
         """Let go of an item; it goes to the back of the queue."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(review_items)
-                .where(review_items.c.id == item_id, review_items.c.held_by == reviewer)
+                update(self.t.review_items)
+                .where(
+                    self.t.review_items.c.id == item_id, self.t.review_items.c.held_by == reviewer
+                )
                 .values(held_by=None, held_until=None, skipped_at=time.time())
             )
 
@@ -527,7 +465,7 @@ class Store:
         old = self.values(item.document_id).get(item.key)
         with self.engine.begin() as conn:
             correction_id = conn.execute(
-                insert(corrections).values(
+                insert(self.t.corrections).values(
                     document_id=item.document_id,
                     key=item.key,
                     item_id=item_id,
@@ -540,8 +478,8 @@ class Store:
                 )
             ).inserted_primary_key[0]
             conn.execute(
-                update(review_items)
-                .where(review_items.c.id == item_id)
+                update(self.t.review_items)
+                .where(self.t.review_items.c.id == item_id)
                 .values(
                     status="settled",
                     settled_by=reviewer,
@@ -593,10 +531,10 @@ class Store:
         with self.engine.connect() as conn:
             return set(
                 conn.execute(
-                    select(review_items.c.key).where(
+                    select(self.t.review_items.c.key).where(
                         and_(
-                            review_items.c.document_id == document_id,
-                            review_items.c.status == "settled",
+                            self.t.review_items.c.document_id == document_id,
+                            self.t.review_items.c.status == "settled",
                         )
                     )
                 ).scalars()
@@ -608,12 +546,14 @@ class Store:
         path = str(Path(path).resolve())
         with self.engine.begin() as conn:
             doc_id = conn.execute(
-                select(documents.c.id).where(documents.c.path == path, documents.c.sha256 == sha256)
+                select(self.t.documents.c.id).where(
+                    self.t.documents.c.path == path, self.t.documents.c.sha256 == sha256
+                )
             ).scalar()
             if doc_id is None:
                 return
             conn.execute(
-                insert(findings),
+                insert(self.t.findings),
                 [
                     {
                         "document_id": doc_id,

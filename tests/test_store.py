@@ -89,10 +89,8 @@ def test_a_correction_that_breaks_a_sum_opens_new_items(review_db):
     store = review_db
     # Pretend a reviewer corrects an accepted value through an item on it.
     with store.engine.begin() as conn:
-        from extractor.store import review_items
-
         conn.execute(
-            review_items.insert().values(
+            store.t.review_items.insert().values(
                 document_id=doc, key="s3.granted.natural_person", part="s3", rule="manual",
                 messages="[]", status="open",
             )
@@ -114,10 +112,8 @@ def test_extract_into_the_store_and_export_reviewed_values(tmp_path):
     store = Store(db)
     doc = store.documents()[0]["id"]
     with store.engine.begin() as conn:
-        from extractor.store import review_items
-
         conn.execute(
-            review_items.insert().values(
+            store.t.review_items.insert().values(
                 document_id=doc, key="s2.licensing", part="s2", rule="manual", messages="[]",
                 status="open",
             )
