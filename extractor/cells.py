@@ -19,6 +19,7 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 # A number with a note the publisher wrote into the cell: 22(其中修订16件), 55(含自然失效29件)
 NOTED = re.compile(r"(\d+(?:\.\d+)?)\s*\((?:其中|含|包括)[^)]*\)")
 UNITED = re.compile(r"(\d+(?:\.\d+)?)\s*(万元|元|件|条|个|项|次)")
+_LEADING_ZERO = "「{}」以 0 开头，可能是几个单元格粘连"
 BLANK_MARKS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "─", "-/-"})
 _FOOTER_LINE = re.compile(
     r"^\s*(?:[-—–]+\s*\d{1,3}\s*[-—–]+|第\s*\d+\s*页(?:\s*[,/，]?\s*共\s*\d+\s*页)?"
@@ -60,7 +61,7 @@ def classify_number(word: str) -> tuple[int | float, str | None] | None:
     if "." in digits:
         return float(digits), note
     if len(digits) > 1 and digits[0] == "0":
-        note = f"「{digits}」以 0 开头，可能是几个单元格粘连"
+        note = _LEADING_ZERO.format(digits)
     return int(digits), note
 
 
@@ -73,8 +74,8 @@ def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
     stripped = text.strip()
     if stripped.isascii() and stripped.isdigit():  # most cells of most tables: one number
         at = base + text.index(stripped)
-        value, note = classify_number(stripped)
-        return [Cell("number", stripped, at, at + len(stripped), line, value, note)]
+        note = _LEADING_ZERO.format(stripped) if len(stripped) > 1 and stripped[0] == "0" else None
+        return [Cell("number", stripped, at, at + len(stripped), line, int(stripped), note)]
     words = _words(text, base)
     if not words:
         return []

@@ -81,24 +81,20 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     joined text; a run naming several rows yields one anchor per row, in order."""
     regex = _row_regex(rows)
     anchors: list[_Anchor] = []
-    i = 0
-    while i < len(flat):
-        if flat[i].kind != "text":
-            i += 1
+    run: list[int] = []
+    for index, cell in enumerate([*flat, None]):
+        kind = cell.kind if cell is not None else "end"
+        if kind == "text":
+            run.append(index)
             continue
-        run: list[int] = []
-        j = i
-        while j < len(flat) and flat[j].kind in ("text", "empty"):
-            if flat[j].kind == "text":
-                run.append(j)
-            j += 1
-        pieces = [compact(flat[idx].text) for idx in run]
+        if kind == "empty" or not run:
+            continue
+        pieces = ["".join(flat[i].text.split()) for i in run]
         ends = list(accumulate(len(p) for p in pieces))
         for m in regex.finditer("".join(pieces)):
-            row = rows[int(m.lastgroup[1:])]
             cell_index = run[bisect_left(ends, m.end())]
-            anchors.append(_Anchor(row, cell_index, flat[cell_index].line))
-        i = j
+            anchors.append(_Anchor(rows[int(m.lastgroup[1:])], cell_index, flat[cell_index].line))
+        run = []
     anchors.sort(key=lambda a: a.cell_index)
     return anchors
 
