@@ -288,7 +288,18 @@ def _place_cut(
     found = cuts([c.text for c in numbers], n, complete, partial)
     printed = " ".join(c.text for c in numbers)
     if not found:
-        return False
+        if complete is None or sum(len(c.text) for c in numbers) < n:
+            return False
+        for key in row.keys:
+            result.candidates[key] = Candidate(key, None, None, False)
+        result.findings.append(
+            Finding(
+                f"{part}.run_together",
+                list(row.keys),
+                f"「{row.label}」的数字粘连为「{printed}」，没有一种拆分符合勾稽关系（报告本身可能有误）",
+            )
+        )
+        return True
     if len(found) > 1:
         for key in row.keys:
             result.candidates[key] = Candidate(key, None, None, False)

@@ -16,7 +16,7 @@ _PHRASES = {
     "s1": r"总体情况",
     "s2": r"主动公开政府信息(?:的)?情况",
     "s3": r"收到和处理政府信息公开申请(?:的)?情况",
-    "s4": r"(?:政府信息公开)?行政复议[、,和及与]?\s*行政诉讼(?:的)?情况",
+    "s4": r"(?:因)?(?:政府信息公开)?(?:申请)?行政法?复议[、,和及与]?\s*(?:提起)?\s*行政诉讼(?:的)?情况",
     "s5": r"(?:政府信息公开)?(?:工作)?(?:存在的主要问题|主要问题(?:及|和)(?:改进|整改)|问题(?:及|和)改进)",
     "s6": r"其他需要报告的事项|需要说明的其他事项|其他需要说明的事项",
 }
@@ -87,6 +87,11 @@ def find(view: str) -> Sections:
         if part not in _EVIDENCE:
             continue
         end = next((s for _, s in ordered[i + 1 :] if s > start), len(view))
+        if part == "s2":
+            # The part's table begins at 第二十条; the prose before it names the same things
+            # (规范性文件类8条) and is not a row.
+            table = view.find("第二十条", start, end)
+            start = table if table >= 0 else start
         regions[part] = (start, end)
     sections = Sections(regions=regions, table_evidence=evidence)
     has_tables = evidence.get("s3", 0) >= 5 or evidence.get("s2", 0) >= 3
