@@ -220,3 +220,37 @@ def test_flattened_page_text_reads_as_its_html_twin():
     assert text["fields"] == html["fields"]
     both = [k for k, s in text["field_status"].items() if s == "accepted"]
     assert both and all(html["field_status"][k] == "accepted" for k in both)
+
+
+def test_prose_before_the_part_two_table_is_not_a_row(extract_text):
+    text = (
+        "某局2022年政府信息公开工作年度报告\n二、主动公开政府信息情况\n"
+        "2022年主动公开政府信息121条，涵盖政策及规范性文件类8条、规划计划类2条。\n"
+        "第二十条第（一）项\n信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n"
+        "规章\t0\t0\t0\n行政规范性文件\t5\t0\t5\n"
+    )
+    record = extract_text(text)
+    assert [record["fields"][f"s2.normative.{c}"] for c in ("issued", "repealed", "in_force")] == [
+        5,
+        0,
+        5,
+    ]
+    assert record["field_status"]["s2.normative.issued"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "四、因政府信息公开申请行政复议、提起行政诉讼的情况",
+        "四、政府信息公开行政法复议、行政诉讼情况",
+    ],
+)
+def test_part_four_heading_variants(heading, extract_text):
+    text = f"某区2024年政府信息公开工作年度报告\n{heading}\n结果维持 结果纠正 其他结果 尚未审结 总计\n2 1 0 0 3 0 0 0 0 0 1 0 0 0 1\n"
+    record = extract_text(text)
+    assert [record["fields"][f"s4.review.{c}"] for c in ("upheld", "corrected", "total")] == [
+        2,
+        1,
+        3,
+    ]
