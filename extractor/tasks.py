@@ -28,8 +28,11 @@ class Answer(BaseModel):
 
     @classmethod
     def model_json_schema(cls, *args, **kwargs) -> dict:
-        key = (cls, args, tuple(sorted(kwargs.items())))
-        if key not in _SCHEMAS:
+        # instructor wraps the model in a new subclass for each request (methods, no new
+        # fields), so the cache is keyed by our own class beneath the wrapper.
+        own = next(c for c in cls.__mro__ if c.__module__ == __name__)
+        key = (own, args, tuple(sorted(kwargs.items())))
+        if key not in _SCHEMAS or set(cls.model_fields) != set(own.model_fields):
             _SCHEMAS[key] = _without_field_titles(super().model_json_schema(*args, **kwargs))
         return copy.deepcopy(_SCHEMAS[key])
 
