@@ -51,6 +51,13 @@ class _Anchor:
     line: int
 
 
+def _unplaced(result: ReaderResult, rule: str, keys: list[str], message: str) -> None:
+    """Keys the reader cannot place: null, uncertain, and a finding that says why."""
+    for key in keys:
+        result.candidates[key] = Candidate(key, None, None, False)
+    result.findings.append(Finding(rule, list(keys), message))
+
+
 def _window(seq: list[Cell], n: int) -> list[Cell] | None:
     """``n`` slots out of ``seq``, dropping surplus *empty* cells at either end. ``None``
     when too few cells, or when different trims would put different values in a column."""
@@ -140,14 +147,11 @@ def _place(
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
-        for key in row.keys:
-            result.candidates[key] = Candidate(key, None, None, False)
-        result.findings.append(
-            Finding(
-                f"{part}.row_cells",
-                list(row.keys),
-                f"「{label}」一行读到 {numbers} 个数（应为 {n} 个），无法确定各数所属的列",
-            )
+        _unplaced(
+            result,
+            f"{part}.row_cells",
+            list(row.keys),
+            f"「{label}」一行读到 {numbers} 个数（应为 {n} 个），无法确定各数所属的列",
         )
         return
     floating = row_layout and any(
@@ -240,15 +244,12 @@ def _read_aligned(
         if len(between) != len(missing):
             if between:
                 keys = [k for row in missing for k in row.keys]
-                for key in keys:
-                    result.candidates[key] = Candidate(key, None, None, False)
-                result.findings.append(
-                    Finding(
-                        f"{part}.row_cells",
-                        keys,
-                        f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
-                        f"而其间有 {len(between)} 行数字，无法对应",
-                    )
+                _unplaced(
+                    result,
+                    f"{part}.row_cells",
+                    keys,
+                    f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
+                    f"而其间有 {len(between)} 行数字，无法对应",
                 )
             continue
         labelled = {a.row.name for a in floating_labels if line_a < a.line < line_b}
@@ -290,29 +291,23 @@ def _place_cut(
     if not found:
         if complete is None or sum(len(c.text) for c in numbers) < n:
             return False
-        for key in row.keys:
-            result.candidates[key] = Candidate(key, None, None, False)
-        result.findings.append(
-            Finding(
-                f"{part}.run_together",
-                list(row.keys),
-                f"「{row.label}」的数字粘连为「{printed}」，没有一种拆分符合勾稽关系（报告本身可能有误）",
-            )
+        _unplaced(
+            result,
+            f"{part}.run_together",
+            list(row.keys),
+            f"「{row.label}」的数字粘连为「{printed}」，没有一种拆分符合勾稽关系（报告本身可能有误）",
         )
         return True
     if len(found) > 1:
-        for key in row.keys:
-            result.candidates[key] = Candidate(key, None, None, False)
         options = "；或 ".join("、".join(map(str, cut)) for cut in found[:3])
+        _unplaced(
+            result,
+            f"{part}.run_together",
+            list(row.keys),
+            f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
+        )
         result.alternatives.update(
             {key: sorted({cut[i] for cut in found}) for i, key in enumerate(row.keys)}
-        )
-        result.findings.append(
-            Finding(
-                f"{part}.run_together",
-                list(row.keys),
-                f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
-            )
         )
         return True
     (cut,) = found
@@ -379,12 +374,11 @@ def _read_rows(
         _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
     for name in duplicated:
         row = next(r for r in rows if r.name == name)
-        for key in row.keys:
-            result.candidates[key] = Candidate(key, None, None, False)
-        result.findings.append(
-            Finding(
-                f"{part}.row_duplicate", list(row.keys), f"「{row.label}」一行在表中出现了不止一次"
-            )
+        _unplaced(
+            result,
+            f"{part}.row_duplicate",
+            list(row.keys),
+            f"「{row.label}」一行在表中出现了不止一次",
         )
     return seen
 
@@ -393,11 +387,7 @@ def _missing(result: ReaderResult, part: str, rows: tuple[Row, ...], found: dict
     for row in rows:
         if row.name in found or row.keys[0] in result.candidates:
             continue
-        for key in row.keys:
-            result.candidates[key] = Candidate(key, None, None, False)
-        result.findings.append(
-            Finding(f"{part}.row_missing", list(row.keys), f"表中未找到「{row.label}」一行")
-        )
+        _unplaced(result, f"{part}.row_missing", list(row.keys), f"表中未找到「{row.label}」一行")
 
 
 def read_s2(view: str, region: tuple[int, int], result: ReaderResult) -> None:
@@ -496,14 +486,11 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
-        for key in S4_KEYS:
-            result.candidates[key] = Candidate(key, None, None, False)
-        result.findings.append(
-            Finding(
-                "s4.cells",
-                list(S4_KEYS),
-                f"第四部分读到 {numbers} 个数（应为 15 个），无法确定各数所属的列",
-            )
+        _unplaced(
+            result,
+            "s4.cells",
+            list(S4_KEYS),
+            f"第四部分读到 {numbers} 个数（应为 15 个），无法确定各数所属的列",
         )
         return
     for key, cell in zip(S4_KEYS, window, strict=True):
@@ -524,23 +511,16 @@ def read(view: str, sections: Sections) -> ReaderResult:
         region = sections.regions.get(part)
         if part == "s2" and sections.template == "pre2021":
             keys = [k for row in S2_ROWS for k in row.keys]
-            for key in keys:
-                result.candidates[key] = Candidate(key, None, None, False)
-            result.findings.append(
-                Finding(
-                    "s2.pre2021_template",
-                    keys,
-                    "第二部分为 2019 年版表格（本年新制作/本年新公开/对外公开总数量），与现行模板字段不对应，未填",
-                )
+            _unplaced(
+                result,
+                "s2.pre2021_template",
+                keys,
+                "第二部分为 2019 年版表格（本年新制作/本年新公开/对外公开总数量），与现行模板字段不对应，未填",
             )
             continue
         if region is None:
             keys = [k for k in FIELD_KEYS if k.startswith(part + ".")]
-            for key in keys:
-                result.candidates[key] = Candidate(key, None, None, False)
-            result.findings.append(
-                Finding(f"{part}.table_missing", keys, f"未找到{_PART_NAMES[part]}的表格")
-            )
+            _unplaced(result, f"{part}.table_missing", keys, f"未找到{_PART_NAMES[part]}的表格")
             continue
         reader(view, region, result)
     return result

@@ -195,21 +195,22 @@ class Store:
             ]
             if disputed:
                 conn.execute(insert(self.t.candidates), disputed)
-            if record["findings"]:
-                conn.execute(
-                    insert(self.t.findings),
-                    [
-                        {
-                            "document_id": doc_id,
-                            "rule": f["rule"],
-                            "keys": _dump(f["keys"]),
-                            "message": f["message"],
-                        }
-                        for f in record["findings"]
-                    ],
-                )
+            self._insert_findings(conn, doc_id, record["findings"])
             self._open_items(conn, doc_id, record["field_status"], record["findings"])
         return doc_id
+
+    def _insert_findings(self, conn, doc_id: int, found: list[dict]) -> None:
+        if found:
+            rows = [
+                {
+                    "document_id": doc_id,
+                    "rule": f["rule"],
+                    "keys": _dump(f["keys"]),
+                    "message": f["message"],
+                }
+                for f in found
+            ]
+            conn.execute(insert(self.t.findings), rows)
 
     def _open_items(self, conn, doc_id: int, status: dict, found: list[dict]) -> None:
         """An open item for every key in review that has no item yet."""
@@ -552,18 +553,7 @@ class Store:
             ).scalar()
             if doc_id is None:
                 return
-            conn.execute(
-                insert(self.t.findings),
-                [
-                    {
-                        "document_id": doc_id,
-                        "rule": f["rule"],
-                        "keys": _dump(f["keys"]),
-                        "message": f["message"],
-                    }
-                    for f in found
-                ],
-            )
+            self._insert_findings(conn, doc_id, found)
             if review:
                 flagged = {key: "review" for f in found for key in f["keys"]}
                 self._open_items(conn, doc_id, flagged, found)

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from extractor import crossyear
 from extractor.cli import cli
 from extractor.pipeline import extract_file
+from extractor.template import S3_COLUMNS
 from gouji_eval.generate import generate
 
 from conftest import shared_path
@@ -38,15 +39,7 @@ def test_a_broken_hand_over_is_reported_beside_the_output(tmp_path):
     last, this = (crossyear.summarise(r) for r in records)
     expected = [
         c
-        for c in (
-            "natural_person",
-            "commercial",
-            "research",
-            "social_welfare",
-            "legal_service",
-            "other",
-            "total",
-        )
+        for c in S3_COLUMNS
         if last.values[f"s3.carried_forward.{c}"] != this.values[f"s3.carried_over.{c}"]
     ]
     out = tmp_path / "out.jsonl"
