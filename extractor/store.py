@@ -313,12 +313,7 @@ class Store:
         )
         if status:
             query = query.where(self.t.review_items.c.status == status)
-        if rules:
-            query = query.where(self.t.review_items.c.rule.in_(rules))
-        if parts:
-            query = query.where(self.t.review_items.c.part.in_(parts))
-        if document_id is not None:
-            query = query.where(self.t.review_items.c.document_id == document_id)
+        query = self._filtered(query, rules, parts, document_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
@@ -335,6 +330,19 @@ class Store:
             )
             for r in rows
         ]
+
+    def _filtered(
+        self, query, rules: list[str] | None, parts: list[str] | None, document_id: int | None
+    ):
+        """The queue filters the app offers: rule, part, document."""
+        items = self.t.review_items.c
+        if rules:
+            query = query.where(items.rule.in_(rules))
+        if parts:
+            query = query.where(items.part.in_(parts))
+        if document_id is not None:
+            query = query.where(items.document_id == document_id)
+        return query
 
     def rules(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -408,12 +416,7 @@ class Store:
                 self.t.review_items.c.id,
             )
         )
-        if rules:
-            query = query.where(self.t.review_items.c.rule.in_(rules))
-        if parts:
-            query = query.where(self.t.review_items.c.part.in_(parts))
-        if document_id is not None:
-            query = query.where(self.t.review_items.c.document_id == document_id)
+        query = self._filtered(query, rules, parts, document_id)
         with self.engine.connect() as conn:
             ids = list(conn.execute(query.limit(50)).scalars())
         for item_id in ids:
