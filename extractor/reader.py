@@ -342,23 +342,18 @@ def _read_rows(
     if row_layout and part == "s3":
         return _read_aligned(result, part, lines, rows)
     # A row's label may also stand in a heading or a header: keep the labels with values.
-    with_values = {
-        a.row.name
-        for k, a in enumerate(anchors)
-        if any(c.kind != "empty" for c in _values_after(flat, anchors, k))
-    }
-    anchors = [
-        a
-        for k, a in enumerate(anchors)
-        if a.row.name not in with_values
-        or any(c.kind != "empty" for c in _values_after(flat, anchors, k))
+    has_cells = [
+        any(c.kind != "empty" for c in _values_after(flat, anchors, k)) for k in range(len(anchors))
     ]
+    with_values = {a.row.name for a, has in zip(anchors, has_cells, strict=True) if has}
+    kept = [k for k, a in enumerate(anchors) if a.row.name not in with_values or has_cells[k]]
+    anchors = [anchors[k] for k in kept]
     lines_with_text = {c.line for c in flat if c.kind == "text"}
     seen: dict[str, _Anchor] = {}
     duplicated: set[str] = set()
     for k, anchor in enumerate(anchors):
         name = anchor.row.name
-        seq = _values_after(flat, anchors, k)
+        seq = _values_after(flat, anchors, k)  # anew: a dropped label moved this row's end
         if name in seen:
             # A second label for the same row: keep the first unless it had no cells.
             if not any(c.kind != "empty" for c in seq):

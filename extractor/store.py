@@ -584,6 +584,7 @@ class Store:
         """The document as a gold file of the labeled set (the format of ../shared/gold)."""
         record = self.record(document_id)
         audit = self.audit(document_id)
+        values = self.values(document_id)
         inconsistencies = [
             {"key": c["key"], "printed": c["new_value"], "reviewer": c["reviewer"]}
             for c in audit
@@ -594,7 +595,7 @@ class Store:
             "document": str(Path(record["document"]).resolve()),  # as the store keeps it
             "meta.agency": record["meta"]["agency"],
             "meta.year": record["meta"]["year"],
-            "fields": {key: self.values(document_id).get(key) for key in FIELD_KEYS},
+            "fields": {key: values.get(key) for key in FIELD_KEYS},
             "claims": record["claims"],
             "source_inconsistencies": inconsistencies,
             "notes": f"reviewed in gouji by {', '.join(reviewers) or 'nobody'}; "

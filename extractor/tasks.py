@@ -22,7 +22,7 @@ Count = int | None
 _COUNT = Field(default=None, ge=0)
 
 
-class Answer(BaseModel):
+class ResponseModel(BaseModel):
     """A response model whose JSON schema is built once: instructor asks for it on every
     request, and building it costs more than the rest of the request's client-side work."""
 
@@ -49,7 +49,7 @@ def _without_field_titles(schema: dict) -> dict:
 _SCHEMAS: dict = {}
 
 
-class StockRow(Answer):
+class StockRow(ResponseModel):
     """第二十条第（一）项的一行。"""
 
     issued: Count = Field(default=None, ge=0, description="本年制发件数")
@@ -57,7 +57,7 @@ class StockRow(Answer):
     in_force: Count = Field(default=None, ge=0, description="现行有效件数")
 
 
-class Part2(Answer):
+class Part2(ResponseModel):
     """二、主动公开政府信息情况。"""
 
     rules: StockRow = Field(description="规章")
@@ -72,31 +72,31 @@ class Part2(Answer):
 
 ApplicantRow = create_model(
     "ApplicantRow",
-    __base__=Answer,
+    __base__=ResponseModel,
     __doc__="一行的 7 列：六类申请人和总计。",
     **{c: (Count, Field(default=None, ge=0, description=S3_COLUMN_LABELS[c])) for c in S3_COLUMNS},
 )
 Part3 = create_model(
     "Part3",
-    __base__=Answer,
+    __base__=ResponseModel,
     __doc__="三、收到和处理政府信息公开申请情况：25 行。",
     **{row.name: (ApplicantRow, Field(description=row.label)) for row in S3_ROWS},
 )
 Group4 = create_model(
     "Group4",
-    __base__=Answer,
+    __base__=ResponseModel,
     __doc__="一组：结果维持、结果纠正、其他结果、尚未审结、总计。",
     **{c: (Count, _COUNT) for c in S4_COLUMNS},
 )
 Part4 = create_model(
     "Part4",
-    __base__=Answer,
+    __base__=ResponseModel,
     __doc__="四、政府信息公开行政复议、行政诉讼情况。",
     **{g: (Group4, Field()) for g in S4_GROUPS},
 )
 
 
-class ProseClaim(Answer):
+class ProseClaim(ResponseModel):
     metric: str = Field(description="这个数字说的是什么")
     value: float = Field(description="数值")
     unit: str = Field(description="单位；没有时为空字符串")
@@ -104,13 +104,13 @@ class ProseClaim(Answer):
     quote: str = Field(description="从原文逐字复制、包含数字和单位的一段")
 
 
-class ProseClaims(Answer):
+class ProseClaims(ResponseModel):
     """正文中陈述数量、金额或比例的数字。"""
 
     claims: list[ProseClaim]
 
 
-class Meta(Answer):
+class Meta(ResponseModel):
     """报告的发布机关和年度。"""
 
     agency: str | None = None

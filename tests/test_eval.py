@@ -18,23 +18,10 @@ def _needs_shared():
     shared_path("gold")
 
 
-def _eval(tmp_path, *args):
+def _eval(tmp_path, *args, sets=("seeds", "real", "generated")):
     artifact = tmp_path / "run.json"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "eval",
-            "--set",
-            "seeds",
-            "--set",
-            "real",
-            "--set",
-            "generated",
-            *args,
-            "--artifact",
-            str(artifact),
-        ],
-    )
+    chosen = [word for name in sets for word in ("--set", name)]
+    result = CliRunner().invoke(cli, ["eval", *chosen, *args, "--artifact", str(artifact)])
     return result, json.loads(artifact.read_text(encoding="utf-8"))
 
 
@@ -97,22 +84,7 @@ def test_eval_with_the_llm_records_model_and_prompts(tmp_path, llm_server, monke
     llm_server.script = lambda task, n: Reply(answer_from_gold(task, expected))
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("GOUJI_CACHE_DIR", str(tmp_path / "cache"))
-    artifact = tmp_path / "run.json"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "eval",
-            "--set",
-            "seeds",
-            "--model",
-            "m",
-            "--llm",
-            "fallback",
-            "--artifact",
-            str(artifact),
-        ],
-    )
-    payload = json.loads(artifact.read_text(encoding="utf-8"))
+    result, payload = _eval(tmp_path, "--model", "m", "--llm", "fallback", sets=("seeds",))
     assert result.exit_code == 0, result.output
     assert payload["model"] == "m" and payload["settings"]["llm"] == "fallback"
     assert set(payload["prompt_versions"]) == {"s2", "s3", "s4", "claims", "meta"}
