@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 # A number with a note the publisher wrote into the cell: 22(其中修订16件), 55(含自然失效29件)
@@ -29,6 +30,8 @@ _FOOTER_LINE = re.compile(
 _INLINE_FOOTER = re.compile(r"(?<!\S)[—–]\s*\d{1,3}\s*[—–](?!\S)|(?<!\S)-\s\d{1,3}\s-(?!\S)")
 _MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_HAS_DIGIT = re.compile(r"\d").search
+_WORD = re.compile(r"\S+")
 # After a row's number (the 1 of 1.属于国家秘密, or of "1. 属于…") comes a dot or 、.
 _ROW_NUMBER_AFTER = re.compile(r"[.、](?:[一-龥]|$)")
 # A number before 年, 月 or 日 is a date, never a cell.
@@ -36,7 +39,7 @@ _DATE_UNIT = ("年", "月", "日")
 _COLUMN_NAME = re.compile(r"数据\d{1,2}|列\d{1,2}|Column\d{1,2}", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     kind: str  # "text", "number", "blank" or "empty"
     text: str  # normalised text of the cell
@@ -65,20 +68,45 @@ def classify_number(word: str) -> tuple[int | float, str | None] | None:
     return int(digits), note
 
 
-def _words(text: str, base: int) -> list[tuple[str, int, int]]:
-    return [(m.group(), base + m.start(), base + m.end()) for m in re.finditer(r"\S+", text)]
+def _number_cell(digits: str, at: int, line: int) -> Cell:
+    """A cell of plain ASCII digits."""
+    note = _LEADING_ZERO.format(digits) if len(digits) > 1 and digits[0] == "0" else None
+    return Cell("number", digits, at, at + len(digits), line, int(digits), note)
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
     """Cells of one separator-free piece: text runs and the numbers beside them."""
     stripped = text.strip()
     if stripped.isascii() and stripped.isdigit():  # most cells of most tables: one number
-        at = base + text.index(stripped)
-        note = _LEADING_ZERO.format(stripped) if len(stripped) > 1 and stripped[0] == "0" else None
-        return [Cell("number", stripped, at, at + len(stripped), line, int(stripped), note)]
-    words = _words(text, base)
-    if not words:
-        return []
+        return [_number_cell(stripped, base + text.index(stripped), line)]
+    return [
+        Cell(kind, word, base + start, base + end, line, value, note)
+        for kind, word, start, end, value, note in _piece_shape(text)
+    ]
+
+
+@lru_cache(maxsize=8192)
+def _piece_shape(text: str) -> tuple[tuple, ...]:
+    """A piece's cells as (kind, text, start, end, value, note), offsets within the piece.
+    Labels recur in every report, so a bulk run works out each distinct one once."""
+    return tuple((c.kind, c.text, c.start, c.end, c.value, c.note) for c in _piece_cells(text))
+
+
+def _piece_cells(text: str) -> list[Cell]:
+    line = 0  # the caller places the cells on their line
+    stripped = text.strip()
+    if not _HAS_DIGIT(stripped):
+        split = stripped.split()
+        if not split:
+            return []
+        if BLANK_MARKS.isdisjoint(split):  # a label, most of the rest: one text cell
+            at = text.index(stripped)
+            return [Cell("text", " ".join(split), at, at + len(stripped), line)]
+    words = _words(text)
     kinds: list[str] = []
     numbers: dict[int, tuple] = {}
     for i, (word, _, _) in enumerate(words):
@@ -178,7 +206,7 @@ def tokenize(view: str, start: int, end: int) -> list[list[Cell]]:
             continue
         n = len(lines)
         cells: list[Cell] = []
-        if set(stripped) == {"|"}:
+        if not stripped.strip("|"):
             # Lone pipes: each one closes an empty cell when cells end in " |" (pattern 4);
             # otherwise the first is only the separator between two cells (pattern 5).
             count = len(stripped) - (0 if previous_ended_with_pipe else 1)
@@ -186,23 +214,26 @@ def tokenize(view: str, start: int, end: int) -> list[list[Cell]]:
             cells = [Cell("empty", "", at, at, n) for _ in range(count)]
         elif "|" in line or "\t" in line:
             sep = "|" if "|" in line else "\t"
-            parts = _split(line, sep)
+            pieces = line.split(sep)
+            last = len(pieces) - 1
+            at = line_start
             seen_content = False
-            for i, (piece, offset) in enumerate(parts):
-                is_last = i == len(parts) - 1
-                sub = "\t" in piece and sep == "|"
-                if not piece.strip():
+            for i, piece in enumerate(pieces):
+                piece_start, at = at, at + len(piece) + 1
+                if piece.isdigit() and piece.isascii():  # the common cell, without a call
+                    cells.append(_number_cell(piece, piece_start, n))
+                    seen_content = True
+                elif not piece.strip():
                     # Indentation and a pipe table's outer borders are not cells.
-                    if seen_content and not (is_last and sep == "|"):
-                        at = line_start + offset
-                        cells.append(Cell("empty", "", at, at, n))
-                    continue
-                seen_content = True
-                if sub:
+                    if seen_content and not (i == last and sep == "|"):
+                        cells.append(Cell("empty", "", piece_start, piece_start, n))
+                elif sep == "|" and "\t" in piece:
+                    seen_content = True
                     for subpiece, suboffset in _split(piece, "\t"):
-                        cells.extend(tokenize_piece(subpiece, line_start + offset + suboffset, n))
+                        cells.extend(tokenize_piece(subpiece, piece_start + suboffset, n))
                 else:
-                    cells.extend(tokenize_piece(piece, line_start + offset, n))
+                    seen_content = True
+                    cells.extend(tokenize_piece(piece, piece_start, n))
         else:
             cells = tokenize_piece(line, line_start, n)
         previous_ended_with_pipe = stripped.endswith("|")

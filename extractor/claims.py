@@ -34,6 +34,8 @@ _UNITS = (
 # Hard-wrapped text (PDF) may break a line inside a number: 2\n7篇 is 27篇.
 _NUMBER = r"(?P<num>\d+(?:\n\d+)*(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
 _CLAIM = re.compile(
+    # The leading class lets the scanner skip characters that cannot start a claim.
+    r"(?=[约近超逾突达共累合\d一二两三四五六七八九十百千])"
     r"(?P<before>约|近|超过|超|逾|突破|达到|达|共|累计|合计)?\s*"
     + _NUMBER
     + r"\s*(?P<mult>万|亿)?\s*(?P<after>余|多)?\s*"

@@ -19,15 +19,20 @@ def grounded(source: SourceText, candidate: Candidate) -> bool:
     if candidate.span is None:
         return False
     start, end = source.raw_span(*candidate.span)
-    raw = source.raw[start:end]
-    if candidate.value is not None and raw.isascii() and "<" not in raw:
-        parsed = classify_number(raw.strip())  # the common case, without normalising
-        return parsed is not None and parsed[0] == candidate.value
+    return _reads_as(source.raw[start:end], candidate.value)
+
+
+def _reads_as(raw: str, value: int | float | None) -> bool:
+    if value is not None and raw.isascii() and "<" not in raw:
+        if raw.isdigit():  # the common case
+            return int(raw) == value
+        parsed = classify_number(raw.strip())
+        return parsed is not None and parsed[0] == value
     text = compact(normalise(raw)[0])
-    if candidate.value is None:
+    if value is None:
         return text == "" or text in BLANK_MARKS or _strip_tags(text) in BLANK_MARKS | {""}
     parsed = classify_number(_strip_tags(text))
-    return parsed is not None and parsed[0] == candidate.value
+    return parsed is not None and parsed[0] == value
 
 
 def _strip_tags(text: str) -> str:
@@ -50,8 +55,16 @@ def decide(
             fields[key], status[key], spans[key], witness[key] = None, "review", None, None
             continue
         fields[key] = candidate.value
-        witness[key] = candidate.witness if candidate.span is not None else None
-        spans[key] = list(source.raw_span(*candidate.span)) if candidate.span else None
-        ok = candidate.certain and key not in named and grounded(source, candidate)
+        if candidate.span is None:
+            witness[key], spans[key], status[key] = None, None, "review"
+            continue
+        witness[key] = candidate.witness
+        start, end = source.raw_span(*candidate.span)
+        spans[key] = [start, end]
+        ok = (
+            candidate.certain
+            and key not in named
+            and _reads_as(source.raw[start:end], candidate.value)
+        )
         status[key] = "accepted" if ok else "review"
     return fields, status, spans, witness

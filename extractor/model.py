@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 Value = int | float | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """One witness's value for one field, with where it was read (a view span)."""
 

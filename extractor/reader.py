@@ -62,8 +62,8 @@ def _window(seq: list[Cell], n: int) -> list[Cell] | None:
     """``n`` slots out of ``seq``, dropping surplus *empty* cells at either end. ``None``
     when too few cells, or when different trims would put different values in a column."""
     surplus = len(seq) - n
-    if surplus < 0:
-        return None
+    if surplus <= 0:
+        return seq if surplus == 0 else None
     lead = next((i for i, c in enumerate(seq) if c.kind != "empty"), len(seq))
     trail = next((i for i, c in enumerate(reversed(seq)) if c.kind != "empty"), len(seq))
     options = [a for a in range(min(lead, surplus) + 1) if surplus - a <= trail]
@@ -81,6 +81,13 @@ def _row_regex(rows: tuple[Row, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?P<r{i}>{'|'.join(r.patterns)})" for i, r in enumerate(rows)))
 
 
+@lru_cache(maxsize=4096)
+def _rows_named(regex: re.Pattern[str], label: str) -> tuple[tuple[int, int], ...]:
+    """(row index, end) of each row a label run names. Reports print the same labels over and
+    over, so a bulk run matches each distinct label once."""
+    return tuple((int(m.lastgroup[1:]), m.end()) for m in regex.finditer(label))
+
+
 def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     """Label runs (text cells with only empty cells between them) matched to template rows.
 
@@ -96,11 +103,17 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
             continue
         if kind == "empty" or not run:
             continue
+        if len(run) == 1:  # most labels stand in one cell
+            cell_index = run[0]
+            for row_index, _ in _rows_named(regex, "".join(flat[cell_index].text.split())):
+                anchors.append(_Anchor(rows[row_index], cell_index, flat[cell_index].line))
+            run = []
+            continue
         pieces = ["".join(flat[i].text.split()) for i in run]
         ends = list(accumulate(len(p) for p in pieces))
-        for m in regex.finditer("".join(pieces)):
-            cell_index = run[bisect_left(ends, m.end())]
-            anchors.append(_Anchor(rows[int(m.lastgroup[1:])], cell_index, flat[cell_index].line))
+        for row_index, end in _rows_named(regex, "".join(pieces)):
+            cell_index = run[bisect_left(ends, end)]
+            anchors.append(_Anchor(rows[row_index], cell_index, flat[cell_index].line))
         run = []
     anchors.sort(key=lambda a: a.cell_index)
     return anchors
@@ -108,11 +121,10 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
 
 def _is_row_layout(lines: list[list[Cell]]) -> bool:
     """Rows on lines (tabs, pipes, PDF text) rather than one cell per line."""
-    mixed = sum(
-        1
-        for line in lines
-        if any(c.kind == "text" for c in line) and any(c.kind == "number" for c in line)
-    )
+    mixed = 0
+    for line in lines:
+        kinds = {c.kind for c in line}
+        mixed += "text" in kinds and "number" in kinds
     return mixed >= 3
 
 
@@ -142,7 +154,8 @@ def _place(
     n = len(row.keys)
     window = _window(seq, n)
     label = row.label
-    glued = window is None or any(c.note and "以 0 开头" in c.note for c in window)
+    notes = [c.note for c in window if c.note] if window is not None else []
+    glued = window is None or any("以 0 开头" in note for note in notes)
     if glued and _place_cut(result, part, row, seq, row_total if part == "s3" else None):
         return
     if window is None:
@@ -157,12 +170,11 @@ def _place(
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
     )
-    notes = [c.note for c in window if c.note]
     for key, cell in zip(row.keys, window, strict=True):
         value = cell.value if cell.kind == "number" else None
         certain = not floating and cell.note is None
         result.candidates[key] = Candidate(
-            key, value, (cell.start, cell.end), certain, note=cell.note
+            key, value, (cell.start, cell.end), certain, "reader", cell.note
         )
     if floating:
         result.findings.append(
@@ -190,14 +202,17 @@ def _template_sequence(rows: tuple[Row, ...], anchors: list[_Anchor]) -> list[Ro
 
 
 def _read_aligned(
-    result: ReaderResult, part: str, lines: list[list[Cell]], rows: tuple[Row, ...]
+    result: ReaderResult,
+    part: str,
+    lines: list[list[Cell]],
+    rows: tuple[Row, ...],
+    flat: list[Cell],
+    anchors: list[_Anchor],
 ) -> dict[str, _Anchor]:
     """Rows on lines, where some labels float away from their numbers (PDF text, PDF-to-
     markdown). A row printed beside its label is a fixed point; the unlabelled number rows
     between two fixed points fill the template rows between them, in order, when the counts
     agree. They are trusted only when the missing rows' labels also stand in that gap."""
-    flat = [c for line in lines for c in line]
-    anchors = _find_anchors(flat, rows)
     sequence = _template_sequence(rows, anchors)
     index = {r.name: i for i, r in enumerate(sequence)}
     owned: set[int] = set()
@@ -214,7 +229,7 @@ def _read_aligned(
             continue
         if name in seen or index[name] <= last:
             # Printed twice, or out of template order: this label cannot be a fixed point.
-            owned.update(id(c) for c in inline)
+            owned.update(map(id, inline))
             result.findings.append(
                 Finding(
                     f"{part}.row_order",
@@ -223,7 +238,7 @@ def _read_aligned(
                 )
             )
             continue
-        owned.update(id(c) for c in inline)
+        owned.update(map(id, inline))
         fixed.append((anchor, inline))
         seen[name] = anchor
         last = index[name]
@@ -340,7 +355,7 @@ def _read_rows(
     anchors = _find_anchors(flat, rows)
     row_layout = _is_row_layout(lines)
     if row_layout and part == "s3":
-        return _read_aligned(result, part, lines, rows)
+        return _read_aligned(result, part, lines, rows, flat, anchors)
     # A row's label may also stand in a heading or a header: keep the labels with values.
     has_cells = [
         any(c.kind != "empty" for c in _values_after(flat, anchors, k)) for k in range(len(anchors))

@@ -16,8 +16,10 @@ _PHRASES = {
     "s1": r"总体情况",
     "s2": r"主动公开政府信息(?:的)?情况",
     "s3": r"收到和处理政府信息公开申请(?:的)?情况",
-    "s4": r"(?:因)?(?:政府信息公开)?(?:申请)?行政法?复议[、,和及与]?\s*(?:提起)?\s*行政诉讼(?:的)?情况",
-    "s5": r"(?:政府信息公开)?(?:工作)?(?:存在的主要问题|主要问题(?:及|和)(?:改进|整改)|问题(?:及|和)改进)",
+    # These two begin with optional words: the leading class lets the scanner skip the
+    # characters that cannot start them (several times faster over a whole report).
+    "s4": r"(?=[因政申行])(?:因)?(?:政府信息公开)?(?:申请)?行政法?复议[、,和及与]?\s*(?:提起)?\s*行政诉讼(?:的)?情况",
+    "s5": r"(?=[政工存主问])(?:政府信息公开)?(?:工作)?(?:存在的主要问题|主要问题(?:及|和)(?:改进|整改)|问题(?:及|和)改进)",
     "s6": r"其他需要报告的事项|需要说明的其他事项|其他需要说明的事项",
 }
 HEADINGS = {part: re.compile(phrase) for part, phrase in _PHRASES.items()}
