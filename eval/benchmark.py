@@ -169,7 +169,7 @@ def tokens(folder: Path, count: int) -> None:
     """Request sizes as the server sees them (prompt, schema and text alike)."""
     from pydantic import create_model
 
-    from extractor.tasks import TASKS
+    from extractor.tasks import TASKS, ResponseModel
 
     server = ScriptedLLM().start()
     server.script = _fixed_answers
@@ -183,7 +183,9 @@ def tokens(folder: Path, count: int) -> None:
             per_mode[mode] = sum(s.tokens for s in server.seen[before:]) / len(paths)
             client.close()
         whole = create_model(
-            "WholeReport", **{name: (task.model | None, None) for name, task in TASKS.items()}
+            "WholeReport",
+            __base__=ResponseModel,  # the same schema conventions as the per-part questions
+            **{name: (task.model | None, None) for name, task in TASKS.items()},
         )
         client = _client(server.base_url, None)
         before = len(server.seen)

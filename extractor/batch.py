@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -176,6 +177,7 @@ def _chunk(settings, keywords: dict, threads: int, paths: list) -> list[dict]:
     client = _PROCESS_CLIENT.get("client")
     if client is None:
         client = _PROCESS_CLIENT["client"] = LLMClient(settings)
+        gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
     one = partial(extract_file, **{**keywords, "llm": client})
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(one, paths))
@@ -207,6 +209,9 @@ def run(
     one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
     progress = Progress(len(documents), sys.stderr, quiet)
     years = []
+    # What is loaded by now (modules, patterns, the LLM client) lives for the whole run:
+    # frozen, it is not walked again by every full collection (a few ms per LLM request).
+    gc.freeze()
     try:
         for record in _pool(llm, workers)(one, documents):
             record["settings"] = settings
@@ -225,6 +230,7 @@ def run(
             if (summary := crossyear.summarise(record)) is not None:
                 years.append(summary)
     finally:
+        gc.unfreeze()
         progress.close()
     outcome.cross_year = [
         {"document": s.document, "sha256": s.sha256, **f.to_dict()}

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import diskcache
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from .errors import GoujiError
@@ -215,7 +217,7 @@ class LLMClient:
             "model": self.settings.model,
             "mode": self.mode,
             "prompt": spec.version,
-            "schema": spec.model.model_json_schema(),
+            "schema": spec.schema_digest,
             "text": text,
         }
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True)
@@ -273,7 +275,7 @@ class LLMClient:
         try:
             return self._client.chat.completions.create(
                 model=self.settings.model,
-                response_model=spec.model,
+                response_model=_response_class(spec.name),
                 messages=[{"role": "user", "content": spec.render(text)}],
                 max_retries=self.settings.reasks,
                 max_tokens=self.settings.max_output_tokens,
@@ -303,6 +305,19 @@ class LLMClient:
         if task == "meta":
             return {"meta.agency": answer["agency"], "meta.year": answer["year"]}
         return flatten(task, answer)
+
+
+@functools.cache
+def _response_class(task: str) -> type[BaseModel]:
+    """The task's model as instructor's schema class, made once: given a plain model,
+    instructor builds this subclass, and its JSON schema, anew on every request."""
+    model = TASKS[task].model
+    return create_model(
+        model.__name__,
+        __base__=(model, instructor.OpenAISchema),
+        __doc__=model.__doc__,
+        __module__=__name__,
+    )
 
 
 def _is_transport(exc: BaseException) -> bool:

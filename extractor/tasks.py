@@ -7,8 +7,8 @@ A prompt's version is the hash of its file, recorded in every record it helps pr
 
 from __future__ import annotations
 
-import copy
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -23,30 +23,17 @@ _COUNT = Field(default=None, ge=0)
 
 
 class ResponseModel(BaseModel):
-    """A response model whose JSON schema is built once: instructor asks for it on every
-    request, and building it costs more than the rest of the request's client-side work."""
+    """A response model whose JSON schema leaves out pydantic's field titles ("New Received"):
+    the name and the Chinese description already say it, and every title costs tokens on
+    every request."""
 
     @classmethod
     def model_json_schema(cls, *args, **kwargs) -> dict:
-        # instructor wraps the model in a new subclass for each request (methods, no new
-        # fields), so the cache is keyed by our own class beneath the wrapper.
-        own = next(c for c in cls.__mro__ if c.__module__ == __name__)
-        key = (own, args, tuple(sorted(kwargs.items())))
-        if key not in _SCHEMAS or set(cls.model_fields) != set(own.model_fields):
-            _SCHEMAS[key] = _without_field_titles(super().model_json_schema(*args, **kwargs))
-        return copy.deepcopy(_SCHEMAS[key])
-
-
-def _without_field_titles(schema: dict) -> dict:
-    """Pydantic titles every field after its name ("New Received"); the name and the Chinese
-    description already say it, and every title costs tokens on every request."""
-    for holder in (schema, *schema.get("$defs", {}).values()):
-        for field_schema in holder.get("properties", {}).values():
-            field_schema.pop("title", None)
-    return schema
-
-
-_SCHEMAS: dict = {}
+        schema = super().model_json_schema(*args, **kwargs)
+        for holder in (schema, *schema.get("$defs", {}).values()):
+            for field_schema in holder.get("properties", {}).values():
+                field_schema.pop("title", None)
+        return schema
 
 
 class StockRow(ResponseModel):
@@ -141,6 +128,12 @@ class Task:
     @cached_property
     def version(self) -> str:
         return hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()[:12]
+
+    @cached_property
+    def schema_digest(self) -> str:
+        """Names the response model's shape in cache keys: a changed model is a new question."""
+        schema = json.dumps(self.model.model_json_schema(), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(schema.encode("utf-8")).hexdigest()[:16]
 
     def render(self, text: str) -> str:
         return self.prompt.replace("{text}", text)
