@@ -180,7 +180,7 @@ def tokens(folder: Path, count: int) -> None:
             client = _client(server.base_url, None)
             before = len(server.seen)
             _timed_run(paths, client, mode, 4)
-            per_mode[mode] = sum(s.tokens for s in server.seen[before:]) / len(paths)
+            per_mode[mode] = _per_report(server.seen[before:], len(paths))
             client.close()
         whole = create_model(
             "WholeReport",
@@ -203,16 +203,25 @@ def tokens(folder: Path, count: int) -> None:
                 ],
                 max_retries=0,
             )
-        baseline = sum(s.tokens for s in server.seen[before:]) / len(paths)
+        baseline, baseline_format = _per_report(server.seen[before:], len(paths))
         client.close()
     finally:
         server.stop()
-    print(f"每份报告的请求 token（估算；{len(paths)} 份）")
-    print(f"  整份报告一次提示：{baseline:8.0f}")
-    for mode, value in per_mode.items():
+    print(f"每份报告的请求 token（估算；{len(paths)} 份；括号内为其中回答格式 schema 的部分）")
+    print(f"  整份报告一次提示：{baseline:8.0f}（{baseline_format:.0f}）")
+    for mode, (value, answer_format) in per_mode.items():
         print(
-            f"  分部分提问（{mode}）：{value:8.0f}，为整份提示的 {value / baseline:.2f} 倍（目标 ≤ 0.5）"
+            f"  分部分提问（{mode}）：{value:8.0f}（{answer_format:.0f}），"
+            f"为整份提示的 {value / baseline:.2f} 倍（目标 ≤ 0.5）"
         )
+
+
+def _per_report(seen: list, reports: int) -> tuple[float, float]:
+    """Request tokens per report, and the part of them that is the answer's format."""
+    return (
+        sum(s.tokens for s in seen) / reports,
+        sum(s.format_tokens for s in seen) / reports,
+    )
 
 
 def memory(folder: Path, counts: tuple[int, ...]) -> None:

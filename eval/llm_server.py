@@ -52,11 +52,21 @@ class Seen:
 
     @property
     def tokens(self) -> int:
-        """A tokenizer-free estimate of the request's size: a Chinese character is about a
-        token, other text about four characters a token (messages, tools and schema alike)."""
-        text = json.dumps(self.body, ensure_ascii=False)
-        chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-        return chinese + (len(text) - chinese) // 4
+        """The request's size (messages, tools and schema alike)."""
+        return estimate_tokens(self.body)
+
+    @property
+    def format_tokens(self) -> int:
+        """What the request spends outside its messages: in tools mode, the answer's schema."""
+        return estimate_tokens({k: v for k, v in self.body.items() if k != "messages"})
+
+
+def estimate_tokens(value) -> int:
+    """A tokenizer-free estimate: a Chinese character is about a token, other text about
+    four characters a token."""
+    text = json.dumps(value, ensure_ascii=False)
+    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return chinese + (len(text) - chinese) // 4
 
 
 def answer_from_gold(task: str, gold: dict) -> dict:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    case,
     create_engine,
     delete,
     event,
@@ -409,7 +410,9 @@ class Store:
                 ),
             )
             .order_by(
-                (self.t.review_items.c.held_by == reviewer).desc(),
+                # A CASE, not a comparison: held_by = x is NULL for unheld items, and
+                # PostgreSQL sorts NULL first where SQLite sorts it last.
+                case((self.t.review_items.c.held_by == reviewer, 0), else_=1),
                 func.coalesce(self.t.review_items.c.skipped_at, 0),
                 self.t.review_items.c.document_id,
                 self.t.review_items.c.rule,

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -83,8 +89,63 @@ def llm_client(llm_server, tmp_path):
         client.close()
 
 
+def _postgres_bin() -> Path | None:
+    """Where initdb and pg_ctl are: on PATH, or Debian's versioned directory."""
+    if shutil.which("initdb"):
+        return Path(shutil.which("initdb")).parent
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the session (``.ci/run`` installs
+    Debian's server); its URL without a database name."""
+    pytest.importorskip("psycopg", reason="psycopg comes with the cluster extra")
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    # Not under pytest's temporary folder, which only root may enter.
+    root = Path(tempfile.mkdtemp(prefix="gouji-postgres-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(root, "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+
+    def run(*args) -> None:
+        subprocess.run([*as_owner, *map(str, args)], check=True, capture_output=True)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = root / "data"
+    run(bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+        "--locale=C", "--no-sync")  # fmt: skip
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(bindir / "pg_ctl", "-D", data, "-l", root / "log", "-o", options, "-w", "start")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh, empty database on each backend the store supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    from sqlalchemy import create_engine, text
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"gouji_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return f"{server}/{name}"
+
+
 @pytest.fixture
-def review_db(tmp_path):
+def review_db(store_url, tmp_path):
     """A store holding extractions with items to review: a seed (all accepted), a generated
     report with a publisher error, and a real PDF text with floating rows."""
     from extractor.store import Store
@@ -93,7 +154,7 @@ def review_db(tmp_path):
     report = generate(5, layout="tab_rows", variants=(), inject_error=True)
     generated = tmp_path / (report.name + report.suffix)
     generated.write_text(report.text, encoding="utf-8")
-    store = Store(f"sqlite:///{tmp_path / 'review.db'}")
+    store = Store(store_url)
     paths = [
         shared_path("seeds", "002_58d1e0dbcfc9fbf4.txt"),
         generated,

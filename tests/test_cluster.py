@@ -10,7 +10,7 @@ from gouji_eval.generate import generate, write
 pytest.importorskip("ray", reason="the cluster extra (gouji[cluster]) is not installed")
 
 
-def test_documents_extracted_on_ray_land_in_the_shared_store(tmp_path, monkeypatch):
+def test_documents_extracted_on_ray_land_in_the_shared_store(store_url, tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", "")  # a local instance, never a real cluster
     folder = tmp_path / "reports"
     reports = [
@@ -19,11 +19,10 @@ def test_documents_extracted_on_ray_land_in_the_shared_store(tmp_path, monkeypat
     for report in reports:
         write(report, folder)
     (folder / "empty.txt").write_text("", encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'shared.db'}"
-    result = CliRunner().invoke(cli, ["cluster", str(folder), "--db", db, "--workers", "2"])
+    result = CliRunner().invoke(cli, ["cluster", str(folder), "--db", store_url, "--workers", "2"])
     assert result.exit_code == 1  # the empty file failed, the others did not
     assert "成功 6，失败 1" in result.output
-    store = Store(db)
+    store = Store(store_url)
     documents = {d["path"].rsplit("/", 1)[-1]: d for d in store.documents()}
     assert len(documents) == 7 and documents["empty.txt"]["error"] == "input.empty: 文件为空"
     for report in reports:

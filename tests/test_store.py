@@ -13,10 +13,10 @@ from extractor.store import Store
 from conftest import gold, shared_path
 
 
-def test_migrations_are_numbered_and_applied_once(tmp_path):
+def test_migrations_are_numbered_and_applied_once(store_url):
     names = [m.__name__ for m in MIGRATIONS]
     assert names == sorted(names) and names[0].startswith("m001_")
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(store_url)
     assert migrate(store.engine) == []
 
 
@@ -101,8 +101,8 @@ def test_a_correction_that_breaks_a_sum_opens_new_items(review_db):
     assert "s3.granted.total" in reopened and "s3.total_processed.natural_person" in reopened
 
 
-def test_extract_into_the_store_and_export_reviewed_values(tmp_path):
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+def test_extract_into_the_store_and_export_reviewed_values(store_url, tmp_path):
+    db = store_url
     seeds = shared_path("seeds")
     runner = CliRunner()
     result = runner.invoke(
