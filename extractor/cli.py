@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
-from .llm import LLMClient, LLMSettings
+from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
 from .record import dumps
 from .sources import DEFAULT_MAX_BYTES
@@ -46,7 +46,7 @@ def _llm_options(function):
         click.option(
             "--llm-mode",
             "instructor_mode",
-            type=click.Choice(["tools", "json", "json_schema", "md_json"]),
+            type=click.Choice(MODES),
             default=None,
             help="结构化输出方式；默认按端点选择（DeepSeek、Ollama 用 json，其余用 tools）。",
         ),

@@ -8,6 +8,9 @@
 * Answers are cached on disk (diskcache), keyed by endpoint, model, mode, prompt version,
   response schema and input text, so a rerun sends no request.
 * Every attempt's tokens are counted, retries and failures included.
+
+openai and instructor are imported when a client is made: they take over a second to import,
+and a run on the reader alone never needs them.
 """
 
 from __future__ import annotations
@@ -23,21 +26,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import diskcache
-import instructor
-import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from pydantic import BaseModel, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from .errors import GoujiError
 from .tasks import TASKS, flatten
 
-MODES = {
-    "tools": instructor.Mode.TOOLS,
-    "json": instructor.Mode.JSON,
-    "json_schema": instructor.Mode.JSON_SCHEMA,
-    "md_json": instructor.Mode.MD_JSON,
-}
+MODES = ("tools", "json", "json_schema", "md_json")  # instructor's modes, by their lower-case names
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "llm"
 
 
@@ -170,6 +165,9 @@ class LLMClient:
     """One client for a run; safe to share between threads."""
 
     def __init__(self, settings: LLMSettings, http_client=None) -> None:
+        import instructor
+        import openai
+
         self.settings = settings
         self.mode = settings.resolved_mode()
         self._openai = openai.OpenAI(
@@ -179,7 +177,7 @@ class LLMClient:
             max_retries=0,  # transport retries are ours, so every attempt is counted
             http_client=http_client,
         )
-        self._client = instructor.from_openai(self._openai, mode=MODES[self.mode])
+        self._client = instructor.from_openai(self._openai, mode=instructor.Mode[self.mode.upper()])
         self._state = _CallState()
         self._client.on("completion:response", self._count)
         if settings.requests_per_second:
@@ -271,6 +269,9 @@ class LLMClient:
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads clients apart
 
     def _call(self, spec, text: str, usage: Usage):
+        import openai
+        from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+
         self._state.usage = usage
         try:
             return self._client.chat.completions.create(
@@ -311,6 +312,8 @@ class LLMClient:
 def _response_class(task: str) -> type[BaseModel]:
     """The task's model as instructor's schema class, made once: given a plain model,
     instructor builds this subclass, and its JSON schema, anew on every request."""
+    import instructor
+
     model = TASKS[task].model
     return create_model(
         model.__name__,
@@ -321,6 +324,8 @@ def _response_class(task: str) -> type[BaseModel]:
 
 
 def _is_transport(exc: BaseException) -> bool:
+    import openai
+
     if isinstance(exc, openai.APIConnectionError | openai.RateLimitError):
         return True  # APITimeoutError is an APIConnectionError
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500

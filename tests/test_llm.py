@@ -2,6 +2,7 @@
 
 import pytest
 
+from extractor.llm import MODES
 from extractor.pipeline import extract_file
 from extractor.tasks import prompt_versions
 from gouji_eval.generate import generate
@@ -11,7 +12,6 @@ from gouji_eval.score import claim_found, same
 from conftest import gold, shared_path
 
 SEED = "002_58d1e0dbcfc9fbf4"
-MODES = ["tools", "json", "json_schema", "md_json"]
 
 
 def right_answers(expected: dict):
