@@ -97,7 +97,8 @@ def _piece_shape(text: str) -> tuple[tuple, ...]:
 
 
 def _piece_cells(text: str) -> list[Cell]:
-    line = 0  # the caller places the cells on their line
+    """The cells of one piece, at offsets within it; the caller puts them on their line."""
+    line = 0
     stripped = text.strip()
     if not _HAS_DIGIT(stripped):
         split = stripped.split()
