@@ -15,8 +15,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
+import queue
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, crossyear
-from .llm import LLMClient, Usage
+from .llm import LLMClient, LLMSettings, Usage
 from .pipeline import extract_file, map_ordered
 from .record import RECORD_VERSION, dumps
 from .tasks import prompt_versions
@@ -128,9 +132,8 @@ class Outcome:
 
 
 # Past this many requests in flight, one interpreter's lock, not the endpoint, sets the pace
-# (benchmark: 32 in one process are within 1.2 × of ideal; 64 need two). Below it one process
-# is better: the processes' chunks of documents each wait for their slowest document.
-THREADS_PER_PROCESS = 32
+# (benchmark, 32 in flight: 1.15 × ideal in two processes, 1.28 × in one).
+THREADS_PER_PROCESS = 16
 
 
 def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable], Iterator]:
@@ -146,8 +149,11 @@ def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable],
 
 
 def _in_processes(function: partial, items: Iterable, processes: int, threads: int) -> Iterator:
-    """Many requests in flight on several cores: chunks of documents go to processes, each
-    with its own LLM client (and its share of the rate limit) and ``threads`` threads."""
+    """Many requests in flight on several cores: each process has its own LLM client (and its
+    share of the rate limit) and ``threads`` threads, each taking the next document as soon as
+    it is done with one, so no document waits for a slow one. Records come back in input
+    order, with at most a bounded window of documents between the next one out and the last
+    one handed out."""
     settings = function.keywords["llm"].settings
     share = replace(
         settings,
@@ -156,34 +162,73 @@ def _in_processes(function: partial, items: Iterable, processes: int, threads: i
         else None,
     )
     keywords = {k: v for k, v in function.keywords.items() if k != "llm"}
-    task = partial(_chunk, share, keywords, threads)
-    chunks = _chunked(items, threads)
-    for records in map_ordered(task, chunks, processes, ProcessPoolExecutor):
-        yield from records
+    context = multiprocessing.get_context()
+    jobs, results = context.Queue(), context.Queue()
+    workers = [
+        context.Process(target=_serve, args=(share, keywords, threads, jobs, results), daemon=True)
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    window = 2 * processes * threads
+    pending = iter(items)
+    handed = done = 0
+    finished: dict[int, dict] = {}
+    complete = False
+    try:
+        while not complete:
+            while pending is not None and handed - done < window:
+                item = next(pending, None)
+                if item is None:
+                    for _ in range(processes * threads):
+                        jobs.put(None)  # one stop for every thread
+                    pending = None
+                    break
+                jobs.put((handed, item))
+                handed += 1
+            if pending is None and done == handed:
+                complete = True
+                break
+            try:
+                index, record = results.get(timeout=5)
+            except queue.Empty:
+                if not all(worker.is_alive() for worker in workers):
+                    raise RuntimeError("一个 LLM 工作进程意外退出，已完成的记录都已写出") from None
+                continue
+            finished[index] = record
+            while done in finished:
+                yield finished.pop(done)
+                done += 1
+    finally:
+        # Done: the workers have their stops and close their clients. Interrupted: stop them
+        # now, and do not wait to flush documents nobody will take.
+        for worker in workers:
+            worker.join(timeout=30 if complete else 0)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+        if not complete:
+            jobs.cancel_join_thread()
 
 
-def _chunked(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-_PROCESS_CLIENT: dict = {}
-
-
-def _chunk(settings, keywords: dict, threads: int, paths: list) -> list[dict]:
-    client = _PROCESS_CLIENT.get("client")
-    if client is None:
-        client = _PROCESS_CLIENT["client"] = LLMClient(settings)
-        gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
+def _serve(settings: LLMSettings, keywords: dict, threads: int, jobs, results) -> None:
+    """One worker process: ``threads`` threads sharing one client, until each takes a stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us
+    client = LLMClient(settings)
+    gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
     one = partial(extract_file, **{**keywords, "llm": client})
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(one, paths))
+
+    def work() -> None:
+        while (job := jobs.get()) is not None:
+            index, path = job
+            results.put((index, one(path)))
+
+    pool = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    client.close()
 
 
 def run(

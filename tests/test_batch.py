@@ -29,6 +29,13 @@ def folder(tmp_path):
     return reports
 
 
+def _blank(task: str) -> dict:
+    """A schema-valid answer with no figures."""
+    if task in ("claims", "meta"):
+        return {"claims": []} if task == "claims" else {}
+    return answer_from_gold(task, {"fields": dict.fromkeys(FIELD_KEYS)})
+
+
 def _records(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -113,16 +120,9 @@ def test_rate_limit_spaces_requests_across_threads(monkeypatch):
 
 
 def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_server):
-    """Past 32 requests in flight, documents go to several processes, each with its own
+    """Past 16 requests in flight, documents go to several processes, each with its own
     client; the records are the ones a single thread writes."""
-    blank = {"fields": dict.fromkeys(FIELD_KEYS)}
-    llm_server.script = lambda task, n: Reply(
-        {"claims": []}
-        if task == "claims"
-        else {}
-        if task == "meta"
-        else answer_from_gold(task, blank)
-    )
+    llm_server.script = lambda task, n: Reply(_blank(task))
     paths = sorted(folder.glob("*.txt"))[:24]
 
     def records(workers: int) -> list[dict]:
@@ -139,3 +139,48 @@ def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_se
 
     assert records(40) == records(1)  # two processes of 20 threads on a 2-core machine
     assert len(llm_server.seen) == 2 * len(paths) * 5
+
+
+def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp_path, llm_server):
+    """Past 16 in flight the run has worker processes; Ctrl-C (SIGINT to the terminal's
+    process group) ends them all with the run, leaves whole lines only, and the answers
+    already received come from the cache when the run resumes."""
+
+    def answer(task: str, n: int) -> Reply:
+        return Reply(_blank(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
+
+    llm_server.script = answer  # quick at first, then slow: the interrupt lands mid-run
+    out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
+    env = {**os.environ, "OPENAI_BASE_URL": llm_server.base_url, "OPENAI_API_KEY": "x",
+           "GOUJI_CACHE_DIR": str(cache)}  # fmt: skip
+    command = [sys.executable, "-m", "extractor.cli", "extract", str(folder), "-o", str(out),
+               "--model", "m", "--concurrency", "32", "-q"]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and len(llm_server.seen) <= 60:
+        time.sleep(0.05)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+    workers = [int(pid) for pid in workers.stdout.split()]
+    assert len(workers) == 2
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=20) == 1
+    assert "Traceback" not in process.stderr.read().decode()
+    for pid in workers:
+        assert not os.path.exists(f"/proc/{pid}")
+    assert len(_records(out)) < 60  # whole lines only, and the run did stop
+    llm_server.script = lambda task, n: Reply(_blank(task))
+    asked = len(llm_server.seen)
+    result = CliRunner(env=env).invoke(
+        cli, ["extract", str(folder), "-o", str(out), "--model", "m", "--resume", "-q"]
+    )
+    assert result.exit_code == 0
+    records = _records(out)
+    assert sorted(r["document"] for r in records) == sorted(str(p) for p in folder.iterdir())
+    assert len(llm_server.seen) - asked <= 60 * 5 - 30  # the quick answers came from the cache
