@@ -350,7 +350,6 @@ def eval_command(
 def review(db: str | None, port: int, headless: bool) -> None:
     """打开复核界面（Streamlit），处理复核库中待复核的字段。"""
     import os
-    import subprocess
     from importlib import resources
 
     url = database_url(db)
@@ -363,7 +362,9 @@ def review(db: str | None, port: int, headless: bool) -> None:
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     click.echo(f"复核库 {url}；界面地址 http://localhost:{port}", err=True)
-    sys.exit(subprocess.call(command, env={**os.environ, "GOUJI_DB": url}))
+    sys.stderr.flush()
+    # Become the server rather than wait on it: stopping `gouji review` stops the app.
+    os.execve(sys.executable, command, {**os.environ, "GOUJI_DB": url})
 
 
 @cli.command()

@@ -113,7 +113,7 @@ def test_whole_document_view_colours_flagged_cells(app, review_db):
     assert any("结果维持 10 + 结果纠正 1" in w.value for w in at.warning)
 
 
-def test_gouji_review_serves_the_app(review_db, tmp_path):
+def test_gouji_review_serves_the_app_until_stopped(review_db, tmp_path):
     import os
     import socket
     import subprocess
@@ -154,3 +154,5 @@ def test_gouji_review_serves_the_app(review_db, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+    with pytest.raises(OSError):  # no server left behind
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
