@@ -65,9 +65,8 @@ def _pass(step, paths: list[Path]) -> float:
 
 
 def reader_speed(paths: list[Path]) -> None:
-    extract_file(
-        paths[0]
-    )  # one-time set-up (OpenCC's tables, compiled patterns) is not per document
+    # One-time set-up (OpenCC's tables, compiled patterns) is not a per-document cost.
+    extract_file(paths[0])
     # The fastest of several interleaved passes: what the code costs, not what else the
     # machine was doing at the time.
     reading = extracting = float("inf")

@@ -14,15 +14,8 @@ from .template import FIELD_KEYS
 from .text import SourceText, compact, normalise
 
 
-def grounded(source: SourceText, candidate: Candidate) -> bool:
-    """Does the raw text at the candidate's span read as its value?"""
-    if candidate.span is None:
-        return False
-    start, end = source.raw_span(*candidate.span)
-    return _reads_as(source.raw[start:end], candidate.value)
-
-
-def _reads_as(raw: str, value: int | float | None) -> bool:
+def grounded(raw: str, value: int | float | None) -> bool:
+    """Does a value's raw source text (the text at its span) read as that value?"""
     if value is not None and raw.isascii() and "<" not in raw:
         if raw.isdigit():  # the common case
             return int(raw) == value
@@ -64,7 +57,7 @@ def decide(
         ok = (
             candidate.certain
             and key not in named
-            and _reads_as(source.raw[start:end], candidate.value)
+            and grounded(source.raw[start:end], candidate.value)
         )
         status[key] = "accepted" if ok else "review"
     return fields, status, spans, witness

@@ -103,12 +103,6 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
             continue
         if kind == "empty" or not run:
             continue
-        if len(run) == 1:  # most labels stand in one cell
-            cell_index = run[0]
-            for row_index, _ in _rows_named(regex, "".join(flat[cell_index].text.split())):
-                anchors.append(_Anchor(rows[row_index], cell_index, flat[cell_index].line))
-            run = []
-            continue
         pieces = ["".join(flat[i].text.split()) for i in run]
         ends = list(accumulate(len(p) for p in pieces))
         for row_index, end in _rows_named(regex, "".join(pieces)):
