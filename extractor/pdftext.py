@@ -16,11 +16,7 @@ from pathlib import Path
 
 import pdfplumber
 
-from .errors import InputError
-
-
-class NoTextLayer(InputError):
-    code = "input.no_text_layer"
+from .errors import NoTextLayer
 
 
 @dataclass
