@@ -6,12 +6,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from extractor import sources
-from extractor.agency import KINDS, Overrides, canonical_name, identify
-from extractor.cli import cli
-from extractor.panel import COLUMNS, INDICATORS, STATUSES, TRUSTED
-from extractor.pipeline import extract_file
-from extractor.template import FIELD_KEYS
+from gouji import sources
+from gouji.agency import KINDS, Overrides, canonical_name, identify
+from gouji.cli import cli
+from gouji.panel import COLUMNS, INDICATORS, STATUSES, TRUSTED
+from gouji.pipeline import extract_file
+from gouji.template import FIELD_KEYS
 
 from conftest import shared_path
 
@@ -196,7 +196,7 @@ def test_parquet_and_xlsx_hold_the_same_panel(corpus_records, tmp_path):
 
 
 def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
-    from extractor.store import Store
+    from gouji.store import Store
 
     store = Store(store_url)
     for year in (2023, 2024):
