@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from extractor.review import Review
-from extractor.template import FIELD_KEYS
+from gouji.review import Review
+from gouji.template import FIELD_KEYS
 
 
 def from_review(record: dict, values: dict, audit: list[dict]) -> dict:

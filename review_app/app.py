@@ -12,11 +12,11 @@ import json
 
 import streamlit as st
 
-from extractor import sources
-from extractor.errors import InputError
-from extractor.review import Filter, Review
-from extractor.store import Store, database_url
-from extractor.template import (
+from gouji import sources
+from gouji.errors import InputError
+from gouji.review import Filter, Review
+from gouji.store import Store, database_url
+from gouji.template import (
     S2_ROWS,
     S3_COLUMN_LABELS,
     S3_COLUMNS,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.review import Review
+from gouji.review import Review
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

@@ -6,10 +6,10 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from extractor.cli import cli
-from extractor.migrations import MIGRATIONS, migrate
-from extractor.review import Filter, Review
-from extractor.store import Store
+from gouji.cli import cli
+from gouji.migrations import MIGRATIONS, migrate
+from gouji.review import Filter, Review
+from gouji.store import Store
 from gouji_eval.gold import save_reviewed
 
 from conftest import gold, shared_path
