@@ -196,17 +196,18 @@ def test_parquet_and_xlsx_hold_the_same_panel(corpus_records, tmp_path):
 
 
 def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
+    from gouji.review import Filter, Review
     from gouji.store import Store
 
     store = Store(store_url)
     for year in (2023, 2024):
         store.save_record(extract_file(shared_path("realdocs", f"hongze_{year}.pdf")))
     doc = next(d for d in store.documents() if d["year"] == 2023)
-    items = store.items(document_id=doc["id"])
-    typed, inconsistent = items[0], items[1]
-    store.settle(typed.id, "甲", "typed", 900)
+    queue = Review(store)
+    typed, inconsistent = queue.items(Filter(document_id=doc["id"]))[:2]
+    queue.settle(typed.id, "甲", "typed", 900)
     printed = store.values(doc["id"])[inconsistent.key]
-    store.settle(inconsistent.id, "甲", "publisher_error", printed)
+    queue.settle(inconsistent.id, "甲", "publisher_error", printed)
     store.close()
     rows = _read_csv(_panel([], tmp_path, "csv", "--db", store_url))
     # 洪泽区人民政府 (2023) and 淮安市洪泽区人民政府 (2024): one agency
