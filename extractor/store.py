@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import checks
 from .migrations import migrate
+from .rules import RULES
 from .template import FIELD_KEYS, PART_OF_KEY
 
 DEFAULT_DB = "sqlite:///gouji.db"
@@ -235,7 +236,7 @@ class Store:
                     "key": key,
                     "part": PART_OF_KEY[key],
                     "rule": why[0]["rule"] if why else "unplaced",
-                    "messages": _dump([f["message"] for f in why] or ["读取器未能确定这个值"]),
+                    "messages": _dump([f["message"] for f in why] or [RULES["unplaced"].name]),
                     "status": "open",
                 }
             )
