@@ -391,14 +391,14 @@ def export(
     给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
     已复核的值替换抽取值。
     """
-    from .export import rows_from_records, write
+    from .export import rows_from_records, rows_from_store, write
 
     if records is not None:
         count = write(rows_from_records(records), fmt, output, chinese_header)
     else:
         store = Store(db)
         try:
-            count = write(store.export_rows(), fmt, output, chinese_header)
+            count = write(rows_from_store(store), fmt, output, chinese_header)
         finally:
             store.close()
     click.echo(f"已导出 {count} 份报告到 {output}", err=True)
@@ -414,15 +414,19 @@ def export(
 )
 def gold(db: str | None, into: Path | None) -> None:
     """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    from gouji_eval.gold import save_reviewed
     from gouji_eval.sets import reviewed_dir
+
+    from .review import Review
 
     folder = into or reviewed_dir()
     store = Store(db)
+    review = Review(store)
     saved = 0
     try:
         for doc in store.documents():
-            if doc["status"] == "ok" and store.fully_reviewed(doc["id"]):
-                click.echo(str(store.save_gold(doc["id"], folder)))
+            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
+                click.echo(str(save_reviewed(review, doc["id"], folder)))
                 saved += 1
     finally:
         store.close()
