@@ -547,7 +547,8 @@ def cluster(
 )
 def cross_year(records: tuple[Path, ...]) -> None:
     """核对同一机关相邻年度的报告（RECORDS 为 gouji extract 写的 JSONL，可多个）：
-    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接（仅提示）。
+    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接、上年尚未审结的
+    复议诉讼是否计入本年（仅提示）；表格或正文段落与上一年完全相同（请人核对是否照抄）。
     发现逐行以 JSONL 写到标准输出。"""
     summaries = []
     for path in records:
