@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from extractor import batch, sources
-from extractor.llm import LLMClient, LLMSettings, Usage
-from extractor.pipeline import extract_file
+from gouji import batch, sources
+from gouji.llm import LLMClient, LLMSettings, Usage
+from gouji.pipeline import extract_file
 
 from .generate import generate
 from .llm_server import ScriptedLLM
@@ -155,7 +155,7 @@ def tokens(folder: Path, count: int) -> None:
     """Request sizes as the server sees them (prompt, schema and text alike)."""
     from pydantic import create_model
 
-    from extractor.tasks import TASKS, ResponseModel
+    from gouji.tasks import TASKS, ResponseModel
 
     server = ScriptedLLM().start()
     paths = sorted(folder.glob("*.txt"))[:count]

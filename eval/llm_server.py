@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from extractor.template import FIELD_KEYS, S2_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+from gouji.template import FIELD_KEYS, S2_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
 
 # Our prompts' instructions name their task, as a model would read them; the document text
 # that follows may mention any part, so the instruction sentences are what is matched.
@@ -137,7 +137,7 @@ class Oracle:
 
     @classmethod
     def of(cls, paths_and_golds, **faults) -> Oracle:
-        from extractor import sources
+        from gouji import sources
 
         documents = [(sources.load(path).source.view, gold) for path, gold in paths_and_golds]
         return cls(documents, **faults)

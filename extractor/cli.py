@@ -1,4 +1,5 @@
-"""The ``gouji`` command: nouns and verbs over reports."""
+"""The ``gouji`` command: one verb per job (extract, eval, review, export, gold, cluster,
+cross-year); the modules that do the jobs own their options' choices and defaults."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
+from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
 from .record import dumps
@@ -375,8 +377,8 @@ def review(db: str | None, port: int, headless: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "jsonl", "parquet", "xlsx"]),
-    default="csv",
+    type=click.Choice(FORMATS),
+    default=FORMATS[0],
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)

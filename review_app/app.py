@@ -12,10 +12,10 @@ import json
 
 import streamlit as st
 
-from extractor import sources
-from extractor.errors import InputError
-from extractor.store import Store, database_url
-from extractor.template import (
+from gouji import sources
+from gouji.errors import InputError
+from gouji.store import Store, database_url
+from gouji.template import (
     S2_ROWS,
     S3_COLUMN_LABELS,
     S3_COLUMNS,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from extractor.template import label_of
+from gouji.template import label_of
 
 APP = str(Path(__file__).resolve().parents[1] / "review_app" / "app.py")
 
@@ -128,7 +128,7 @@ def test_gouji_review_serves_the_app_until_stopped(review_db, tmp_path):
         [
             sys.executable,
             "-m",
-            "extractor.cli",
+            "gouji.cli",
             "review",
             "--db",
             review_db.url,

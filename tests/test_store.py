@@ -6,9 +6,9 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from extractor.cli import cli
-from extractor.migrations import MIGRATIONS, migrate
-from extractor.store import Store
+from gouji.cli import cli
+from gouji.migrations import MIGRATIONS, migrate
+from gouji.store import Store
 
 from conftest import gold, shared_path
 

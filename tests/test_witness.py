@@ -3,7 +3,7 @@ with noise, rotated columns, omissions and lies) against the seeds and the real 
 
 import pytest
 
-from extractor.pipeline import extract_file
+from gouji.pipeline import extract_file
 from gouji_eval import sets
 from gouji_eval.llm_server import Oracle, ScriptedLLM
 from gouji_eval.score import same
@@ -20,7 +20,7 @@ def labeled():
 @pytest.fixture(scope="module")
 def witnessed(labeled, tmp_path_factory):
     """Records of every labeled document with an oracle of the given faults."""
-    from extractor.llm import LLMClient, LLMSettings
+    from gouji.llm import LLMClient, LLMSettings
 
     server = ScriptedLLM().start()
     settings = LLMSettings(model="oracle", base_url=server.base_url, api_key="test",
