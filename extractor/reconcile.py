@@ -26,23 +26,12 @@ from dataclasses import dataclass, field
 
 from .cells import Cell
 from .claims import cn_number
-from .model import Candidate, Claim, Finding, Value
+from .model import Candidate, Claim, Finding, Value, show
 from .reader import ReaderResult
+from .rules import RULES
 from .template import FIELD_KEYS, IDENTITIES, label_of
 from .text import SourceText, compact
 
-# Reader findings that express doubt about where a value stands, which a second witness can
-# settle; identity and prose checks are run afresh after reconciliation.
-_DOUBT = (
-    "row_cells",
-    "row_layout",
-    "row_order",
-    "run_together",
-    "cell_note",
-    "row_duplicate",
-    "collapsed_other",
-    "cells",
-)
 # Keys some identity checks: only there may a value the LLM alone gives be trusted.
 _CHECKED = frozenset(k for identity in IDENTITIES for k in (*identity.left, *identity.right))
 
@@ -170,7 +159,7 @@ def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: Source
             Finding(
                 "llm.disagree",
                 [key],
-                f"{label_of(key)}：读取器读到 {_show(ours.value)}，LLM 读到 {_show(theirs)}{where}",
+                f"{label_of(key)}：读取器读到 {show(ours.value)}，LLM 读到 {show(theirs)}{where}",
             )
         )
     if disagree > agree:
@@ -184,16 +173,13 @@ def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: Source
     findings: list[Finding] = []
     notes: list[str] = []
     for finding in reader.findings:
-        doubt = finding.rule.split(".", 1)[1] in _DOUBT
-        if doubt and all(k in settled for k in finding.keys):
+        # Doubt about where a value stands, which a second witness can settle; identity and
+        # prose checks are run afresh after reconciliation.
+        if RULES[finding.rule].doubt and all(k in settled for k in finding.keys):
             notes.append(f"已由 LLM 佐证：{finding.message}")
             continue
         findings.append(finding)
     return Reconciled(candidates, findings + disagreements, disputed, notes, ungrounded)
-
-
-def _show(value: Value) -> str:
-    return "空" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _quote_span(view: str, quote: str) -> tuple[int, int] | None:
