@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from extractor import batch, sources
-from extractor.llm import LLMClient, LLMSettings, Usage
-from extractor.pipeline import extract_file
-from extractor.template import S3_ROWS, S4_GROUPS
+from gouji import batch, sources
+from gouji.llm import LLMClient, LLMSettings, Usage
+from gouji.pipeline import extract_file
+from gouji.template import S3_ROWS, S4_GROUPS
 
 from .generate import generate
 from .llm_server import Reply, ScriptedLLM
@@ -168,7 +168,7 @@ def tokens(folder: Path, count: int) -> None:
     """Request sizes as the server sees them (prompt, schema and text alike)."""
     from pydantic import create_model
 
-    from extractor.tasks import TASKS, ResponseModel
+    from gouji.tasks import TASKS, ResponseModel
 
     server = ScriptedLLM().start()
     server.script = _fixed_answers

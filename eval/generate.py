@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import opencc
 
-from extractor.template import (
+from gouji.template import (
     FIELD_KEYS,
     S2_ROWS,
     S3_COLUMNS,

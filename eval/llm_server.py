@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from extractor.template import FIELD_KEYS
+from gouji.template import FIELD_KEYS
 
 # Our prompts' instructions name their task, as a model would read them; the document text
 # that follows may mention any part, so the instruction sentences are what is matched.
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
     import sys
 
-    from extractor.template import S3_ROWS, S4_GROUPS
+    from gouji.template import S3_ROWS, S4_GROUPS
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.3)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from extractor.llm import LLMClient
-from extractor.pipeline import extract_file, map_ordered
-from extractor.tasks import prompt_versions
-from extractor.template import FIELD_KEYS, IDENTITIES
+from gouji.llm import LLMClient
+from gouji.pipeline import extract_file, map_ordered
+from gouji.tasks import prompt_versions
+from gouji.template import FIELD_KEYS, IDENTITIES
 
 from . import sets
 from .score import claim_found, same

@@ -1,4 +1,5 @@
-"""The ``gouji`` command: nouns and verbs over reports."""
+"""The ``gouji`` command: one verb per job (extract, eval, review, export, gold, cluster,
+cross-year); the modules that do the jobs own their options' choices and defaults."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
+from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
 from .record import document_key, dumps
@@ -380,8 +382,8 @@ def review(db: str | None, port: int, headless: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "jsonl", "parquet", "xlsx"]),
-    default="csv",
+    type=click.Choice(FORMATS),
+    default=FORMATS[0],
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -394,14 +396,14 @@ def export(
     给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
     已复核的值替换抽取值。
     """
-    from .export import rows_from_records, write
+    from .export import rows_from_records, rows_from_store, write
 
     if records is not None:
         count = write(rows_from_records(records), fmt, output, chinese_header)
     else:
         store = Store(db)
         try:
-            count = write(store.export_rows(), fmt, output, chinese_header)
+            count = write(rows_from_store(store), fmt, output, chinese_header)
         finally:
             store.close()
     click.echo(f"已导出 {count} 份报告到 {output}", err=True)
@@ -417,15 +419,19 @@ def export(
 )
 def gold(db: str | None, into: Path | None) -> None:
     """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    from gouji_eval.gold import save_reviewed
     from gouji_eval.sets import reviewed_dir
+
+    from .review import Review
 
     folder = into or reviewed_dir()
     store = Store(db)
+    review = Review(store)
     saved = 0
     try:
         for doc in store.documents():
-            if doc["status"] == "ok" and store.fully_reviewed(doc["id"]):
-                click.echo(str(store.save_gold(doc["id"], folder)))
+            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
+                click.echo(str(save_reviewed(review, doc["id"], folder)))
                 saved += 1
     finally:
         store.close()

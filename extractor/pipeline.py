@@ -17,7 +17,7 @@ from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
 from .model import Finding
 from .reconcile import merge_claims, reconcile
-from .record import RECORD_VERSION, failed_record
+from .record import RECORD_VERSION, Record, failed_record
 from .tasks import TASKS
 from .text import compact
 
@@ -220,7 +220,7 @@ def extract_file(
     max_bytes: int = sources.DEFAULT_MAX_BYTES,
     llm: LLMClient | None = None,
     llm_mode: str = "off",
-) -> dict[str, Any]:
+) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong."""
     try:
         loaded = sources.load(path, max_bytes=max_bytes)

@@ -485,7 +485,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
     result.row_cells["s4"] = [c for c in seq if c.kind != "empty"]
     window = _window(seq, len(S4_KEYS))
     glued = window is None or any(c.note and "以 0 开头" in c.note for c in window)
-    part4 = Row("s4", "part4", "第四部分", (r"$^",), S4_KEYS)
+    part4 = Row("part4", "第四部分", (r"$^",), S4_KEYS)
     if glued and _place_cut(result, "s4", part4, seq, groups_of_five, groups_of_five):
         return
     if window is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from .template import FIELD_KEYS
 
@@ -19,7 +19,31 @@ def document_key(path: str | Path) -> str:
     return os.path.realpath(path)
 
 
-def failed_record(document: str, error: str, sha256: str | None = None) -> dict[str, Any]:
+class Record(TypedDict, total=False):
+    """The extraction record of SCHEMA.md: what ``extract_file`` returns and each JSONL line
+    holds. A plain ``dict`` at run time; this names its keys for readers and type checkers."""
+
+    document: str
+    sha256: str | None
+    status: str  # "ok" or "failed"
+    error: str | None
+    template: str  # "2021", "pre2021" or "unknown"
+    meta: dict[str, Any]
+    fields: dict[str, Any]
+    field_status: dict[str, str]
+    spans: dict[str, list[int] | None]
+    field_witness: dict[str, str | None]
+    claims: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    candidates: dict[str, list[dict[str, Any]]]
+    page_starts: list[int] | None
+    notes: list[str]
+    llm: dict[str, Any] | None
+    record_version: int
+    settings: str
+
+
+def failed_record(document: str, error: str, sha256: str | None = None) -> Record:
     """The record of a document that could not be read: every key null and in review."""
     return {
         "document": document,
@@ -42,5 +66,5 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> dict[
     }
 
 
-def dumps(record: dict[str, Any]) -> str:
+def dumps(record: Record | dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))

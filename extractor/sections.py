@@ -42,7 +42,6 @@ class Sections:
 
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
     template: str = "unknown"
-    table_evidence: dict[str, int] = field(default_factory=dict)
 
     def prose_spans(self, length: int) -> list[tuple[int, int]]:
         """The stretches of the view outside the table regions."""
@@ -95,7 +94,7 @@ def find(view: str) -> Sections:
             table = view.find("第二十条", start, end)
             start = table if table >= 0 else start
         regions[part] = (start, end)
-    sections = Sections(regions=regions, table_evidence=evidence)
+    sections = Sections(regions=regions)
     has_tables = evidence.get("s3", 0) >= 5 or evidence.get("s2", 0) >= 3
     if not has_tables:
         sections.template = "unknown"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from extractor import FIELD_KEYS, batch
-from extractor.cli import cli
-from extractor.llm import LLMClient, LLMSettings, RateLimit
+from gouji import FIELD_KEYS, batch
+from gouji.cli import cli
+from gouji.llm import LLMClient, LLMSettings, RateLimit
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply, answer_from_gold
 
@@ -113,7 +113,7 @@ def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path,
 
     def command(out, *extra):
         db = ["--db", f"sqlite:///{out.with_suffix('.db')}"] if with_db else []
-        return [sys.executable, "-m", "extractor.cli", "extract", str(folder), "-o", str(out),
+        return [sys.executable, "-m", "gouji.cli", "extract", str(folder), "-o", str(out),
                 "--workers", "2", "-q", *db, *extra]  # fmt: skip
 
     whole, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
@@ -186,8 +186,8 @@ def test_progress_in_a_log_is_a_plain_line(monkeypatch, capsys):
 def test_rate_limit_spaces_requests_across_threads(monkeypatch):
     clock = {"now": 100.0}
     slept = []
-    monkeypatch.setattr("extractor.llm.time.monotonic", lambda: clock["now"])
-    monkeypatch.setattr("extractor.llm.time.sleep", lambda s: slept.append(round(s, 3)))
+    monkeypatch.setattr("gouji.llm.time.monotonic", lambda: clock["now"])
+    monkeypatch.setattr("gouji.llm.time.sleep", lambda s: slept.append(round(s, 3)))
     limit = RateLimit(4.0)  # a slot every 0.25 s
     for _ in range(4):
         limit.wait()
@@ -228,7 +228,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
     env = {**os.environ, "OPENAI_BASE_URL": llm_server.base_url, "OPENAI_API_KEY": "x",
            "GOUJI_CACHE_DIR": str(cache)}  # fmt: skip
-    command = [sys.executable, "-m", "extractor.cli", "extract", str(folder), "-o", str(out),
+    command = [sys.executable, "-m", "gouji.cli", "extract", str(folder), "-o", str(out),
                "--model", "m", "--concurrency", "32", "-q"]  # fmt: skip
     process = subprocess.Popen(
         command,

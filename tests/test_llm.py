@@ -2,9 +2,9 @@
 
 import pytest
 
-from extractor.llm import MODES
-from extractor.pipeline import extract_file
-from extractor.tasks import prompt_versions
+from gouji.llm import MODES
+from gouji.pipeline import extract_file
+from gouji.tasks import prompt_versions
 from gouji_eval.generate import generate
 from gouji_eval.llm_server import Reply, answer_from_gold
 from gouji_eval.score import claim_found, same
@@ -241,7 +241,7 @@ def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeyp
 
     from click.testing import CliRunner
 
-    from extractor.cli import cli
+    from gouji.cli import cli
 
     llm_server.script = right_answers(gold(SEED))
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
@@ -264,7 +264,7 @@ def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeyp
 def test_asking_for_the_llm_without_a_model_is_a_usage_error(tmp_path):
     from click.testing import CliRunner
 
-    from extractor.cli import cli
+    from gouji.cli import cli
 
     seed = shared_path("seeds", f"{SEED}.txt")
     result = CliRunner().invoke(cli, ["extract", str(seed), "--llm", "verify"])
