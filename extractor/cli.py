@@ -16,6 +16,7 @@ from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
 from .record import document_key, dumps
+from .rules import RULES
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url
 from .tasks import prompt_versions
@@ -241,8 +242,7 @@ def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
             sidecar.unlink(missing_ok=True)
     if store is not None:
         for f in found:
-            review = f["rule"] not in crossyear.WARNING_RULES
-            store.add_findings(f["document"], f["sha256"], [f], review)
+            store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
 
 
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
