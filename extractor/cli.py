@@ -15,7 +15,7 @@ from . import __version__, batch, crossyear
 from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
-from .record import dumps
+from .record import document_key, dumps
 from .rules import RULES
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url
@@ -189,7 +189,10 @@ def extract(
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     client, mode = llm.client()
     settings = batch.fingerprint(client, mode, max_bytes)
-    skip = batch.done_before(output, settings) if resume else set()
+    earlier = ()
+    if resume:
+        documents, kept = batch.resume(output, settings, documents)
+        earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
     if store is not None:
@@ -207,7 +210,7 @@ def extract(
             llm=client,
             llm_mode=mode,
             workers=workers or llm.concurrency or batch.default_workers(client, len(documents)),
-            skip=skip,
+            earlier=earlier,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
             quiet=quiet,
         )
@@ -229,12 +232,14 @@ def extract(
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
     """Findings across years, made at the end of a run when the records are already
-    written: beside the output as ``<output>.cross_year.jsonl``, and into the store."""
-    if not found:
-        return
+    written: beside the output as ``<output>.cross_year.jsonl`` (the whole output's, also
+    when resumed; none, no file), and into the store."""
     if str(output) != "-":
         sidecar = output.with_name(output.stem + ".cross_year.jsonl")
-        sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        if found:
+            sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        else:
+            sidecar.unlink(missing_ok=True)
     if store is not None:
         for f in found:
             store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
@@ -522,7 +527,7 @@ def cluster(
     settings = client.settings if client else None
     if client is not None:
         client.close()  # each Ray worker makes its own
-    documents = [str(p.resolve()) for p in iter_documents(paths)]
+    documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")
     counts = ray_cluster.run(
