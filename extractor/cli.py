@@ -291,6 +291,17 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     default=None,
     help="本次运行的 JSON 记录，默认写到 eval/runs/。",
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="不评测，只列出历次运行记录中的各项指标（每个指标一行，↓ 表示比上一次变差）。",
+)
+@click.option(
+    "--runs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="--history 读取的运行记录目录，默认 eval/runs/。",
+)
 def eval_command(
     set_names: tuple[str, ...],
     llm: LLMChoice,
@@ -299,6 +310,8 @@ def eval_command(
     baseline: Path | None,
     update_baseline: bool,
     artifact: Path | None,
+    history: bool,
+    runs: Path | None,
 ) -> None:
     """在标注集上评测抽取结果，与基线比较；任何指标变差超过容差时退出码为 1。
 
@@ -308,6 +321,10 @@ def eval_command(
     """
     from gouji_eval import run
 
+    if history:
+        for line in run.history_lines(run.history(runs or run.RUNS), list(set_names) or None):
+            click.echo(line)
+        return
     client, mode = llm.client()
     names = list(set_names) or ["seeds", "real", "generated", "corpus"]
     settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}
