@@ -25,32 +25,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, crossyear
-from .llm import LLMClient, LLMSettings, Usage
+from . import crossyear
+from .llm import LLMClient, Usage
 from .pipeline import extract_file, map_ordered
-from .record import RECORD_VERSION, dumps
-from .tasks import prompt_versions
+from .record import dumps
+from .settings import Settings
 
 LOG_EVERY_SECONDS = 10.0
-
-
-def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
-    """What a record depends on besides the document: same fingerprint, same record."""
-    settings = {
-        "gouji": __version__,
-        "record": RECORD_VERSION,
-        "llm": llm_mode,
-        "max_bytes": max_bytes,
-    }
-    if llm is not None:
-        settings |= {"model": llm.settings.model, "mode": llm.mode, "prompts": prompt_versions()}
-    blob = json.dumps(settings, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def sha256_of(path: Path) -> str | None:
@@ -136,36 +122,34 @@ class Outcome:
 THREADS_PER_PROCESS = 16
 
 
-def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable], Iterator]:
+def _records(
+    settings: Settings, llm: LLMClient | None, workers: int, documents: Iterable[Path]
+) -> Iterator[dict]:
+    """Each document's record, in input order."""
+    one = partial(extract_file, settings=settings, llm=llm)
     if workers <= 1:
-        return lambda function, items: map(function, items)
+        return map(one, documents)
     if llm is None:
-        return lambda function, items: map_ordered(function, items, workers, ProcessPoolExecutor)
+        return map_ordered(one, documents, workers, ProcessPoolExecutor)
     processes = min(os.cpu_count() or 1, -(-workers // THREADS_PER_PROCESS))
     if processes <= 1:
-        return lambda function, items: map_ordered(function, items, workers, ThreadPoolExecutor)
-    threads = -(-workers // processes)
-    return lambda function, items: _in_processes(function, items, processes, threads)
+        return map_ordered(one, documents, workers, ThreadPoolExecutor)
+    return _in_processes(settings, documents, processes, -(-workers // processes))
 
 
-def _in_processes(function: partial, items: Iterable, processes: int, threads: int) -> Iterator:
+def _in_processes(
+    settings: Settings, items: Iterable[Path], processes: int, threads: int
+) -> Iterator[dict]:
     """Many requests in flight on several cores: each process has its own LLM client (and its
     share of the rate limit) and ``threads`` threads, each taking the next document as soon as
     it is done with one, so no document waits for a slow one. Records come back in input
     order, with at most a bounded window of documents between the next one out and the last
     one handed out."""
-    settings = function.keywords["llm"].settings
-    share = replace(
-        settings,
-        requests_per_second=settings.requests_per_second / processes
-        if settings.requests_per_second
-        else None,
-    )
-    keywords = {k: v for k, v in function.keywords.items() if k != "llm"}
+    share = settings.share(processes)
     context = multiprocessing.get_context()
     jobs, results = context.Queue(), context.Queue()
     workers = [
-        context.Process(target=_serve, args=(share, keywords, threads, jobs, results), daemon=True)
+        context.Process(target=_serve, args=(share, threads, jobs, results), daemon=True)
         for _ in range(processes)
     ]
     for worker in workers:
@@ -211,12 +195,12 @@ def _in_processes(function: partial, items: Iterable, processes: int, threads: i
             jobs.cancel_join_thread()
 
 
-def _serve(settings: LLMSettings, keywords: dict, threads: int, jobs, results) -> None:
+def _serve(settings: Settings, threads: int, jobs, results) -> None:
     """One worker process: ``threads`` threads sharing one client, until each takes a stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us
-    client = LLMClient(settings)
+    client = settings.client()
     gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
-    one = partial(extract_file, **{**keywords, "llm": client})
+    one = partial(extract_file, settings=settings, llm=client)
 
     def work() -> None:
         while (job := jobs.get()) is not None:
@@ -234,18 +218,22 @@ def _serve(settings: LLMSettings, keywords: dict, threads: int, jobs, results) -
 def run(
     documents: list[Path],
     out: TextIO,
+    settings: Settings,
     *,
-    max_bytes: int,
-    llm: LLMClient | None,
-    llm_mode: str,
-    workers: int,
+    llm: LLMClient | None = None,
+    workers: int | None = None,
     skip: set[tuple[str, str]] | None = None,
     on_record: Callable[[dict], None] | None = None,
     quiet: bool = False,
 ) -> Outcome:
-    """Extract ``documents`` into ``out``, one JSON line each, in input order."""
+    """Extract ``documents`` into ``out``, one JSON line each, in input order.
+
+    ``llm``: a client the caller holds (left open); by default the run makes one from the
+    settings and closes it. ``workers``: documents at once (default: ``settings.concurrency``,
+    else ``default_workers``)."""
     outcome = Outcome(documents=len(documents))
-    settings = fingerprint(llm, llm_mode, max_bytes)
+    fingerprint = settings.fingerprint()
+    workers = workers or settings.concurrency or default_workers(settings, len(documents))
     if skip:
         todo = []
         for path in documents:
@@ -254,15 +242,16 @@ def run(
             else:
                 todo.append(path)
         documents = todo
-    one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
     progress = Progress(len(documents), sys.stderr, quiet)
     years = []
     # What is loaded by now (modules, patterns, the LLM client) lives for the whole run:
     # frozen, it is not walked again by every full collection (a few ms per LLM request).
+    own = llm is None
+    llm = settings.client() if own else llm
     gc.freeze()
     try:
-        for record in _pool(llm, workers)(one, documents):
-            record["settings"] = settings
+        for record in _records(settings, llm, workers, documents):
+            record["settings"] = fingerprint
             out.write(dumps(record) + "\n")  # one write per record: a kill cuts at most one line
             out.flush()
             if on_record is not None:
@@ -280,6 +269,8 @@ def run(
     finally:
         gc.unfreeze()
         progress.close()
+        if own and llm is not None:
+            llm.close()
     outcome.cross_year = [
         {"document": s.document, "sha256": s.sha256, **f.to_dict()}
         for s, f in crossyear.check(years)
@@ -288,9 +279,9 @@ def run(
     return outcome
 
 
-def default_workers(llm: LLMClient | None, count: int) -> int:
+def default_workers(settings: Settings, count: int) -> int:
     """Eight requests in flight for an endpoint; the machine's cores for the reader when
     the run is long enough to pay for starting them."""
-    if llm is not None:
+    if settings.uses_llm:
         return 8
     return min(os.cpu_count() or 1, 8) if count >= 50 else 1
