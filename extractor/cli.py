@@ -18,7 +18,7 @@ from .errors import SettingsError
 from .export import FORMATS
 from .llm import MODES, LLMSettings
 from .pipeline import iter_documents
-from .record import dumps
+from .record import document_key, dumps
 from .rules import RULES
 from .settings import WITNESS_MODES, Settings
 from .sources import DEFAULT_MAX_BYTES
@@ -207,7 +207,10 @@ def extract(
         raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
-    skip = batch.done_before(output, settings.fingerprint()) if resume else set()
+    earlier = ()
+    if resume:
+        documents, kept = batch.resume(output, settings.fingerprint(), documents)
+        earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
     if store is not None:
@@ -225,7 +228,7 @@ def extract(
             out,
             settings,
             workers=workers,
-            skip=skip,
+            earlier=earlier,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
             quiet=quiet,
         )
@@ -246,12 +249,14 @@ def extract(
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
     """Findings across years, made at the end of a run when the records are already
-    written: beside the output as ``<output>.cross_year.jsonl``, and into the store."""
-    if not found:
-        return
+    written: beside the output as ``<output>.cross_year.jsonl`` (the whole output's, also
+    when resumed; none, no file), and into the store."""
     if str(output) != "-":
         sidecar = output.with_name(output.stem + ".cross_year.jsonl")
-        sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        if found:
+            sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        else:
+            sidecar.unlink(missing_ok=True)
     if store is not None:
         for f in found:
             store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
@@ -365,7 +370,7 @@ def cluster(
         from . import cluster as ray_cluster
     except ImportError:
         raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'") from None
-    documents = [str(p.resolve()) for p in iter_documents(paths)]
+    documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")
     counts = ray_cluster.run(documents, db, settings, address=address, workers=workers)

@@ -144,6 +144,8 @@ def extract_loaded(
             "usage": asked["usage"].to_dict(),
             "errors": asked["errors"],
             "ungrounded_claims": ungrounded,
+            "ungrounded_fields": len(merged.ungrounded),
+            "set_aside": merged.set_aside,
         }
 
     for key, options in result.alternatives.items():

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, TypedDict
 
 from .template import FIELD_KEYS
 
 RECORD_VERSION = 1
+
+
+def document_key(path: str | Path) -> str:
+    """The absolute path that names a document in the store and across runs. Unlike
+    ``Path.resolve``, it does not raise on a symlink loop (that file's record says why it
+    could not be read)."""
+    return os.path.realpath(path)
 
 
 class Record(TypedDict, total=False):
