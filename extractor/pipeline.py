@@ -17,6 +17,7 @@ from .decide import decide
 from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
 from .model import Finding
+from .prose import sentences
 from .reconcile import merge_claims, reconcile
 from .record import RECORD_VERSION, Record, failed_record
 from .settings import Settings
@@ -180,6 +181,7 @@ def extract_loaded(
         "findings": [f.to_dict() for f in findings],
         "candidates": disputed,
         "page_starts": loaded.page_starts,
+        "sentences": sentences(source, found.prose_spans(len(view))),
         "notes": notes,
         "llm": llm_block,
         "record_version": RECORD_VERSION,
