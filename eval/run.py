@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gouji.batch import map_ordered
 from gouji.llm import LLMClient
-from gouji.pipeline import extract_file, map_ordered
+from gouji.pipeline import extract_file
 from gouji.rules import RULES, of_kind
 from gouji.settings import Settings
 from gouji.tasks import prompt_versions
