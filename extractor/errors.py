@@ -9,11 +9,12 @@
     │   ├── UnsupportedFormat     input.format
     │   ├── NoTextLayer           input.no_text_layer
     │   └── NotAReport            input.not_a_report
-    └── LLMError              the LLM could not answer one task (the reader's result stands)
-        ├── LLMTransportError     llm.transport
-        ├── LLMTruncated          llm.truncated
-        ├── LLMSchemaError        llm.schema
-        └── LLMBudgetExceeded     llm.budget
+    ├── LLMError              the LLM could not answer one task (the reader's result stands)
+    │   ├── LLMTransportError     llm.transport
+    │   ├── LLMTruncated          llm.truncated
+    │   ├── LLMSchemaError        llm.schema
+    │   └── LLMBudgetExceeded     llm.budget
+    └── DecisionRefused       review.refused: a review decision the queue will not apply
 
 Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
 """
@@ -89,3 +90,10 @@ class LLMSchemaError(LLMError):
 
 class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
+
+
+class DecisionRefused(GoujiError):
+    """A review decision the queue will not apply (the item's hold is not the reviewer's,
+    or its value changed since it was shown); ``str()`` tells the reviewer why."""
+
+    code = "review.refused"
