@@ -16,6 +16,7 @@ from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
 from .record import dumps
+from .rules import RULES
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url, store_exists
 from .tasks import prompt_versions
@@ -236,8 +237,7 @@ def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
         sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
     if store is not None:
         for f in found:
-            review = f["rule"] not in crossyear.WARNING_RULES
-            store.add_findings(f["document"], f["sha256"], [f], review)
+            store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
 
 
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 
 from .migrations import migrate
+from .rules import RULES
 from .template import FIELD_KEYS, PART_OF_KEY
 
 DEFAULT_DB = "sqlite:///gouji.db"
@@ -224,7 +225,7 @@ class Store:
                     "key": key,
                     "part": PART_OF_KEY[key],
                     "rule": why[0]["rule"] if why else "unplaced",
-                    "messages": dump([f["message"] for f in why] or ["读取器未能确定这个值"]),
+                    "messages": dump([f["message"] for f in why] or [RULES["unplaced"].name]),
                     "status": "open",
                     "opened_by": opened_by,
                 }

@@ -14,9 +14,12 @@ import streamlit as st
 
 from gouji import sources
 from gouji.errors import InputError
+from gouji.model import show
 from gouji.review import Filter, Review
+from gouji.rules import RULES
 from gouji.store import Store, database_url
 from gouji.template import (
+    PARTS,
     S2_ROWS,
     S3_COLUMN_LABELS,
     S3_COLUMNS,
@@ -30,7 +33,6 @@ from gouji.template import (
 from gouji_eval.gold import save_reviewed
 from gouji_eval.sets import reviewed_dir
 
-PARTS = {"s2": "二、主动公开", "s3": "三、依申请公开", "s4": "四、复议诉讼"}
 STATUS = {"open": "待复核", "settled": "已处理", None: "全部"}
 DECISION_NAMES = {
     "take_candidate": "采用候选值",
@@ -55,14 +57,6 @@ def load_source(path: str, sha256: str):
     except (OSError, InputError):
         return None
     return loaded.source if loaded.sha256 == sha256 else None
-
-
-def show(value) -> str:
-    if value is None:
-        return "空"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def context(view: str, a: int, b: int) -> tuple[str, str, str]:
@@ -92,8 +86,15 @@ st.sidebar.title("gouji 复核")
 reviewer = st.sidebar.text_input("复核人", key="reviewer", placeholder="请填写姓名")
 documents = store.documents()
 doc_names = {d["id"]: d["path"].rsplit("/", 1)[-1] for d in documents}
-rule_filter = st.sidebar.multiselect("规则", review.rules(), key="rules")
-part_filter = st.sidebar.multiselect("部分", list(PARTS), format_func=PARTS.get, key="parts")
+rule_filter = st.sidebar.multiselect(
+    "规则",
+    review.rules(),
+    format_func=lambda r: f"{r} {RULES[r].name}" if r in RULES else r,
+    key="rules",
+)
+part_filter = st.sidebar.multiselect(
+    "部分", list(PARTS), format_func=lambda p: PARTS[p].label, key="parts"
+)
 doc_filter = st.sidebar.selectbox(
     "报告",
     [None, *doc_names],
@@ -220,20 +221,18 @@ def tables_html(doc_id: int) -> str:
     values = store.values(doc_id)
     status = {k: r["status"] for k, r in store.field_rows(doc_id).items()}
     settled_keys = {i.key for i in review.items(Filter("settled", document_id=doc_id))}
-    out = ["<h4>二、主动公开政府信息情况</h4><table border=1 cellpadding=4>"]
+    out = [f"<h4>{PARTS['s2'].heading}</h4><table border=1 cellpadding=4>"]
     for row in S2_ROWS:
         cells = "".join(cell(doc_id, k, values, status, settled_keys) for k in row.keys)
         out.append(f"<tr><th align=left>{row.label}</th>{cells}</tr>")
-    out.append("</table><h4>三、收到和处理政府信息公开申请情况</h4><table border=1 cellpadding=4>")
+    out.append(f"</table><h4>{PARTS['s3'].heading}</h4><table border=1 cellpadding=4>")
     out.append(
         "<tr><th></th>" + "".join(f"<th>{S3_COLUMN_LABELS[c]}</th>" for c in S3_COLUMNS) + "</tr>"
     )
     for row in S3_ROWS:
         cells = "".join(cell(doc_id, k, values, status, settled_keys) for k in row.keys)
         out.append(f"<tr><th align=left>{row.label}</th>{cells}</tr>")
-    out.append(
-        "</table><h4>四、政府信息公开行政复议、行政诉讼情况</h4><table border=1 cellpadding=4>"
-    )
+    out.append(f"</table><h4>{PARTS['s4'].heading}</h4><table border=1 cellpadding=4>")
     out.append(
         "<tr><th></th>" + "".join(f"<th>{S4_COLUMN_LABELS[c]}</th>" for c in S4_COLUMNS) + "</tr>"
     )
