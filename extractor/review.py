@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from . import checks
 from .errors import DecisionRefused
+from .model import show
 from .store import Store, dump, load, now
 from .template import FIELD_KEYS, label_of
 
@@ -106,15 +107,6 @@ class Progress:
     total: int
     per_hour: float  # items settled an hour, over the last hour's work
     eta_seconds: float | None
-
-
-def show(value: Any) -> str:
-    """A value as a reviewer reads it."""
-    if value is None:
-        return "空"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 class Review:

@@ -12,7 +12,7 @@ import html
 
 import streamlit as st
 
-from gouji.review import show
+from gouji.model import show
 from gouji.template import (
     S2_ROWS,
     S2_STOCK_COLUMN_LABELS,
@@ -85,7 +85,7 @@ def _s3(values: dict, states: dict, marks: dict) -> str:
     out = [
         '<table class="t"><caption>三、收到和处理政府信息公开申请情况</caption>',
         '<tr><th colspan="3" rowspan="3" class="note">（本列数据的勾稽关系为：第一项加第二项之和，'
-        "等于第三项加第四项之和）</th><th colspan=\"7\">申请人情况</th></tr>",
+        '等于第三项加第四项之和）</th><th colspan="7">申请人情况</th></tr>',
         f'<tr><th rowspan="2">{labels["natural_person"]}</th><th colspan="5">法人或其他组织</th>'
         f'<th rowspan="2">{labels["total"]}</th></tr>',
         "<tr>" + "".join(f"<th>{labels[c]}</th>" for c in S3_COLUMNS[1:6]) + "</tr>",
@@ -143,35 +143,38 @@ def tables_html(values: dict, states: dict, marks: dict) -> str:
 
 
 _CSS = """
-.wrap { display: flex; gap: 16px; align-items: flex-start; font-size: 13px; }
-.tables { flex: 3; min-width: 0; }
-.source { flex: 2; position: sticky; top: 8px; border: 1px solid #bbb; padding: 8px;
+.gouji-doc .wrap { display: flex; gap: 16px; align-items: flex-start; font-size: 13px; }
+.gouji-doc .tables { flex: 3; min-width: 0; }
+.gouji-doc .source { flex: 2; position: sticky; top: 8px; border: 1px solid #bbb; padding: 8px;
           white-space: pre-wrap; font-family: monospace; max-height: 560px; overflow: auto; }
-.source .head { font-family: sans-serif; font-weight: bold; margin-bottom: 6px; white-space: normal; }
-table.t { border-collapse: collapse; margin: 0 0 14px 0; width: 100%; }
-table.t caption { text-align: left; font-weight: bold; padding: 4px 0; }
-table.t th, table.t td { border: 1px solid #999; padding: 2px 5px; }
-table.t th { background: #f3f3f3; font-weight: normal; }
-table.t th.label { text-align: left; }
-table.t th.parent, table.t th.article { font-weight: bold; }
-table.t td { text-align: right; cursor: pointer; min-width: 2.2em; }
-td.accepted { background: #ffffff; }
-td.review { background: #ffc48a; }
-td.reviewed { background: #b7e4a7; }
-td.publisher_error { background: #d7b4f3; }
-td.recheck { outline: 2px dashed #c0392b; outline-offset: -3px; }
-td.recheck::before { content: "⟳ "; color: #c0392b; }
-td.cursor { box-shadow: inset 0 0 0 3px #1565c0; }
-mark { background: #ffb703; }
-.legend span { display: inline-block; padding: 0 6px; margin-right: 6px; border: 1px solid #999; }
+.gouji-doc .source .head { font-family: sans-serif; font-weight: bold; margin-bottom: 6px; white-space: normal; }
+.gouji-doc table.t { border-collapse: collapse; margin: 0 0 14px 0; width: 100%; }
+.gouji-doc table.t caption { text-align: left; font-weight: bold; padding: 4px 0; }
+.gouji-doc table.t th, .gouji-doc table.t td { border: 1px solid #999; padding: 2px 5px; }
+.gouji-doc table.t th { background: #f3f3f3; font-weight: normal; }
+.gouji-doc table.t th.label { text-align: left; }
+.gouji-doc table.t th.parent, .gouji-doc table.t th.article { font-weight: bold; }
+.gouji-doc table.t td { text-align: right; cursor: pointer; min-width: 2.2em; }
+.gouji-doc td.accepted { background: #ffffff; }
+.gouji-doc td.review { background: #ffc48a; }
+.gouji-doc td.reviewed { background: #b7e4a7; }
+.gouji-doc td.publisher_error { background: #d7b4f3; }
+.gouji-doc td.recheck { outline: 2px dashed #c0392b; outline-offset: -3px; }
+.gouji-doc td.recheck::before { content: "⟳ "; color: #c0392b; }
+.gouji-doc td.cursor { box-shadow: inset 0 0 0 3px #1565c0; }
+.gouji-doc mark { background: #ffb703; }
+.gouji-doc .legend span { display: inline-block; padding: 0 6px; margin-right: 6px; border: 1px solid #999; }
 """
 
 _JS = """
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
   const root = document.createElement("div");
+  root.className = "gouji-doc";
   root.innerHTML = data.html;
-  parentElement.replaceChildren(root);
+  // Only this view's own element is replaced: the styles Streamlit put beside it stay.
+  parentElement.querySelectorAll(":scope > .gouji-doc").forEach((old) => old.remove());
+  parentElement.appendChild(root);
   const cells = Array.from(root.querySelectorAll("td[data-key]"));
   const source = root.querySelector(".source");
   let index = Math.max(0, cells.findIndex((c) => c.dataset.key === data.cursor));
@@ -184,7 +187,8 @@ export default function (component) {
     window.goujiCursor = cell.dataset.key;
     source.innerHTML = data.contexts[cell.dataset.key] || "";
     const mark = source.querySelector("mark");
-    if (mark) mark.scrollIntoView({ block: "center" });
+    // Scroll the source panel, not the page.
+    if (mark) source.scrollTop = Math.max(0, mark.offsetTop - source.clientHeight / 2);
   };
   const below = (step) => {
     // The nearest cell in the next row below (or above) the selected one.
@@ -230,7 +234,9 @@ export default function (component) {
 }
 """
 
-_view = st.components.v2.component("gouji_tables", css=_CSS, js=_JS)
+# Not in a shadow root, so the page (and a test driving it) reaches the cells; the styles
+# are scoped to the view instead.
+_view = st.components.v2.component("gouji_tables", css=_CSS, js=_JS, isolate_styles=False)
 
 
 def document_view(body: str, contexts: dict[str, str], cursor: str | None, key: str):

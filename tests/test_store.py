@@ -172,7 +172,7 @@ def _manual_items(store, doc: int, keys) -> None:
         conn.execute(
             store.t.review_items.insert(),
             [
-                {"document_id": doc, "key": k, "part": k[:2], "rule": "manual", "messages": "[]",
+                {"document_id": doc, "key": k, "part": k[:2], "rule": "unplaced", "messages": "[]",
                  "status": "open"}
                 for k in keys
             ],
@@ -237,7 +237,7 @@ def test_extract_into_the_store_and_export_reviewed_values(store_url, tmp_path):
     with store.engine.begin() as conn:
         conn.execute(
             store.t.review_items.insert().values(
-                document_id=doc, key="s2.licensing", part="s2", rule="manual", messages="[]",
+                document_id=doc, key="s2.licensing", part="s2", rule="unplaced", messages="[]",
                 status="open",
             )
         )  # fmt: skip
