@@ -114,16 +114,13 @@ def write(
 ) -> int:
     """Write the rows, wide (a status column after each value) or ``long`` (one line per
     document and key, with status and witness); returns how many documents were written."""
-    names = header(chinese, long)
-    documents = 0
+    documents = list(rows)
+    write_table(header(chinese, long), list(_lines(documents, long)), fmt, path)
+    return len(documents)
 
-    def counted():
-        nonlocal documents
-        for r in rows:
-            documents += 1
-            yield r
 
-    table = _lines(counted(), long)
+def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> int:
+    """Write a table under its column names in one of ``FORMATS``; returns its row count."""
     if fmt == "csv":
         # utf-8-sig so Excel opens the Chinese text correctly
         with path.open("w", encoding="utf-8-sig", newline="") as out:
@@ -140,8 +137,7 @@ def write(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        lines = list(table)
-        columns = {name: [line[i] for line in lines] for i, name in enumerate(names)}
+        columns = {name: [line[i] for line in table] for i, name in enumerate(names)}
         pq.write_table(pa.table(columns), path)
     elif fmt == "xlsx":
         from openpyxl import Workbook
@@ -154,4 +150,4 @@ def write(
         book.save(path)
     else:
         raise ValueError(f"unknown format {fmt}")
-    return documents
+    return len(table)
