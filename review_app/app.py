@@ -612,7 +612,8 @@ def on_key(action: str) -> None:
 
 if (goto := st.session_state.pop("goto", None)) is not None:
     st.session_state["view"] = goto
-st.session_state.setdefault("view", "item")
+if st.session_state.get("view") is None:  # never no view (a second click deselects)
+    st.session_state["view"] = "item"
 pressed = keyboard(
     {
         **{str(n): str(n) for n in range(1, 10)},
