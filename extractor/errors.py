@@ -14,9 +14,11 @@
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
     │   └── LLMBudgetExceeded     llm.budget
-    └── DecisionRefused       review.refused: a review decision the queue will not apply
+    ├── SettingsError         settings that cannot run (a usage error, before any document)
+    └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
 
-Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
+Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
+``"<code>: <one-line Chinese message>"``.
 """
 
 from __future__ import annotations
@@ -92,8 +94,10 @@ class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
 
 
+class SettingsError(GoujiError):
+    """Settings that cannot run (an LLM witness asked for with no model configured)."""
+
+
 class DecisionRefused(GoujiError):
     """A review decision the queue will not apply (the item's hold is not the reviewer's,
     or its value changed since it was shown); ``str()`` tells the reviewer why."""
-
-    code = "review.refused"

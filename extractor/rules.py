@@ -105,8 +105,6 @@ _ALL: list[Rule] = [
     Rule("internal.error", "input", "读取时出现内部错误"),
     # a field in review that no finding names
     Rule("unplaced", "review", "读取器未能确定这个值"),
-    # a reviewer's decision the queue would not apply (errors.DecisionRefused)
-    Rule("review.refused", "review", "复核决定未被采用：持有已不属于复核人，或数值已改"),
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _ALL}

@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -59,6 +60,17 @@ CHROME = """<style>
 
 st.set_page_config(page_title="gouji 复核", layout="wide")
 st.html(CHROME)
+
+# Navigation: the queue (the rest of this file) and the 数据 page (its own file, data.py).
+_page = st.navigation(
+    [
+        st.Page(lambda: None, title="复核", url_path="review", default=True),
+        st.Page(Path(__file__).with_name("data.py"), title="数据", url_path="data"),
+    ]
+)
+if _page.title == "数据":
+    _page.run()
+    st.stop()
 
 
 @st.cache_resource
