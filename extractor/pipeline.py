@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import checks, claims, meta, reader, sections, sources
+from . import checks, claims, meta, reader, sections, sources, splits
 from .decide import decide
 from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
@@ -143,6 +143,15 @@ def extract_loaded(
             "ungrounded_claims": ungrounded,
         }
 
+    cut_findings, confirmed = splits.confirm(result.cuts, candidates)
+    findings += cut_findings
+    for counts, how in (
+        (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
+        (confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
+    ):
+        notes += [
+            f"{reader.PART_NAMES[p]}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())
+        ]
     for key, options in result.alternatives.items():
         disputed.setdefault(key, []).extend(
             {"witness": "reader", "value": value, "span": None} for value in options

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -18,7 +17,7 @@ from itertools import accumulate
 from .cells import Cell, tokenize
 from .model import Candidate, Finding
 from .sections import Sections
-from .splits import cuts, groups_of_five, row_total
+from .splits import CHOOSERS, Cut, cuts, forced
 from .template import (
     FIELD_KEYS,
     S2_ROWS,
@@ -42,6 +41,10 @@ class ReaderResult:
     row_cells: dict[str, list[Cell]] = field(default_factory=dict)
     # Other values a key may take (run-together digits with several cuts), for the reviewer.
     alternatives: dict[str, list] = field(default_factory=dict)
+    # Run-together rows cut by their own identity: proposals that other identities confirm.
+    cuts: list[Cut] = field(default_factory=list)
+    # Run-together rows whose digits allow one reading only, per part.
+    forced: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,7 +153,7 @@ def _place(
     label = row.label
     notes = [c.note for c in window if c.note] if window is not None else []
     glued = window is None or any("以 0 开头" in note for note in notes)
-    if glued and _place_cut(result, part, row, seq, row_total if part == "s3" else None):
+    if glued and _place_cut(result, part, row, seq):
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
@@ -280,25 +283,26 @@ def _read_aligned(
     return seen
 
 
-def _place_cut(
-    result: ReaderResult,
-    part: str,
-    row: Row,
-    seq: list[Cell],
-    complete: Callable[[list[int]], bool] | None,
-    partial: Callable[[list[int]], bool] | None = None,
-) -> bool:
-    """Cells whose borders were lost (digits run together): fill the row when exactly one
-    cut fits the identities, for a person to confirm; name the cuts when several fit.
+def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bool:
+    """Cells whose borders were lost (digits run together), as ``splits`` says: read them
+    when the digits allow one reading only; propose the one cut the row's identity allows,
+    for other identities to confirm; name the cuts when several fit.
     Returns False when the cells are not run-together digits at all."""
     numbers = [c for c in seq if c.kind != "empty"]
     if not numbers or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
         return False
     n = len(row.keys)
-    found = cuts([c.text for c in numbers], n, complete, partial)
-    printed = " ".join(c.text for c in numbers)
+    tokens = [c.text for c in numbers]
+    printed = " ".join(tokens)
+    only = forced(tokens, n)
+    if only is not None:
+        _fill_cut(result, row, numbers, only, certain=True)
+        result.forced[part] = result.forced.get(part, 0) + 1
+        return True
+    rule, complete, partial = CHOOSERS.get(part, (None, None, None))
+    found = cuts(tokens, n, complete, partial)
     if not found:
-        if complete is None or sum(len(c.text) for c in numbers) < n:
+        if complete is None or sum(len(t) for t in tokens) < n:
             return False
         _unplaced(
             result,
@@ -319,27 +323,37 @@ def _place_cut(
             {key: sorted({cut[i] for cut in found}) for i, key in enumerate(row.keys)}
         )
         return True
+    if rule is None:
+        # No identity to choose or confirm it, and the digits could be fewer cells.
+        _fill_cut(result, row, numbers, found[0], certain=False)
+        result.findings.append(
+            Finding(
+                f"{part}.run_together",
+                list(row.keys),
+                f"「{row.label}」的数字粘连为「{printed}」，可拆为 {'、'.join(map(str, found[0]))}，"
+                "但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对",
+            )
+        )
+        return True
     (cut,) = found
-    spans: list[tuple[int, int]] = []
+    _fill_cut(result, row, numbers, cut, certain=False)
+    result.cuts.append(Cut(part, row.label, row.keys, cut, printed, rule))
+    return True
+
+
+def _fill_cut(
+    result: ReaderResult, row: Row, numbers: list[Cell], cut: list[int], certain: bool
+) -> None:
+    """Candidates for a row's cut, each spanning its own digits."""
     cells = iter(numbers)
     cell, offset = next(cells), 0
-    for value in cut:
+    for key, value in zip(row.keys, cut, strict=True):
         if offset >= len(cell.text):
             cell, offset = next(cells), 0
         width = len(str(value))
-        spans.append((cell.start + offset, cell.start + offset + width))
+        span = (cell.start + offset, cell.start + offset + width)
+        result.candidates[key] = Candidate(key, value, span, certain)
         offset += width
-    for key, value, span in zip(row.keys, cut, spans, strict=True):
-        result.candidates[key] = Candidate(key, value, span, False)
-    result.findings.append(
-        Finding(
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，按勾稽关系只有一种拆分："
-            f"{'、'.join(map(str, cut))}，请核对",
-        )
-    )
-    return True
 
 
 def _read_rows(
@@ -486,7 +500,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
     window = _window(seq, len(S4_KEYS))
     glued = window is None or any(c.note and "以 0 开头" in c.note for c in window)
     part4 = Row("s4", "part4", "第四部分", (r"$^",), S4_KEYS)
-    if glued and _place_cut(result, "s4", part4, seq, groups_of_five, groups_of_five):
+    if glued and _place_cut(result, "s4", part4, seq):
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
@@ -524,13 +538,13 @@ def read(view: str, sections: Sections) -> ReaderResult:
             continue
         if region is None:
             keys = [k for k in FIELD_KEYS if k.startswith(part + ".")]
-            _unplaced(result, f"{part}.table_missing", keys, f"未找到{_PART_NAMES[part]}的表格")
+            _unplaced(result, f"{part}.table_missing", keys, f"未找到{PART_NAMES[part]}的表格")
             continue
         reader(view, region, result)
     return result
 
 
-_PART_NAMES = {
+PART_NAMES = {
     "s2": "第二部分（主动公开）",
     "s3": "第三部分（依申请公开）",
     "s4": "第四部分（复议诉讼）",

@@ -1,16 +1,47 @@
-"""Run-together digits: the ways a row's digit strings can be cut into its cells.
+"""Run-together digits: the ways a row's digit strings can be cut into its cells, and when a
+cut is trusted.
 
 Flattened page text loses cell borders (``本年新收…数量640020470`` for 64 | 0 | 0 | 2 | 0 | 4 |
-70). Each string is cut into one or more numbers without leading zeros, and only the cuts
-that satisfy the template's identities are kept. The reader uses a cut only when exactly
-one fits, and even then a person (or a second witness) confirms it.
+70). Each string is cut into numbers without leading zeros (no report prints ``05``); a space
+the crawler kept is a border.
+
+When a cut is trusted — the evidence that chooses a cut must not be the evidence that
+confirms it:
+
+* **Forced by the digits alone.** The digits can be cut into the row's cells in one way
+  only, and into *fewer* numbers in none, so no blank cell can have been dropped either
+  (``0000000``, ``008``: every cell but the last is 0, and ``0`` never starts a longer
+  number). No identity chose this reading, so every identity that involves the row is left to
+  confirm it: the checks that follow run on it as on any cell read beside its label.
+  Part 二's three-cell rows have no identity; this is the only way they are accepted, because
+  a cut like ``112`` (1 | 1 | 2) may as well be 11 | 2 with a blank dropped.
+* **Chosen by the row's own identity.** Where several cuts exist, the row's total (part 三)
+  or each group's total (part 四) picks the one that fits. That identity now holds by
+  construction, so it proves nothing: the cut stays a proposal (:class:`Cut`). It is accepted
+  only when the identities that did *not* choose it — part 三's column identities (results
+  sum to （七）总计; 一 + 二 = 三 + 四) — can be evaluated over every row and all hold. A wrong
+  cut of one row moves value between its columns, which breaks a column identity unless
+  another row's wrong cut moves it back; and a unique cut can only be wrong where the row's
+  printed figures do not add up or a blank was dropped, so two such compensating rows are
+  needed (the simulation in ``gouji_eval.simulate`` counts how often that happens: it must
+  be never). Part 四 has no identity beyond its group totals, so its chosen cuts stay in
+  review, as does any cut whose confirming identities break or cannot be evaluated.
+* **Several cuts fit, or none.** The row is not placed; the finding lists the options, or
+  says that the report's own figures do not add up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .model import Candidate, Finding
+from .template import IDENTITIES, Identity
 
 Check = Callable[[list[int]], bool]
+
+# Rule ids, kept here together until the rule registry holds them.
+RUN_TOGETHER = "run_together"  # prefixed with the part: s3.run_together
 
 
 def cuts(
@@ -53,6 +84,19 @@ def cuts(
     return found
 
 
+def forced(tokens: list[str], n: int) -> list[int] | None:
+    """The one reading of ``tokens`` as ``n`` cells when the digits allow no other — no other
+    cut into ``n``, and none into fewer numbers (so no blank cell was dropped) — else ``None``.
+
+    Fewer numbers are possible exactly when some token holds a nonzero digit with another
+    digit after it (the two can form one number), so that is all there is to check."""
+    if any(d != "0" for token in tokens for d in token[:-1]):
+        return None
+    if sum(len(t) for t in tokens) != n:
+        return None
+    return [int(d) for token in tokens for d in token]
+
+
 def row_total(values: list[int]) -> bool:
     """Part 三: the 总计 column is the sum of the six applicant columns."""
     return sum(values[:-1]) == values[-1]
@@ -62,3 +106,84 @@ def groups_of_five(values: list[int]) -> bool:
     """Part 四: in each finished group, 总计 is the sum of the other four."""
     whole = len(values) - len(values) % 5
     return all(sum(values[i : i + 4]) == values[i + 4] for i in range(0, whole, 5))
+
+
+# The identity that chooses a part's cut: (rule, check of a full cut, check of a prefix).
+CHOOSERS: dict[str, tuple[str, Check, Check | None]] = {
+    "s3": ("s3.row_total", row_total, None),
+    "s4": ("s4.total", groups_of_five, groups_of_five),
+}
+
+
+@dataclass
+class Cut:
+    """A row's cut that its own identity chose: a proposal until other identities confirm it."""
+
+    part: str
+    label: str
+    keys: tuple[str, ...]
+    values: list[int]
+    printed: str
+    chosen_by: str  # the rule of the identity that chose it
+
+
+def _holds(identity: Identity, values: Mapping[str, int | float | None]) -> bool:
+    left = sum(values[k] or 0 for k in identity.left)
+    right = sum(values[k] or 0 for k in identity.right)
+    return abs(left - right) < 1e-9
+
+
+_INVOLVING: dict[str, list[Identity]] = {}
+for _identity in IDENTITIES:
+    for _key in _identity.left + _identity.right:
+        _INVOLVING.setdefault(_key, []).append(_identity)
+
+
+def confirm(
+    cuts_: list[Cut], candidates: dict[str, Candidate]
+) -> tuple[list[Finding], dict[str, int]]:
+    """Accept each proposed cut whose confirming identities all hold (see the module's
+    docstring); the rest stay in review with a finding. Certainty another witness gave a
+    cut value (an LLM reading the same run-together digits) is not independent and is
+    withdrawn. Returns the findings and the number of rows confirmed per part."""
+    values: dict[str, int | float | None] = {}
+    for key, candidate in candidates.items():
+        if candidate.certain:
+            values[key] = candidate.value
+    for cut in cuts_:
+        values.update(zip(cut.keys, cut.values, strict=True))
+    findings: list[Finding] = []
+    confirmed: dict[str, int] = {}
+    for cut in cuts_:
+        ours = [candidates.get(k) for k in cut.keys]
+        if any(c is None or c.value != v for c, v in zip(ours, cut.values, strict=True)):
+            continue  # another witness disputes the cut: its finding keeps the row in review
+        others = {
+            id(i): i for k in cut.keys for i in _INVOLVING.get(k, ()) if i.rule != cut.chosen_by
+        }.values()
+        evaluable = [i for i in others if all(k in values for k in i.left + i.right)]
+        ok = (
+            bool(others)
+            and len(evaluable) == len(others)
+            and all(_holds(i, values) for i in others)
+        )
+        for candidate in ours:
+            candidate.certain = ok
+        if ok:
+            confirmed[cut.part] = confirmed.get(cut.part, 0) + 1
+            continue
+        if not others:
+            why = "没有别的勾稽关系可以验证"
+        elif len(evaluable) < len(others):
+            why = "验证它的列勾稽关系缺少数据"
+        else:
+            why = "但列的勾稽关系不成立"
+        findings.append(
+            Finding(
+                f"{cut.part}.{RUN_TOGETHER}",
+                list(cut.keys),
+                f"「{cut.label}」的数字粘连为「{cut.printed}」，按本行的勾稽关系只有一种拆分："
+                f"{'、'.join(map(str, cut.values))}，{why}，请核对",
+            )
+        )
+    return findings, confirmed
