@@ -300,7 +300,15 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         result.forced[part] = result.forced.get(part, 0) + 1
         return True
     rule, complete, partial = CHOOSERS.get(part, (None, None, None))
-    found = cuts(tokens, n, complete, partial)
+    found = cuts(tokens, n, limit=2)
+    if len(found) == 1 and rule is not None:
+        # The digits' only cut into this row's cells, though a blank may have been dropped:
+        # no identity chose it, so all of them are left to confirm it.
+        _fill_cut(result, row, numbers, found[0], certain=False)
+        result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, None))
+        return True
+    if rule is not None:
+        found = cuts(tokens, n, complete, partial)
     if not found:
         if complete is None or sum(len(t) for t in tokens) < n:
             return False

@@ -15,6 +15,9 @@ confirms it:
   confirm it: the checks that follow run on it as on any cell read beside its label.
   Part 二's three-cell rows have no identity; this is the only way they are accepted, because
   a cut like ``112`` (1 | 1 | 2) may as well be 11 | 2 with a blank dropped.
+* **The digits' only cut, but a blank may have been dropped** (``1000001``: 1 | 0 | … | 1, or
+  10 | 0 | … with a cell gone). No identity chose it, so all of them confirm it — part 三's
+  row total and column identities, part 四's group totals — as below.
 * **Chosen by the row's own identity.** Where several cuts exist, the row's total (part 三)
   or each group's total (part 四) picks the one that fits. That identity now holds by
   construction, so it proves nothing: the cut stays a proposal (:class:`Cut`). It is accepted
@@ -23,9 +26,10 @@ confirms it:
   cut of one row moves value between its columns, which breaks a column identity unless
   another row's wrong cut moves it back; and a unique cut can only be wrong where the row's
   printed figures do not add up or a blank was dropped, so two such compensating rows are
-  needed (the simulation in ``gouji_eval.simulate`` counts how often that happens: it must
-  be never). Part 四 has no identity beyond its group totals, so its chosen cuts stay in
-  review, as does any cut whose confirming identities break or cannot be evaluated.
+  needed (the simulation in ``gouji_eval.simulate`` counts how often a value accepted this way
+  is wrong: it must be never). Part 四 has no identity beyond its group totals, so its chosen
+  cuts stay in review, as does any cut whose confirming identities break or cannot be
+  evaluated.
 * **Several cuts fit, or none.** The row is not placed; the finding lists the options, or
   says that the report's own figures do not add up.
 """
@@ -124,7 +128,7 @@ class Cut:
     keys: tuple[str, ...]
     values: list[int]
     printed: str
-    chosen_by: str  # the rule of the identity that chose it
+    chosen_by: str | None  # the rule of the identity that chose it; None: the digits alone
 
 
 def _holds(identity: Identity, values: Mapping[str, int | float | None]) -> bool:
@@ -175,14 +179,15 @@ def confirm(
         if not others:
             why = "没有别的勾稽关系可以验证"
         elif len(evaluable) < len(others):
-            why = "验证它的列勾稽关系缺少数据"
+            why = "验证它的勾稽关系缺少数据"
         else:
-            why = "但列的勾稽关系不成立"
+            why = "但验证它的勾稽关系不成立（报告本身可能有误，也可能漏掉了空白单元格）"
+        how = "只有一种拆分" if cut.chosen_by is None else "按本行的勾稽关系只有一种拆分"
         findings.append(
             Finding(
                 f"{cut.part}.{RUN_TOGETHER}",
                 list(cut.keys),
-                f"「{cut.label}」的数字粘连为「{cut.printed}」，按本行的勾稽关系只有一种拆分："
+                f"「{cut.label}」的数字粘连为「{cut.printed}」，{how}："
                 f"{'、'.join(map(str, cut.values))}，{why}，请核对",
             )
         )
