@@ -30,10 +30,10 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, crossyear
+from . import __version__, crossyear, twins
 from .llm import LLMClient, LLMSettings, Usage
 from .pipeline import extract_file, map_ordered
-from .record import RECORD_VERSION, dumps
+from .record import RECORD_VERSION, dumps, skipped_record
 from .tasks import prompt_versions
 
 LOG_EVERY_SECONDS = 10.0
@@ -74,7 +74,7 @@ def done_before(output: Path, settings: str) -> set[tuple[str, str]]:
             except ValueError:
                 break  # the half-written line of an interrupted run
             keep += len(raw)
-            if record.get("status") == "ok" and record.get("settings") == settings:
+            if record.get("status") in ("ok", "skipped") and record.get("settings") == settings:
                 done.add((str(Path(record["document"]).resolve()), record.get("sha256")))
     if keep < output.stat().st_size:
         with output.open("r+b") as file:
@@ -123,7 +123,8 @@ class Progress:
 @dataclass
 class Outcome:
     documents: int = 0
-    skipped: int = 0
+    skipped: int = 0  # done before (``--resume``)
+    not_reports: int = 0  # skipped records: not a report, or a copy of another document
     failed: int = 0
     in_review: int = 0
     rules: Counter = field(default_factory=Counter)
@@ -254,6 +255,7 @@ def run(
             else:
                 todo.append(path)
         documents = todo
+    copied = twins.copies(documents)
     one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
     progress = Progress(len(documents), sys.stderr, quiet)
     years = []
@@ -261,17 +263,21 @@ def run(
     # frozen, it is not walked again by every full collection (a few ms per LLM request).
     gc.freeze()
     try:
-        for record in _pool(llm, workers)(one, documents):
+        extracted = _pool(llm, workers)(one, [d for d in documents if d not in copied])
+        for record in _with_copies(extracted, documents, copied):
             record["settings"] = settings
             out.write(dumps(record) + "\n")  # one write per record: a kill cuts at most one line
             out.flush()
-            if on_record is not None:
+            if on_record is not None and record["status"] != "skipped":
                 on_record(record)
             progress.step()
             if record.get("llm"):
                 outcome.usage.add(Usage(**record["llm"]["usage"]))
             if record["status"] == "failed":
                 outcome.failed += 1
+                continue
+            if record["status"] == "skipped":
+                outcome.not_reports += 1
                 continue
             outcome.in_review += sum(1 for s in record["field_status"].values() if s == "review")
             outcome.rules.update(f["rule"] for f in record["findings"])
@@ -286,6 +292,18 @@ def run(
     ]
     outcome.rules.update(f["rule"] for f in outcome.cross_year)
     return outcome
+
+
+def _with_copies(
+    extracted: Iterator[dict], documents: list[Path], copied: dict[Path, tuple[str, Path]]
+) -> Iterator[dict]:
+    """All records in input order: the extracted ones, and a skipped record for each copy."""
+    for path in documents:
+        if path in copied:
+            error, original = copied[path]
+            yield skipped_record(str(path), error, sha256_of(path), str(original))
+        else:
+            yield next(extracted)
 
 
 def default_workers(llm: LLMClient | None, count: int) -> int:

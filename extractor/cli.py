@@ -241,6 +241,8 @@ def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     skipped = f"，跳过已完成的 {outcome.skipped} 份" if outcome.skipped else ""
+    if outcome.not_reports:
+        skipped += f"，不是报告或与别的文件重复而略过 {outcome.not_reports} 份"
     echo(
         f"报告 {outcome.documents} 份{skipped}，失败 {outcome.failed} 份；"
         f"待复核字段 {outcome.in_review} 个。"
@@ -265,8 +267,8 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     "--set",
     "set_names",
     multiple=True,
-    type=click.Choice(["seeds", "real", "generated", "corpus", "reviewed"]),
-    help="要评测的集合，可重复；默认 seeds、real、generated、corpus。",
+    type=click.Choice(["seeds", "real", "generated", "simulation", "corpus", "reviewed"]),
+    help="要评测的集合，可重复；默认 seeds、real、generated、simulation（粘连数字模拟）、corpus。",
 )
 @_llm_options
 @click.option("--generated-count", type=click.IntRange(min=1), default=500, show_default=True)
@@ -297,12 +299,13 @@ def eval_command(
 
     指标按集合、按部分（二、三、四、正文数字、元数据）和按版式给出：值准确率、
     接受精度（被接受字段中值正确的比例，必须保持 100%）、自动接受率、复核率、
-    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。
+    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数；粘连数字模拟中接受了错误值的
+    字段数（必须为 0）。
     """
     from gouji_eval import run
 
     client, mode = llm.client()
-    names = list(set_names) or ["seeds", "real", "generated", "corpus"]
+    names = list(set_names) or ["seeds", "real", "generated", "simulation", "corpus"]
     settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}
     if client is not None:
         settings |= {"model": client.settings.model, "instructor_mode": client.mode}

@@ -8,16 +8,17 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import checks, claims, meta, reader, sections, sources, splits
+from . import checks, claims, crawl, meta, reader, sections, sources, splits
 from .decide import decide
 from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
 from .model import Finding
 from .reconcile import merge_claims, reconcile
-from .record import RECORD_VERSION, failed_record
+from .record import RECORD_VERSION, failed_record, skipped_record
 from .tasks import TASKS
 from .text import compact
 
@@ -111,13 +112,16 @@ def extract_loaded(
     loaded: sources.Loaded, llm: LLMClient | None = None, llm_mode: str = "off"
 ) -> dict[str, Any]:
     """The record for a document already read into text."""
-    source = loaded.source
+    page = crawl.read(loaded.source.view, loaded.source.raw if loaded.kind == "html" else None)
+    source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
-    if found.template == "unknown" and not sections.looks_like_report(view):
-        raise NotAReport("未找到政府信息公开年度报告的表格或相关内容，不像一份年度报告")
+    if found.template == "unknown" and not sections.looks_like_report(
+        view, found, page.source["title"]
+    ):
+        raise NotAReport("未找到政府信息公开年度报告的表格或各部分标题，不像一份年度报告")
     result = reader.read(view, found)
-    report_meta = meta.find_meta(view)
+    report_meta = meta.find_meta(view, page.source["title"], page.source["publisher"])
     prose = claims.find_claims(source, found.prose_spans(len(view)))
 
     candidates, findings, notes = result.candidates, list(result.findings), list(result.notes)
@@ -143,7 +147,7 @@ def extract_loaded(
             "ungrounded_claims": ungrounded,
         }
 
-    cut_findings, confirmed = splits.confirm(result.cuts, candidates)
+    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums, result.options)
     findings += cut_findings
     for counts, how in (
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
@@ -176,6 +180,7 @@ def extract_loaded(
         "error": None,
         "template": found.template,
         "meta": report_meta,
+        "source": page.source,
         "fields": fields,
         "field_status": status,
         "spans": spans,
@@ -239,6 +244,8 @@ def extract_file(
         return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
     try:
         return extract_loaded(loaded, llm, llm_mode)
+    except NotAReport as exc:
+        return skipped_record(str(path), str(exc), loaded.sha256)
     except InputError as exc:
         return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch

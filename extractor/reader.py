@@ -17,7 +17,7 @@ from itertools import accumulate
 from .cells import Cell, tokenize
 from .model import Candidate, Finding
 from .sections import Sections
-from .splits import CHOOSERS, Cut, cuts, forced
+from .splits import CHOOSERS, Cut, cuts, forced, with_blanks
 from .template import (
     FIELD_KEYS,
     S2_ROWS,
@@ -45,6 +45,10 @@ class ReaderResult:
     cuts: list[Cut] = field(default_factory=list)
     # Run-together rows whose digits allow one reading only, per part.
     forced: dict[str, int] = field(default_factory=dict)
+    # What an unplaced cell adds to a sum whatever its reading, and the rows with several
+    # cuts with all their cuts (``splits.confirm``).
+    sums: dict[str, int] = field(default_factory=dict)
+    options: list[tuple[tuple[str, ...], list[list[int | None]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -156,13 +160,20 @@ def _place(
     if glued and _place_cut(result, part, row, seq):
         return
     if window is None:
-        numbers = sum(1 for c in seq if c.kind != "empty")
+        numbers = [c for c in seq if c.kind != "empty"]
         _unplaced(
             result,
             f"{part}.row_cells",
             list(row.keys),
-            f"「{label}」一行读到 {numbers} 个数（应为 {n} 个），无法确定各数所属的列",
+            f"「{label}」一行读到 {len(numbers)} 个数（应为 {n} 个），无法确定各数所属的列",
         )
+        if sum(len(c.text) for c in numbers) < n and all(
+            c.kind == "blank" or c.kind == "number" and c.value == 0 for c in numbers
+        ):
+            # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
+            result.sums.update(dict.fromkeys(row.keys, 0))
+        else:
+            _weigh_blanks(result, part, row, numbers)
         return
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
@@ -283,6 +294,9 @@ def _read_aligned(
     return seen
 
 
+_CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not weighed at all
+
+
 def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bool:
     """Cells whose borders were lost (digits run together), as ``splits`` says: read them
     when the digits allow one reading only; propose the one cut the row's identity allows,
@@ -299,7 +313,7 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         _fill_cut(result, row, numbers, only, certain=True)
         result.forced[part] = result.forced.get(part, 0) + 1
         return True
-    rule, complete, partial = CHOOSERS.get(part, (None, None, None))
+    rule, chosen, _ = CHOOSERS.get(part, (None, None, None))
     found = cuts(tokens, n, limit=2)
     if len(found) == 1 and rule is not None:
         # The digits' only cut into this row's cells, though a blank may have been dropped:
@@ -307,11 +321,12 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         _fill_cut(result, row, numbers, found[0], certain=False)
         result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, None))
         return True
-    if rule is not None:
-        found = cuts(tokens, n, complete, partial)
+    if chosen is not None:
+        found = chosen(tokens, n, _CUT_LIMIT)
     if not found:
-        if complete is None or sum(len(t) for t in tokens) < n:
+        if chosen is None or sum(len(t) for t in tokens) < n:
             return False
+        _weigh_blanks(result, part, row, numbers)
         _unplaced(
             result,
             f"{part}.run_together",
@@ -320,6 +335,11 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         )
         return True
     if len(found) > 1:
+        if len(found) < _CUT_LIMIT:  # every cut is known: cells they agree on add the same
+            result.sums.update(
+                {k: found[0][i] for i, k in enumerate(row.keys) if len({c[i] for c in found}) == 1}
+            )
+            result.options.append((row.keys, found))
         options = "；或 ".join("、".join(map(str, cut)) for cut in found[:3])
         _unplaced(
             result,
@@ -347,6 +367,20 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
     _fill_cut(result, row, numbers, cut, certain=False)
     result.cuts.append(Cut(part, row.label, row.keys, cut, printed, rule))
     return True
+
+
+def _weigh_blanks(result: ReaderResult, part: str, row: Row, numbers: list[Cell]) -> None:
+    """A row that cannot be placed, perhaps because blank cells were dropped: its readings
+    with blanks that its own identity admits, when there are few, for ``splits.confirm``
+    to weigh the other rows' column identities with."""
+    chooser = CHOOSERS.get(part)
+    if part != "s3" or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
+        return  # part 四's 15 cells leave too many places for the blanks
+    found = with_blanks([c.text for c in numbers], len(row.keys), chooser[2], _CUT_LIMIT)
+    if found:
+        agreed = {i for i in range(len(row.keys)) if len({r[i] or 0 for r in found}) == 1}
+        result.sums.update({row.keys[i]: found[0][i] or 0 for i in agreed})
+        result.options.append((row.keys, found))
 
 
 def _fill_cut(
@@ -396,6 +430,13 @@ def _read_rows(
         if anchor.row is S3_COLLAPSED_OTHER:
             if any(c.kind != "empty" for c in seq):
                 _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
+            continue
+        if not seq and k + 1 < len(anchors):
+            # The next row's label follows this one's at once: nothing was printed in it (a
+            # crawl drops blank cells altogether, as a pipe table shows them empty).
+            at = flat[anchor.cell_index].end
+            for key in anchor.row.keys:
+                result.candidates[key] = Candidate(key, None, (at, at), True)
             continue
         _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
     for name in duplicated:

@@ -43,6 +43,7 @@ class Sections:
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
     template: str = "unknown"
     table_evidence: dict[str, int] = field(default_factory=dict)
+    headings: set[str] = field(default_factory=set)  # the parts (s1…s6) whose heading stands
 
     def prose_spans(self, length: int) -> list[tuple[int, int]]:
         """The stretches of the view outside the table regions."""
@@ -95,7 +96,7 @@ def find(view: str) -> Sections:
             table = view.find("第二十条", start, end)
             start = table if table >= 0 else start
         regions[part] = (start, end)
-    sections = Sections(regions=regions, table_evidence=evidence)
+    sections = Sections(regions=regions, table_evidence=evidence, headings=set(heads))
     has_tables = evidence.get("s3", 0) >= 5 or evidence.get("s2", 0) >= 3
     if not has_tables:
         sections.template = "unknown"
@@ -106,9 +107,12 @@ def find(view: str) -> Sections:
     return sections
 
 
-def looks_like_report(view: str) -> bool:
-    """A report names itself in its opening and is written mostly in Chinese."""
+def looks_like_report(view: str, found: Sections, title: str | None = None) -> bool:
+    """A report without tables still names itself (in its opening or its page title), is
+    written mostly in Chinese, and is laid out in the template's parts: news about a report,
+    a list of reports or a notice asking for them name it too, but have no such headings."""
     head = view[:5000]
     visible = [ch for ch in head if not ch.isspace()]
     chinese = sum(1 for ch in visible if "\u4e00" <= ch <= "\u9fff")
-    return bool(_REPORT_TITLE.search(head)) and chinese >= 0.3 * max(1, len(visible))
+    named = bool(_REPORT_TITLE.search(head) or (title and _REPORT_TITLE.search(title)))
+    return named and chinese >= 0.3 * max(1, len(visible)) and len(found.headings) >= 3
