@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extractor.template import FIELD_KEYS
+from gouji.template import FIELD_KEYS
 
 
 def same(a, b) -> bool:

@@ -22,7 +22,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from extractor.template import S2_ROWS, S3_COLUMNS, S3_RESULT_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+from gouji.template import S2_ROWS, S3_COLUMNS, S3_RESULT_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
 
 from .generate import Report, generate, write
 

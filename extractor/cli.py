@@ -1,4 +1,5 @@
-"""The ``gouji`` command: nouns and verbs over reports."""
+"""The ``gouji`` command: one verb per job (extract, eval, review, export, gold, cluster,
+cross-year); the modules that do the jobs own their options' choices and defaults."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
+from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
-from .record import dumps
+from .record import document_key, dumps
+from .rules import RULES
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url
 from .tasks import prompt_versions
@@ -186,7 +189,10 @@ def extract(
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     client, mode = llm.client()
     settings = batch.fingerprint(client, mode, max_bytes)
-    skip = batch.done_before(output, settings) if resume else set()
+    earlier = ()
+    if resume:
+        documents, kept = batch.resume(output, settings, documents)
+        earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
     if store is not None:
@@ -204,7 +210,7 @@ def extract(
             llm=client,
             llm_mode=mode,
             workers=workers or llm.concurrency or batch.default_workers(client, len(documents)),
-            skip=skip,
+            earlier=earlier,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
             quiet=quiet,
         )
@@ -226,16 +232,17 @@ def extract(
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
     """Findings across years, made at the end of a run when the records are already
-    written: beside the output as ``<output>.cross_year.jsonl``, and into the store."""
-    if not found:
-        return
+    written: beside the output as ``<output>.cross_year.jsonl`` (the whole output's, also
+    when resumed; none, no file), and into the store."""
     if str(output) != "-":
         sidecar = output.with_name(output.stem + ".cross_year.jsonl")
-        sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        if found:
+            sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        else:
+            sidecar.unlink(missing_ok=True)
     if store is not None:
         for f in found:
-            review = f["rule"] not in crossyear.WARNING_RULES
-            store.add_findings(f["document"], f["sha256"], [f], review)
+            store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
 
 
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
@@ -378,8 +385,8 @@ def review(db: str | None, port: int, headless: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "jsonl", "parquet", "xlsx"]),
-    default="csv",
+    type=click.Choice(FORMATS),
+    default=FORMATS[0],
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -392,14 +399,14 @@ def export(
     给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
     已复核的值替换抽取值。
     """
-    from .export import rows_from_records, write
+    from .export import rows_from_records, rows_from_store, write
 
     if records is not None:
         count = write(rows_from_records(records), fmt, output, chinese_header)
     else:
         store = Store(db)
         try:
-            count = write(store.export_rows(), fmt, output, chinese_header)
+            count = write(rows_from_store(store), fmt, output, chinese_header)
         finally:
             store.close()
     click.echo(f"已导出 {count} 份报告到 {output}", err=True)
@@ -415,15 +422,19 @@ def export(
 )
 def gold(db: str | None, into: Path | None) -> None:
     """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    from gouji_eval.gold import save_reviewed
     from gouji_eval.sets import reviewed_dir
+
+    from .review import Review
 
     folder = into or reviewed_dir()
     store = Store(db)
+    review = Review(store)
     saved = 0
     try:
         for doc in store.documents():
-            if doc["status"] == "ok" and store.fully_reviewed(doc["id"]):
-                click.echo(str(store.save_gold(doc["id"], folder)))
+            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
+                click.echo(str(save_reviewed(review, doc["id"], folder)))
                 saved += 1
     finally:
         store.close()
@@ -469,7 +480,7 @@ def cluster(
     settings = client.settings if client else None
     if client is not None:
         client.close()  # each Ray worker makes its own
-    documents = [str(p.resolve()) for p in iter_documents(paths)]
+    documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")
     counts = ray_cluster.run(

@@ -1,4 +1,22 @@
-"""The exception tree. Each input error carries a stable ``code`` and a one-line Chinese message."""
+"""The exception tree: every error gouji raises on purpose, in one place.
+
+    GoujiError
+    ├── InputError            a document that cannot be read as a report (its record: failed)
+    │   ├── EmptyInput            input.empty
+    │   ├── BinaryInput           input.binary
+    │   ├── UndecodableInput      input.encoding
+    │   ├── InputTooLarge         input.too_large
+    │   ├── UnsupportedFormat     input.format
+    │   ├── NoTextLayer           input.no_text_layer
+    │   └── NotAReport            input.not_a_report
+    └── LLMError              the LLM could not answer one task (the reader's result stands)
+        ├── LLMTransportError     llm.transport
+        ├── LLMTruncated          llm.truncated
+        ├── LLMSchemaError        llm.schema
+        └── LLMBudgetExceeded     llm.budget
+
+Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
+"""
 
 from __future__ import annotations
 
@@ -40,5 +58,34 @@ class UnsupportedFormat(InputError):
     code = "input.format"
 
 
+class NoTextLayer(InputError):
+    code = "input.no_text_layer"
+
+
 class NotAReport(InputError):
     code = "input.not_a_report"
+
+
+class LLMError(GoujiError):
+    """The LLM could not answer one task; the reader's result stands and the reason is kept."""
+
+    code = "llm.error"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {super().__str__()}"
+
+
+class LLMTransportError(LLMError):
+    code = "llm.transport"
+
+
+class LLMTruncated(LLMError):
+    code = "llm.truncated"
+
+
+class LLMSchemaError(LLMError):
+    code = "llm.schema"
+
+
+class LLMBudgetExceeded(LLMError):
+    code = "llm.budget"

@@ -83,7 +83,6 @@ class _Renderer(HTMLParser):
         self.out: Chars = []
         self.tables: list[_Table] = []
         self.skip_depth = 0
-        self.in_head_keep = 0
 
     # -- positions
     def _offset(self) -> int:

@@ -29,36 +29,17 @@ import diskcache
 from pydantic import BaseModel, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from .errors import GoujiError
+from .errors import (
+    LLMBudgetExceeded,
+    LLMError,
+    LLMSchemaError,
+    LLMTransportError,
+    LLMTruncated,
+)
 from .tasks import TASKS, flatten
 
 MODES = ("tools", "json", "json_schema", "md_json")  # instructor's modes, by their lower-case names
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "llm"
-
-
-class LLMError(GoujiError):
-    """The LLM could not answer one task; the reader's result stands and the reason is kept."""
-
-    code = "llm.error"
-
-    def __str__(self) -> str:
-        return f"{self.code}: {super().__str__()}"
-
-
-class LLMTransportError(LLMError):
-    code = "llm.transport"
-
-
-class LLMTruncated(LLMError):
-    code = "llm.truncated"
-
-
-class LLMSchemaError(LLMError):
-    code = "llm.schema"
-
-
-class LLMBudgetExceeded(LLMError):
-    code = "llm.budget"
 
 
 class _Retryable(Exception):
@@ -135,9 +116,7 @@ class LLMSettings:
 
 @dataclass
 class Answer:
-    task: str
     fields: dict  # flat keys → values (claims: {"claims": [...]})
-    cached: bool = False
 
 
 class _CallState(threading.local):
@@ -164,7 +143,7 @@ class RateLimit:
 class LLMClient:
     """One client for a run; safe to share between threads."""
 
-    def __init__(self, settings: LLMSettings, http_client=None) -> None:
+    def __init__(self, settings: LLMSettings) -> None:
         import instructor
         import openai
 
@@ -175,7 +154,6 @@ class LLMClient:
             api_key=settings.api_key or "not-needed",
             timeout=settings.timeout,
             max_retries=0,  # transport retries are ours, so every attempt is counted
-            http_client=http_client,
         )
         self._client = instructor.from_openai(self._openai, mode=instructor.Mode[self.mode.upper()])
         self._state = _CallState()
@@ -228,7 +206,7 @@ class LLMClient:
             hit = self._cache.get(key)
             if hit is not None:
                 usage.cache_hits += 1
-                return Answer(task, hit, cached=True)
+                return Answer(hit)
         budget = self.settings.max_tokens_per_doc
         if budget is not None and usage.total_tokens >= budget:
             raise LLMBudgetExceeded(
@@ -258,7 +236,7 @@ class LLMClient:
         fields = self._fields(task, result)
         if self._cache is not None:
             self._cache.set(key, fields)
-        return Answer(task, fields)
+        return Answer(fields)
 
     def _wait(self, retry_state) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

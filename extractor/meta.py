@@ -6,9 +6,10 @@ import re
 
 from .text import compact
 
+# 资讯 is how Taiwan vocabulary (and OpenCC's conversion of it) writes 信息.
 _TITLE = re.compile(
     r"(?P<before>[^\n]{0,40}?)\s*(?:关于)?\s*(?P<year>20\d{2})\s*年\s*(?:度)?\s*(?P<between>[^\n]{0,30}?)"
-    r"\s*政府信息\s*公开\s*(?:工作)?\s*(?:年度)?\s*(?:报告|年报|\n\s*(?:工作)?\s*年度报告)"
+    r"\s*政府(?:信息|资讯)\s*公开\s*(?:工作)?\s*(?:年度)?\s*(?:报告|年报|\n\s*(?:工作)?\s*年度报告)"
 )
 _PERIOD = re.compile(
     r"(?:统计(?:期限|周期|时限)|数据)[^\n。]{0,12}?(20\d{2})\s*年\s*1\s*月\s*1\s*日"

@@ -16,11 +16,7 @@ from pathlib import Path
 
 import pdfplumber
 
-from .errors import InputError
-
-
-class NoTextLayer(InputError):
-    code = "input.no_text_layer"
+from .errors import NoTextLayer
 
 
 @dataclass
@@ -41,22 +37,33 @@ def _inside(char: dict, bbox: tuple[float, float, float, float]) -> bool:
     return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
 
 
-def _page(page, base: int) -> tuple[str, list[tuple[str, int]]]:
-    """The page's raw text, and its rendering as (character, raw offset) pairs."""
+def page_chars(page) -> tuple[list[dict], list[tuple[int, dict]]]:
+    """The page's text lines, and each character placed at its offset in the page's raw
+    text (the lines joined by newlines)."""
     lines = page.extract_text_lines(return_chars=True)
-    text = "\n".join(line["text"] for line in lines)
-    where: dict[tuple, int] = {}
-    line_starts = []
+    placed: list[tuple[int, dict]] = []
     at = 0
     for line in lines:
-        line_starts.append(at)
         pos = 0
         for char in line["chars"]:
             found = line["text"].find(char["text"], pos)
             if found < 0:
                 continue
-            where[_key(char)] = base + at + found
+            placed.append((at + found, char))
             pos = found + len(char["text"])
+        at += len(line["text"]) + 1
+    return lines, placed
+
+
+def _page(page, base: int) -> tuple[str, list[tuple[str, int]]]:
+    """The page's raw text, and its rendering as (character, raw offset) pairs."""
+    lines, placed = page_chars(page)
+    text = "\n".join(line["text"] for line in lines)
+    where = {_key(char): base + offset for offset, char in placed}
+    line_starts = []
+    at = 0
+    for line in lines:
+        line_starts.append(at)
         at += len(line["text"]) + 1
     # A ruled box around prose is not a table: a table has rows and columns.
     tables = [

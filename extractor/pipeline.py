@@ -18,8 +18,9 @@ from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
 from .model import Finding
 from .reconcile import merge_claims, reconcile
-from .record import RECORD_VERSION, failed_record, skipped_record
+from .record import RECORD_VERSION, Record, failed_record, skipped_record
 from .tasks import TASKS
+from .template import PARTS
 from .text import compact
 
 
@@ -61,7 +62,7 @@ _LLM_TEXT_LIMIT = 30_000
 def _llm_tasks(mode: str, found: sections.Sections, result: reader.ReaderResult, report_meta: dict):
     """The tasks to ask: all of them in ``verify``; in ``fallback`` only the parts where the
     reader left a field uncertain, the claims, and meta where the reader found none."""
-    parts = [p for p in ("s2", "s3", "s4") if not (p == "s2" and found.template == "pre2021")]
+    parts = [p for p in PARTS if not (p == "s2" and found.template == "pre2021")]
     if mode == "fallback":
         doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
         doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
@@ -112,7 +113,8 @@ def extract_loaded(
     loaded: sources.Loaded, llm: LLMClient | None = None, llm_mode: str = "off"
 ) -> dict[str, Any]:
     """The record for a document already read into text."""
-    page = crawl.read(loaded.source.view, loaded.source.raw if loaded.kind == "html" else None)
+    is_html = Path(loaded.path).suffix.lower() in sources.HTML_SUFFIXES
+    page = crawl.read(loaded.source.view, loaded.source.raw if is_html else None)
     source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
@@ -130,7 +132,7 @@ def extract_loaded(
     if llm is not None and llm_mode != "off":
         asked = _ask(llm, llm_mode, view, found, result, report_meta)
         answers = asked["answers"]
-        table_fields = {k: v for t in ("s2", "s3", "s4") for k, v in answers.get(t, {}).items()}
+        table_fields = {k: v for t in PARTS for k, v in answers.get(t, {}).items()}
         merged = reconcile(result, table_fields, source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes
@@ -145,6 +147,8 @@ def extract_loaded(
             "usage": asked["usage"].to_dict(),
             "errors": asked["errors"],
             "ungrounded_claims": ungrounded,
+            "ungrounded_fields": len(merged.ungrounded),
+            "set_aside": merged.set_aside,
         }
 
     cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums, result.options)
@@ -153,9 +157,7 @@ def extract_loaded(
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
         (confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
     ):
-        notes += [
-            f"{reader.PART_NAMES[p]}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())
-        ]
+        notes += [f"{PARTS[p].name}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())]
     for key, options in result.alternatives.items():
         disputed.setdefault(key, []).extend(
             {"witness": "reader", "value": value, "span": None} for value in options
@@ -234,7 +236,7 @@ def extract_file(
     max_bytes: int = sources.DEFAULT_MAX_BYTES,
     llm: LLMClient | None = None,
     llm_mode: str = "off",
-) -> dict[str, Any]:
+) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong."""
     try:
         loaded = sources.load(path, max_bytes=max_bytes)

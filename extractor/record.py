@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+from pathlib import Path
+from typing import Any, TypedDict
 
 from .crawl import SOURCE_KEYS
 from .template import FIELD_KEYS
@@ -11,9 +13,42 @@ from .template import FIELD_KEYS
 RECORD_VERSION = 1
 
 
+def document_key(path: str | Path) -> str:
+    """The absolute path that names a document in the store and across runs. Unlike
+    ``Path.resolve``, it does not raise on a symlink loop (that file's record says why it
+    could not be read)."""
+    return os.path.realpath(path)
+
+
+class Record(TypedDict, total=False):
+    """The extraction record of SCHEMA.md: what ``extract_file`` returns and each JSONL line
+    holds. A plain ``dict`` at run time; this names its keys for readers and type checkers."""
+
+    document: str
+    sha256: str | None
+    status: str  # "ok", "failed" or "skipped"
+    error: str | None
+    template: str  # "2021", "pre2021" or "unknown"
+    meta: dict[str, Any]
+    source: dict[str, str | None]  # the crawled page: url, published, title, publisher
+    fields: dict[str, Any]
+    field_status: dict[str, str]
+    spans: dict[str, list[int] | None]
+    field_witness: dict[str, str | None]
+    claims: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    candidates: dict[str, list[dict[str, Any]]]
+    page_starts: list[int] | None
+    notes: list[str]
+    llm: dict[str, Any] | None
+    record_version: int
+    settings: str
+    duplicate_of: str  # skipped copies: the document read instead
+
+
 def failed_record(
     document: str, error: str, sha256: str | None = None, status: str = "failed"
-) -> dict[str, Any]:
+) -> Record:
     """The record of a document that could not be read (or, with ``status="skipped"``, is
     not a report of its own): every key null and in review."""
     return {
@@ -40,7 +75,7 @@ def failed_record(
 
 def skipped_record(
     document: str, error: str, sha256: str | None = None, duplicate_of: str | None = None
-) -> dict[str, Any]:
+) -> Record:
     """A document that is not a report of its own: not a report at all, or a copy (a
     duplicate, or the poorer twin of a page) of ``duplicate_of``."""
     record = failed_record(document, error, sha256, status="skipped")
@@ -49,5 +84,5 @@ def skipped_record(
     return record
 
 
-def dumps(record: dict[str, Any]) -> str:
+def dumps(record: Record | dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))

@@ -36,7 +36,6 @@ _CHINESE = {
 class Loaded:
     path: str
     sha256: str
-    kind: str  # "text", "html", "pdf" or "word"
     source: SourceText
     page_starts: list[int] | None = None  # PDFs: where each page begins in the raw text
 
@@ -103,14 +102,14 @@ def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
         except Exception as exc:  # pdfminer raises many types for a damaged file
             raise UndecodableInput(f"无法解析 PDF（{type(exc).__name__}）") from None
         source = SourceText.from_rendered(pdf.raw, pdf.rendered, pdf.to_raw)
-        return Loaded(str(path), sha256, "pdf", source, pdf.page_starts)
+        return Loaded(str(path), sha256, source, pdf.page_starts)
     if suffix in WORD_SUFFIXES:
         text = docxtext.read_docx(path) if suffix == ".docx" else docxtext.read_doc(path)
-        return Loaded(str(path), sha256, "word", SourceText.from_text(text))
+        return Loaded(str(path), sha256, SourceText.from_text(text))
     text = decode(data)
     if _looks_binary(text):
         raise BinaryInput("文件内容不是文本（控制字符过多）")
     if suffix in HTML_SUFFIXES:
         rendered, offsets = htmltext.render(text)
-        return Loaded(str(path), sha256, "html", SourceText.from_rendered(text, rendered, offsets))
-    return Loaded(str(path), sha256, "text", SourceText.from_text(text))
+        return Loaded(str(path), sha256, SourceText.from_rendered(text, rendered, offsets))
+    return Loaded(str(path), sha256, SourceText.from_text(text))

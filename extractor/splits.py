@@ -46,9 +46,6 @@ from .template import IDENTITIES, Identity
 
 Check = Callable[[list[int]], bool]
 
-# Rule ids, kept here together until the rule registry holds them.
-RUN_TOGETHER = "run_together"  # prefixed with the part: s3.run_together
-
 
 def cuts(
     tokens: list[str],
@@ -312,7 +309,7 @@ def confirm(
         how = "只有一种拆分" if cut.chosen_by is None else "按本行的勾稽关系只有一种拆分"
         findings.append(
             Finding(
-                f"{cut.part}.{RUN_TOGETHER}",
+                f"{cut.part}.run_together",
                 unconfirmed,
                 f"「{cut.label}」的数字粘连为「{cut.printed}」，{how}："
                 f"{'、'.join(map(str, cut.values))}，{why}，请核对",

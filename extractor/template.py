@@ -9,23 +9,49 @@ Simplified characters), and they include the variants and typos seen in real rep
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Row:
     """One row of a template table: the keys it fills, in column order."""
 
-    part: str  # "s2", "s3" or "s4"
     name: str
     label: str
     patterns: tuple[str, ...]
     keys: tuple[str, ...]
-    decimal: bool = False  # fees are decimals in 万元
-    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regex", re.compile("|".join(self.patterns)))
+
+@dataclass(frozen=True)
+class Part:
+    """One of the template's three tables, and how it is named wherever it is shown."""
+
+    key: str  # "s2", the prefix of its field keys
+    numeral: str  # "二"
+    short: str  # "主动公开"
+    title: str  # "主动公开政府信息情况", as the template prints it
+
+    @property
+    def heading(self) -> str:
+        return f"{self.numeral}、{self.title}"  # 二、主动公开政府信息情况
+
+    @property
+    def label(self) -> str:
+        return f"{self.numeral}、{self.short}"  # 二、主动公开
+
+    @property
+    def name(self) -> str:
+        return f"第{self.numeral}部分（{self.short}）"  # 第二部分（主动公开）
+
+
+PARTS: dict[str, Part] = {
+    p.key: p
+    for p in (
+        Part("s2", "二", "主动公开", "主动公开政府信息情况"),
+        Part("s3", "三", "依申请公开", "收到和处理政府信息公开申请情况"),
+        Part("s4", "四", "复议诉讼", "政府信息公开行政复议、行政诉讼情况"),
+    )
+}
 
 
 # ---- Part 二 主动公开政府信息情况 -------------------------------------------------
@@ -37,18 +63,17 @@ S2_STOCK_COLUMN_LABELS = {
 }
 
 S2_ROWS: tuple[Row, ...] = (
-    Row("s2", "rules", "规章", (r"规章",), tuple(f"s2.rules.{c}" for c in S2_STOCK_COLUMNS)),
+    Row("rules", "规章", (r"规章",), tuple(f"s2.rules.{c}" for c in S2_STOCK_COLUMNS)),
     Row(
-        "s2",
         "normative",
         "行政规范性文件",
         (r"规范性文件", r"规范性档案"),
         tuple(f"s2.normative.{c}" for c in S2_STOCK_COLUMNS),
     ),
-    Row("s2", "licensing", "行政许可", (r"行政许可",), ("s2.licensing",)),
-    Row("s2", "punishment", "行政处罚", (r"行政处罚",), ("s2.punishment",)),
-    Row("s2", "coercion", "行政强制", (r"行政强制",), ("s2.coercion",)),
-    Row("s2", "fees", "行政事业性收费", (r"事业性收费",), ("s2.fees",), decimal=True),
+    Row("licensing", "行政许可", (r"行政许可",), ("s2.licensing",)),
+    Row("punishment", "行政处罚", (r"行政处罚",), ("s2.punishment",)),
+    Row("coercion", "行政强制", (r"行政强制",), ("s2.coercion",)),
+    Row("fees", "行政事业性收费", (r"事业性收费",), ("s2.fees",)),
 )
 
 # Headers that only the 2019–2020 template (国办公开办函〔2019〕60号) prints in part 二.
@@ -117,7 +142,7 @@ _S3_ROW_SPECS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 S3_ROWS: tuple[Row, ...] = tuple(
-    Row("s3", name, label, patterns, tuple(f"s3.{name}.{c}" for c in S3_COLUMNS))
+    Row(name, label, patterns, tuple(f"s3.{name}.{c}" for c in S3_COLUMNS))
     for name, label, patterns in _S3_ROW_SPECS
 )
 S3_ROW_NAMES = tuple(r.name for r in S3_ROWS)
@@ -127,7 +152,6 @@ S3_OTHER_SUBROWS = ("other_no_supplement", "other_unpaid_fee", "other_other")
 # The single （六）其他处理 row that the 2019 template (and some 2021–2024 reports) print
 # instead of the three sub-rows.
 S3_COLLAPSED_OTHER = Row(
-    "s3",
     "other_collapsed",
     "（六）其他处理",
     (r"\(六\)其他处理", r"\(六\)其他$"),
@@ -152,7 +176,6 @@ S4_COLUMN_LABELS = {
 S4_KEYS = tuple(f"s4.{g}.{c}" for g in S4_GROUPS for c in S4_COLUMNS)
 
 # ---- All keys --------------------------------------------------------------------
-META_KEYS = ("meta.agency", "meta.year")
 S2_KEYS = tuple(k for row in S2_ROWS for k in row.keys)
 S3_KEYS = tuple(k for row in S3_ROWS for k in row.keys)
 FIELD_KEYS: tuple[str, ...] = S2_KEYS + S3_KEYS + S4_KEYS

@@ -67,13 +67,13 @@ def copies(documents: list[Path]) -> dict[Path, tuple[str, Path]]:
             first[digest] = path
     pages: dict[tuple[Path, str], list[Path]] = defaultdict(list)
     for path in documents:
-        if path not in out:
-            pages[(path.parent, path.stem.lower())].append(path)
+        pages[(path.parent, path.stem.lower())].append(path)
     for group in pages.values():
         rich = [p for p in group if p.suffix.lower() in HTML_SUFFIXES]
         if not rich:
             continue
+        read = out[rich[0]][1] if rich[0] in out else rich[0]  # the copy of it that is read
         for path in group:
-            if path.suffix.lower() in TEXT_SUFFIXES and _same_page(path, rich[0]):
-                out[path] = (f"{TWIN}: 同一页面的 {rich[0]} 更完整", rich[0])
+            if path not in out and path.suffix.lower() in TEXT_SUFFIXES and _same_page(path, read):
+                out[path] = (f"{TWIN}: 同一页面的 {read} 更完整", read)
     return out

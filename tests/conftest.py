@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.pipeline import extract_file
+from gouji.pipeline import extract_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -63,7 +63,7 @@ def llm_server():
 @pytest.fixture
 def llm_client(llm_server, tmp_path):
     """A real openai + instructor client pointed at the scripted local server."""
-    from extractor.llm import LLMClient, LLMSettings
+    from gouji.llm import LLMClient, LLMSettings
 
     clients = []
 
@@ -148,7 +148,7 @@ def store_url(request, tmp_path):
 def review_db(store_url, tmp_path):
     """A store holding extractions with items to review: a seed (all accepted), a generated
     report with a publisher error, and a real PDF text with floating rows."""
-    from extractor.store import Store
+    from gouji.store import Store
     from gouji_eval.generate import generate
 
     report = generate(5, layout="tab_rows", variants=(), inject_error=True)
@@ -165,3 +165,11 @@ def review_db(store_url, tmp_path):
     store.generated_gold = report.gold  # what the generated report really says
     yield store
     store.close()
+
+
+@pytest.fixture
+def queue(review_db):
+    """The review queue of ``review_db``."""
+    from gouji.review import Review
+
+    return Review(review_db)

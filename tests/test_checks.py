@@ -1,8 +1,8 @@
 """勾稽 checks: a broken identity is a finding; the printed number is kept as printed."""
 
-from extractor.checks import check_identities
-from extractor.pipeline import extract_file
-from extractor.template import IDENTITIES
+from gouji.checks import check_identities
+from gouji.pipeline import extract_file
+from gouji.template import IDENTITIES
 from gouji_eval.generate import generate
 
 from conftest import shared_path
@@ -62,8 +62,8 @@ def test_prose_that_contradicts_the_table_is_reported():
 
 
 def test_prose_figures_are_compared_in_the_table_unit():
-    from extractor.checks import check_claims
-    from extractor.model import Claim
+    from gouji.checks import check_claims
+    from gouji.model import Claim
 
     claims = [
         Claim("行政事业性收费", 1200, "元", "exact", "收取行政事业性收费1200元", (0, 1)),

@@ -1,8 +1,8 @@
 """Claims from the prose: counts, amounts and rates with qualifiers; not dates or numbers of
 documents."""
 
-from extractor.claims import cn_number, find_claims
-from extractor.text import SourceText
+from gouji.claims import cn_number, find_claims
+from gouji.text import SourceText
 
 
 def claims_of(text: str) -> list[tuple]:

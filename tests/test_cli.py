@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from extractor.cli import cli
+from gouji.cli import cli
 
 from conftest import shared_path
 

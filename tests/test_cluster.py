@@ -3,8 +3,8 @@
 import pytest
 from click.testing import CliRunner
 
-from extractor.cli import cli
-from extractor.store import Store
+from gouji.cli import cli
+from gouji.store import Store
 from gouji_eval.generate import generate, write
 
 pytest.importorskip("ray", reason="the cluster extra (gouji[cluster]) is not installed")

@@ -6,8 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from extractor import reader
-from extractor.cli import cli
+from gouji import reader
+from gouji.cli import cli
 from gouji_eval import run
 
 from conftest import shared_path

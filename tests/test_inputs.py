@@ -1,6 +1,6 @@
 """Bad input gets a clear one-line error in its own record; other inputs are read."""
 
-from extractor.pipeline import extract_file
+from gouji.pipeline import extract_file
 
 from conftest import shared_path
 

@@ -1,0 +1,90 @@
+"""Evidence for a reviewer: where a value stands on its page, and that page as an image.
+
+A record's spans index the document's raw text; for a PDF that text is its pages joined by
+newlines and ``page_starts`` says where each begins, so a span maps to a page and, through
+the characters' geometry, to a box. Pages are numbered from 1 (as claims' ``page``); boxes
+are ``(x0, top, x1, bottom)`` in PDF points, or in pixels for an image file.
+"""
+
+from __future__ import annotations
+
+import io
+from bisect import bisect_right
+from functools import lru_cache
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2
+from PIL import Image, ImageDraw
+
+from . import pdftext
+
+Box = tuple[float, float, float, float]
+
+# The same default as the text-layer and OCR readers: 2 × 72 dpi.
+PDF_SCALE = 2.0
+
+
+def span_box(record: dict, key: str) -> tuple[int, Box] | None:
+    """The page (1-based) and the box of the value's characters, or ``None`` when the
+    record has no span for ``key`` or the document has no pages (text, HTML, Word)."""
+    span = (record.get("spans") or {}).get(key)
+    starts = record.get("page_starts")
+    if not span or not starts or span[1] <= span[0]:
+        return None
+    page = bisect_right(starts, span[0])
+    first = starts[page - 1]
+    boxes = _page_boxes(record["document"], page)
+    inside = [b for b in boxes[span[0] - first : span[1] - first] if b is not None]
+    if not inside:
+        return None
+    return page, (
+        min(b[0] for b in inside),
+        min(b[1] for b in inside),
+        max(b[2] for b in inside),
+        max(b[3] for b in inside),
+    )
+
+
+@lru_cache(maxsize=16)
+def _page_boxes(path: str, page: int) -> list[Box | None]:
+    """Each character's box on one page, by its offset in that page's raw text."""
+    with pdfplumber.open(path) as pdf:
+        lines, placed = pdftext.page_chars(pdf.pages[page - 1])
+    boxes: list[Box | None] = [None] * (sum(len(line["text"]) + 1 for line in lines))
+    for offset, char in placed:
+        boxes[offset] = (char["x0"], char["top"], char["x1"], char["bottom"])
+    return boxes
+
+
+def page_png(
+    path: str | Path, page: int, box: Box | None = None, scale: float | None = None
+) -> bytes:
+    """Page ``page`` (1-based) of a PDF or image file as PNG bytes, with ``box`` outlined.
+    ``scale`` is pixels per PDF point (default 2) or per image pixel (default 1)."""
+    path = Path(path)
+    if path.suffix.lower() == ".pdf":
+        scale = PDF_SCALE if scale is None else scale
+        pdf = pypdfium2.PdfDocument(str(path))
+        try:
+            image = pdf[page - 1].render(scale=scale).to_pil().convert("RGB")
+        finally:
+            pdf.close()
+    else:
+        scale = 1.0 if scale is None else scale
+        with Image.open(path) as opened:
+            opened.seek(page - 1)
+            image = opened.convert("RGB")
+        if scale != 1.0:
+            image = image.resize((round(image.width * scale), round(image.height * scale)))
+    if box is not None:
+        pad = 2 * scale
+        x0, top, x1, bottom = (v * scale for v in box)
+        ImageDraw.Draw(image).rectangle(
+            (x0 - pad, top - pad, x1 + pad, bottom + pad),
+            outline=(220, 30, 30),
+            width=max(2, round(1.5 * scale)),
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
