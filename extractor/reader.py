@@ -298,6 +298,19 @@ def _read_aligned(
 _CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not weighed at all
 
 
+@lru_cache(maxsize=4096)
+def _readings(
+    tokens: tuple[str, ...], n: int, part: str
+) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The digits' cuts into ``n`` cells (two at most), and the cuts the part's identity
+    admits. Reports print the same digit strings over and over (``1000001``)."""
+    anyhow = tuple(map(tuple, cuts(list(tokens), n, limit=2)))
+    chooser = CHOOSERS.get(part)
+    if chooser is None or len(anyhow) == 1:
+        return anyhow, ()
+    return anyhow, tuple(map(tuple, chooser[1](list(tokens), n, _CUT_LIMIT)))
+
+
 def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bool:
     """Cells whose borders were lost (digits run together), as ``splits`` says: read them
     when the digits allow one reading only; propose the one cut the row's identity allows,
@@ -315,7 +328,8 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         result.forced[part] = result.forced.get(part, 0) + 1
         return True
     rule, chosen, _ = CHOOSERS.get(part, (None, None, None))
-    found = cuts(tokens, n, limit=2)
+    anyhow, admitted = _readings(tuple(tokens), n, part)
+    found = [list(cut) for cut in anyhow]
     if len(found) == 1 and rule is not None:
         # The digits' only cut into this row's cells, though a blank may have been dropped:
         # no identity chose it, so all of them are left to confirm it.
@@ -323,7 +337,7 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, None))
         return True
     if chosen is not None:
-        found = chosen(tokens, n, _CUT_LIMIT)
+        found = [list(cut) for cut in admitted]
     if not found:
         if chosen is None or sum(len(t) for t in tokens) < n:
             return False
@@ -432,9 +446,10 @@ def _read_rows(
             if any(c.kind != "empty" for c in seq):
                 _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
             continue
-        if not seq and k + 1 < len(anchors):
-            # The next row's label follows this one's at once: nothing was printed in it (a
-            # crawl drops blank cells altogether, as a pipe table shows them empty).
+        if not seq and k + 1 < len(anchors) and anchors[k + 1].line == anchor.line:
+            # The next row's label follows this one's at once, on the same line: nothing was
+            # printed in it (a crawl drops blank cells altogether, as a pipe table shows them
+            # empty). On a line of its own, a label's numbers may have wrapped elsewhere.
             at = flat[anchor.cell_index].end
             for key in anchor.row.keys:
                 result.candidates[key] = Candidate(key, None, (at, at), True)

@@ -22,7 +22,8 @@ def document_key(path: str | Path) -> str:
 
 class Record(TypedDict, total=False):
     """The extraction record of SCHEMA.md: what ``extract_file`` returns and each JSONL line
-    holds. A plain ``dict`` at run time; this names its keys for readers and type checkers."""
+    holds. A plain ``dict`` at run time; this names its keys for readers and type checkers.
+    A skipped copy of another document also holds ``duplicate_of``, the one read instead."""
 
     document: str
     sha256: str | None
@@ -43,7 +44,6 @@ class Record(TypedDict, total=False):
     llm: dict[str, Any] | None
     record_version: int
     settings: str
-    duplicate_of: str  # skipped copies: the document read instead
 
 
 def failed_record(

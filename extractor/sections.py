@@ -108,9 +108,9 @@ def find(view: str) -> Sections:
 
 def looks_like_report(view: str, found: Sections, title: str | None = None) -> bool:
     """A report without tables still names itself (in its opening or its page title), is
-    written mostly in Chinese, and is laid out in the template's parts: news about a report,
-    a list of reports or a notice asking for them name it too, but have no such headings."""
+    written mostly in Chinese, and has at least one of the template's part headings: news
+    about a report, a list of reports or a notice asking for them name it too, but have none."""
     visible = "".join(view[:5000].split())  # titles may be spaced out character by character
     chinese = sum(1 for ch in visible if "\u4e00" <= ch <= "\u9fff")
     named = bool(_REPORT_TITLE.search(visible) or (title and _REPORT_TITLE.search(title)))
-    return named and chinese >= 0.3 * max(1, len(visible)) and len(found.headings) >= 2
+    return named and chinese >= 0.3 * max(1, len(visible)) and bool(found.headings)

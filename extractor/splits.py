@@ -276,6 +276,14 @@ def confirm(
     for cut in cuts_:
         values.update(zip(cut.keys, cut.values, strict=True))
     values.update(_only_fit(options, values))
+    verdicts: dict[int, bool | None] = {}  # per identity: holds, breaks, or None (unknown)
+
+    def verdict(identity: Identity) -> bool | None:
+        if id(identity) not in verdicts:
+            known = all(k in values for k in identity.left + identity.right)
+            verdicts[id(identity)] = _holds(identity, values) if known else None
+        return verdicts[id(identity)]
+
     findings: list[Finding] = []
     confirmed: dict[str, int] = {}
     for cut in cuts_:
@@ -285,13 +293,11 @@ def confirm(
         unconfirmed: list[str] = []
         broken = False
         for key, candidate in zip(cut.keys, ours, strict=True):
-            others = [i for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
-            evaluable = all(k in values for i in others for k in i.left + i.right)
-            holds = evaluable and all(_holds(i, values) for i in others)
-            candidate.certain = bool(others) and holds
+            said = [verdict(i) for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
+            candidate.certain = bool(said) and all(said)
             if not candidate.certain:
                 unconfirmed.append(key)
-                broken |= evaluable and bool(others)
+                broken |= False in said
         if not unconfirmed:
             confirmed[cut.part] = confirmed.get(cut.part, 0) + 1
             continue
