@@ -20,18 +20,31 @@ confirms it:
   row total and column identities, part 四's group totals — as below.
 * **Chosen by the row's own identity.** Where several cuts exist, the row's total (part 三)
   or each group's total (part 四) picks the one that fits. That identity now holds by
-  construction, so it proves nothing: the cut stays a proposal (:class:`Cut`). It is accepted
-  only when the identities that did *not* choose it — part 三's column identities (results
-  sum to （七）总计; 一 + 二 = 三 + 四) — can be evaluated over every row and all hold. A wrong
-  cut of one row moves value between its columns, which breaks a column identity unless
-  another row's wrong cut moves it back; and a unique cut can only be wrong where the row's
-  printed figures do not add up or a blank was dropped, so two such compensating rows are
-  needed (the simulation in ``gouji_eval.simulate`` counts how often a value accepted this way
-  is wrong: it must be never). Part 四 has no identity beyond its group totals, so its chosen
-  cuts stay in review, as does any cut whose confirming identities break or cannot be
-  evaluated.
+  construction, so it proves nothing: the cut stays a proposal (:class:`Cut`), to be
+  confirmed by the identities that did *not* choose it — part 三's column identities (results
+  sum to （七）总计; 一 + 二 = 三 + 四). A unique cut can only be wrong where the row's printed
+  figures do not add up or a blank was dropped, and a wrong cut moves value between the row's
+  columns, which breaks a column identity unless another row's error moves it back exactly
+  (the simulation in ``gouji_eval.simulate`` counts how often an accepted value is wrong
+  anyway: it must be never). Part 四 has no identity beyond its group totals, so its chosen
+  cuts stay in review.
 * **Several cuts fit, or none.** The row is not placed; the finding lists the options, or
   says that the report's own figures do not add up.
+
+How the confirming identities are evaluated (``confirm``):
+
+* cell by cell: a cell is accepted when every identity that involves it, other than the one
+  that chose its cut, can be evaluated and holds, so one row the reader could not place
+  costs only the columns it leaves unknown — but when any of a cut's identities *breaks*, the
+  whole cut waits (its other cells may fit by coincidence only, a dropped blank read as 0);
+* with the rows that were not placed where their sums are still known: a row of zeros with
+  blanks dropped adds 0 to every column whatever its reading, and a row with several cuts (or
+  a few readings with dropped blanks) adds what all its readings that make the identities
+  hold agree on. Those rows themselves stay in review: the identities that would confirm them
+  are the ones that chose their reading.
+
+A cut is never repaired to make an identity hold: a report whose own figures do not add up
+keeps its printed digits, and the finding says which cut could not be confirmed and why.
 """
 
 from __future__ import annotations
