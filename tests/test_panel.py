@@ -200,18 +200,20 @@ def test_parquet_and_xlsx_hold_the_same_panel(corpus_records, tmp_path):
 
 
 def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
-    from gouji.review import Filter, Review
+    from gouji.review import Decision, Filter, Review, Reviewer
     from gouji.store import Store
 
     store = Store(store_url)
     for year in (2023, 2024):
         store.save_record(extract_file(shared_path("realdocs", f"hongze_{year}.pdf")))
     doc = next(d for d in store.documents() if d["year"] == 2023)
-    queue = Review(store)
+    queue, reviewer = Review(store), Reviewer("甲", "tab")
     typed, inconsistent = queue.items(Filter(document_id=doc["id"]))[:2]
-    queue.settle(typed.id, "甲", "typed", 900)
-    printed = store.values(doc["id"])[inconsistent.key]
-    queue.settle(inconsistent.id, "甲", "publisher_error", printed)
+    for item, kind, value in ((typed, "typed", 900), (inconsistent, "publisher_error", None)):
+        assert queue.claim(item.id, reviewer)
+        item = queue.item(item.id)
+        value = item.value if value is None else value
+        queue.settle(reviewer, Decision(item.id, item.version, kind, value))
     store.close()
     rows = _read_csv(_panel([], tmp_path, "csv", "--db", store_url))
     # 洪泽区人民政府 (2023) and 淮安市洪泽区人民政府 (2024): one agency
