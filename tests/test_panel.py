@@ -261,3 +261,39 @@ def test_crawl_provenance_is_carried_and_skipped_records_left_out(corpus_records
     )
     assert czj["document"].endswith(".html") and czj["other_documents"] == ""
     assert all(r["source.url"] == "" for r in rows if r is not row)
+
+
+def test_a_generated_agency_over_four_years_matches_its_gold(tmp_path):
+    """Four generated reports of one county, 2021–2024, as a user's run: every accepted
+    value in the panel is the report's true value, and each indicator follows from them."""
+    from gouji_eval.generate import generate
+
+    golds = {}
+    records = tmp_path / "records.jsonl"
+    with records.open("w", encoding="utf-8") as out:
+        for year, seed in zip(range(2021, 2025), (31, 32, 33, 34), strict=True):
+            report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
+            text = report.text.replace(report.gold["meta.agency"], "江苏省淮安市洪泽区人民政府")
+            text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
+            path = tmp_path / f"hongze_{year}{report.suffix}"
+            path.write_text(text, encoding="utf-8")
+            out.write(json.dumps(extract_file(path), ensure_ascii=False) + "\n")
+            golds[year] = report.gold["fields"]
+    rows = _read_csv(_panel([records], tmp_path))
+    assert [(r["agency.canonical"], r["agency.code"], r["year"]) for r in rows] == [
+        ("洪泽区人民政府", "320813", str(year)) for year in range(2021, 2025)
+    ]
+    accepted = 0
+    for row in rows:
+        truth = golds[int(row["year"])]
+        for key in FIELD_KEYS:
+            if row[f"{key}.status"] == "accepted":
+                assert _number(row[key]) == truth[key], key
+                accepted += 1
+        expected = truth["s3.granted.total"] / truth["s3.total_processed.total"]
+        assert _number(row["indicator.granted_rate"]) == pytest.approx(expected)
+        if int(row["year"]) > 2021:
+            before = golds[int(row["year"]) - 1]["s3.new_received.total"]
+            change = (truth["s3.new_received.total"] - before) / before
+            assert _number(row["indicator.applications_yoy"]) == pytest.approx(change)
+    assert accepted >= 4 * 190
