@@ -172,6 +172,7 @@ class Outcome:
     documents: int = 0
     skipped: int = 0
     failed: int = 0
+    unavailable: int = 0  # documents read without the witness: the endpoint did not answer
     in_review: int = 0
     rules: Counter = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
@@ -182,6 +183,7 @@ class Outcome:
         if record["status"] == "failed":
             self.failed += 1
             return None
+        self.unavailable += bool((record.get("llm") or {}).get("unavailable"))
         self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
         self.rules.update(f["rule"] for f in record["findings"])
         return crossyear.summarise(record)

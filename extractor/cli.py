@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
+from .errors import EndpointUnavailable
 from .export import FORMATS
-from .llm import MODES, LLMClient, LLMSettings
+from .llm import MODES, LLMClient, LLMSettings, check_endpoint, library_logs
 from .pipeline import iter_documents
 from .record import document_key, dumps
 from .rules import RULES
@@ -82,9 +83,15 @@ def _llm_options(function):
             default=None,
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
         ),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="在标准错误上显示 openai、httpx、instructor 的日志（密钥和网址中的凭据已隐去）。",
+        ),
     ]
     names = ("llm_mode", "model", "instructor_mode", "timeout", "cache_dir", "no_cache",
-             "max_tokens_per_doc", "concurrency", "rate_limit")  # fmt: skip
+             "max_tokens_per_doc", "concurrency", "rate_limit", "verbose")  # fmt: skip
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
@@ -109,9 +116,12 @@ class LLMChoice:
     max_tokens_per_doc: int | None
     concurrency: int | None
     rate_limit: float | None
+    verbose: bool
 
     def client(self) -> tuple[LLMClient | None, str]:
-        """The client and the mode: ``verify`` by default when a model is configured."""
+        """The client and the mode: ``verify`` by default when a model is configured. The
+        endpoint is checked first: when it fails, one line says why and the command exits
+        with status 2, having written nothing."""
         settings = LLMSettings.from_env(
             model=self.model,
             mode=self.instructor_mode,
@@ -126,6 +136,12 @@ class LLMChoice:
             return None, "off"
         if not settings.configured:
             raise click.UsageError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
+        library_logs(self.verbose, settings.api_key)
+        try:
+            check_endpoint(settings)
+        except EndpointUnavailable as exc:
+            click.echo(f"错误：{exc}；或用 --llm off 只用读取器。", err=True)
+            sys.exit(2)
         return LLMClient(settings), mode
 
 
@@ -180,7 +196,8 @@ def extract(
 
     支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
     （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
-    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
+    全部读取成功时退出码为 0；有失败、或 LLM 端点中途不可用时为 1（端点恢复后用 --resume 补问）；
+    用法错误、或运行前检查 LLM 端点失败时为 2，此时什么也不写。
     """
     documents = list(iter_documents(paths))
     if not documents:
@@ -227,7 +244,7 @@ def extract(
         _summary(outcome, output, client is not None)
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
-    sys.exit(1 if outcome.failed else 0)
+    sys.exit(1 if outcome.failed or outcome.unavailable else 0)
 
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
@@ -257,8 +274,18 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(
             f"LLM：请求 {usage.requests} 次（传输重试 {usage.retries}，失败 {usage.failures}，"
             f"缓存命中 {usage.cache_hits}）；token 共 {usage.total_tokens}"
-            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）。"
+            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）"
+            + (
+                f"，其中 {usage.estimated} 次回答没有报告用量，按估算计入。"
+                if usage.estimated
+                else "。"
+            )
         )
+        if outcome.unavailable:
+            echo(
+                f"LLM 端点没有回答：{outcome.unavailable} 份报告只用了读取器"
+                "（记录中 llm.unavailable 为 true）；端点恢复后用 --resume 补问这些报告。"
+            )
     if outcome.rules:
         echo("发现（按规则）：")
         for rule, count in sorted(outcome.rules.items(), key=lambda kv: (-kv[1], kv[0])):

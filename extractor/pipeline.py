@@ -14,7 +14,7 @@ from typing import Any
 from . import checks, claims, meta, reader, sections, sources
 from .decide import decide
 from .errors import InputError, NotAReport
-from .llm import LLMClient, LLMError, Usage
+from .llm import UNAVAILABLE, LLMClient, LLMError, Usage
 from .model import Finding
 from .reconcile import merge_claims, reconcile
 from .record import RECORD_VERSION, Record, failed_record
@@ -100,12 +100,14 @@ def _ask(client: LLMClient, mode: str, view: str, found, result, report_meta) ->
     usage = Usage()
     answers: dict[str, dict] = {}
     errors: list[str] = []
+    unavailable = False
     for task in _llm_tasks(mode, found, result, report_meta):
         try:
             answers[task] = client.ask(task, _task_text(task, view, found), usage).fields
         except LLMError as exc:
             errors.append(f"{task}: {exc}")
-    return {"answers": answers, "errors": errors, "usage": usage}
+            unavailable |= isinstance(exc, UNAVAILABLE)
+    return {"answers": answers, "errors": errors, "usage": usage, "unavailable": unavailable}
 
 
 def extract_loaded(
@@ -141,6 +143,8 @@ def extract_loaded(
             "prompt_versions": {t: TASKS[t].version for t in (*answers, *_failed(asked))},
             "usage": asked["usage"].to_dict(),
             "errors": asked["errors"],
+            # The endpoint did not answer some task: a resumed run asks again.
+            "unavailable": asked["unavailable"],
             "ungrounded_claims": ungrounded,
         }
 

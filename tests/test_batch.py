@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gouji import FIELD_KEYS, batch
+from gouji import batch
 from gouji.cli import cli
 from gouji.llm import LLMClient, LLMSettings, RateLimit
 from gouji_eval.generate import generate, write
-from gouji_eval.llm_server import Reply, answer_from_gold
+from gouji_eval.llm_server import Reply
+
+from conftest import blank_answer
 
 
 @pytest.fixture
@@ -28,13 +30,6 @@ def folder(tmp_path):
     for gold in reports.glob("*.json"):
         gold.unlink()
     return reports
-
-
-def _blank(task: str) -> dict:
-    """A schema-valid answer with no figures."""
-    if task in ("claims", "meta"):
-        return {"claims": []} if task == "claims" else {}
-    return answer_from_gold(task, {"fields": dict.fromkeys(FIELD_KEYS)})
 
 
 def _records(path):
@@ -197,7 +192,7 @@ def test_rate_limit_spaces_requests_across_threads(monkeypatch):
 def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_server):
     """Past 16 requests in flight, documents go to several processes, each with its own
     client; the records are the ones a single thread writes."""
-    llm_server.script = lambda task, n: Reply(_blank(task))
+    llm_server.script = lambda task, n: Reply(blank_answer(task))
     paths = sorted(folder.glob("*.txt"))[:24]
 
     def records(workers: int) -> list[dict]:
@@ -222,7 +217,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     already received come from the cache when the run resumes."""
 
     def answer(task: str, n: int) -> Reply:
-        return Reply(_blank(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
+        return Reply(blank_answer(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
 
     llm_server.script = answer  # quick at first, then slow: the interrupt lands mid-run
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
@@ -250,7 +245,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
     assert len(_records(out)) < 60  # whole lines only, and the run did stop
-    llm_server.script = lambda task, n: Reply(_blank(task))
+    llm_server.script = lambda task, n: Reply(blank_answer(task))
     asked = len(llm_server.seen)
     result = CliRunner(env=env).invoke(
         cli, ["extract", str(folder), "-o", str(out), "--model", "m", "--resume", "-q"]
