@@ -437,6 +437,56 @@ def export(
 
 
 @cli.command()
+@click.argument("records", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", default=None, help="从复核库生成（复核后的值优先）；默认 GOUJI_DB。")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "xlsx"]),
+    default="csv",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--overrides",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="机关名称人工修订表（CSV：agency,canonical,kind,jurisdiction,code,note），"
+    "默认用 gouji 自带的一份。",
+)
+def panel(
+    records: tuple[Path, ...], db: str | None, fmt: str, output: Path, overrides: Path | None
+) -> None:
+    """生成面板数据：每个机关每年一行，含规范机关名、类型、所属辖区与行政区划代码，
+    200 个数值各带状态（accepted/reviewed/publisher_error/blank/unreadable/review）与出处
+    （文件、sha256、原文链接与发布日期、页码、位置），以及派生指标（公式见 README）。
+
+    给出 RECORDS（gouji extract 写的 JSONL，可多个）时用其中的抽取值；否则从复核库生成。
+    """
+    from . import panel as panel_data
+    from .agency import Overrides
+    from .export import write_table
+
+    table = Overrides.load(overrides)
+    if records:
+        rows = panel_data.build(panel_data.from_records(records), table)
+    else:
+        store = Store(db)
+        try:
+            rows = panel_data.build(panel_data.from_store(store), table)
+        finally:
+            store.close()
+    columns = list(panel_data.COLUMNS)
+    count = write_table(columns, [[row.get(c) for c in columns] for row in rows], fmt, output)
+    resolved = sum(1 for row in rows if row["agency.code"])
+    click.echo(
+        f"面板 {count} 行（机关 × 年度），其中 {resolved} 行有行政区划代码；"
+        f"人工修订表 {table.label}；已写入 {output}",
+        err=True,
+    )
+
+
+@cli.command()
 @click.option("--db", default=None, help="复核库的 SQLAlchemy URL，默认 GOUJI_DB。")
 @click.option(
     "--into",
@@ -529,7 +579,8 @@ def cluster(
 )
 def cross_year(records: tuple[Path, ...]) -> None:
     """核对同一机关相邻年度的报告（RECORDS 为 gouji extract 写的 JSONL，可多个）：
-    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接（仅提示）。
+    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接、上年尚未审结的
+    复议诉讼是否计入本年（仅提示）；表格或正文段落与上一年完全相同（请人核对是否照抄）。
     发现逐行以 JSONL 写到标准输出。"""
     summaries = []
     for path in records:

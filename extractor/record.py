@@ -37,6 +37,7 @@ class Record(TypedDict, total=False):
     findings: list[dict[str, Any]]
     candidates: dict[str, list[dict[str, Any]]]
     page_starts: list[int] | None
+    sentences: list[list]  # prose sentences: [start, end, digest, head] (prose.sentences)
     notes: list[str]
     llm: dict[str, Any] | None
     record_version: int
@@ -60,6 +61,7 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> Recor
         "findings": [],
         "candidates": {},
         "page_starts": None,
+        "sentences": [],
         "notes": [],
         "llm": None,
         "record_version": RECORD_VERSION,

@@ -29,16 +29,6 @@ def gold(stem: str) -> dict:
     return json.loads(shared_path("gold", f"{stem}.json").read_text(encoding="utf-8"))
 
 
-def blank_answer(task: str) -> dict:
-    """A schema-valid LLM answer with no figures."""
-    from gouji.template import FIELD_KEYS
-    from gouji_eval.llm_server import answer_from_gold
-
-    if task in ("claims", "meta"):
-        return {"claims": []} if task == "claims" else {}
-    return answer_from_gold(task, {"fields": dict.fromkeys(FIELD_KEYS)})
-
-
 @pytest.fixture
 def extract_text(tmp_path):
     """Write ``text`` to a file and extract it, as ``gouji extract`` would."""

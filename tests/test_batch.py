@@ -17,9 +17,7 @@ from gouji import batch
 from gouji.cli import cli
 from gouji.llm import LLMClient, LLMSettings, RateLimit
 from gouji_eval.generate import generate, write
-from gouji_eval.llm_server import Reply
-
-from conftest import blank_answer
+from gouji_eval.llm_server import Reply, null_answer
 
 
 @pytest.fixture
@@ -192,7 +190,7 @@ def test_rate_limit_spaces_requests_across_threads(monkeypatch):
 def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_server):
     """Past 16 requests in flight, documents go to several processes, each with its own
     client; the records are the ones a single thread writes."""
-    llm_server.script = lambda task, n: Reply(blank_answer(task))
+    llm_server.script = lambda task, n: Reply(null_answer(task))
     paths = sorted(folder.glob("*.txt"))[:24]
 
     def records(workers: int) -> list[dict]:
@@ -217,7 +215,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     already received come from the cache when the run resumes."""
 
     def answer(task: str, n: int) -> Reply:
-        return Reply(blank_answer(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
+        return Reply(null_answer(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
 
     llm_server.script = answer  # quick at first, then slow: the interrupt lands mid-run
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
@@ -245,7 +243,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
     assert len(_records(out)) < 60  # whole lines only, and the run did stop
-    llm_server.script = lambda task, n: Reply(blank_answer(task))
+    llm_server.script = lambda task, n: Reply(null_answer(task))
     asked = len(llm_server.seen)
     result = CliRunner(env=env).invoke(
         cli, ["extract", str(folder), "-o", str(out), "--model", "m", "--resume", "-q"]

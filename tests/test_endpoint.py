@@ -14,9 +14,7 @@ from click.testing import CliRunner
 
 from gouji.cli import cli
 from gouji_eval.generate import generate, write
-from gouji_eval.llm_server import Reply
-
-from conftest import blank_answer
+from gouji_eval.llm_server import Reply, null_answer
 
 KEY = "sk-test-0a1b2c3d4e5f6789"
 PASSWORD = "hunter2-s3cret"
@@ -97,7 +95,7 @@ def test_an_endpoint_dying_mid_run_is_left_alone_and_a_resume_asks_again(llm_ser
 
     def script(task, n):
         if len(llm_server.seen) <= down["after"]:
-            return Reply(blank_answer(task))
+            return Reply(null_answer(task))
         return Reply(status=503, headers={"Retry-After": "0"})
 
     llm_server.script = script
@@ -130,7 +128,7 @@ def test_an_endpoint_dying_mid_run_is_left_alone_and_a_resume_asks_again(llm_ser
 
 
 def test_credentials_and_the_key_are_written_nowhere_logs_included(llm_server, tmp_path):
-    llm_server.script = lambda task, n: Reply(blank_answer(task))
+    llm_server.script = lambda task, n: Reply(null_answer(task))
     folder = _reports(tmp_path, 2)
     url = llm_server.base_url.replace("http://", f"http://alice:{PASSWORD}@")
     env = {**os.environ, "OPENAI_BASE_URL": url, "OPENAI_API_KEY": KEY, "GOUJI_MODEL": "m",
