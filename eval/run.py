@@ -17,6 +17,7 @@ from pathlib import Path
 from gouji.llm import LLMClient
 from gouji.pipeline import extract_file, map_ordered
 from gouji.rules import RULES, of_kind
+from gouji.settings import Settings
 from gouji.tasks import prompt_versions
 from gouji.template import FIELD_KEYS, PARTS
 
@@ -94,10 +95,10 @@ def _error_key(item: dict) -> str:
 
 def evaluate_set(
     name: str,
-    generated_count: int,
-    seed: int,
+    settings: Settings,
     llm: LLMClient | None = None,
-    llm_mode: str = "off",
+    generated_count: int = sets.GENERATED_COUNT,
+    seed: int = sets.GENERATED_SEED,
     workers: int = 1,
 ) -> SetResult:
     result = SetResult(name)
@@ -109,7 +110,7 @@ def evaluate_set(
     injected = caught = balanced = 0
 
     def one(item: sets.Item) -> tuple[sets.Item, dict]:
-        return item, extract_file(item.document, llm=llm, llm_mode=llm_mode)
+        return item, extract_file(item.document, settings, llm)
 
     for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
         result.documents += 1
@@ -180,13 +181,18 @@ def evaluate_set(
 
 def evaluate(
     names: list[str],
-    generated_count: int,
-    seed: int,
-    llm: LLMClient | None = None,
-    llm_mode: str = "off",
-    workers: int = 1,
+    settings: Settings,
+    generated_count: int = sets.GENERATED_COUNT,
+    seed: int = sets.GENERATED_SEED,
 ) -> list[SetResult]:
-    return [evaluate_set(n, generated_count, seed, llm, llm_mode, workers) for n in names]
+    """Each named set, extracted with ``settings`` (one LLM client for the whole eval)."""
+    workers = settings.concurrency or (8 if settings.uses_llm else 1)
+    llm = settings.client()
+    try:
+        return [evaluate_set(n, settings, llm, generated_count, seed, workers) for n in names]
+    finally:
+        if llm is not None:
+            llm.close()
 
 
 def all_metrics(results: list[SetResult]) -> dict[str, float]:
@@ -293,6 +299,31 @@ def report_lines(result: SetResult) -> list[str]:
     for doc, error in result.failed[:10]:
         lines.append(f"   失败 {doc}: {error}")
     return lines
+
+
+def write_artifact(payload: dict, path: Path | None = None) -> Path:
+    """The run's JSON record: at ``path``, else a new file in ``eval/runs/``."""
+    if path is None:
+        RUNS.mkdir(exist_ok=True)
+        stamp = payload["timestamp"].replace(":", "").replace("-", "")
+        path = RUNS / f"eval-{stamp}.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def gate(payload: dict, baseline: Path = BASELINE, update: bool = False) -> tuple[list[str], bool]:
+    """The regression gate: what to tell the user, and whether the run passed. ``update``
+    records this run's metrics as the new baseline instead."""
+    if update:
+        save_baseline(payload["metrics"], payload["settings"], baseline)
+        return [f"已更新基线：{baseline}"], True
+    previous = load_baseline(baseline)
+    if not previous:
+        return [f"没有基线文件 {baseline}；用 --update-baseline 记录一个。"], True
+    worse = regressions(payload["metrics"], previous)
+    if worse:
+        return ["与基线相比变差：", *(f"  {line}" for line in worse)], False
+    return ["与基线相比没有变差。"], True
 
 
 def load_baseline(path: Path = BASELINE) -> dict[str, float]:

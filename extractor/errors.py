@@ -9,17 +9,19 @@
     │   ├── UnsupportedFormat     input.format
     │   ├── NoTextLayer           input.no_text_layer
     │   └── NotAReport            input.not_a_report
-    └── LLMError              the LLM could not answer one task (the reader's result stands)
-        ├── LLMTransportError     llm.transport
-        ├── LLMUnavailable        llm.unavailable
-        ├── LLMRejected           llm.rejected
-        ├── LLMEmptyAnswer        llm.empty
-        ├── LLMTruncated          llm.truncated
-        ├── LLMSchemaError        llm.schema
-        ├── LLMBudgetExceeded     llm.budget
-        └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
+    ├── LLMError              the LLM could not answer one task (the reader's result stands)
+    │   ├── LLMTransportError     llm.transport
+    │   ├── LLMUnavailable        llm.unavailable
+    │   ├── LLMRejected           llm.rejected
+    │   ├── LLMEmptyAnswer        llm.empty
+    │   ├── LLMTruncated          llm.truncated
+    │   ├── LLMSchemaError        llm.schema
+    │   ├── LLMBudgetExceeded     llm.budget
+    │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
+    └── SettingsError         settings that cannot run (a usage error, before any document)
 
-Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
+Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
+``"<code>: <one-line Chinese message>"``.
 """
 
 from __future__ import annotations
@@ -118,3 +120,7 @@ class EndpointUnavailable(LLMError):
     one Chinese line saying what failed and what to check."""
 
     code = "llm.endpoint"
+
+
+class SettingsError(GoujiError):
+    """Settings that cannot run (an LLM witness asked for with no model configured)."""

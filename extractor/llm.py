@@ -30,7 +30,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import sys
@@ -112,19 +111,6 @@ class LLMSettings:
     backoff_cap: float = 30.0
     requests_per_second: float | None = None  # shared by every thread of a run
     breaker_failures: int = 5  # transport failures in a row before the client stops asking
-
-    @classmethod
-    def from_env(cls, **overrides) -> LLMSettings:
-        values = {
-            "model": os.environ.get("GOUJI_MODEL"),
-            "base_url": os.environ.get("OPENAI_BASE_URL"),
-            "api_key": os.environ.get("OPENAI_API_KEY"),
-            "cache_dir": Path(os.environ["GOUJI_CACHE_DIR"])
-            if os.environ.get("GOUJI_CACHE_DIR")
-            else None,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
 
     @property
     def configured(self) -> bool:

@@ -8,6 +8,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from .model import Finding
 from .prose import sentences
 from .reconcile import merge_claims, reconcile
 from .record import RECORD_VERSION, Record, failed_record
+from .settings import Settings
 from .tasks import TASKS
 from .template import PARTS
 from .text import compact
@@ -112,7 +114,7 @@ def _ask(client: LLMClient, mode: str, view: str, found, result, report_meta) ->
 
 
 def extract_loaded(
-    loaded: sources.Loaded, llm: LLMClient | None = None, llm_mode: str = "off"
+    loaded: sources.Loaded, settings: Settings, llm: LLMClient | None = None
 ) -> dict[str, Any]:
     """The record for a document already read into text."""
     source = loaded.source
@@ -127,8 +129,8 @@ def extract_loaded(
     candidates, findings, notes = result.candidates, list(result.findings), list(result.notes)
     disputed: dict = {}
     llm_block = None
-    if llm is not None and llm_mode != "off":
-        asked = _ask(llm, llm_mode, view, found, result, report_meta)
+    if llm is not None and settings.witness != "off":
+        asked = _ask(llm, settings.witness, view, found, result, report_meta)
         answers = asked["answers"]
         table_fields = {k: v for t in PARTS for k, v in answers.get(t, {}).items()}
         merged = reconcile(result, table_fields, source)
@@ -137,7 +139,7 @@ def extract_loaded(
         prose, ungrounded = merge_claims(prose, answers.get("claims", {}).get("claims", []), source)
         findings += _meta_from_llm(report_meta, answers.get("meta"), view)
         llm_block = {
-            "mode": llm_mode,
+            "mode": settings.witness,
             "model": llm.settings.model,
             "endpoint": llm.endpoint,
             "instructor_mode": llm.mode,
@@ -225,20 +227,24 @@ def _meta_from_llm(report_meta: dict, answer: dict | None, view: str) -> list[Fi
 
 
 def extract_file(
-    path: str | Path,
-    max_bytes: int = sources.DEFAULT_MAX_BYTES,
-    llm: LLMClient | None = None,
-    llm_mode: str = "off",
+    path: str | Path, settings: Settings | None = None, llm: LLMClient | None = None
 ) -> Record:
-    """Extract one file. Never raises for a bad document: its record says what went wrong."""
+    """Extract one file. Never raises for a bad document: its record says what went wrong.
+
+    ``settings`` default to the reader alone. With an LLM witness, ``llm`` is the run's
+    client (shared by its documents); without one, a client is made for this call."""
+    settings = settings or Settings()
+    if llm is None and settings.uses_llm:
+        with closing(settings.client()) as client:
+            return extract_file(path, settings, client)
     try:
-        loaded = sources.load(path, max_bytes=max_bytes)
+        loaded = sources.load(path, max_bytes=settings.max_bytes)
     except InputError as exc:
         return failed_record(str(path), str(exc))
     except OSError as exc:
         return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
     try:
-        return extract_loaded(loaded, llm, llm_mode)
+        return extract_loaded(loaded, settings, llm)
     except InputError as exc:
         return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch
