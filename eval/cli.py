@@ -48,6 +48,18 @@ from . import run, sets
     default=None,
     help="本次运行的 JSON 记录，默认写到 eval/runs/。",
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="不评测，只列出历次运行记录中的各项指标（每个指标一行，↓ 表示比上一次变差）。",
+)
+@click.option(
+    "--runs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=run.RUNS,
+    show_default="eval/runs",
+    help="--history 读取的运行记录目录。",
+)
 def eval_command(
     set_names: tuple[str, ...],
     settings: Settings,
@@ -56,6 +68,8 @@ def eval_command(
     baseline: Path,
     update_baseline: bool,
     artifact: Path | None,
+    history: bool,
+    runs: Path,
 ) -> None:
     """在标注集上评测抽取结果，与基线比较；任何指标变差超过容差时退出码为 1。
 
@@ -63,6 +77,10 @@ def eval_command(
     接受精度（被接受字段中值正确的比例，必须保持 100%）、自动接受率、复核率、
     正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。
     """
+    if history:
+        for line in run.history_lines(run.history(runs), list(set_names) or None):
+            click.echo(line)
+        return
     names = list(set_names or sets.DEFAULT_SETS)
     results = run.evaluate(names, settings, generated_count, seed)
     for result in results:

@@ -35,9 +35,10 @@ from .errors import (
     UndecodableInput,
     UnsupportedFormat,
 )
-from .pipeline import extract_file, iter_documents
+from .pipeline import extract_file
 from .record import Record
 from .settings import Settings
+from .sources import iter_documents
 from .template import FIELD_KEYS
 
 __all__ = [

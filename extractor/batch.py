@@ -33,7 +33,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +43,7 @@ from typing import TextIO
 
 from . import crossyear
 from .llm import LLMClient, Usage
-from .pipeline import extract_file, map_ordered
+from .pipeline import extract_file
 from .record import document_key, dumps
 from .settings import Settings
 
@@ -173,6 +173,24 @@ class Outcome:
         self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
         self.rules.update(f["rule"] for f in record["findings"])
         return crossyear.summarise(record)
+
+
+def map_ordered(
+    function: Callable, items: Iterable, workers: int, pool: type = ThreadPoolExecutor
+) -> Iterator:
+    """``map`` over a bounded window of workers, results in input order, so a run over
+    thousands of files holds only a window of them at once."""
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    with pool(max_workers=workers) as executor:
+        window: deque = deque()
+        for item in items:
+            window.append(executor.submit(function, item))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 # Past this many requests in flight, one interpreter's lock, not the endpoint, sets the pace

@@ -17,11 +17,10 @@ from . import __version__, batch, crossyear
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .llm import MODES, LLMSettings, check_endpoint, library_logs
-from .pipeline import iter_documents
 from .record import document_key, dumps
 from .rules import RULES
 from .settings import WITNESS_MODES, Settings
-from .sources import DEFAULT_MAX_BYTES
+from .sources import DEFAULT_MAX_BYTES, iter_documents
 from .store import Store, database_url
 from .tasks import prompt_versions
 

@@ -91,6 +91,10 @@ class LLMUnavailable(LLMError):
     code = "llm.unavailable"
 
 
+# The endpoint did not answer (not the model answering badly): a resumed run asks again.
+UNAVAILABLE = (LLMTransportError, LLMUnavailable)
+
+
 class LLMRejected(LLMError):
     """The endpoint refused the request (HTTP 4xx other than 429)."""
 

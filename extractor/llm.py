@@ -61,9 +61,6 @@ CHECK_TIMEOUT = 10.0  # seconds the check before a batch waits, at most
 # Below this many tokens left for the answer, a request is not sent: it could only be cut off.
 MIN_ANSWER_TOKENS = 256
 LIBRARY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "instructor")
-# A run on the witness's behalf: the errors that mean the endpoint did not answer, so a
-# resumed run asks again.
-UNAVAILABLE = (LLMTransportError, LLMUnavailable)
 
 
 class _Retryable(Exception):
@@ -504,7 +501,6 @@ def library_logs(verbose: bool, api_key: str | None = None) -> None:
 
 __all__ = [
     "MODES",
-    "UNAVAILABLE",
     "Answer",
     "LLMClient",
     "LLMError",
