@@ -3,6 +3,7 @@
 * ``seeds`` and ``real``: documents and gold files read from ``../shared`` at run time;
 * ``generated``: made by the layout generator, deterministically from a seed, into a
   temporary folder (never committed);
+* ``simulation``: the run-together simulation (``simulate``): adversarial crawled tables;
 * ``corpus``: the unlabeled real pages of ``../shared/realcorpus`` (gold is ``None``);
 * ``reviewed``: gold files saved from the review app into ``eval/reviewed/``, each naming
   its document by path.
@@ -17,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import simulate
 from .generate import LAYOUTS, generate, write
 
-SET_NAMES = ("seeds", "real", "generated", "corpus", "reviewed")
-DEFAULT_SETS = ("seeds", "real", "generated", "corpus")
+SET_NAMES = ("seeds", "real", "generated", "simulation", "corpus", "reviewed")
+DEFAULT_SETS = ("seeds", "real", "generated", "simulation", "corpus")
 GENERATED_SEED = 0
 GENERATED_COUNT = 500
 
@@ -73,6 +75,12 @@ def _generated(count: int, seed: int) -> Iterator[Item]:
         yield Item(folder / (report.name + report.suffix), report.gold, report.layout)
 
 
+def _simulation() -> Iterator[Item]:
+    folder = Path(tempfile.mkdtemp(prefix="gouji-simulation-"))
+    for report in simulate.reports(folder):
+        yield Item(folder / (report.name + report.suffix), report.gold, report.layout)
+
+
 def _corpus(shared: Path) -> Iterator[Item]:
     for doc in sorted((shared / "realcorpus").glob("pt_*")):
         yield Item(doc, None, doc.suffix.lstrip("."))
@@ -95,6 +103,8 @@ def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERAT
         return _real(shared)
     if name == "generated":
         return _generated(generated_count, seed)
+    if name == "simulation":
+        return _simulation()
     if name == "corpus":
         return _corpus(shared)
     if name == "reviewed":

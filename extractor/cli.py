@@ -231,7 +231,7 @@ def extract(
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     earlier = ()
     if resume:
-        documents, kept = batch.resume(output, settings.fingerprint(), documents)
+        kept = batch.resume(output, settings.fingerprint(), documents)
         earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
@@ -287,6 +287,8 @@ def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     skipped = f"，跳过已完成的 {outcome.skipped} 份" if outcome.skipped else ""
+    if outcome.not_reports:
+        skipped += f"，不是报告或与别的文件重复而略过 {outcome.not_reports} 份"
     echo(
         f"报告 {outcome.documents} 份{skipped}，失败 {outcome.failed} 份；"
         f"待复核字段 {outcome.in_review} 个。"
