@@ -25,6 +25,7 @@ from .errors import (
     LLMTruncated,
     NotAReport,
     NoTextLayer,
+    OcrUnavailable,
     UndecodableInput,
     UnsupportedFormat,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "LLMTruncated",
     "NoTextLayer",
     "NotAReport",
+    "OcrUnavailable",
     "Record",
     "UndecodableInput",
     "UnsupportedFormat",

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import checks, claims, meta, reader, sections, sources
+from . import checks, claims, meta, ocr, reader, sections, sources
 from .decide import decide
 from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
@@ -159,6 +159,10 @@ def extract_loaded(
     if report_meta["year"] is None:
         findings.append(Finding("meta.year_missing", ["meta.year"], "未能从标题和开头读出报告年度"))
 
+    scan = _scan_block(loaded, candidates)
+    if scan is not None:
+        findings += checks.check_confidence(scan["confidence"], values, known)
+
     fields, status, spans, witness = decide(candidates, findings, source)
     return {
         "document": loaded.path,
@@ -177,7 +181,28 @@ def extract_loaded(
         "page_starts": loaded.page_starts,
         "notes": notes,
         "llm": llm_block,
+        "ocr": scan,
         "record_version": RECORD_VERSION,
+    }
+
+
+def _scan_block(loaded: sources.Loaded, candidates: dict) -> dict | None:
+    """Scans: the OCR's pages, and the confidence of each value it read (the lowest of its
+    characters')."""
+    text = loaded.ocr
+    if text is None:
+        return None
+    confidence = {}
+    for key, candidate in candidates.items():
+        if candidate.span is not None:
+            score = text.span_confidence(*loaded.source.raw_span(*candidate.span))
+            if score is not None:
+                confidence[key] = score
+    return {
+        "engine": ocr.ENGINE,
+        "pages": text.pages,
+        "pages_read": text.pages_read,
+        "confidence": confidence,
     }
 
 
@@ -220,10 +245,11 @@ def extract_file(
     max_bytes: int = sources.DEFAULT_MAX_BYTES,
     llm: LLMClient | None = None,
     llm_mode: str = "off",
+    scans: ocr.OcrSettings | None = None,
 ) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong."""
     try:
-        loaded = sources.load(path, max_bytes=max_bytes)
+        loaded = sources.load(path, max_bytes=max_bytes, scans=scans)
     except InputError as exc:
         return failed_record(str(path), str(exc))
     except OSError as exc:

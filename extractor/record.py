@@ -30,6 +30,7 @@ class Record(TypedDict, total=False):
     page_starts: list[int] | None
     notes: list[str]
     llm: dict[str, Any] | None
+    ocr: dict[str, Any] | None  # scans: engine, pages, pages_read, confidence per key
     record_version: int
     settings: str
 
@@ -53,6 +54,7 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> Recor
         "page_starts": None,
         "notes": [],
         "llm": None,
+        "ocr": None,
         "record_version": RECORD_VERSION,
     }
 
