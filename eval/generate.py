@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 import opencc
 
+from gouji.model import show
 from gouji.template import (
     FIELD_KEYS,
+    PARTS,
     S2_ROWS,
     S3_COLUMNS,
     S3_RESULT_ROWS,
@@ -167,12 +169,6 @@ def _inject_error(rng: random.Random, f: dict) -> dict:
 # ---- tables as rows of cells ---------------------------------------------------------
 # A row is (labels, values): label cells then value cells; a row with no values is a header.
 Row = tuple[list[str], list[str]]
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def table_s2(cell) -> list[Row]:
@@ -422,7 +418,7 @@ def generate(
 
     def cell(key: str) -> str:
         value = printed[key]
-        return value if isinstance(value, str) else _fmt(value)
+        return value if isinstance(value, str) else show(value)
 
     w = _Writer()
     is_html = layout == "html"
@@ -446,11 +442,11 @@ def generate(
     paragraph(f"{agency}{year}年政府信息公开工作年度报告")
     paragraph("一、总体情况")
     paragraph(lambda w: _prose_overview(w, rng, figures, year, agency))
-    paragraph("二、主动公开政府信息情况")
+    paragraph(PARTS["s2"].heading)
     table(table_s2(cell), "s2")
-    paragraph("三、收到和处理政府信息公开申请情况")
+    paragraph(PARTS["s3"].heading)
     table(table_s3(cell), "s3")
-    paragraph("四、政府信息公开行政复议、行政诉讼情况")
+    paragraph(PARTS["s4"].heading)
     table(table_s4(cell), "s4")
     paragraph("五、存在的主要问题及改进情况")
     paragraph(lambda w: _prose_problems(w, rng))

@@ -48,10 +48,13 @@ class Cell:
     line: int
     value: int | float | None = None
     note: str | None = None  # why the value needs a second look (leading zero, unit, note)
+    # Digits that begin with 0 (007): perhaps several cells whose borders were lost.
+    glued: bool = False
 
 
-def classify_number(word: str) -> tuple[int | float, str | None] | None:
-    """The value of a number cell, or ``None`` when ``word`` is not one."""
+def classify_number(word: str) -> tuple[int | float, str | None, bool] | None:
+    """The value of a number cell, its note and whether it may be glued digits (see
+    ``Cell``), or ``None`` when ``word`` is not one."""
     note = None
     m = NUMBER.fullmatch(word)
     if not m:
@@ -62,16 +65,26 @@ def classify_number(word: str) -> tuple[int | float, str | None] | None:
         note = f"单元格内有附注「{m2.group(0)}」"
     digits = word.replace(",", "")
     if "." in digits:
-        return float(digits), note
+        return float(digits), note, False
     if len(digits) > 1 and digits[0] == "0":
-        note = _LEADING_ZERO.format(digits)
-    return int(digits), note
+        return int(digits), _LEADING_ZERO.format(digits), True
+    return int(digits), note, False
 
 
 def _number_cell(digits: str, at: int, line: int) -> Cell:
     """A cell of plain ASCII digits."""
-    note = _LEADING_ZERO.format(digits) if len(digits) > 1 and digits[0] == "0" else None
-    return Cell("number", digits, at, at + len(digits), line, int(digits), note)
+    if len(digits) > 1 and digits[0] == "0":
+        return Cell(
+            "number",
+            digits,
+            at,
+            at + len(digits),
+            line,
+            int(digits),
+            _LEADING_ZERO.format(digits),
+            True,
+        )
+    return Cell("number", digits, at, at + len(digits), line, int(digits))
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -84,16 +97,18 @@ def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
     if stripped.isascii() and stripped.isdigit():  # most cells of most tables: one number
         return [_number_cell(stripped, base + text.index(stripped), line)]
     return [
-        Cell(kind, word, base + start, base + end, line, value, note)
-        for kind, word, start, end, value, note in _piece_shape(text)
+        Cell(kind, word, base + start, base + end, line, value, note, glued)
+        for kind, word, start, end, value, note, glued in _piece_shape(text)
     ]
 
 
 @lru_cache(maxsize=8192)
 def _piece_shape(text: str) -> tuple[tuple, ...]:
-    """A piece's cells as (kind, text, start, end, value, note), offsets within the piece.
+    """A piece's cells as (kind, text, start, end, value, note, glued), offsets within the piece.
     Labels recur in every report, so a bulk run works out each distinct one once."""
-    return tuple((c.kind, c.text, c.start, c.end, c.value, c.note) for c in _piece_cells(text))
+    return tuple(
+        (c.kind, c.text, c.start, c.end, c.value, c.note, c.glued) for c in _piece_cells(text)
+    )
 
 
 def _piece_cells(text: str) -> list[Cell]:
@@ -134,11 +149,13 @@ def _piece_cells(text: str) -> list[Cell]:
                 if piece_kind == "text":
                     _append_text(cells, word[a:b], start + a, start + b, line)
                 else:
-                    value, note = classify_number(word[a:b])
-                    cells.append(Cell("number", word[a:b], start + a, start + b, line, value, note))
+                    value, note, glued = classify_number(word[a:b])
+                    cells.append(
+                        Cell("number", word[a:b], start + a, start + b, line, value, note, glued)
+                    )
         elif kind == "number":
-            value, note = numbers[i]
-            cells.append(Cell("number", word, start, end, line, value, note))
+            value, note, glued = numbers[i]
+            cells.append(Cell("number", word, start, end, line, value, note, glued))
         else:
             cells.append(Cell("blank", word, start, end, line))
     return cells

@@ -10,16 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .model import Claim, Finding, Value
+from .model import Claim, Finding, Value, show
 from .template import DECIMAL_KEYS, IDENTITIES, S4_GROUP_LABELS, Identity, label_of
-
-
-def _fmt(value: Value) -> str:
-    if value is None:
-        return "空"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _short(key: str) -> str:
@@ -30,22 +22,22 @@ def _message(identity: Identity, values: Mapping[str, Value], left: float, right
     rule = identity.rule
     if rule == "s3.row_total":
         row = label_of(identity.left[0]).split("·")[0]
-        terms = " + ".join(f"{_short(k)} {_fmt(values[k])}" for k in identity.right)
-        return f"{row}：{terms} = {right:g}，但总计为 {_fmt(values[identity.left[0]])}"
+        terms = " + ".join(f"{_short(k)} {show(values[k])}" for k in identity.right)
+        return f"{row}：{terms} = {right:g}，但总计为 {show(values[identity.left[0]])}"
     if rule == "s3.results_total":
         column = _short(identity.left[0])
-        return f"{column}列：办理结果各项之和为 {right:g}，但（七）总计为 {_fmt(values[identity.left[0]])}"
+        return f"{column}列：办理结果各项之和为 {right:g}，但（七）总计为 {show(values[identity.left[0]])}"
     if rule == "s3.balance":
         column = _short(identity.left[0])
         a, b = (values[k] for k in identity.left)
         c, d = (values[k] for k in identity.right)
         return (
-            f"{column}列：本年新收 {_fmt(a)} + 上年结转 {_fmt(b)} = {left:g}，"
-            f"但办理结果总计 {_fmt(c)} + 结转下年度 {_fmt(d)} = {right:g}"
+            f"{column}列：本年新收 {show(a)} + 上年结转 {show(b)} = {left:g}，"
+            f"但办理结果总计 {show(c)} + 结转下年度 {show(d)} = {right:g}"
         )
     group = S4_GROUP_LABELS[identity.left[0].split(".")[1]]
-    terms = " + ".join(f"{_short(k)} {_fmt(values[k])}" for k in identity.right)
-    return f"{group}：{terms} = {right:g}，但总计为 {_fmt(values[identity.left[0]])}"
+    terms = " + ".join(f"{_short(k)} {show(values[k])}" for k in identity.right)
+    return f"{group}：{terms} = {right:g}，但总计为 {show(values[identity.left[0]])}"
 
 
 def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Finding]:
@@ -62,9 +54,8 @@ def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Findi
             continue
         left = sum(values[k] or 0 for k in identity.left)
         right = sum(values[k] or 0 for k in identity.right)
-        blank_total = identity.rule in ("s3.row_total", "s4.total", "s3.results_total") and (
-            values[identity.left[0]] is None and right > 0
-        )
+        # A single total on the left (every identity but s3.balance) is a printed total.
+        blank_total = len(identity.left) == 1 and values[identity.left[0]] is None and right > 0
         if abs(left - right) > 1e-9 or blank_total:
             findings.append(
                 Finding(identity.rule, list(keys), _message(identity, values, left, right))
@@ -114,12 +105,12 @@ def check_values(values: Mapping[str, Value]) -> list[Finding]:
         part = key.split(".", 1)[0]
         if value < 0:
             findings.append(
-                Finding(f"{part}.negative", [key], f"{label_of(key)} 为负数 {_fmt(value)}")
+                Finding(f"{part}.negative", [key], f"{label_of(key)} 为负数 {show(value)}")
             )
         elif key not in DECIMAL_KEYS and not float(value).is_integer():
             findings.append(
                 Finding(
-                    f"{part}.not_integer", [key], f"{label_of(key)} 应为整数，读到 {_fmt(value)}"
+                    f"{part}.not_integer", [key], f"{label_of(key)} 应为整数，读到 {show(value)}"
                 )
             )
     return findings
@@ -166,28 +157,28 @@ _PROSE_RULES = (
         "s3.new_received.total",
         _count(_APPLICATIONS, "结转"),
         _applications,
-        lambda a: f"表三本年新收为 {_fmt(a[0])} 件（加上年结转为 {_fmt(a[1])} 件）",
+        lambda a: f"表三本年新收为 {show(a[0])} 件（加上年结转为 {show(a[1])} 件）",
     ),
     _ProseRule(
         "claims.review",
         "s4.review.total",
         _count(_REVIEW, "诉讼"),
         _one("s4.review.total"),
-        lambda a: f"表四行政复议总计为 {_fmt(a[0])} 件",
+        lambda a: f"表四行政复议总计为 {show(a[0])} 件",
     ),
     _ProseRule(
         "claims.normative",
         "s2.normative.issued",
         _count(_NORMATIVE, _NOT_ISSUED.pattern),
         _one("s2.normative.issued"),
-        lambda a: f"表二行政规范性文件本年制发 {_fmt(a[0])} 件",
+        lambda a: f"表二行政规范性文件本年制发 {show(a[0])} 件",
     ),
     _ProseRule(
         "claims.fees",
         "s2.fees",
         lambda c, m: c.unit in ("元", "万元") and "事业性收费" in m,
         _one("s2.fees"),
-        lambda a: f"表二收费金额为 {_fmt(a[0])} 万元",
+        lambda a: f"表二收费金额为 {show(a[0])} 万元",
     ),
 )
 

@@ -16,6 +16,7 @@ from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
 from .record import dumps
+from .rules import RULES
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url
 from .tasks import prompt_versions
@@ -236,8 +237,7 @@ def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
         sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
     if store is not None:
         for f in found:
-            review = f["rule"] not in crossyear.WARNING_RULES
-            store.add_findings(f["document"], f["sha256"], [f], review)
+            store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
 
 
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
@@ -391,14 +391,14 @@ def export(
     给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
     已复核的值替换抽取值。
     """
-    from .export import rows_from_records, write
+    from .export import rows_from_records, rows_from_store, write
 
     if records is not None:
         count = write(rows_from_records(records), fmt, output, chinese_header)
     else:
         store = Store(db)
         try:
-            count = write(store.export_rows(), fmt, output, chinese_header)
+            count = write(rows_from_store(store), fmt, output, chinese_header)
         finally:
             store.close()
     click.echo(f"已导出 {count} 份报告到 {output}", err=True)
@@ -414,15 +414,19 @@ def export(
 )
 def gold(db: str | None, into: Path | None) -> None:
     """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    from gouji_eval.gold import save_reviewed
     from gouji_eval.sets import reviewed_dir
+
+    from .review import Review
 
     folder = into or reviewed_dir()
     store = Store(db)
+    review = Review(store)
     saved = 0
     try:
         for doc in store.documents():
-            if doc["status"] == "ok" and store.fully_reviewed(doc["id"]):
-                click.echo(str(store.save_gold(doc["id"], folder)))
+            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
+                click.echo(str(save_reviewed(review, doc["id"], folder)))
                 saved += 1
     finally:
         store.close()

@@ -19,7 +19,6 @@ from .model import Finding
 from .template import S3_COLUMN_LABELS, S3_COLUMNS
 from .text import compact
 
-WARNING_RULES = frozenset({"cross_year.in_force"})
 _STOCK = {"rules": "规章", "normative": "行政规范性文件"}
 # 淮安市洪泽区人民政府 and 洪泽区人民政府 are one agency: drop a leading province or city.
 _PREFIX = re.compile(r"^.{2,8}?[省市](?=.{2,}[区县旗镇乡])")

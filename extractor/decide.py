@@ -10,6 +10,7 @@ import re
 
 from .cells import BLANK_MARKS, classify_number
 from .model import Candidate, Finding
+from .rules import RULES
 from .template import FIELD_KEYS
 from .text import SourceText, compact, normalise
 
@@ -37,7 +38,7 @@ def decide(
     candidates: dict[str, Candidate], findings: list[Finding], source: SourceText
 ) -> tuple[dict, dict, dict, dict]:
     """``fields``, ``field_status``, raw ``spans`` and ``field_witness`` for all 200 keys."""
-    named = {key for finding in findings for key in finding.keys}
+    named = {key for f in findings if RULES[f.rule].review for key in f.keys}
     fields: dict = {}
     status: dict = {}
     spans: dict = {}

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .store import Store
 from .template import FIELD_KEYS, label_of
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
@@ -28,23 +29,34 @@ def header(chinese: bool) -> list[str]:
     return [_ZH.get(c) or f"{label_of(c)}（{c}）" for c in COLUMNS]
 
 
+def row(document: str, record: dict, values: dict) -> dict:
+    """One export row: the document's identity and meta from its record, then the values."""
+    out = {
+        "document": document,
+        "sha256": record["sha256"],
+        "status": record["status"],
+        "template": record["template"],
+        "meta.agency": record["meta"]["agency"],
+        "meta.year": record["meta"]["year"],
+    }
+    out.update({key: values.get(key) for key in FIELD_KEYS})
+    return out
+
+
 def rows_from_records(path: Path) -> Iterator[dict]:
     """Rows from a JSONL of extraction records (values as extracted)."""
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            row = {
-                "document": record["document"],
-                "sha256": record["sha256"],
-                "status": record["status"],
-                "template": record["template"],
-                "meta.agency": record["meta"]["agency"],
-                "meta.year": record["meta"]["year"],
-            }
-            row.update({key: record["fields"].get(key) for key in FIELD_KEYS})
-            yield row
+            if line.strip():
+                record = json.loads(line)
+                yield row(record["document"], record, record["fields"])
+
+
+def rows_from_store(store: Store) -> Iterator[dict]:
+    """Rows from the store, reviewed values replacing extracted ones."""
+    for doc in store.documents():
+        values = store.values(doc["id"]) if doc["status"] == "ok" else {}
+        yield row(doc["path"], store.record(doc["id"]), values)
 
 
 def write(rows: Iterable[dict], fmt: str, path: Path, chinese: bool = False) -> int:

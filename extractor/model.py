@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .rules import RULES
+
 Value = int | float | None
+
+
+def show(value: Value) -> str:
+    """A value as a person reads it: 空 for a blank, 2.5 rather than 2.500, 7 rather than 7.0."""
+    if value is None:
+        return "空"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 @dataclass(slots=True)
@@ -23,9 +34,13 @@ class Candidate:
 class Finding:
     """A check that objects: the rule, every key it involves, and a sentence for a reviewer."""
 
-    rule: str
+    rule: str  # an id of rules.RULES
     keys: list[str]
     message: str
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise KeyError(f"rule {self.rule!r} is not in the registry (rules.py)")
 
     def to_dict(self) -> dict:
         return {"rule": self.rule, "keys": list(self.keys), "message": self.message}

@@ -19,6 +19,7 @@ from .model import Finding
 from .reconcile import merge_claims, reconcile
 from .record import RECORD_VERSION, Record, failed_record
 from .tasks import TASKS
+from .template import PARTS
 from .text import compact
 
 
@@ -60,7 +61,7 @@ _LLM_TEXT_LIMIT = 30_000
 def _llm_tasks(mode: str, found: sections.Sections, result: reader.ReaderResult, report_meta: dict):
     """The tasks to ask: all of them in ``verify``; in ``fallback`` only the parts where the
     reader left a field uncertain, the claims, and meta where the reader found none."""
-    parts = [p for p in ("s2", "s3", "s4") if not (p == "s2" and found.template == "pre2021")]
+    parts = [p for p in PARTS if not (p == "s2" and found.template == "pre2021")]
     if mode == "fallback":
         doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
         doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
@@ -126,7 +127,7 @@ def extract_loaded(
     if llm is not None and llm_mode != "off":
         asked = _ask(llm, llm_mode, view, found, result, report_meta)
         answers = asked["answers"]
-        table_fields = {k: v for t in ("s2", "s3", "s4") for k, v in answers.get(t, {}).items()}
+        table_fields = {k: v for t in PARTS for k, v in answers.get(t, {}).items()}
         merged = reconcile(result, table_fields, source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes

@@ -21,6 +21,7 @@ from .sections import Sections
 from .splits import cuts, groups_of_five, row_total
 from .template import (
     FIELD_KEYS,
+    PARTS,
     S2_ROWS,
     S2_STOCK_COLUMN_LABELS,
     S3_COLLAPSED_OTHER,
@@ -149,7 +150,7 @@ def _place(
     window = _window(seq, n)
     label = row.label
     notes = [c.note for c in window if c.note] if window is not None else []
-    glued = window is None or any("以 0 开头" in note for note in notes)
+    glued = window is None or any(c.glued for c in window)
     if glued and _place_cut(result, part, row, seq, row_total if part == "s3" else None):
         return
     if window is None:
@@ -484,7 +485,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         seq.extend(c for c in line[first:] if c.kind != "text")
     result.row_cells["s4"] = [c for c in seq if c.kind != "empty"]
     window = _window(seq, len(S4_KEYS))
-    glued = window is None or any(c.note and "以 0 开头" in c.note for c in window)
+    glued = window is None or any(c.glued for c in window)
     part4 = Row("part4", "第四部分", (r"$^",), S4_KEYS)
     if glued and _place_cut(result, "s4", part4, seq, groups_of_five, groups_of_five):
         return
@@ -524,14 +525,7 @@ def read(view: str, sections: Sections) -> ReaderResult:
             continue
         if region is None:
             keys = [k for k in FIELD_KEYS if k.startswith(part + ".")]
-            _unplaced(result, f"{part}.table_missing", keys, f"未找到{_PART_NAMES[part]}的表格")
+            _unplaced(result, f"{part}.table_missing", keys, f"未找到{PARTS[part].name}的表格")
             continue
         reader(view, region, result)
     return result
-
-
-_PART_NAMES = {
-    "s2": "第二部分（主动公开）",
-    "s3": "第三部分（依申请公开）",
-    "s4": "第四部分（复议诉讼）",
-}

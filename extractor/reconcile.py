@@ -18,23 +18,11 @@ from dataclasses import dataclass, field
 
 from .cells import Cell
 from .claims import cn_number
-from .model import Candidate, Claim, Finding, Value
+from .model import Candidate, Claim, Finding, Value, show
 from .reader import ReaderResult
+from .rules import RULES
 from .template import FIELD_KEYS, label_of
 from .text import SourceText, compact
-
-# Reader findings that express doubt about where a value stands, which a second witness can
-# settle; identity and prose checks are run afresh after reconciliation.
-_DOUBT = (
-    "row_cells",
-    "row_layout",
-    "row_order",
-    "run_together",
-    "cell_note",
-    "row_duplicate",
-    "collapsed_other",
-    "cells",
-)
 
 
 @dataclass
@@ -119,22 +107,19 @@ def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: Source
                 Finding(
                     "llm.disagree",
                     [key],
-                    f"{label_of(key)}：读取器读到 {_show(ours.value)}，LLM 读到 {_show(theirs)}{grounded}",
+                    f"{label_of(key)}：读取器读到 {show(ours.value)}，LLM 读到 {show(theirs)}{grounded}",
                 )
             )
     findings: list[Finding] = []
     notes: list[str] = []
     for finding in reader.findings:
-        doubt = finding.rule.split(".", 1)[1] in _DOUBT
-        if doubt and all(k in settled for k in finding.keys):
+        # Doubt about where a value stands, which a second witness can settle; identity and
+        # prose checks are run afresh after reconciliation.
+        if RULES[finding.rule].doubt and all(k in settled for k in finding.keys):
             notes.append(f"已由 LLM 佐证：{finding.message}")
             continue
         findings.append(finding)
     return Reconciled(candidates, findings + disagreements, disputed, notes)
-
-
-def _show(value: Value) -> str:
-    return "空" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _quote_span(view: str, quote: str) -> tuple[int, int] | None:

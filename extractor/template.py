@@ -22,6 +22,38 @@ class Row:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Part:
+    """One of the template's three tables, and how it is named wherever it is shown."""
+
+    key: str  # "s2", the prefix of its field keys
+    numeral: str  # "二"
+    short: str  # "主动公开"
+    title: str  # "主动公开政府信息情况", as the template prints it
+
+    @property
+    def heading(self) -> str:
+        return f"{self.numeral}、{self.title}"  # 二、主动公开政府信息情况
+
+    @property
+    def label(self) -> str:
+        return f"{self.numeral}、{self.short}"  # 二、主动公开
+
+    @property
+    def name(self) -> str:
+        return f"第{self.numeral}部分（{self.short}）"  # 第二部分（主动公开）
+
+
+PARTS: dict[str, Part] = {
+    p.key: p
+    for p in (
+        Part("s2", "二", "主动公开", "主动公开政府信息情况"),
+        Part("s3", "三", "依申请公开", "收到和处理政府信息公开申请情况"),
+        Part("s4", "四", "复议诉讼", "政府信息公开行政复议、行政诉讼情况"),
+    )
+}
+
+
 # ---- Part 二 主动公开政府信息情况 -------------------------------------------------
 S2_STOCK_COLUMNS = ("issued", "repealed", "in_force")
 S2_STOCK_COLUMN_LABELS = {

@@ -14,8 +14,12 @@ import streamlit as st
 
 from gouji import sources
 from gouji.errors import InputError
+from gouji.model import show
+from gouji.review import Filter, Review
+from gouji.rules import RULES
 from gouji.store import Store, database_url
 from gouji.template import (
+    PARTS,
     S2_ROWS,
     S3_COLUMN_LABELS,
     S3_COLUMNS,
@@ -26,9 +30,9 @@ from gouji.template import (
     S4_GROUPS,
     label_of,
 )
+from gouji_eval.gold import save_reviewed
 from gouji_eval.sets import reviewed_dir
 
-PARTS = {"s2": "二、主动公开", "s3": "三、依申请公开", "s4": "四、复议诉讼"}
 STATUS = {"open": "待复核", "settled": "已处理", None: "全部"}
 DECISION_NAMES = {
     "take_candidate": "采用候选值",
@@ -41,8 +45,8 @@ st.set_page_config(page_title="gouji 复核", layout="wide")
 
 
 @st.cache_resource
-def get_store(url: str) -> Store:
-    return Store(url)
+def get_review(url: str) -> Review:
+    return Review(Store(url))
 
 
 @st.cache_data(max_entries=64)
@@ -53,14 +57,6 @@ def load_source(path: str, sha256: str):
     except (OSError, InputError):
         return None
     return loaded.source if loaded.sha256 == sha256 else None
-
-
-def show(value) -> str:
-    if value is None:
-        return "空"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def context(view: str, a: int, b: int) -> tuple[str, str, str]:
@@ -82,15 +78,23 @@ def parse_value(text: str):
     return int(number) if number.is_integer() else number
 
 
-store = get_store(database_url())
+review = get_review(database_url())
+store = review.store
 
 # ---- sidebar: who, what, how far --------------------------------------------------------
 st.sidebar.title("gouji 复核")
 reviewer = st.sidebar.text_input("复核人", key="reviewer", placeholder="请填写姓名")
 documents = store.documents()
 doc_names = {d["id"]: d["path"].rsplit("/", 1)[-1] for d in documents}
-rule_filter = st.sidebar.multiselect("规则", store.rules(), key="rules")
-part_filter = st.sidebar.multiselect("部分", list(PARTS), format_func=PARTS.get, key="parts")
+rule_filter = st.sidebar.multiselect(
+    "规则",
+    review.rules(),
+    format_func=lambda r: f"{r} {RULES[r].name}" if r in RULES else r,
+    key="rules",
+)
+part_filter = st.sidebar.multiselect(
+    "部分", list(PARTS), format_func=lambda p: PARTS[p].label, key="parts"
+)
 doc_filter = st.sidebar.selectbox(
     "报告",
     [None, *doc_names],
@@ -98,7 +102,7 @@ doc_filter = st.sidebar.selectbox(
     key="doc",
 )
 status_filter = st.sidebar.radio("状态", list(STATUS), format_func=STATUS.get, key="status")
-settled, total = store.progress()
+settled, total = review.progress()
 st.sidebar.progress(settled / total if total else 1.0, text=f"已处理 {settled} / {total}")
 st.sidebar.caption("快捷键：1/2 采用候选值，Enter 保存输入，I 报告本身不一致，S 跳过")
 
@@ -106,7 +110,7 @@ queue_tab, document_tab, audit_tab = st.tabs(["复核队列", "整份报告", "�
 
 # ---- the queue --------------------------------------------------------------------------
 with queue_tab:
-    items = store.items(status_filter, rule_filter or None, part_filter or None, doc_filter)
+    items = review.items(Filter(status_filter, tuple(rule_filter), tuple(part_filter), doc_filter))
     if items:
         st.dataframe(
             [
@@ -126,7 +130,9 @@ with queue_tab:
     if not reviewer:
         st.info("请先在左侧填写复核人姓名，再开始复核。")
     else:
-        item = store.next_item(reviewer, rule_filter or None, part_filter or None, doc_filter)
+        item = review.next_item(
+            reviewer, Filter("open", tuple(rule_filter), tuple(part_filter), doc_filter)
+        )
         if item is None:
             st.success("没有待复核的字段了。")
         else:
@@ -140,7 +146,7 @@ with queue_tab:
             candidates = store.candidates_of(item.document_id, item.key)
 
             def decide(decision: str, value) -> None:
-                store.settle(
+                review.settle(
                     item.id, reviewer, decision, value, st.session_state.get("note") or None
                 )
                 st.session_state["note"] = ""
@@ -166,7 +172,7 @@ with queue_tab:
                 help="发布方自己的数字对不上：保留印出的值，记为发布方错误",
             )
             columns[-1].button(
-                "跳过", key="skip", shortcut="s", on_click=store.skip, args=(item.id, reviewer)
+                "跳过", key="skip", shortcut="s", on_click=review.skip, args=(item.id, reviewer)
             )
             with st.form("typed_form", clear_on_submit=False, border=False):
                 typed = st.text_input("输入数值（空白单元格填“空”）", key="typed")
@@ -177,7 +183,7 @@ with queue_tab:
                     except ValueError:
                         st.error(f"「{typed}」不是数字")
                     else:
-                        store.settle(
+                        review.settle(
                             item.id, reviewer, "typed", value, st.session_state.get("note") or None
                         )
                         st.rerun()
@@ -214,21 +220,19 @@ def cell(doc_id: int, key: str, values: dict, status: dict, settled_keys: set) -
 def tables_html(doc_id: int) -> str:
     values = store.values(doc_id)
     status = {k: r["status"] for k, r in store.field_rows(doc_id).items()}
-    settled_keys = {i.key for i in store.items("settled", document_id=doc_id)}
-    out = ["<h4>二、主动公开政府信息情况</h4><table border=1 cellpadding=4>"]
+    settled_keys = {i.key for i in review.items(Filter("settled", document_id=doc_id))}
+    out = [f"<h4>{PARTS['s2'].heading}</h4><table border=1 cellpadding=4>"]
     for row in S2_ROWS:
         cells = "".join(cell(doc_id, k, values, status, settled_keys) for k in row.keys)
         out.append(f"<tr><th align=left>{row.label}</th>{cells}</tr>")
-    out.append("</table><h4>三、收到和处理政府信息公开申请情况</h4><table border=1 cellpadding=4>")
+    out.append(f"</table><h4>{PARTS['s3'].heading}</h4><table border=1 cellpadding=4>")
     out.append(
         "<tr><th></th>" + "".join(f"<th>{S3_COLUMN_LABELS[c]}</th>" for c in S3_COLUMNS) + "</tr>"
     )
     for row in S3_ROWS:
         cells = "".join(cell(doc_id, k, values, status, settled_keys) for k in row.keys)
         out.append(f"<tr><th align=left>{row.label}</th>{cells}</tr>")
-    out.append(
-        "</table><h4>四、政府信息公开行政复议、行政诉讼情况</h4><table border=1 cellpadding=4>"
-    )
+    out.append(f"</table><h4>{PARTS['s4'].heading}</h4><table border=1 cellpadding=4>")
     out.append(
         "<tr><th></th>" + "".join(f"<th>{S4_COLUMN_LABELS[c]}</th>" for c in S4_COLUMNS) + "</tr>"
     )
@@ -249,16 +253,16 @@ with document_tab:
     if chosen is not None:
         st.caption("橙色：待复核；绿色：已处理")
         st.markdown(tables_html(chosen), unsafe_allow_html=True)
-        broken = store.identity_breaks(chosen)
+        broken = review.identity_breaks(chosen)
         if broken:
             st.warning(
                 "当前数值下仍不成立的勾稽关系：\n\n" + "\n\n".join(f["message"] for f in broken)
             )
         else:
             st.success("当前数值下勾稽关系全部成立。")
-        if store.fully_reviewed(chosen):
+        if review.fully_reviewed(chosen):
             if st.button("保存为标注数据（reviewed 集）", key="save_gold"):
-                path = store.save_gold(chosen, reviewed_dir())
+                path = save_reviewed(review, chosen, reviewed_dir())
                 st.success(f"已保存 {path}")
         else:
             st.info("这份报告还有待复核的字段，复核完毕后才能存为标注数据。")

@@ -165,3 +165,11 @@ def review_db(store_url, tmp_path):
     store.generated_gold = report.gold  # what the generated report really says
     yield store
     store.close()
+
+
+@pytest.fixture
+def queue(review_db):
+    """The review queue of ``review_db``."""
+    from gouji.review import Review
+
+    return Review(review_db)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gouji.review import Review
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 APP = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
@@ -98,7 +100,7 @@ def test_a_reviewer_settles_an_item_with_the_keyboard(served_app, browser, revie
     name.send_keys("丙\n")
     heading = wait.until(ec.presence_of_element_located((By.XPATH, "//h3[contains(., '·')]")))
     first = heading.text
-    held = next(i for i in review_db.items() if i.held_by == "丙")
+    held = next(i for i in Review(review_db).items() if i.held_by == "丙")
     wait.until(ec.element_to_be_clickable((By.XPATH, "//button[contains(., '采用')]")))
     heading.click()  # leave the text box so keys reach the page
     ActionChains(browser).send_keys("1").perform()
@@ -107,5 +109,5 @@ def test_a_reviewer_settles_an_item_with_the_keyboard(served_app, browser, revie
         time.sleep(0.3)
     (correction,) = review_db.audit()
     assert correction["reviewer"] == "丙" and correction["item_id"] == held.id
-    assert review_db.item(held.id).status == "settled"
+    assert Review(review_db).item(held.id).status == "settled"
     wait.until(lambda b: b.find_element(By.XPATH, "//h3[contains(., '·')]").text != first)

@@ -35,28 +35,28 @@ def test_a_reviewer_must_give_a_name(app):
     assert not at.subheader
 
 
-def test_taking_a_candidate_settles_the_item_and_moves_on(app, review_db):
+def test_taking_a_candidate_settles_the_item_and_moves_on(app, review_db, queue):
     at = app()
     first = _current(at)
-    held = [i for i in review_db.items() if i.held_by == "甲"]
+    held = [i for i in queue.items() if i.held_by == "甲"]
     assert len(held) == 1
     at.button(key="take_0").click().run()
     assert _current(at) != first
     (correction,) = review_db.audit()
     assert correction["item_id"] == held[0].id and correction["reviewer"] == "甲"
-    assert review_db.item(held[0].id).status == "settled"
+    assert queue.item(held[0].id).status == "settled"
 
 
-def test_the_item_shows_the_arithmetic_and_the_source(app, review_db):
-    review_db.items()  # the queue is ordered by document, then rule
+def test_the_item_shows_the_arithmetic_and_the_source(app, review_db, queue):
+    queue.items()  # the queue is ordered by document, then rule
     at = app()
     assert any("但" in e.value for e in at.error)  # the broken sum, spelled out
     assert any("<mark" in m.value for m in at.markdown)  # the value highlighted in its text
 
 
-def test_typing_a_value_records_it(app, review_db):
+def test_typing_a_value_records_it(app, review_db, queue):
     at = app()
-    held = next(i for i in review_db.items() if i.held_by == "甲")
+    held = next(i for i in queue.items() if i.held_by == "甲")
     at.text_input(key="typed").input("42")
     at.text_input(key="note").input("按原件核对")
     at.button(key="FormSubmitter:typed_form-保存输入值").click().run()
@@ -69,9 +69,9 @@ def test_typing_a_value_records_it(app, review_db):
     assert review_db.values(held.document_id)[held.key] == 42
 
 
-def test_publisher_error_keeps_the_printed_value(app, review_db):
+def test_publisher_error_keeps_the_printed_value(app, review_db, queue):
     at = app()
-    held = next(i for i in review_db.items() if i.held_by == "甲")
+    held = next(i for i in queue.items() if i.held_by == "甲")
     printed = review_db.values(held.document_id)[held.key]
     at.button(key="publisher_error").click().run()
     (correction,) = review_db.audit()
@@ -86,18 +86,18 @@ def test_skip_puts_the_item_back(app, review_db):
     assert review_db.audit() == []
 
 
-def test_two_reviewers_work_different_items(app, review_db):
+def test_two_reviewers_work_different_items(app, review_db, queue):
     first = app("甲")
     second = app("乙")
     assert _current(first) != _current(second)
-    held = {i.held_by: i.id for i in review_db.items() if i.held_by}
+    held = {i.held_by: i.id for i in queue.items() if i.held_by}
     assert set(held) == {"甲", "乙"} and held["甲"] != held["乙"]
 
 
-def test_filters_narrow_the_queue(app, review_db):
+def test_filters_narrow_the_queue(app, queue):
     at = app()
     at.sidebar.multiselect(key="parts").set_value(["s4"]).run()
-    held = [i for i in review_db.items() if i.held_by == "甲" and i.part == "s4"]
+    held = [i for i in queue.items() if i.held_by == "甲" and i.part == "s4"]
     assert held and _current(at).endswith(label_of(held[0].key))
 
 

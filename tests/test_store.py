@@ -8,7 +8,9 @@ from click.testing import CliRunner
 
 from gouji.cli import cli
 from gouji.migrations import MIGRATIONS, migrate
+from gouji.review import Filter, Review
 from gouji.store import Store
+from gouji_eval.gold import save_reviewed
 
 from conftest import gold, shared_path
 
@@ -20,10 +22,10 @@ def test_migrations_are_numbered_and_applied_once(store_url):
     assert migrate(store.engine) == []
 
 
-def test_review_items_are_the_fields_in_review(review_db):
+def test_review_items_are_the_fields_in_review(review_db, queue):
     docs = {d["path"].rsplit("/", 1)[-1]: d["id"] for d in review_db.documents()}
-    assert review_db.items(document_id=docs["002_58d1e0dbcfc9fbf4.txt"]) == []
-    hongze = review_db.items(document_id=docs["hongze_2023.pdfplumber.txt"])
+    assert queue.items(Filter(document_id=docs["002_58d1e0dbcfc9fbf4.txt"])) == []
+    hongze = queue.items(Filter(document_id=docs["hongze_2023.pdfplumber.txt"]))
     record = review_db.record(docs["hongze_2023.pdfplumber.txt"])
     assert {i.key for i in hongze} == {
         k for k, s in record["field_status"].items() if s == "review"
@@ -32,23 +34,23 @@ def test_review_items_are_the_fields_in_review(review_db):
     assert total.rule == "s4.total" and "但总计为 0" in total.messages[0]
 
 
-def test_two_reviewers_never_hold_the_same_item(review_db):
-    first = review_db.next_item("甲")
-    second = review_db.next_item("乙")
+def test_two_reviewers_never_hold_the_same_item(review_db, queue):
+    first = queue.next_item("甲")
+    second = queue.next_item("乙")
     assert first.id != second.id
-    assert not review_db.claim(first.id, "乙")
-    assert review_db.next_item("甲").id == first.id  # 甲 keeps the item they hold
-    review_db.claim(first.id, "甲", seconds=-1)  # 甲's hold runs out
-    assert review_db.claim(first.id, "乙")
+    assert not queue.claim(first.id, "乙")
+    assert queue.next_item("甲").id == first.id  # 甲 keeps the item they hold
+    queue.claim(first.id, "甲", seconds=-1)  # 甲's hold runs out
+    assert queue.claim(first.id, "乙")
 
 
-def test_simultaneous_saves_keep_every_correction(review_db):
-    item = review_db.next_item("甲")
+def test_simultaneous_saves_keep_every_correction(review_db, queue):
+    item = queue.next_item("甲")
     barrier = threading.Barrier(2)
 
     def save(reviewer, value):
         barrier.wait()
-        review_db.settle(item.id, reviewer, "typed", value)
+        queue.settle(item.id, reviewer, "typed", value)
 
     threads = [threading.Thread(target=save, args=(r, v)) for r, v in (("甲", 7), ("乙", 8))]
     for t in threads:
@@ -60,22 +62,22 @@ def test_simultaneous_saves_keep_every_correction(review_db):
     assert review_db.values(item.document_id)[item.key] == audit[-1]["new_value"]
 
 
-def test_publisher_error_is_kept_as_printed_and_goes_into_gold(review_db, tmp_path):
+def test_publisher_error_is_kept_as_printed_and_goes_into_gold(review_db, queue, tmp_path):
     docs = {d["path"].rsplit("/", 1)[-1]: d["id"] for d in review_db.documents()}
     doc = docs["hongze_2023.pdfplumber.txt"]
-    item = next(i for i in review_db.items(document_id=doc) if i.key == "s4.review.total")
-    review_db.settle(item.id, "甲", "publisher_error", 0, "报告印为 0")
+    item = next(i for i in queue.items(Filter(document_id=doc)) if i.key == "s4.review.total")
+    queue.settle(item.id, "甲", "publisher_error", 0, "报告印为 0")
     assert review_db.values(doc)["s4.review.total"] == 0
     with pytest.raises(ValueError):
-        review_db.save_gold(doc, tmp_path)  # not fully reviewed yet
+        save_reviewed(queue, doc, tmp_path)  # not fully reviewed yet
     truth = gold("hongze_2023")["fields"]
     settled = 0
-    while open_items := review_db.items(document_id=doc):
+    while open_items := queue.items(Filter(document_id=doc)):
         for open_item in open_items:
-            review_db.settle(open_item.id, "甲", "typed", truth[open_item.key])
+            queue.settle(open_item.id, "甲", "typed", truth[open_item.key])
             settled += 1
         assert settled < 400
-    path = review_db.save_gold(doc, tmp_path / "reviewed")
+    path = save_reviewed(queue, doc, tmp_path / "reviewed")
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["source_inconsistencies"] == [
         {"key": "s4.review.total", "printed": 0, "reviewer": "甲"}
@@ -83,7 +85,7 @@ def test_publisher_error_is_kept_as_printed_and_goes_into_gold(review_db, tmp_pa
     assert saved["fields"] == truth
 
 
-def test_a_correction_that_breaks_a_sum_opens_new_items(review_db):
+def test_a_correction_that_breaks_a_sum_opens_new_items(review_db, queue):
     docs = {d["path"].rsplit("/", 1)[-1]: d["id"] for d in review_db.documents()}
     doc = docs["002_58d1e0dbcfc9fbf4.txt"]
     store = review_db
@@ -95,9 +97,9 @@ def test_a_correction_that_breaks_a_sum_opens_new_items(review_db):
                 messages="[]", status="open",
             )
         )  # fmt: skip
-    item = store.items(document_id=doc)[0]
-    store.settle(item.id, "甲", "typed", 6)
-    reopened = {i.key for i in store.items(document_id=doc)}
+    item = queue.items(Filter(document_id=doc))[0]
+    queue.settle(item.id, "甲", "typed", 6)
+    reopened = {i.key for i in queue.items(Filter(document_id=doc))}
     assert "s3.granted.total" in reopened and "s3.total_processed.natural_person" in reopened
 
 
@@ -118,7 +120,7 @@ def test_extract_into_the_store_and_export_reviewed_values(store_url, tmp_path):
                 status="open",
             )
         )  # fmt: skip
-    store.settle(store.items()[0].id, "甲", "typed", 900)
+    Review(store).settle(Review(store).items()[0].id, "甲", "typed", 900)
     for fmt in ("csv", "jsonl", "parquet", "xlsx"):
         out = tmp_path / f"out.{fmt}"
         result = runner.invoke(cli, ["export", "--db", db, "--format", fmt, "-o", str(out)])
@@ -153,11 +155,11 @@ def test_extract_into_the_store_and_export_reviewed_values(store_url, tmp_path):
     assert "1483" in (tmp_path / "x.csv").read_text(encoding="utf-8-sig")
 
 
-def test_reviewed_gold_joins_the_eval(review_db, tmp_path, monkeypatch):
+def test_reviewed_gold_joins_the_eval(review_db, queue, tmp_path, monkeypatch):
     docs = {d["path"].rsplit("/", 1)[-1]: d["id"] for d in review_db.documents()}
     doc = docs["002_58d1e0dbcfc9fbf4.txt"]
     folder = tmp_path / "reviewed"
-    review_db.save_gold(doc, folder)  # nothing to review: fully reviewed as extracted
+    save_reviewed(queue, doc, folder)  # nothing to review: fully reviewed as extracted
     monkeypatch.setenv("GOUJI_REVIEWED_DIR", str(folder))
     artifact = tmp_path / "run.json"
     result = CliRunner().invoke(cli, ["eval", "--set", "reviewed", "--artifact", str(artifact)])
