@@ -267,8 +267,8 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     "--set",
     "set_names",
     multiple=True,
-    type=click.Choice(["seeds", "real", "generated", "corpus", "reviewed"]),
-    help="要评测的集合，可重复；默认 seeds、real、generated、corpus。",
+    type=click.Choice(["seeds", "real", "generated", "scanned", "corpus", "reviewed"]),
+    help="要评测的集合，可重复；默认 seeds、real、generated、scanned、corpus。",
 )
 @_llm_options
 @click.option("--generated-count", type=click.IntRange(min=1), default=500, show_default=True)
@@ -304,7 +304,7 @@ def eval_command(
     from gouji_eval import run
 
     client, mode = llm.client()
-    names = list(set_names) or ["seeds", "real", "generated", "corpus"]
+    names = list(set_names) or list(run.sets.DEFAULT_SETS)
     settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}
     if client is not None:
         settings |= {"model": client.settings.model, "instructor_mode": client.mode}

@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -87,13 +88,33 @@ class OcrText:
         values = [c for c in self.confidence[start:end] if c is not None]
         return min(values) if values else None
 
+    def span_box(self, start: int, end: int) -> tuple[int, Box] | None:
+        """The page (1-based) and the box around a span's characters."""
+        inside = [b for b in self.boxes[start:end] if b is not None]
+        if not inside:
+            return None
+        page = bisect_right(self.page_starts, start)
+        return page, union(inside)
+
+
+def union(boxes: list[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
 
 @cache
 def _engine():
     try:
         from rapidocr_onnxruntime import RapidOCR
-    except ImportError:
-        raise OcrUnavailable(f"未安装 OCR 引擎 {ENGINE}，请先运行：{INSTALL}") from None
+    except ImportError as exc:
+        if exc.name == "rapidocr_onnxruntime":
+            raise OcrUnavailable(f"未安装 OCR 引擎 {ENGINE}，请先运行：{INSTALL}") from None
+        # Installed, but a library under it is not (e.g. OpenCV's libGL.so.1).
+        raise OcrUnavailable(f"OCR 引擎 {ENGINE} 无法加载（{exc}）") from None
     # One thread: documents are spread over processes, not threads inside one page.
     # text_score 0 keeps every box the detector found: a dropped low-score digit would
     # shift a row, while a kept one carries its low confidence into the decision.

@@ -188,22 +188,26 @@ def extract_loaded(
 
 
 def _scan_block(loaded: sources.Loaded, candidates: dict) -> dict | None:
-    """Scans: the OCR's pages, and the confidence of each value it read (the lowest of its
-    characters')."""
+    """Scans: the OCR's pages, and for each value it read the confidence (the lowest of its
+    characters') and where it stands (page and box, for the reviewer)."""
     text = loaded.ocr
     if text is None:
         return None
-    confidence = {}
+    confidence, boxes = {}, {}
     for key, candidate in candidates.items():
-        if candidate.span is not None:
-            score = text.span_confidence(*loaded.source.raw_span(*candidate.span))
-            if score is not None:
-                confidence[key] = score
+        if candidate.span is None:
+            continue
+        span = loaded.source.raw_span(*candidate.span)
+        if (score := text.span_confidence(*span)) is not None:
+            confidence[key] = score
+        if (where := text.span_box(*span)) is not None:
+            boxes[key] = [where[0], *(round(v, 1) for v in where[1])]
     return {
         "engine": ocr.ENGINE,
         "pages": text.pages,
         "pages_read": text.pages_read,
         "confidence": confidence,
+        "boxes": boxes,
     }
 
 

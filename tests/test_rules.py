@@ -37,7 +37,7 @@ def test_every_error_code_is_a_registered_rule():
             yield from codes(sub)
 
     found = dict(codes(errors.GoujiError))
-    assert len(found) == 13
+    assert len(found) == 14
     for code, cls in found.items():
         kind = "input" if issubclass(cls, errors.InputError) else "llm"
         assert RULES[code].kind == kind, code
