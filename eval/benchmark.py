@@ -25,10 +25,9 @@ from pathlib import Path
 from gouji import batch, ocr, sources
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
-from gouji.template import S3_ROWS, S4_GROUPS
 
 from .generate import generate
-from .llm_server import Reply, ScriptedLLM
+from .llm_server import ScriptedLLM
 from .scans import scan_all
 from .sets import shared_dir
 
@@ -81,18 +80,6 @@ def reader_speed(paths: list[Path]) -> None:
     print(f"  读取 + 规范化：{len(paths) / reading:8.1f} 份/秒")
     print(f"  完整抽取：    {len(paths) / extracting:8.1f} 份/秒（目标 ≥ 100）")
     print(f"  抽取 / 读取：  {extracting / reading:8.2f} 倍（目标 ≤ 3）")
-
-
-def _fixed_answers(task: str, n: int) -> Reply:
-    """Schema-valid answers with no figures: the benchmark measures the path, not the model."""
-    payload = {
-        "s2": {"rules": {}, "normative": {}},
-        "s3": {row.name: {} for row in S3_ROWS},
-        "s4": {group: {} for group in S4_GROUPS},
-        "claims": {"claims": []},
-        "meta": {},
-    }.get(task, {})
-    return Reply(payload)
 
 
 def _client(url: str, cache: Path | None) -> LLMClient:
@@ -174,7 +161,6 @@ def tokens(folder: Path, count: int) -> None:
     from gouji.tasks import TASKS, ResponseModel
 
     server = ScriptedLLM().start()
-    server.script = _fixed_answers
     paths = sorted(folder.glob("*.txt"))[:count]
     try:
         per_mode = {}

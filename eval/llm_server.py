@@ -3,19 +3,21 @@
 It answers ``POST /v1/chat/completions`` in the shape each instructor mode expects (tool
 calls, a JSON message, or JSON in a markdown fence). A test sets ``server.script`` to decide,
 per request, what to answer: the right figures, wrong ones, broken JSON, an HTTP error, a
-delay, or a reply cut off at the token limit.
+delay, or a reply cut off at the token limit; or ``server.oracle`` to an ``Oracle`` that
+answers from the gold files, truthfully or with chosen faults.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gouji.template import FIELD_KEYS
+from gouji.template import FIELD_KEYS, S2_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
 
 # Our prompts' instructions name their task, as a model would read them; the document text
 # that follows may mention any part, so the instruction sentences are what is matched.
@@ -69,29 +71,137 @@ def estimate_tokens(value) -> int:
     return chinese + (len(text) - chinese) // 4
 
 
-def answer_from_gold(task: str, gold: dict) -> dict:
-    """The right answer to a task, made from a gold file."""
+def answer_from_gold(task: str, gold: dict, fields: dict | None = None) -> dict:
+    """The right answer to a task, made from a gold file (``fields``: other values for its
+    keys, e.g. a lying witness's; keys left out of ``fields`` are left out of the answer)."""
     if task == "claims":
         keep = ("metric", "value", "unit", "qualifier", "quote")
         return {"claims": [{k: c[k] for k in keep} for c in gold["claims"]]}
     if task == "meta":
         return {"agency": gold["meta.agency"], "year": gold["meta.year"]}
+    values = gold["fields"] if fields is None else fields
     nested: dict = {}
     for key in FIELD_KEYS:
-        if not key.startswith(task + "."):
+        if not key.startswith(task + ".") or key not in values:
             continue
         node = nested
         parts = key.split(".")[1:]
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = gold["fields"][key]
+        node[parts[-1]] = values[key]
     return nested
+
+
+def null_answer(task: str) -> dict:
+    """A schema-valid answer with nothing in it: every cell blank, no claim, no meta."""
+    if task == "claims":
+        return {"claims": []}
+    if task == "meta":
+        return {"agency": None, "year": None}
+    return answer_from_gold(task, {}, dict.fromkeys(FIELD_KEYS))
+
+
+# Each table row's keys, and the cells of it a rotating witness moves one place along: all
+# but the total, so the row still sums to it (part 二's stock rows have no total).
+_ROWS = (
+    *(r.keys for r in S2_ROWS),
+    *(r.keys for r in S3_ROWS),
+    *(tuple(f"s4.{g}.{c}" for c in S4_COLUMNS) for g in S4_GROUPS),
+)
+_ROW_OF = {k: row for row in _ROWS for k in row}
+
+
+def _rotated(row: tuple[str, ...]) -> tuple[str, ...]:
+    return row if row[0].startswith("s2.") else row[:-1]
+
+
+@dataclass
+class Oracle:
+    """A witness that answers from the gold files, truthfully or with chosen faults.
+
+    It finds the document a request is about by the request's lines, then answers the task
+    from that document's gold: ``wrong`` — that share of numbers replaced by another (a value
+    printed elsewhere in its row, or one off by a few); ``rotate`` — every row's cells moved
+    one column along (the applicant columns, part 四's four results, part 二's three stock
+    columns), so each row still sums to its total; ``omit`` — that share of fields left out
+    of the answer; ``nowhere`` — that share of numbers replaced by one the document prints
+    nowhere; ``empty`` — every field null and no claim."""
+
+    documents: list[tuple[str, dict]]  # (the document's text as gouji reads it, its gold)
+    wrong: float = 0.0
+    rotate: bool = False
+    omit: float = 0.0
+    nowhere: float = 0.0
+    empty: bool = False
+    seed: int = 0
+
+    @classmethod
+    def of(cls, paths_and_golds, **faults) -> Oracle:
+        from gouji import sources
+
+        documents = [(sources.load(path).source.view, gold) for path, gold in paths_and_golds]
+        return cls(documents, **faults)
+
+    def document(self, text: str) -> int:
+        """The document whose text holds most of the request's lines."""
+        lines = [line.strip() for line in text.splitlines() if len(line.strip()) >= 6]
+        scores = [sum(line in view for line in lines) for view, _ in self.documents]
+        return max(range(len(scores)), key=scores.__getitem__)
+
+    def fields(self, index: int, task: str, attempt: int) -> dict:
+        """The flat values this witness gives for one task's keys."""
+        view, gold = self.documents[index]
+        rng = random.Random(f"{self.seed}:{index}:{task}:{attempt}")
+        truth = {k: v for k, v in gold["fields"].items() if k.startswith(task + ".")}
+        values = dict(truth)
+        if self.empty:
+            return dict.fromkeys(values)
+        if self.rotate:
+            for row in map(_rotated, _ROWS):
+                if row[0] in values and len(row) > 1:
+                    for key, source in zip(row, row[-1:] + row[:-1], strict=True):
+                        values[key] = truth[source]
+        for key, value in truth.items():
+            if value is None:
+                continue
+            draw = rng.random()
+            if draw < self.wrong:
+                values[key] = _another(rng, key, value, truth)
+            elif draw < self.wrong + self.nowhere:
+                values[key] = _printed_nowhere(rng, view)
+        if self.omit:
+            values = {k: v for k, v in values.items() if rng.random() >= self.omit}
+        return values
+
+    def reply(self, task: str, text: str, attempt: int) -> Reply:
+        index = self.document(text)
+        gold = self.documents[index][1]
+        if task in ("claims", "meta"):
+            return Reply(null_answer(task) if self.empty else answer_from_gold(task, gold))
+        return Reply(answer_from_gold(task, gold, self.fields(index, task, attempt)))
+
+
+def _another(rng: random.Random, key: str, value, truth: dict):
+    """A wrong number: one printed elsewhere in the row when there is one, else off by a few."""
+    others = [truth[k] for k in _ROW_OF.get(key, ()) if truth.get(k) not in (None, value)]
+    if others and rng.random() < 0.5:
+        return rng.choice(others)
+    return value + rng.choice((-1, 1, 2, 10)) if value >= 1 else value + rng.randint(1, 3)
+
+
+def _printed_nowhere(rng: random.Random, view: str) -> int:
+    while True:
+        number = rng.randint(1000, 99999)
+        if str(number) not in view:
+            return number
 
 
 class ScriptedLLM:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
-        self.script: Callable[[str, int], Reply] = lambda task, n: Reply({})
+        # None from the script: the oracle answers (when there is one), else a null answer.
+        self.script: Callable[[str, int], Reply | None] = lambda task, n: None
+        self.oracle: Oracle | None = None
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
         server = self
@@ -134,6 +244,8 @@ class ScriptedLLM:
             self._counts[task] = n + 1
             self.seen.append(Seen(task, mode, body))
         reply = self.script(task, n)
+        if reply is None:
+            reply = self.oracle.reply(task, text, n) if self.oracle else Reply(null_answer(task))
         if reply.delay:
             time.sleep(reply.delay)
         if reply.status != 200:
@@ -203,19 +315,11 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
     import sys
 
-    from gouji.template import S3_ROWS, S4_GROUPS
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.3)
     args = parser.parse_args(argv)
-    empty = {
-        "s2": {"rules": {}, "normative": {}},
-        "s3": {row.name: {} for row in S3_ROWS},
-        "s4": {group: {} for group in S4_GROUPS},
-        "claims": {"claims": []},
-    }
     server = ScriptedLLM()
-    server.script = lambda task, n: Reply(empty.get(task, {}), delay=args.latency)
+    server.script = lambda task, n: Reply(null_answer(task), delay=args.latency)
     print(server.base_url, flush=True)
     sys.stdout.close()
     server.httpd.serve_forever()

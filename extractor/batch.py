@@ -1,12 +1,23 @@
 """Bulk runs: many documents, one at a time through a bounded window, resumable.
 
-* Records are written as they finish, one line each, so memory does not grow with the run
-  and an interrupted run (Ctrl-C, kill -9) loses nothing already written; a line cut off by a
-  kill is dropped when the run resumes.
-* ``resume`` skips documents already done with the same content (sha256) and the same
-  settings (a fingerprint of gouji's version, the record format, the LLM and its prompts).
+One truth of "done": the output file is the journal of the run, and the store follows it.
+
+* Each record is written to the file first, in one write of one line, then given to the
+  store (``on_record``). A kill can cut at most the line being written, and can leave the
+  store one record behind the file, never ahead of it.
+* ``--resume`` reads the journal: a line cut off by a kill is dropped; a document is done
+  when its last line has the same content (sha256) and settings (a fingerprint of gouji's
+  version, the record format, the LLM and its prompts) and its witness was not left
+  unavailable. Every other line of a document about to be redone is dropped, so a document
+  is recorded once, failed ones included. The file is rewritten beside itself and swapped
+  in (a kill during the rewrite leaves the old journal whole).
+* The records the file keeps are replayed through ``on_record``: the store learns what the
+  file has (saving a record it already holds is a no-op), and the check across years sees
+  every year, kept and new; so a resumed run ends with the records, store rows and findings
+  of an uninterrupted one.
 * Reader-only runs use processes (the reader is CPU work); LLM runs use threads, which
-  wait on the endpoint, and share its rate limit.
+  wait on the endpoint, and share its rate limit. Every worker process ends when the run
+  does, however it ends: each watches for its parent's going.
 * Progress is a bar on a terminal and a plain line every few seconds in a log.
 """
 
@@ -33,10 +44,11 @@ from typing import TextIO
 from . import __version__, crossyear
 from .llm import LLMClient, LLMSettings, Usage
 from .pipeline import extract_file, map_ordered
-from .record import RECORD_VERSION, dumps
+from .record import RECORD_VERSION, document_key, dumps
 from .tasks import prompt_versions
 
 LOG_EVERY_SECONDS = 10.0
+PARENT_POLL_SECONDS = 0.5
 
 
 def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
@@ -60,26 +72,61 @@ def sha256_of(path: Path) -> str | None:
         return None
 
 
-def done_before(output: Path, settings: str) -> set[tuple[str, str]]:
-    """(resolved path, sha256) of the documents the output already holds with these
-    settings; a last line cut off by a kill is removed first."""
+@dataclass(slots=True)
+class _Line:
+    offset: int
+    length: int
+    sha256: str | None
+    current: bool  # written with these settings, and its witness (if any) answered
+
+
+def resume(output: Path, settings: str, documents: list[Path]) -> tuple[list[Path], int]:
+    """The documents still to do, and how many the output already holds done; the output
+    is left holding only those done lines (see the module docstring)."""
     if not output.exists():
-        return set()
-    done: set[tuple[str, str]] = set()
-    keep = 0
-    with output.open("rb") as lines:
-        for raw in lines:
+        return documents, 0
+    lines: dict[str, _Line] = {}
+    offset = 0
+    with output.open("rb") as journal:
+        for raw in journal:
             try:
-                record = json.loads(raw)
+                record = json.loads(raw) if raw.endswith(b"\n") else None
             except ValueError:
+                record = None
+            if record is None:
                 break  # the half-written line of an interrupted run
-            keep += len(raw)
-            if record.get("status") == "ok" and record.get("settings") == settings:
-                done.add((str(Path(record["document"]).resolve()), record.get("sha256")))
-    if keep < output.stat().st_size:
-        with output.open("r+b") as file:
-            file.truncate(keep)
-    return done
+            current = record.get("settings") == settings and not (record.get("llm") or {}).get(
+                "unavailable"
+            )
+            # A later line of the same document replaces an earlier one.
+            lines[document_key(record["document"])] = _Line(
+                offset, len(raw), record.get("sha256"), current
+            )
+            offset += len(raw)
+    todo = []
+    for path in documents:
+        line = lines.get(document_key(path))
+        if line is None or not line.current or line.sha256 != sha256_of(path):
+            todo.append(path)
+            lines.pop(document_key(path), None)
+    kept = sorted((line for line in lines.values() if line.current), key=lambda x: x.offset)
+    if sum(line.length for line in kept) < output.stat().st_size:
+        fresh = output.with_name(output.name + ".resume")
+        with output.open("rb") as journal, fresh.open("wb") as out:
+            for line in kept:
+                journal.seek(line.offset)
+                out.write(journal.read(line.length))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(fresh, output)
+    return todo, len(kept)
+
+
+def records(output: Path) -> Iterator[dict]:
+    """The records of an output file, one at a time."""
+    with output.open(encoding="utf-8") as lines:
+        for line in lines:
+            yield json.loads(line)
 
 
 class Progress:
@@ -130,6 +177,15 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     cross_year: list[dict] = field(default_factory=list)
 
+    def count(self, record: dict) -> crossyear.YearSummary | None:
+        """Add one record to the summary; what the check across years needs of it."""
+        if record["status"] == "failed":
+            self.failed += 1
+            return None
+        self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
+        self.rules.update(f["rule"] for f in record["findings"])
+        return crossyear.summarise(record)
+
 
 # Past this many requests in flight, one interpreter's lock, not the endpoint, sets the pace
 # (benchmark, 32 in flight: 1.15 × ideal in two processes, 1.28 × in one).
@@ -140,7 +196,8 @@ def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable],
     if workers <= 1:
         return lambda function, items: map(function, items)
     if llm is None:
-        return lambda function, items: map_ordered(function, items, workers, ProcessPoolExecutor)
+        pool = partial(ProcessPoolExecutor, initializer=_die_with_parent, initargs=(os.getpid(),))
+        return lambda function, items: map_ordered(function, items, workers, pool)
     processes = min(os.cpu_count() or 1, -(-workers // THREADS_PER_PROCESS))
     if processes <= 1:
         return lambda function, items: map_ordered(function, items, workers, ThreadPoolExecutor)
@@ -165,7 +222,9 @@ def _in_processes(function: partial, items: Iterable, processes: int, threads: i
     context = multiprocessing.get_context()
     jobs, results = context.Queue(), context.Queue()
     workers = [
-        context.Process(target=_serve, args=(share, keywords, threads, jobs, results), daemon=True)
+        context.Process(
+            target=_serve, args=(os.getpid(), share, keywords, threads, jobs, results), daemon=True
+        )
         for _ in range(processes)
     ]
     for worker in workers:
@@ -211,8 +270,22 @@ def _in_processes(function: partial, items: Iterable, processes: int, threads: i
             jobs.cancel_join_thread()
 
 
-def _serve(settings: LLMSettings, keywords: dict, threads: int, jobs, results) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Called first in every worker process: the worker ends when the run's process does,
+    kill -9 included (a worker blocked on its queue would wait forever otherwise). Polling
+    the parent's id works on every platform and whichever thread started the worker."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _serve(parent: int, settings: LLMSettings, keywords: dict, threads: int, jobs, results):
     """One worker process: ``threads`` threads sharing one client, until each takes a stop."""
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us
     client = LLMClient(settings)
     gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
@@ -239,24 +312,25 @@ def run(
     llm: LLMClient | None,
     llm_mode: str,
     workers: int,
-    skip: set[tuple[str, str]] | None = None,
+    earlier: Iterable[dict] = (),
     on_record: Callable[[dict], None] | None = None,
     quiet: bool = False,
 ) -> Outcome:
-    """Extract ``documents`` into ``out``, one JSON line each, in input order."""
-    outcome = Outcome(documents=len(documents))
+    """Extract ``documents`` into ``out``, one JSON line each, in input order. ``earlier``
+    are the records ``out`` already holds (a resumed run): each is given to ``on_record``
+    again, and counted and checked across years with the new ones."""
+    outcome = Outcome()
+    years = []
+    for record in earlier:
+        outcome.skipped += 1
+        if on_record is not None:
+            on_record(record)
+        if (summary := outcome.count(record)) is not None:
+            years.append(summary)
+    outcome.documents = outcome.skipped + len(documents)
     settings = fingerprint(llm, llm_mode, max_bytes)
-    if skip:
-        todo = []
-        for path in documents:
-            if (str(path.resolve()), sha256_of(path)) in skip:
-                outcome.skipped += 1
-            else:
-                todo.append(path)
-        documents = todo
     one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
     progress = Progress(len(documents), sys.stderr, quiet)
-    years = []
     # What is loaded by now (modules, patterns, the LLM client) lives for the whole run:
     # frozen, it is not walked again by every full collection (a few ms per LLM request).
     gc.freeze()
@@ -270,12 +344,7 @@ def run(
             progress.step()
             if record.get("llm"):
                 outcome.usage.add(Usage(**record["llm"]["usage"]))
-            if record["status"] == "failed":
-                outcome.failed += 1
-                continue
-            outcome.in_review += sum(1 for s in record["field_status"].values() if s == "review")
-            outcome.rules.update(f["rule"] for f in record["findings"])
-            if (summary := crossyear.summarise(record)) is not None:
+            if (summary := outcome.count(record)) is not None:
                 years.append(summary)
     finally:
         gc.unfreeze()

@@ -15,7 +15,7 @@ from . import __version__, batch, crossyear
 from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
-from .record import dumps
+from .record import document_key, dumps
 from .rules import RULES
 from .sources import DEFAULT_MAX_BYTES
 from .store import Store, database_url
@@ -189,7 +189,10 @@ def extract(
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     client, mode = llm.client()
     settings = batch.fingerprint(client, mode, max_bytes)
-    skip = batch.done_before(output, settings) if resume else set()
+    earlier = ()
+    if resume:
+        documents, kept = batch.resume(output, settings, documents)
+        earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
     if store is not None:
@@ -207,7 +210,7 @@ def extract(
             llm=client,
             llm_mode=mode,
             workers=workers or llm.concurrency or batch.default_workers(client, len(documents)),
-            skip=skip,
+            earlier=earlier,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
             quiet=quiet,
         )
@@ -229,12 +232,14 @@ def extract(
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
     """Findings across years, made at the end of a run when the records are already
-    written: beside the output as ``<output>.cross_year.jsonl``, and into the store."""
-    if not found:
-        return
+    written: beside the output as ``<output>.cross_year.jsonl`` (the whole output's, also
+    when resumed; none, no file), and into the store."""
     if str(output) != "-":
         sidecar = output.with_name(output.stem + ".cross_year.jsonl")
-        sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        if found:
+            sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
+        else:
+            sidecar.unlink(missing_ok=True)
     if store is not None:
         for f in found:
             store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
@@ -405,6 +410,56 @@ def export(
 
 
 @cli.command()
+@click.argument("records", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", default=None, help="从复核库生成（复核后的值优先）；默认 GOUJI_DB。")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "xlsx"]),
+    default="csv",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--overrides",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="机关名称人工修订表（CSV：agency,canonical,kind,jurisdiction,code,note），"
+    "默认用 gouji 自带的一份。",
+)
+def panel(
+    records: tuple[Path, ...], db: str | None, fmt: str, output: Path, overrides: Path | None
+) -> None:
+    """生成面板数据：每个机关每年一行，含规范机关名、类型、所属辖区与行政区划代码，
+    200 个数值各带状态（accepted/reviewed/publisher_error/blank/unreadable/review）与出处
+    （文件、sha256、原文链接与发布日期、页码、位置），以及派生指标（公式见 README）。
+
+    给出 RECORDS（gouji extract 写的 JSONL，可多个）时用其中的抽取值；否则从复核库生成。
+    """
+    from . import panel as panel_data
+    from .agency import Overrides
+    from .export import write_table
+
+    table = Overrides.load(overrides)
+    if records:
+        rows = panel_data.build(panel_data.from_records(records), table)
+    else:
+        store = Store(db)
+        try:
+            rows = panel_data.build(panel_data.from_store(store), table)
+        finally:
+            store.close()
+    columns = list(panel_data.COLUMNS)
+    count = write_table(columns, [[row.get(c) for c in columns] for row in rows], fmt, output)
+    resolved = sum(1 for row in rows if row["agency.code"])
+    click.echo(
+        f"面板 {count} 行（机关 × 年度），其中 {resolved} 行有行政区划代码；"
+        f"人工修订表 {table.label}；已写入 {output}",
+        err=True,
+    )
+
+
+@cli.command()
 @click.option("--db", default=None, help="复核库的 SQLAlchemy URL，默认 GOUJI_DB。")
 @click.option(
     "--into",
@@ -472,7 +527,7 @@ def cluster(
     settings = client.settings if client else None
     if client is not None:
         client.close()  # each Ray worker makes its own
-    documents = [str(p.resolve()) for p in iter_documents(paths)]
+    documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")
     counts = ray_cluster.run(
@@ -497,7 +552,8 @@ def cluster(
 )
 def cross_year(records: tuple[Path, ...]) -> None:
     """核对同一机关相邻年度的报告（RECORDS 为 gouji extract 写的 JSONL，可多个）：
-    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接（仅提示）。
+    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接、上年尚未审结的
+    复议诉讼是否计入本年（仅提示）；表格或正文段落与上一年完全相同（请人核对是否照抄）。
     发现逐行以 JSONL 写到标准输出。"""
     summaries = []
     for path in records:

@@ -16,6 +16,7 @@ from .decide import decide
 from .errors import InputError, NotAReport
 from .llm import LLMClient, LLMError, Usage
 from .model import Finding
+from .prose import sentences
 from .reconcile import merge_claims, reconcile
 from .record import RECORD_VERSION, Record, failed_record
 from .tasks import TASKS
@@ -142,6 +143,8 @@ def extract_loaded(
             "usage": asked["usage"].to_dict(),
             "errors": asked["errors"],
             "ungrounded_claims": ungrounded,
+            "ungrounded_fields": len(merged.ungrounded),
+            "set_aside": merged.set_aside,
         }
 
     for key, options in result.alternatives.items():
@@ -180,6 +183,7 @@ def extract_loaded(
         "findings": [f.to_dict() for f in findings],
         "candidates": disputed,
         "page_starts": loaded.page_starts,
+        "sentences": sentences(source, found.prose_spans(len(view))),
         "notes": notes,
         "llm": llm_block,
         "ocr": scan,

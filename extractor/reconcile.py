@@ -1,14 +1,22 @@
 """Candidates from two witnesses → one candidate per key, and the disagreements.
 
-The LLM is a second, independent witness. Its table values count only where they are
-printed in the source: in the cells the reader found after that row's label. Per key:
+The LLM is a second, independent witness, and an untrusted one: only a true witness can
+move a value. Its table values count only where they are printed in the source, in the
+cells the reader found after that row's label, matched to them in order and one to one
+(a printed cell grounds one key at most). Per key:
 
 * both witnesses agree → the value keeps (or, for a value the reader could not place with
   certainty, gains) certainty, and the reader's own doubt about that row is settled;
-* they disagree → the key goes to review with both candidates kept for the reviewer;
-* only the LLM has a value → it stands only if it is grounded; the checks that follow
-  decide whether it is accepted.
-Claims are the union of both witnesses' claims, each grounded by its quote.
+* they disagree, and the LLM's value is printed in the row → the key goes to review with
+  both candidates kept for the reviewer;
+* the LLM's value is printed nowhere in its row, or missing where the row prints one →
+  that is the witness's error: a value the reader placed with certainty stands;
+* only the LLM has a value → it stands only where it is grounded, and it is trusted only
+  in a row an identity checks; the checks that follow decide whether it is accepted.
+
+A witness whose grounded values mostly disagree with what the reader placed with
+certainty is set aside for the document. Claims are the union of both witnesses' claims,
+each grounded by its quote.
 """
 
 from __future__ import annotations
@@ -21,8 +29,11 @@ from .claims import cn_number
 from .model import Candidate, Claim, Finding, Value, show
 from .reader import ReaderResult
 from .rules import RULES
-from .template import FIELD_KEYS, label_of
+from .template import FIELD_KEYS, IDENTITIES, label_of
 from .text import SourceText, compact
+
+# Keys some identity checks: only there may a value the LLM alone gives be trusted.
+_CHECKED = frozenset(k for identity in IDENTITIES for k in (*identity.left, *identity.right))
 
 
 @dataclass
@@ -31,6 +42,9 @@ class Reconciled:
     findings: list[Finding]
     disputed: dict[str, list[dict]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Keys whose LLM value was printed nowhere in the row (or missing where it prints one).
+    ungrounded: list[str] = field(default_factory=list)
+    set_aside: str | None = None  # why the witness was not used for this document
 
 
 def _same(a: Value, b: Value) -> bool:
@@ -46,14 +60,44 @@ def _row_of(key: str) -> str:
     return rest.split(".")[0]
 
 
-def _grounding_cell(cells: list[Cell], value: Value) -> Cell | None:
-    """A cell of the row that prints ``value`` (a blank cell for ``None``)."""
-    for cell in cells:
-        if value is None and cell.kind == "blank":
-            return cell
-        if value is not None and cell.kind == "number" and _same(cell.value, value):
-            return cell
-    return None
+def _prints(cell: Cell, value: Value) -> bool:
+    if value is None:
+        return cell.kind == "blank"
+    return cell.kind == "number" and _same(cell.value, value)
+
+
+def _placed(values: list[Value], cells: list[Cell]) -> list[Cell | None]:
+    """Each value's cell, matched to the row's printed cells in order and one to one.
+
+    With as many cells as values, the i-th value can only be the i-th cell. Otherwise the
+    values are grounded only when all of them fit the cells in order, and each at the cell
+    every such fit gives it: a partial fit could shift a value into its neighbour's cell."""
+    n, m = len(values), len(cells)
+    if n == m:
+        return [c if _prints(c, v) else None for v, c in zip(values, cells, strict=True)]
+    if n > m:
+        return [None] * n
+    # fits[i][j]: values[i:] fit cells[j:] in order.
+    fits = [[False] * (m + 1) for _ in range(n + 1)]
+    fits[n] = [True] * (m + 1)
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            fits[i][j] = fits[i][j + 1] or (_prints(cells[j], values[i]) and fits[i + 1][j + 1])
+    if not fits[0][0]:
+        return [None] * n
+    # reach[i]: the cells where values[:i] can end (every fit of the prefix).
+    reach = {0}
+    out: list[Cell | None] = []
+    for i in range(n):
+        options = {
+            j
+            for start in reach
+            for j in range(start, m)
+            if _prints(cells[j], values[i]) and fits[i + 1][j + 1]
+        }
+        out.append(cells[next(iter(options))] if len(options) == 1 else None)
+        reach = {j + 1 for j in options}
+    return out
 
 
 def _entry(witness: str, candidate_value: Value, span, source: SourceText) -> dict:
@@ -66,50 +110,66 @@ def _entry(witness: str, candidate_value: Value, span, source: SourceText) -> di
 
 def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: SourceText) -> Reconciled:
     """Merge the reader's candidates with the LLM's values for the keys it answered."""
+    rows: dict[str, list[str]] = {}
+    for key in FIELD_KEYS:
+        if key in llm_fields:
+            rows.setdefault(_row_of(key), []).append(key)
+    grounding: dict[str, Cell | None] = {}
+    for row, keys in rows.items():
+        cells = reader.row_cells.get(row, [])
+        for key, cell in zip(keys, _placed([llm_fields[k] for k in keys], cells), strict=True):
+            grounding[key] = cell
     candidates = dict(reader.candidates)
     disputed: dict[str, list[dict]] = {}
     settled: set[str] = set()
+    ungrounded: list[str] = []
     disagreements: list[Finding] = []
-    for key in FIELD_KEYS:
-        if key not in llm_fields:
-            continue
+    agree = disagree = 0
+    for key in grounding:
         theirs = llm_fields[key]
         ours = candidates.get(key) or Candidate(key, None, None, False)
-        if theirs is None and ours.value is None and ours.span is None:
-            continue  # neither witness saw the cell: the reader's finding says why
-        cell = _grounding_cell(reader.row_cells.get(_row_of(key), []), theirs)
-        if (
-            ours.certain
-            and _same(ours.value, theirs)
-            or not ours.certain
-            and ours.span is not None
-            and _same(ours.value, theirs)
-        ):
+        cell = grounding[key]
+        if _same(ours.value, theirs) and (ours.certain or ours.span is not None):
+            agree += ours.certain
             candidates[key] = Candidate(key, ours.value, ours.span, True, "reader+llm")
             settled.add(key)
-        elif not ours.certain and ours.value is None and theirs is not None and cell is not None:
-            # Only the LLM has a value, and the row prints it: the checks decide the rest.
-            candidates[key] = Candidate(key, theirs, (cell.start, cell.end), True, "llm")
+            continue
+        if ours.certain and not any(
+            _prints(c, theirs) for c in reader.row_cells.get(_row_of(key), [])
+        ):
+            ungrounded.append(key)  # the witness's error: the reader's value stands
+            continue
+        disagree += ours.certain
+        if theirs is None and ours.value is None and ours.span is None:
+            continue  # neither witness saw the cell: the reader's finding says why
+        llm_span = (cell.start, cell.end) if cell is not None else None
+        disputed[key] = [
+            _entry("reader", ours.value, ours.span, source),
+            _entry("llm", theirs, llm_span, source),
+        ]
+        if not ours.certain and ours.value is None and cell is not None:
+            # Only the LLM has a value, and the row prints it there: the checks decide the
+            # rest, where an identity checks the row at all.
+            candidates[key] = Candidate(key, theirs, llm_span, key in _CHECKED, "llm")
             settled.add(key)
-            disputed[key] = [
-                _entry("reader", ours.value, ours.span, source),
-                _entry("llm", theirs, (cell.start, cell.end), source),
-            ]
-        else:
-            llm_span = (cell.start, cell.end) if cell is not None else None
-            disputed[key] = [
-                _entry("reader", ours.value, ours.span, source),
-                _entry("llm", theirs, llm_span, source),
-            ]
-            candidates[key] = Candidate(key, ours.value, ours.span, False, ours.witness, ours.note)
-            grounded = "" if cell is not None else "（LLM 的数在该行中找不到）"
-            disagreements.append(
-                Finding(
-                    "llm.disagree",
-                    [key],
-                    f"{label_of(key)}：读取器读到 {show(ours.value)}，LLM 读到 {show(theirs)}{grounded}",
-                )
+            continue
+        candidates[key] = Candidate(key, ours.value, ours.span, False, ours.witness, ours.note)
+        where = "" if cell is not None else "（LLM 的数在该行中找不到）"
+        disagreements.append(
+            Finding(
+                "llm.disagree",
+                [key],
+                f"{label_of(key)}：读取器读到 {show(ours.value)}，LLM 读到 {show(theirs)}{where}",
             )
+        )
+    if disagree > agree:
+        reason = (
+            f"LLM 的回答与读取器确定的值多数不符（{disagree} 处不符，{agree} 处相符），"
+            "本报告不采用 LLM 的表格数值"
+        )
+        return Reconciled(
+            dict(reader.candidates), list(reader.findings), notes=[reason], set_aside=reason
+        )
     findings: list[Finding] = []
     notes: list[str] = []
     for finding in reader.findings:
@@ -119,7 +179,7 @@ def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: Source
             notes.append(f"已由 LLM 佐证：{finding.message}")
             continue
         findings.append(finding)
-    return Reconciled(candidates, findings + disagreements, disputed, notes)
+    return Reconciled(candidates, findings + disagreements, disputed, notes, ungrounded)
 
 
 def _quote_span(view: str, quote: str) -> tuple[int, int] | None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, TypedDict
 
 from .template import FIELD_KEYS
 
 RECORD_VERSION = 1
+
+
+def document_key(path: str | Path) -> str:
+    """The absolute path that names a document in the store and across runs. Unlike
+    ``Path.resolve``, it does not raise on a symlink loop (that file's record says why it
+    could not be read)."""
+    return os.path.realpath(path)
 
 
 class Record(TypedDict, total=False):
@@ -28,6 +37,7 @@ class Record(TypedDict, total=False):
     findings: list[dict[str, Any]]
     candidates: dict[str, list[dict[str, Any]]]
     page_starts: list[int] | None
+    sentences: list[list]  # prose sentences: [start, end, digest, head] (prose.sentences)
     notes: list[str]
     llm: dict[str, Any] | None
     ocr: dict[str, Any] | None  # scans: engine, pages, pages_read, confidence per key
@@ -52,6 +62,7 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> Recor
         "findings": [],
         "candidates": {},
         "page_starts": None,
+        "sentences": [],
         "notes": [],
         "llm": None,
         "ocr": None,

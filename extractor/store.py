@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .migrations import migrate
+from .record import document_key
 from .rules import RULES
 from .template import FIELD_KEYS, PART_OF_KEY
 
@@ -97,15 +97,21 @@ class Store:
 
     def save_record(self, record: dict, run_id: int | None = None) -> int:
         """Store one extraction record. Re-extracting the same file replaces its values,
-        candidates, findings and open review items; settled items and corrections stay."""
+        candidates, findings and open review items; settled items and corrections stay.
+        Saving the record the store already holds changes nothing (a resumed run replays
+        the records its output file kept)."""
         # Absolute, so the review app finds the file whatever folder it runs in.
-        path = str(Path(record["document"]).resolve())
+        path = document_key(record["document"])
+        text = dump(record)
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                select(self.t.documents.c.id).where(
-                    self.t.documents.c.path == path, self.t.documents.c.sha256 == record["sha256"]
+            existing, held = conn.execute(
+                select(self.t.documents.c.id, self.t.documents.c.record).where(
+                    self.t.documents.c.path == path,
+                    self.t.documents.c.sha256 == record["sha256"],
                 )
-            ).scalar()
+            ).first() or (None, None)
+            if held == text:
+                return existing
             row = {
                 "path": path,
                 "sha256": record["sha256"],
@@ -115,7 +121,7 @@ class Store:
                 "status": record["status"],
                 "error": record["error"],
                 "run_id": run_id,
-                "record": dump(record),
+                "record": text,
                 "updated_at": now(),
             }
             if existing is None:
@@ -282,8 +288,9 @@ class Store:
 
     def add_findings(self, path: str, sha256: str | None, found: list[dict], review: bool) -> None:
         """Findings made after a document was stored (checks across years); with ``review``
-        they open items for the keys they name."""
-        path = str(Path(path).resolve())
+        they open items for the keys they name. A finding the document already has is not
+        added again."""
+        path = document_key(path)
         with self.engine.begin() as conn:
             doc_id = conn.execute(
                 select(self.t.documents.c.id).where(
@@ -292,6 +299,15 @@ class Store:
             ).scalar()
             if doc_id is None:
                 return
+            have = {
+                (rule, keys, message)
+                for rule, keys, message in conn.execute(
+                    select(
+                        self.t.findings.c.rule, self.t.findings.c["keys"], self.t.findings.c.message
+                    ).where(self.t.findings.c.document_id == doc_id)
+                )
+            }
+            found = [f for f in found if (f["rule"], dump(f["keys"]), f["message"]) not in have]
             self._insert_findings(conn, doc_id, found)
             if review:
                 flagged = {key: "review" for f in found for key in f["keys"]}

@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field, create_model
 from .template import S3_COLUMN_LABELS, S3_COLUMNS, S3_ROWS, S4_COLUMNS, S4_GROUPS
 
 Count = int | None
-_COUNT = Field(default=None, ge=0)
+# Every field is required (null where the cell is blank): an answer that leaves one out is a
+# schema error and re-asked, never read as "no value".
+_COUNT = Field(ge=0)
 
 
 class ResponseModel(BaseModel):
@@ -39,9 +41,9 @@ class ResponseModel(BaseModel):
 class StockRow(ResponseModel):
     """第二十条第（一）项的一行。"""
 
-    issued: Count = Field(default=None, ge=0, description="本年制发件数")
-    repealed: Count = Field(default=None, ge=0, description="本年废止件数")
-    in_force: Count = Field(default=None, ge=0, description="现行有效件数")
+    issued: Count = Field(ge=0, description="本年制发件数")
+    repealed: Count = Field(ge=0, description="本年废止件数")
+    in_force: Count = Field(ge=0, description="现行有效件数")
 
 
 class Part2(ResponseModel):
@@ -49,19 +51,17 @@ class Part2(ResponseModel):
 
     rules: StockRow = Field(description="规章")
     normative: StockRow = Field(description="行政规范性文件")
-    licensing: Count = Field(default=None, ge=0, description="行政许可 本年处理决定数量")
-    punishment: Count = Field(default=None, ge=0, description="行政处罚 本年处理决定数量")
-    coercion: Count = Field(default=None, ge=0, description="行政强制 本年处理决定数量")
-    fees: float | None = Field(
-        default=None, ge=0, description="行政事业性收费 本年收费金额（万元）"
-    )
+    licensing: Count = Field(ge=0, description="行政许可 本年处理决定数量")
+    punishment: Count = Field(ge=0, description="行政处罚 本年处理决定数量")
+    coercion: Count = Field(ge=0, description="行政强制 本年处理决定数量")
+    fees: float | None = Field(ge=0, description="行政事业性收费 本年收费金额（万元）")
 
 
 ApplicantRow = create_model(
     "ApplicantRow",
     __base__=ResponseModel,
     __doc__="一行的 7 列：六类申请人和总计。",
-    **{c: (Count, Field(default=None, ge=0, description=S3_COLUMN_LABELS[c])) for c in S3_COLUMNS},
+    **{c: (Count, Field(ge=0, description=S3_COLUMN_LABELS[c])) for c in S3_COLUMNS},
 )
 Part3 = create_model(
     "Part3",
@@ -100,8 +100,8 @@ class ProseClaims(ResponseModel):
 class Meta(ResponseModel):
     """报告的发布机关和年度。"""
 
-    agency: str | None = None
-    year: int | None = Field(default=None, ge=1990, le=2100)
+    agency: str | None
+    year: int | None = Field(ge=1990, le=2100)
 
 
 def flatten(prefix: str, answer: dict) -> dict:

@@ -8,15 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from gouji import FIELD_KEYS, batch
+from gouji import batch
 from gouji.cli import cli
 from gouji.llm import LLMClient, LLMSettings, RateLimit
 from gouji_eval.generate import generate, write
-from gouji_eval.llm_server import Reply, answer_from_gold
+from gouji_eval.llm_server import Reply, null_answer
 
 
 @pytest.fixture
@@ -29,46 +30,110 @@ def folder(tmp_path):
     return reports
 
 
-def _blank(task: str) -> dict:
-    """A schema-valid answer with no figures."""
-    if task in ("claims", "meta"):
-        return {"claims": []} if task == "claims" else {}
-    return answer_from_gold(task, {"fields": dict.fromkeys(FIELD_KEYS)})
-
-
 def _records(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_kill_then_resume_loses_nothing_and_repeats_nothing(folder, tmp_path):
-    out = tmp_path / "out.jsonl"
-    command = [
-        sys.executable,
-        "-m",
-        "gouji.cli",
-        "extract",
-        str(folder),
-        "-o",
-        str(out),
-        "--workers",
-        "1",
-        "-q",
-    ]
+def _years_and_bad_files(folder):
+    """Three years of one agency spread through the folder's order (two hand-overs to
+    check across years, one of them broken), and files that cannot be read: empty, a
+    dangling link, a symlink loop."""
+    for name, year, seed in (
+        ("a_qinghe", 2021, 11),
+        ("m_qinghe", 2022, 12),
+        ("z_qinghe", 2023, 13),
+    ):
+        report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
+        text = report.text.replace(report.gold["meta.agency"], "白鹭湾区人民政府")
+        text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
+        (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
+    (folder / "b_empty.txt").write_bytes(b"")
+    (folder / "c_gone.txt").symlink_to(folder / "nowhere.txt")
+    (folder / "d_loop.txt").symlink_to(folder / "e_loop.txt")
+    (folder / "e_loop.txt").symlink_to(folder / "d_loop.txt")
+
+
+def _store_rows(url: str) -> dict[str, list]:
+    """Every row of the store's record tables, by document path instead of ids."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    rows = {}
+    with engine.connect() as conn:
+        paths = dict(conn.execute(select(tables.tables["documents"].c["id", "path"])).all())
+        for name in ("documents", "field_values", "candidates", "findings", "review_items"):
+            table = tables.tables[name]
+            drop = {"id", "document_id", "run_id", "updated_at", "held_until", "created_at"}
+            found = []
+            for row in conn.execute(select(table)).mappings():
+                kept = {k: v for k, v in row.items() if k not in drop}
+                kept["path"] = paths[row["id"] if name == "documents" else row["document_id"]]
+                found.append(json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str))
+            rows[name] = sorted(found)
+    engine.dispose()
+    return rows
+
+
+def _kill_after(command: list[str], out, lines: int) -> None:
+    """Start a run, SIGKILL it once ``out`` holds ``lines`` more lines; its workers must end
+    with it."""
+    before = out.read_bytes().count(b"\n") if out.exists() else 0
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 5):
-        time.sleep(0.05)
+    deadline = time.time() + 120
+    while time.time() < deadline and (
+        not out.exists() or out.read_bytes().count(b"\n") < before + lines
+    ):
+        time.sleep(0.01)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    with out.open("ab") as file:
+    assert process.returncode == -signal.SIGKILL  # killed mid-run, not finished
+    deadline = time.time() + 10
+    alive = [int(pid) for pid in workers.stdout.split()]
+    assert alive  # the run had worker processes
+    while alive and time.time() < deadline:
+        alive = [pid for pid in alive if os.path.exists(f"/proc/{pid}")]
+        time.sleep(0.1)
+    assert alive == []  # nothing left running
+
+
+@pytest.mark.parametrize("with_db", [False, True])
+def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path, with_db):
+    _years_and_bad_files(folder)
+    count = sum(1 for _ in folder.iterdir())
+
+    def command(out, *extra):
+        db = ["--db", f"sqlite:///{out.with_suffix('.db')}"] if with_db else []
+        return [sys.executable, "-m", "gouji.cli", "extract", str(folder), "-o", str(out),
+                "--workers", "2", "-q", *db, *extra]  # fmt: skip
+
+    whole, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
+    assert subprocess.run(command(whole)).returncode == 1  # the bad files failed
+    _kill_after(command(cut), cut, 3)  # a 2021 report in, the 2022 one not yet
+    with cut.open("ab") as file:
         file.write(b'{"document": "half a rec')  # as if the kill had cut a line
-    before = out.read_bytes().count(b"\n")
-    assert 5 <= before < 60
-    result = CliRunner().invoke(cli, ["extract", str(folder), "-o", str(out), "--resume", "-q"])
-    assert result.exit_code == 0
-    records = _records(out)  # every line parses: the cut line is gone
-    assert sorted(r["document"] for r in records) == sorted(str(p) for p in folder.iterdir())
-    assert len({r["settings"] for r in records}) == 1
+    _kill_after(command(cut, "--resume"), cut, 20)
+    resumed = subprocess.run(command(cut, "--resume"), capture_output=True, text=True)
+    assert resumed.returncode == 1, resumed.stderr  # as the whole run: the bad files failed
+    assert "Traceback" not in resumed.stderr
+
+    key = lambda r: r["document"]  # noqa: E731
+    records = sorted(_records(cut), key=key)
+    assert len(records) == count  # each document once, the failed ones too
+    assert records == sorted(_records(whole), key=key)
+    failed = {Path(r["document"]).name: r["error"].split(":")[0] for r in records if r["error"]}
+    assert failed == {"b_empty.txt": "input.empty", "c_gone.txt": "input.unreadable",
+                      "d_loop.txt": "input.unreadable", "e_loop.txt": "input.unreadable"}  # fmt: skip
+    sidecar = lambda out: out.with_name(out.stem + ".cross_year.jsonl").read_text("utf-8")  # noqa: E731
+    found = [json.loads(line) for line in sidecar(whole).splitlines()]
+    assert {Path(f["document"]).name for f in found} >= {"m_qinghe_2022.txt"}
+    assert sorted(sidecar(cut).splitlines()) == sorted(sidecar(whole).splitlines())
+    if with_db:
+        assert _store_rows(f"sqlite:///{cut.with_suffix('.db')}") == _store_rows(
+            f"sqlite:///{whole.with_suffix('.db')}"
+        )
 
 
 def test_resume_skips_only_what_was_done_with_the_same_settings(folder, tmp_path):
@@ -77,16 +142,19 @@ def test_resume_skips_only_what_was_done_with_the_same_settings(folder, tmp_path
     assert runner.invoke(cli, ["extract", str(folder), "-o", str(out), "-q"]).exit_code == 0
     again = runner.invoke(cli, ["extract", str(folder), "-o", str(out), "--resume"])
     assert "跳过已完成的 60 份" in again.output and len(_records(out)) == 60
+    first = _records(out)
     changed = runner.invoke(
         cli, ["extract", str(folder), "-o", str(out), "--resume", "--max-bytes", "9999999"]
     )
-    assert "跳过" not in changed.output and len(_records(out)) == 120
+    # Redone with new settings: each document's older record gives way to the new one.
+    assert "跳过已完成" not in changed.output and len(_records(out)) == 60
+    assert {r["settings"] for r in _records(out)} != {r["settings"] for r in first}
     edited = next(folder.glob("*.txt"))
     edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     third = runner.invoke(
         cli, ["extract", str(folder), "-o", str(out), "--resume", "--max-bytes", "9999999"]
     )
-    assert "跳过已完成的 59 份" in third.output
+    assert "跳过已完成的 59 份" in third.output and len(_records(out)) == 60
 
 
 def test_processes_give_the_records_one_process_gives(folder, tmp_path):
@@ -122,7 +190,7 @@ def test_rate_limit_spaces_requests_across_threads(monkeypatch):
 def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_server):
     """Past 16 requests in flight, documents go to several processes, each with its own
     client; the records are the ones a single thread writes."""
-    llm_server.script = lambda task, n: Reply(_blank(task))
+    llm_server.script = lambda task, n: Reply(null_answer(task))
     paths = sorted(folder.glob("*.txt"))[:24]
 
     def records(workers: int) -> list[dict]:
@@ -147,7 +215,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     already received come from the cache when the run resumes."""
 
     def answer(task: str, n: int) -> Reply:
-        return Reply(_blank(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
+        return Reply(null_answer(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
 
     llm_server.script = answer  # quick at first, then slow: the interrupt lands mid-run
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
@@ -175,7 +243,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
     assert len(_records(out)) < 60  # whole lines only, and the run did stop
-    llm_server.script = lambda task, n: Reply(_blank(task))
+    llm_server.script = lambda task, n: Reply(null_answer(task))
     asked = len(llm_server.seen)
     result = CliRunner(env=env).invoke(
         cli, ["extract", str(folder), "-o", str(out), "--model", "m", "--resume", "-q"]

@@ -6,7 +6,7 @@ from gouji.llm import MODES
 from gouji.pipeline import extract_file
 from gouji.tasks import prompt_versions
 from gouji_eval.generate import generate
-from gouji_eval.llm_server import Reply, answer_from_gold
+from gouji_eval.llm_server import Oracle, Reply, answer_from_gold
 from gouji_eval.score import claim_found, same
 
 from conftest import gold, shared_path
@@ -71,36 +71,28 @@ def test_claims_whose_quote_is_not_in_the_source_are_dropped(llm_server, llm_cli
     assert record["llm"]["ungrounded_claims"] == 1
 
 
-def _wrong(answer: dict, task: str) -> dict:
-    """Schema-valid but wrong where it matters: the 予以公开 row and 行政复议 moved by one."""
-    if task == "s3":
-        answer["granted"] = {k: (v or 0) + 1 for k, v in answer["granted"].items()}
-    if task == "s4":
-        answer["review"] = {k: (v or 0) + 1 for k, v in answer["review"].items()}
-    return answer
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_wrong_numbers_and_flaky_transport_never_yield_a_wrong_accepted_value(
     mode, llm_server, llm_client, tmp_path
 ):
     reports = [generate(seed, inject_error=False) for seed in range(40, 42)]
-    current: dict = {}
-
-    def script(task, n):
-        if n % 4 == 1:
-            return Reply(status=429, headers={"Retry-After": "0"})
-        if n % 4 == 3:
-            return Reply(status=500)
-        return Reply(_wrong(answer_from_gold(task, current["gold"]), task))
-
-    llm_server.script = script
+    paths = []
+    for report in reports:
+        paths.append(tmp_path / (report.name + report.suffix))
+        paths[-1].write_text(report.text, encoding="utf-8")
+    llm_server.oracle = Oracle.of(
+        [(p, r.gold) for p, r in zip(paths, reports, strict=True)], wrong=0.3
+    )
+    llm_server.script = lambda task, n: (
+        Reply(status=429, headers={"Retry-After": "0"})
+        if n % 4 == 1
+        else Reply(status=500)
+        if n % 4 == 3
+        else None
+    )
     client = llm_client(mode)
     retries = 0
-    for report in reports:
-        current["gold"] = report.gold
-        path = tmp_path / (report.name + report.suffix)
-        path.write_text(report.text, encoding="utf-8")
+    for report, path in zip(reports, paths, strict=True):
         record = extract_file(path, llm=client, llm_mode="verify")
         assert record["status"] == "ok"
         assert record["llm"]["errors"] == []
@@ -110,8 +102,8 @@ def test_wrong_numbers_and_flaky_transport_never_yield_a_wrong_accepted_value(
                 assert same(record["fields"][key], report.gold["fields"][key]), key
         accepted = [k for k, v in record["field_status"].items() if v == "accepted"]
         assert len(accepted) >= 150  # where the witnesses agree, values are accepted
-        disputed = {k for k in record["candidates"]}
-        assert {f"s3.granted.{c}" for c in ("natural_person", "total")} <= disputed
+        # A lie printed elsewhere in its row is a dispute; one printed nowhere is ignored.
+        assert record["candidates"] and record["llm"]["ungrounded_fields"] > 0
         key, entries = next(iter(record["candidates"].items()))
         assert [e["witness"] for e in entries] == ["reader", "llm"]
         assert record["field_status"][key] == "review"
