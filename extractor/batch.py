@@ -43,6 +43,7 @@ from typing import TextIO
 
 from . import __version__, crossyear
 from .llm import LLMClient, LLMSettings, Usage
+from .ocr import OcrSettings
 from .pipeline import extract_file, map_ordered
 from .record import RECORD_VERSION, document_key, dumps
 from .tasks import prompt_versions
@@ -51,7 +52,9 @@ LOG_EVERY_SECONDS = 10.0
 PARENT_POLL_SECONDS = 0.5
 
 
-def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
+def fingerprint(
+    llm: LLMClient | None, llm_mode: str, max_bytes: int, ocr_mode: str = "auto"
+) -> str:
     """What a record depends on besides the document: same fingerprint, same record."""
     settings = {
         "gouji": __version__,
@@ -59,6 +62,8 @@ def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
         "llm": llm_mode,
         "max_bytes": max_bytes,
     }
+    if ocr_mode != "auto":  # the default adds nothing, so earlier fingerprints still hold
+        settings["ocr"] = ocr_mode
     if llm is not None:
         settings |= {"model": llm.settings.model, "mode": llm.mode, "prompts": prompt_versions()}
     blob = json.dumps(settings, sort_keys=True)
@@ -312,6 +317,7 @@ def run(
     llm: LLMClient | None,
     llm_mode: str,
     workers: int,
+    scans: OcrSettings | None = None,
     earlier: Iterable[dict] = (),
     on_record: Callable[[dict], None] | None = None,
     quiet: bool = False,
@@ -328,8 +334,9 @@ def run(
         if (summary := outcome.count(record)) is not None:
             years.append(summary)
     outcome.documents = outcome.skipped + len(documents)
-    settings = fingerprint(llm, llm_mode, max_bytes)
-    one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
+    scans = scans or OcrSettings()
+    settings = fingerprint(llm, llm_mode, max_bytes, scans.mode)
+    one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode, scans=scans)
     progress = Progress(len(documents), sys.stderr, quiet)
     # What is loaded by now (modules, patterns, the LLM client) lives for the whole run:
     # frozen, it is not walked again by every full collection (a few ms per LLM request).

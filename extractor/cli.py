@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, batch, crossyear
+from . import __version__, batch, crossyear, ocr
 from .export import FORMATS
 from .llm import MODES, LLMClient, LLMSettings
 from .pipeline import iter_documents
@@ -96,6 +96,32 @@ def _llm_options(function):
     return wrapper
 
 
+def _ocr_options(function):
+    """Whether scans are read by OCR, and where its page cache lives: ``scans``."""
+
+    @click.option(
+        "--ocr",
+        "ocr_mode",
+        type=click.Choice(["auto", "off"]),
+        default="auto",
+        show_default=True,
+        help="扫描件（无文字层的 PDF、图片）：auto 用内置 OCR 识读；off 不识读，记为失败。",
+    )
+    @click.option(
+        "--ocr-cache",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="GOUJI_OCR_CACHE",
+        default=None,
+        help="OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
+        "默认 ~/.cache/gouji/ocr；重跑同一扫描件不再识读。",
+    )
+    @functools.wraps(function)
+    def wrapper(*args, ocr_mode: str, ocr_cache: Path | None, **kwargs):
+        return function(*args, scans=ocr.OcrSettings(ocr_mode, ocr_cache), **kwargs)
+
+    return wrapper
+
+
 @dataclass
 class LLMChoice:
     """The LLM options as the user gave them."""
@@ -165,6 +191,7 @@ class LLMChoice:
     default=None,
     help="同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
 )
+@_ocr_options
 @_llm_options
 def extract(
     paths: tuple[Path, ...],
@@ -175,20 +202,25 @@ def extract(
     resume: bool,
     workers: int | None,
     llm: LLMChoice,
+    scans: ocr.OcrSettings,
 ) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
-    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
-    （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
+    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、扫描件（无文字层的
+    .pdf 及 .png .jpg .jpeg .tif 图片，内置 OCR 离线识读）、.docx 和 .doc（需 LibreOffice）。
+    某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
     全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
     """
     documents = list(iter_documents(paths))
     if not documents:
-        raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
+        raise click.UsageError(
+            "没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc .png .jpg .jpeg .tif）"
+        )
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     client, mode = llm.client()
-    settings = batch.fingerprint(client, mode, max_bytes)
+    scans.progress = not quiet
+    settings = batch.fingerprint(client, mode, max_bytes, scans.mode)
     earlier = ()
     if resume:
         documents, kept = batch.resume(output, settings, documents)
@@ -209,6 +241,7 @@ def extract(
             max_bytes=max_bytes,
             llm=client,
             llm_mode=mode,
+            scans=scans,
             workers=workers or llm.concurrency or batch.default_workers(client, len(documents)),
             earlier=earlier,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
@@ -506,6 +539,7 @@ def gold(db: str | None, into: Path | None) -> None:
 @click.option(
     "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
 )
+@_ocr_options
 @_llm_options
 def cluster(
     paths: tuple[Path, ...],
@@ -514,6 +548,7 @@ def cluster(
     workers: int,
     max_bytes: int,
     llm: LLMChoice,
+    scans: ocr.OcrSettings,
 ) -> None:
     """在 Ray 集群上抽取 PATHS，每份报告的记录写入共享的复核库（需安装 gouji[cluster]）。
 
@@ -537,6 +572,7 @@ def cluster(
         llm=settings,
         llm_mode=mode,
         max_bytes=max_bytes,
+        scans=scans,
         workers=workers,
     )
     click.echo(

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from .llm import LLMClient, LLMSettings
+from .ocr import OcrSettings
 from .pipeline import extract_file
 from .store import Store
 
@@ -25,16 +26,25 @@ class _Extract:
     """One per Ray worker: its store connection and LLM client live as long as it does."""
 
     def __init__(
-        self, db_url: str, llm: dict | None, llm_mode: str, max_bytes: int, run_id: int
+        self,
+        db_url: str,
+        llm: dict | None,
+        llm_mode: str,
+        max_bytes: int,
+        run_id: int,
+        scans: OcrSettings,
     ) -> None:
         self.store = Store(db_url)
         self.llm = LLMClient(LLMSettings(**llm)) if llm else None
         self.llm_mode, self.max_bytes, self.run_id = llm_mode, max_bytes, run_id
+        self.scans = scans
 
     def __call__(self, batch: dict) -> dict:
         statuses = []
         for path in batch["path"]:
-            record = extract_file(str(path), self.max_bytes, self.llm, self.llm_mode)
+            record = extract_file(
+                str(path), self.max_bytes, self.llm, self.llm_mode, scans=self.scans
+            )
             self.store.save_record(record, self.run_id)
             statuses.append(record["status"])
         return {"path": batch["path"], "status": statuses}
@@ -48,11 +58,13 @@ def run(
     llm: LLMSettings | None = None,
     llm_mode: str = "off",
     max_bytes: int,
+    scans: OcrSettings | None = None,
     workers: int = 2,
     batch_size: int = 8,
 ) -> Counter:
     """Extract ``paths`` on the Ray cluster at ``address`` (a local one when None) into the
-    store at ``db_url``; returns the count of records by status."""
+    store at ``db_url``; returns the count of records by status. Scans are OCR'd on the
+    workers; give ``scans`` a cache folder every node shares, so no page is read twice."""
     import ray
 
     store = Store(db_url)  # migrate once, before the workers connect
@@ -72,6 +84,7 @@ def run(
                 "llm_mode": llm_mode,
                 "max_bytes": max_bytes,
                 "run_id": run_id,
+                "scans": scans or OcrSettings(),
             },
             batch_size=batch_size,
             concurrency=workers,

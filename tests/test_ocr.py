@@ -3,6 +3,7 @@ tilted and JPEG-compressed), read offline, checked against the same gold as thei
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -106,6 +107,19 @@ def test_an_image_file_is_read_with_a_progress_line(tmp_path, capsys):
     assert all(record["fields"][k] == expected[k] for k in accepted)
     assert record["fields"]["s3.new_received.total"] == 21
     assert pages.span_box(record, "s3.new_received.total")[0] == 1  # pixels of the one page
+
+
+@needs_engine
+def test_gouji_extract_reads_a_scan_and_refuses_it_with_ocr_off(scans, tmp_path):
+    path = scans["hongze_2024", "scan_degraded"]
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["extract", str(path), "-o", str(out), "--ocr", "off"])
+    assert result.exit_code == 1
+    assert "已用 --ocr off 关闭" in json.loads(out.read_text(encoding="utf-8"))["error"]
+    result = CliRunner().invoke(cli, ["extract", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["status"] == "ok" and record["ocr"]["pages"] == 5
 
 
 def test_ocr_off_refuses_scans(scans):
