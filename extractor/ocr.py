@@ -24,12 +24,12 @@ import sys
 import tempfile
 import time
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from statistics import median
 
-from .errors import OcrUnavailable
+from .errors import NoTextLayer, OcrUnavailable
 
 Box = tuple[float, float, float, float]
 
@@ -40,6 +40,8 @@ INSTALL = "python3 -m pip install rapidocr-onnxruntime"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "ocr"
 # Bump when what is cached per page changes (engine options, rendering).
 _CACHE_VERSION = 1
+# A number read below this is read again in a tight crop.
+_REREAD_BELOW = 0.9
 
 
 @dataclass
@@ -80,8 +82,6 @@ class OcrText:
     confidence: list[float | None]  # per raw character
     pages: int = 0
     pages_read: int = 0  # pages the engine read in this run (not from the cache)
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def span_confidence(self, start: int, end: int) -> float | None:
         """The lowest confidence among a span's characters (``None``: none was OCR'd)."""
@@ -186,7 +186,9 @@ def _recognise(image, unit: float) -> list[Word]:
     words += _read_boxes(engine, unruled, pieces)
     words += _read_boxes(engine, unruled, _missed_cells(words, vertical, unruled))
     words = [_number_word(w) for w in words if w.text]
-    doubtful = [i for i, w in enumerate(words) if _is_number(w.text) and w.confidence < 0.9]
+    doubtful = [
+        i for i, w in enumerate(words) if _is_number(w.text) and w.confidence < _REREAD_BELOW
+    ]
     again = _read_boxes(engine, unruled, [words[i].box for i in doubtful], keep_empty=True)
     for i, second in zip(doubtful, again, strict=True):
         words[i] = _second_reading(words[i], second)
@@ -221,13 +223,14 @@ def _second_reading(first: Word, second: Word | None) -> Word:
 
 # Letters the recogniser gives for a digit standing alone in a table cell. A word made only
 # of digits and these is a number; its confidence is capped, so a check must confirm it.
-_DIGIT_LOOKALIKES = str.maketrans("oOQDlI|", "0000111")
+_LOOKALIKES = "oOQDlI|"
+_DIGIT_LOOKALIKES = str.maketrans(_LOOKALIKES, "0000111")
 _MISREAD = 0.5
 
 
 def _as_number(text: str) -> str | None:
     """``o`` → ``0`` where a word is a number but for such letters; else ``None``."""
-    if not text or text.isdigit() or not any(ch in "oOQDlI|" for ch in text):
+    if not text or text.isdigit() or not any(ch in _LOOKALIKES for ch in text):
         return None
     fixed = text.translate(_DIGIT_LOOKALIKES)
     return fixed if fixed.replace(".", "", 1).isdigit() else None
@@ -279,7 +282,7 @@ def _missed_cells(words: list[Word], vertical, unruled) -> list[Box]:
     between each two ruling lines right of the row's first number."""
     found: list[Box] = []
     for line in _lines(words):
-        numbers = [w.box for w in line if (w.text.replace(".", "", 1).isdigit())]
+        numbers = [w.box for w in line if _is_number(w.text)]
         if len(numbers) < 2:
             continue
         top = int(median(b[1] for b in numbers))
@@ -450,45 +453,39 @@ def layout(pages: list[list[Word]]) -> OcrText:
     boxes: list[Box | None] = []
     confidence: list[float | None] = []
     page_starts: list[int] = []
-    at = 0
+
+    def gap(separator: str) -> None:
+        parts.append(separator)
+        boxes.append(None)
+        confidence.append(None)
+
     for number, words in enumerate(pages):
         if number:
-            parts.append("\n")
-            boxes.append(None)
-            confidence.append(None)
-            at += 1
-        page_starts.append(at)
+            gap("\n")
+        page_starts.append(len(boxes))
         for index, line in enumerate(_lines(words)):
             if index:
-                parts.append("\n")
-                boxes.append(None)
-                confidence.append(None)
-                at += 1
-            previous: Word | None = None
-            for word in line:
-                if previous is not None:
-                    parts.append(" ")
-                    boxes.append(None)
-                    confidence.append(None)
-                    at += 1
+                gap("\n")
+            for position, word in enumerate(line):
+                if position:
+                    gap(" ")
                 x0, top, x1, bottom = word.box
                 step = (x1 - x0) / len(word.text)
                 for i in range(len(word.text)):
                     boxes.append((x0 + i * step, top, x0 + (i + 1) * step, bottom))
                     confidence.append(word.confidence)
                 parts.append(word.text)
-                at += len(word.text)
-                previous = word
     return OcrText("".join(parts), page_starts, boxes, confidence, pages=len(pages))
 
 
 def read(path: str | Path, sha256: str, settings: OcrSettings) -> OcrText:
-    """OCR a scanned PDF or an image into text with offsets, boxes and confidences."""
+    """OCR a scanned PDF or an image into text with offsets, boxes and confidences.
+    Raises ``NoTextLayer`` when the engine finds next to no text on its pages either."""
     path = Path(path)
     _engine()  # fail with the install hint before rendering anything
-    started = time.perf_counter()
     pages, read_now = read_words(path, sha256, settings)
     text = layout(pages)
     text.pages_read = read_now
-    text.seconds = time.perf_counter() - started
+    if len("".join(text.raw.split())) < 20 * max(1, len(pages)):
+        raise NoTextLayer(f"扫描件经 OCR 也几乎没有读出文字（{len(pages)} 页）")
     return text

@@ -139,7 +139,7 @@ def load(
 def _scanned(path: Path, sha256: str, scans: ocr.OcrSettings) -> Loaded:
     try:
         text = ocr.read(path, sha256, scans)
-    except OcrUnavailable:
+    except (OcrUnavailable, NoTextLayer):
         raise
     except Exception as exc:  # the image libraries raise many types for a damaged file
         raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
