@@ -25,6 +25,7 @@ from pathlib import Path
 from gouji import batch, ocr, sources
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
+from gouji.settings import Settings
 
 from .generate import generate
 from .llm_server import ScriptedLLM
@@ -97,8 +98,8 @@ def _client(url: str, cache: Path | None) -> LLMClient:
 
 def _timed_run(paths: list[Path], client: LLMClient, mode: str, workers: int) -> float:
     start = time.perf_counter()
-    batch.run(paths, io.StringIO(), max_bytes=sources.DEFAULT_MAX_BYTES, llm=client,
-              llm_mode=mode, workers=workers, quiet=True)  # fmt: skip
+    settings = Settings(witness=mode, llm=client.settings)
+    batch.run(paths, io.StringIO(), settings, llm=client, workers=workers, quiet=True)
     return time.perf_counter() - start
 
 
@@ -140,8 +141,10 @@ def llm_path(folder: Path, latency: float, quick: bool) -> None:
             cold = _timed_run(paths, client, "verify", 1)
             usage = Usage()
             start = time.perf_counter()
-            batch_outcome = batch.run(paths, io.StringIO(), max_bytes=sources.DEFAULT_MAX_BYTES,
-                                      llm=client, llm_mode="verify", workers=1, quiet=True)  # fmt: skip
+            settings = Settings(witness="verify", llm=client.settings)
+            batch_outcome = batch.run(
+                paths, io.StringIO(), settings, llm=client, workers=1, quiet=True
+            )
             warm = time.perf_counter() - start
             usage.add(batch_outcome.usage)
             client.close()
@@ -234,8 +237,7 @@ def memory(folder: Path, counts: tuple[int, ...]) -> None:
 def _memory_child(folder: Path) -> None:
     paths = sorted(folder.glob("*.txt"))
     with open("/dev/null", "w", encoding="utf-8") as out:
-        batch.run(paths, out, max_bytes=sources.DEFAULT_MAX_BYTES, llm=None, llm_mode="off",
-                  workers=1, quiet=True)  # fmt: skip
+        batch.run(paths, out, Settings(), workers=1, quiet=True)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
 
 

@@ -10,13 +10,15 @@
     │   ├── NoTextLayer           input.no_text_layer
     │   ├── OcrUnavailable        input.ocr_missing
     │   └── NotAReport            input.not_a_report
-    └── LLMError              the LLM could not answer one task (the reader's result stands)
-        ├── LLMTransportError     llm.transport
-        ├── LLMTruncated          llm.truncated
-        ├── LLMSchemaError        llm.schema
-        └── LLMBudgetExceeded     llm.budget
+    ├── LLMError              the LLM could not answer one task (the reader's result stands)
+    │   ├── LLMTransportError     llm.transport
+    │   ├── LLMTruncated          llm.truncated
+    │   ├── LLMSchemaError        llm.schema
+    │   └── LLMBudgetExceeded     llm.budget
+    └── SettingsError         settings that cannot run (a usage error, before any document)
 
-Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
+Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
+``"<code>: <one-line Chinese message>"``.
 """
 
 from __future__ import annotations
@@ -96,3 +98,7 @@ class LLMSchemaError(LLMError):
 
 class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
+
+
+class SettingsError(GoujiError):
+    """Settings that cannot run (an LLM witness asked for with no model configured)."""

@@ -44,9 +44,11 @@ _CACHE_VERSION = 1
 _REREAD_BELOW = 0.9
 
 
-@dataclass
+@dataclass(frozen=True)
 class OcrSettings:
-    """``mode`` is ``auto`` (scans are read by OCR) or ``off`` (scans are refused)."""
+    """``mode`` is ``auto`` (scans are read by OCR) or ``off`` (scans are refused);
+    ``cache_dir`` holds the page cache (None: ``GOUJI_OCR_CACHE``, else
+    ``~/.cache/gouji/ocr``); ``progress`` prints a line for each page the engine reads."""
 
     mode: str = "auto"
     cache_dir: Path | None = None
@@ -55,6 +57,8 @@ class OcrSettings:
     def cache_path(self) -> Path:
         if self.cache_dir is not None:
             return Path(self.cache_dir)
+        # Read here too, so that a run made without the CLI's settings (a test, a
+        # notebook) still finds the cache the environment names.
         env = os.environ.get("GOUJI_OCR_CACHE")
         return Path(env) if env else DEFAULT_CACHE_DIR
 
@@ -95,6 +99,23 @@ class OcrText:
             return None
         page = bisect_right(self.page_starts, start)
         return page, union(inside)
+
+    def evidence(self, spans: dict[str, tuple[int, int]]) -> dict:
+        """The record's ``ocr`` block: the pages, and for each value read (its raw span)
+        the confidence (its characters' lowest) and its page and box, for the reviewer."""
+        confidence, boxes = {}, {}
+        for key, span in spans.items():
+            if (score := self.span_confidence(*span)) is not None:
+                confidence[key] = score
+            if (where := self.span_box(*span)) is not None:
+                boxes[key] = [where[0], *(round(v, 1) for v in where[1])]
+        return {
+            "engine": ENGINE,
+            "pages": self.pages,
+            "pages_read": self.pages_read,
+            "confidence": confidence,
+            "boxes": boxes,
+        }
 
 
 def union(boxes: list[Box]) -> Box:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,3 +146,17 @@ def _scanned(path: Path, sha256: str, scans: ocr.OcrSettings) -> Loaded:
     except Exception as exc:  # the image libraries raise many types for a damaged file
         raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
     return Loaded(str(path), sha256, SourceText.from_text(text.raw), text.page_starts, text)
+
+
+def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as named, and report files found in folders (recursively, in sorted order)."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    candidate = Path(root) / name
+                    if candidate.suffix.lower() in REPORT_SUFFIXES:
+                        yield candidate
+        else:
+            yield path

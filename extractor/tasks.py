@@ -1,4 +1,5 @@
-"""What gouji asks an LLM: one task per part, each with a response model and a prompt file.
+"""What gouji asks an LLM: one task per part, each with a response model and a prompt file;
+which tasks a document needs, what each is shown, and what came back.
 
 Response models are built from ``template`` so their field names are the SCHEMA.md key
 segments: flattening an answer with dots gives the flat keys (``s3.granted.total``).
@@ -9,14 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from .template import S3_COLUMN_LABELS, S3_COLUMNS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+from .errors import LLMError
+from .template import PARTS, S3_COLUMN_LABELS, S3_COLUMNS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+
+if TYPE_CHECKING:
+    from .llm import Usage
+    from .reader import ReaderResult
+    from .sections import Sections
 
 Count = int | None
 # Every field is required (null where the cell is blank): an answer that leaves one out is a
@@ -150,3 +158,77 @@ TASKS: dict[str, Task] = {
 
 def prompt_versions() -> dict[str, str]:
     return {name: task.version for name, task in TASKS.items()}
+
+
+# ---- a document's questions and answers -------------------------------------------------
+_LLM_TEXT_LIMIT = 30_000
+
+
+def select(mode: str, found: Sections, result: ReaderResult, report_meta: dict) -> list[str]:
+    """The tasks to ask: all of them in ``verify``; in ``fallback`` only the parts where the
+    reader left a field uncertain, the claims, and meta where the reader found none."""
+    parts = [p for p in PARTS if not (p == "s2" and found.template == "pre2021")]
+    if mode == "fallback":
+        doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
+        doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
+        parts = [p for p in parts if p in doubtful]
+    tasks = [*parts, "claims"]
+    if mode == "verify" or None in report_meta.values():
+        tasks.append("meta")
+    return tasks
+
+
+# A sentence that states a figure has a digit or a Chinese numeral before a unit.
+_STATES_A_NUMBER = re.compile(
+    r"\d|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
+)
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+
+
+def text_for(task: str, view: str, found: Sections) -> str:
+    """What one task is shown: its part of the report, not the whole of it."""
+    if task in found.regions:
+        start, end = found.regions[task]
+        return view[start:end]
+    if task == "claims":
+        # Only the sentences that hold a number: the rest of the prose cannot be a claim.
+        prose = (view[a:b] for a, b in found.prose_spans(len(view)))
+        sentences = (m.group() for text in prose for m in _SENTENCE.finditer(text))
+        return "\n".join(s.strip() for s in sentences if _STATES_A_NUMBER.search(s))[
+            :_LLM_TEXT_LIMIT
+        ]
+    if task == "meta":
+        return view[:400]
+    return view[:_LLM_TEXT_LIMIT]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One task the LLM could not answer, and why."""
+
+    task: str
+    error: LLMError
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.error}"  # as the record's llm.errors shows it
+
+
+@dataclass
+class Asked:
+    """What the LLM answered for one document, task by task."""
+
+    usage: Usage
+    answers: dict[str, dict] = field(default_factory=dict)  # task → flat keys → values
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Every task asked, answered or not."""
+        return [*self.answers, *(f.task for f in self.failures)]
+
+    def table_fields(self) -> dict:
+        """The answered tables' values, by flat key."""
+        return {k: v for t in PARTS for k, v in self.answers.get(t, {}).items()}
+
+    def claims(self) -> list[dict]:
+        return self.answers.get("claims", {}).get("claims", [])

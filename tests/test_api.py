@@ -28,6 +28,8 @@ def test_all_is_pinned():
             "NotAReport",
             "OcrUnavailable",
             "Record",
+            "Settings",
+            "SettingsError",
             "UndecodableInput",
             "UnsupportedFormat",
             "__version__",
@@ -46,6 +48,7 @@ def test_one_exception_tree():
     assert issubclass(gouji.NoTextLayer, gouji.InputError)
     assert issubclass(gouji.LLMTransportError, gouji.LLMError)
     assert not issubclass(gouji.LLMError, gouji.InputError)
+    assert issubclass(gouji.SettingsError, gouji.GoujiError)
     assert str(gouji.EmptyInput("文件为空")) == "input.empty: 文件为空"
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from gouji.llm import MODES
 from gouji.pipeline import extract_file
+from gouji.settings import Settings
 from gouji.tasks import prompt_versions
 from gouji_eval.generate import generate
 from gouji_eval.llm_server import Oracle, Reply, answer_from_gold
@@ -12,6 +13,7 @@ from gouji_eval.score import claim_found, same
 from conftest import gold, shared_path
 
 SEED = "002_58d1e0dbcfc9fbf4"
+VERIFY = Settings(witness="verify")
 
 
 def right_answers(expected: dict):
@@ -23,7 +25,7 @@ def test_right_answers_are_accepted_from_both_witnesses(mode, llm_server, llm_cl
     expected = gold(SEED)
     llm_server.script = right_answers(expected)
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     assert record["fields"] == expected["fields"]
     assert set(record["field_status"].values()) == {"accepted"}
@@ -41,7 +43,7 @@ def test_claims_the_reader_missed_are_added_grounded(llm_server, llm_client):
     llm_server.script = right_answers(expected)
     path = shared_path("realdocs", "kewei_2024.md")
     alone = extract_file(path)
-    record = extract_file(path, llm=llm_client(), llm_mode="verify")
+    record = extract_file(path, llm=llm_client(), settings=VERIFY)
     missed = [c for c in expected["claims"] if not claim_found(c, alone["claims"])]
     assert missed, "the reader alone should miss a claim here"
     assert all(claim_found(c, record["claims"]) for c in expected["claims"])
@@ -66,7 +68,7 @@ def test_claims_whose_quote_is_not_in_the_source_are_dropped(llm_server, llm_cli
         if task == "claims"
         else answer_from_gold(task, gold(SEED))
     )
-    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), llm_mode="verify")
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), settings=VERIFY)
     assert all(c["value"] != 999 for c in record["claims"])
     assert record["llm"]["ungrounded_claims"] == 1
 
@@ -93,7 +95,7 @@ def test_wrong_numbers_and_flaky_transport_never_yield_a_wrong_accepted_value(
     client = llm_client(mode)
     retries = 0
     for report, path in zip(reports, paths, strict=True):
-        record = extract_file(path, llm=client, llm_mode="verify")
+        record = extract_file(path, llm=client, settings=VERIFY)
         assert record["status"] == "ok"
         assert record["llm"]["errors"] == []
         retries += record["llm"]["usage"]["retries"]
@@ -120,7 +122,7 @@ def test_malformed_json_is_reasked_not_retried(mode, llm_server, llm_client):
         else Reply(answer_from_gold(task, expected))
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     assert record["llm"]["errors"] == []
     assert llm_server.requests("s2") == 2
@@ -137,7 +139,7 @@ def test_rate_limit_honours_retry_after_then_succeeds(mode, llm_server, llm_clie
         else Reply(answer_from_gold(task, expected))
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     usage = record["llm"]["usage"]
     assert record["llm"]["errors"] == []
@@ -150,7 +152,7 @@ def test_repeated_server_errors_leave_the_reader_result_standing(mode, llm_serve
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
         llm=llm_client(mode, transport_attempts=3),
-        llm_mode="verify",
+        settings=VERIFY,
     )
     assert record["status"] == "ok"
     assert set(record["field_status"].values()) == {"accepted"}
@@ -166,7 +168,7 @@ def test_timeouts_are_retried(mode, llm_server, llm_client):
         answer_from_gold(task, expected), delay=1.0 if n == 0 and task == "s4" else 0
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.3), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.3), settings=VERIFY
     )
     assert record["llm"]["errors"] == []
     assert record["llm"]["usage"]["retries"] == 1
@@ -181,7 +183,7 @@ def test_truncated_answer_fails_fast_into_the_record(mode, llm_server, llm_clien
         else Reply(answer_from_gold(task, expected))
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     assert [e.split(":")[1].strip() for e in record["llm"]["errors"]] == ["llm.truncated"]
     assert llm_server.requests("s4") == 1
@@ -192,9 +194,9 @@ def test_a_rerun_sends_no_request(llm_server, llm_client):
     expected = gold(SEED)
     llm_server.script = right_answers(expected)
     path = shared_path("seeds", f"{SEED}.txt")
-    extract_file(path, llm=llm_client(), llm_mode="verify")
+    extract_file(path, llm=llm_client(), settings=VERIFY)
     sent = llm_server.requests()
-    again = extract_file(path, llm=llm_client(), llm_mode="verify")
+    again = extract_file(path, llm=llm_client(), settings=VERIFY)
     assert llm_server.requests() == sent
     assert again["llm"]["usage"]["cache_hits"] == 5 and again["llm"]["usage"]["requests"] == 0
     assert again["fields"] == expected["fields"]
@@ -205,7 +207,7 @@ def test_token_budget_stops_further_requests(llm_server, llm_client):
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
         llm=llm_client(max_tokens_per_doc=10),
-        llm_mode="verify",
+        settings=VERIFY,
     )
     assert llm_server.requests() == 1
     assert sum("llm.budget" in e for e in record["llm"]["errors"]) == 4
@@ -214,7 +216,7 @@ def test_token_budget_stops_further_requests(llm_server, llm_client):
 def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
     path = shared_path("realdocs", "shanghai_office_2025.md")
     llm_server.script = right_answers(gold("shanghai_office_2025"))
-    record = extract_file(path, llm=llm_client(), llm_mode="fallback")
+    record = extract_file(path, llm=llm_client(), settings=Settings(witness="fallback"))
     asked = {s.task for s in llm_server.seen}
     assert asked == {"s2", "s3", "claims"}  # part 四 and meta were read without doubt
     alone = extract_file(path)

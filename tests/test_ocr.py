@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from gouji import checks, ocr, pages
 from gouji.cli import cli
 from gouji.pipeline import extract_file
+from gouji.settings import Settings
 
 from conftest import gold, shared_path
 
@@ -98,7 +99,7 @@ def test_an_image_file_is_read_with_a_progress_line(tmp_path, capsys):
     pdf.close()
     path = tmp_path / "page3.jpg"
     image.save(path, quality=60)
-    record = extract_file(path, scans=ocr.OcrSettings(progress=True))
+    record = extract_file(path, Settings(scans=ocr.OcrSettings(progress=True)))
     assert record["status"] == "ok"
     assert capsys.readouterr().err.startswith("OCR page3.jpg 第 1/1 页：")
     expected = gold("hongze_2023")["fields"]
@@ -123,7 +124,8 @@ def test_gouji_extract_reads_a_scan_and_refuses_it_with_ocr_off(scans, tmp_path)
 
 
 def test_ocr_off_refuses_scans(scans):
-    record = extract_file(scans["hongze_2023", "scan_clean"], scans=ocr.OcrSettings(mode="off"))
+    off = Settings(scans=ocr.OcrSettings(mode="off"))
+    record = extract_file(scans["hongze_2023", "scan_clean"], off)
     assert record["status"] == "failed"
     assert record["error"].startswith("input.no_text_layer: PDF 没有文字层")
     assert "--ocr off" in record["error"]
@@ -133,9 +135,8 @@ def test_a_missing_engine_says_how_to_install_it(scans, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
     ocr._engine.cache_clear()
     try:
-        record = extract_file(
-            scans["hongze_2023", "scan_clean"], scans=ocr.OcrSettings(cache_dir=tmp_path)
-        )
+        empty_cache = Settings(scans=ocr.OcrSettings(cache_dir=tmp_path))
+        record = extract_file(scans["hongze_2023", "scan_clean"], empty_cache)
     finally:
         ocr._engine.cache_clear()
     assert record["status"] == "failed"

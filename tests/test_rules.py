@@ -36,7 +36,8 @@ def test_every_error_code_is_a_registered_rule():
             yield sub.code, sub
             yield from codes(sub)
 
-    found = dict(codes(errors.GoujiError))
+    found = dict(codes(errors.InputError)) | dict(codes(errors.LLMError))
+    found |= {errors.InputError.code: errors.InputError, errors.LLMError.code: errors.LLMError}
     assert len(found) == 14
     for code, cls in found.items():
         kind = "input" if issubclass(cls, errors.InputError) else "llm"
