@@ -5,9 +5,10 @@
   temporary folder (never committed);
 * ``scanned``: the real PDFs of ``real`` scanned at run time (``scans.VARIANTS``: clean at
   144 dpi; blurred, tilted and JPEG-compressed), read by OCR against the same gold;
+* ``simulation``: the run-together simulation (``simulate``): adversarial crawled tables;
 * ``corpus``: the unlabeled real pages of ``../shared/realcorpus`` (gold is ``None``);
 * ``reviewed``: gold files saved from the review app into ``eval/reviewed/``, each naming
-  its document by path.
+  its document relative to a named root (``gold.document_path``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import simulate
 from .generate import LAYOUTS, generate, write
 from .scans import scan_all
 
-SET_NAMES = ("seeds", "real", "generated", "scanned", "corpus", "reviewed")
-DEFAULT_SETS = ("seeds", "real", "generated", "scanned", "corpus")
+SET_NAMES = ("seeds", "real", "generated", "simulation", "scanned", "corpus", "reviewed")
+DEFAULT_SETS = ("seeds", "real", "generated", "simulation", "scanned", "corpus")
 GENERATED_SEED = 0
 GENERATED_COUNT = 500
 
@@ -77,6 +79,12 @@ def _generated(count: int, seed: int) -> Iterator[Item]:
         yield Item(folder / (report.name + report.suffix), report.gold, report.layout)
 
 
+def _simulation() -> Iterator[Item]:
+    folder = Path(tempfile.mkdtemp(prefix="gouji-simulation-"))
+    for report in simulate.reports(folder):
+        yield Item(folder / (report.name + report.suffix), report.gold, report.layout)
+
+
 def _scanned(shared: Path) -> Iterator[Item]:
     pdfs = {item.document: item.gold for item in _real(shared) if item.layout == "pdf"}
     folder = Path(tempfile.mkdtemp(prefix="gouji-scanned-"))
@@ -89,12 +97,31 @@ def _corpus(shared: Path) -> Iterator[Item]:
         yield Item(doc, None, doc.suffix.lstrip("."))
 
 
-def _reviewed() -> Iterator[Item]:
+def reviewed_files() -> tuple[list[Item], list[Path]]:
+    """The reviewed set's (document, gold) pairs, and the gold files whose document is
+    not where they say."""
+    from .gold import document_path
+
+    found, missing = [], []
     for gold_path in sorted(reviewed_dir().glob("*.json")):
         gold = _read_gold(gold_path)
-        doc = Path(gold["document"])
+        doc = document_path(gold, gold_path.parent)
         if doc.exists():
-            yield Item(doc, gold, gold.get("layout", "reviewed"))
+            found.append(Item(doc, gold, gold.get("layout", "reviewed")))
+        else:
+            missing.append(gold_path)
+    return found, missing
+
+
+def describe_reviewed() -> str:
+    """Where the reviewed set is read from and how much of it was found."""
+    found, missing = reviewed_files()
+    line = f"reviewed 集：{reviewed_dir()} 中 {len(found)} 份标注"
+    if missing:
+        line += f"；{len(missing)} 份找不到原文件（{', '.join(p.name for p in missing[:3])}）"
+    if not found and not missing:
+        line += "（还没有；在复核界面或用 gouji gold 保存复核完毕的报告）"
+    return line
 
 
 def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERATED_SEED):
@@ -106,10 +133,12 @@ def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERAT
         return _real(shared)
     if name == "generated":
         return _generated(generated_count, seed)
+    if name == "simulation":
+        return _simulation()
     if name == "scanned":
         return _scanned(shared)
     if name == "corpus":
         return _corpus(shared)
     if name == "reviewed":
-        return _reviewed()
+        return iter(reviewed_files()[0])
     raise ValueError(f"unknown set {name}")
