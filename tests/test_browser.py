@@ -175,6 +175,13 @@ def _press_until(browser, keys: str, done, what: str) -> int:
     pytest.fail(f"pressing {keys!r} did not lead to {what}")
 
 
+def _box(browser, css: str = VALUE_BOX):
+    """An input of the page, once the page has drawn it."""
+    from selenium.webdriver.common.by import By
+
+    return _wait(lambda: browser.find_element(By.CSS_SELECTOR, css), what=css)
+
+
 def _page_text(browser) -> str:
     from selenium.webdriver.common.by import By
 
@@ -184,7 +191,6 @@ def _page_text(browser) -> str:
 def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
     """甲's page stays open past the hold; 乙 takes the item and saves 7; what 甲 then
     types on the stale page is refused with the reason, and goes to no other item."""
-    from selenium.webdriver.common.by import By
 
     queue = Review(store)
     address = app(store)
@@ -196,7 +202,7 @@ def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
         conn.execute(store.t.review_items.update().values(held_until=time.time() - 1))
     browser.switch_to.new_window("tab")
     assert _enter_name(browser, address, "乙") == first  # the lapsed hold is free again
-    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box = _box(browser)
     box.send_keys("7\n")
     _wait(lambda: _heading(browser) != first, what="乙's next item")
     browser.shot("yi-saved-7-and-moved-on")
@@ -204,13 +210,15 @@ def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
 
     browser.switch_to.window(tab_jia)  # the stale page still shows the old item
     assert _heading(browser) == first
-    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box = _box(browser)
     box.send_keys("3\n")
     _wait(lambda: "你的决定没有保存" in _page_text(browser), what="the refusal")
     assert "已由乙处理" in _page_text(browser)
     browser.shot("jia-is-told-why-3-was-not-saved")
     assert _heading(browser) != first  # 甲 is on a fresh item now, shown with its value
-    assert browser.find_element(By.CSS_SELECTOR, VALUE_BOX).get_attribute("value") == ""
+    (fresh,) = [i for i in queue.items() if i.held_by == "甲"]
+    assert fresh.id != held.id
+    assert _box(browser, f".st-key-typed_{fresh.id} input").get_attribute("value") == ""
     audit = store.audit()
     assert [(c["reviewer"], c["key"], c["new_value"]) for c in audit] == [("乙", held.key, 7)]
     assert store.values(held.document_id)[held.key] == 7
@@ -237,9 +245,9 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     assert store.audit() == [] and name.get_attribute("value") == "丙1"
     name.send_keys(Keys.BACKSPACE, Keys.ESCAPE)  # Esc gives the keys back to the page
     # A value typed (not saved) and a note stay with their item only.
-    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box = _box(browser)
     box.send_keys("35")
-    browser.find_element(By.CSS_SELECTOR, "input[aria-label^='备注']").send_keys("看错行了")
+    _box(browser, "input[aria-label^='备注']").send_keys("看错行了")
     box.send_keys(Keys.ESCAPE)
     browser.shot("typed-35-not-saved")
     (held,) = [i for i in queue.items() if i.held_by == "丙"]
@@ -250,11 +258,14 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     assert (correction["item_id"], correction["decision"], correction["new_value"]) == (
         held.id, "confirm", printed,
     )  # fmt: skip
-    assert browser.find_element(By.CSS_SELECTOR, VALUE_BOX).get_attribute("value") == ""
-    note = browser.find_element(By.CSS_SELECTOR, "input[aria-label^='备注']")
-    assert note.get_attribute("value") == ""
+    (following,) = [i for i in queue.items() if i.held_by == "丙"]
+    # The next item's own boxes (each box is keyed by its item), once they are drawn.
+    box = _box(browser, f".st-key-typed_{following.id} input")
+    assert box.get_attribute("value") == ""
+    assert _box(browser, f".st-key-note_{following.id} input").get_attribute("value") == ""
+    assert not browser.find_elements(By.CSS_SELECTOR, f".st-key-typed_{held.id} input")
     browser.shot("next-item-opens-with-empty-boxes")
-    browser.find_element(By.CSS_SELECTOR, VALUE_BOX).send_keys("\n")  # Enter on nothing
+    box.send_keys("\n")  # Enter on nothing
     _wait(lambda: "输入框是空的" in _page_text(browser), what="the empty-box warning")
     assert len(store.audit()) == 1
     # Esc, then undo: the first item comes back with its value.
