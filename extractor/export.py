@@ -1,4 +1,5 @@
-"""The store (or a JSONL of records) → one row per document, in SCHEMA.md keys."""
+"""The store (or a JSONL of records) → one row per document, in SCHEMA.md keys, written as
+CSV, JSONL, Parquet or XLSX (``write_table``, which the panel writes with too)."""
 
 from __future__ import annotations
 
