@@ -14,7 +14,8 @@
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
     │   └── LLMBudgetExceeded     llm.budget
-    └── SettingsError         settings that cannot run (a usage error, before any document)
+    ├── SettingsError         settings that cannot run (a usage error, before any document)
+    └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
 
 Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
 ``"<code>: <one-line Chinese message>"``.
@@ -95,3 +96,8 @@ class LLMBudgetExceeded(LLMError):
 
 class SettingsError(GoujiError):
     """Settings that cannot run (an LLM witness asked for with no model configured)."""
+
+
+class DecisionRefused(GoujiError):
+    """A review decision the queue will not apply (the item's hold is not the reviewer's,
+    or its value changed since it was shown); ``str()`` tells the reviewer why."""
