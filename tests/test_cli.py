@@ -63,7 +63,7 @@ def _synopses() -> dict[str, set[str]]:
     llm_options = {
         option
         for line in table.splitlines()
-        if line.startswith("| `--")
+        if line.startswith("| `-")
         for option in _OPTION.findall(line.split("|")[1])
     }
     found: dict[str, set[str]] = {}
