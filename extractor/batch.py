@@ -60,7 +60,8 @@ def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
         "max_bytes": max_bytes,
     }
     if llm is not None:
-        settings |= {"model": llm.settings.model, "mode": llm.mode, "prompts": prompt_versions()}
+        settings |= {"model": llm.settings.model, "mode": llm.mode, "prompts": prompt_versions(),
+                     "context": llm.settings.context_tokens}  # fmt: skip
     blob = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -71,6 +71,13 @@ def _llm_options(function):
             help="每份报告的 token 预算，用完后不再请求。",
         ),
         click.option(
+            "--context-tokens",
+            type=click.IntRange(min=512),
+            default=None,
+            help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
+            "放不下时各表分开提问。",
+        ),
+        click.option(
             "--concurrency",
             type=click.IntRange(min=1, max=256),
             default=None,
@@ -84,7 +91,7 @@ def _llm_options(function):
         ),
     ]
     names = ("llm_mode", "model", "instructor_mode", "timeout", "cache_dir", "no_cache",
-             "max_tokens_per_doc", "concurrency", "rate_limit")  # fmt: skip
+             "max_tokens_per_doc", "context_tokens", "concurrency", "rate_limit")  # fmt: skip
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
@@ -107,6 +114,7 @@ class LLMChoice:
     cache_dir: Path | None
     no_cache: bool
     max_tokens_per_doc: int | None
+    context_tokens: int | None
     concurrency: int | None
     rate_limit: float | None
 
@@ -118,6 +126,7 @@ class LLMChoice:
             timeout=self.timeout,
             cache_dir=self.cache_dir,
             max_tokens_per_doc=self.max_tokens_per_doc,
+            context_tokens=self.context_tokens,
             requests_per_second=self.rate_limit,
         )
         settings.use_cache = not self.no_cache

@@ -13,7 +13,8 @@
         ├── LLMTransportError     llm.transport
         ├── LLMTruncated          llm.truncated
         ├── LLMSchemaError        llm.schema
-        └── LLMBudgetExceeded     llm.budget
+        ├── LLMBudgetExceeded     llm.budget
+        └── LLMContextExceeded    llm.context
 
 Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
 """
@@ -89,3 +90,9 @@ class LLMSchemaError(LLMError):
 
 class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
+
+
+class LLMContextExceeded(LLMError):
+    """A request that would not fit the model's context: it is not sent."""
+
+    code = "llm.context"

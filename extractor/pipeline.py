@@ -11,15 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import checks, claims, meta, reader, sections, sources
+from . import checks, claims, meta, reader, sections, sources, tasks
+from .cells import MD_RULE
 from .decide import decide
-from .errors import InputError, NotAReport
+from .errors import InputError, LLMContextExceeded, NotAReport
 from .llm import LLMClient, LLMError, Usage
 from .model import Finding
-from .reconcile import merge_claims, reconcile
+from .reconcile import merge_claims, reconcile, witnessed
 from .record import RECORD_VERSION, Record, failed_record
-from .tasks import TASKS
-from .template import PARTS
+from .template import PARTS, S2_ROWS, S3_COLLAPSED_OTHER, S3_ROWS
 from .text import compact
 
 
@@ -55,57 +55,131 @@ def map_ordered(
             yield window.popleft().result()
 
 
-_LLM_TEXT_LIMIT = 30_000
-
-
-def _llm_tasks(mode: str, found: sections.Sections, result: reader.ReaderResult, report_meta: dict):
-    """The tasks to ask: all of them in ``verify``; in ``fallback`` only the parts where the
-    reader left a field uncertain, the claims, and meta where the reader found none."""
-    parts = [p for p in PARTS if not (p == "s2" and found.template == "pre2021")]
+def _parts_to_ask(mode: str, found: sections.Sections, result: reader.ReaderResult) -> list[str]:
+    """The tables to ask about: those the sections found (a witness's rows can be grounded
+    only in a table's printed cells); in ``fallback`` only those where the reader left a
+    field uncertain."""
+    parts = [p for p in PARTS if p in found.regions]
+    if found.template == "pre2021":
+        parts = [p for p in parts if p != "s2"]
     if mode == "fallback":
         doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
         doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
         parts = [p for p in parts if p in doubtful]
-    tasks = [*parts, "claims"]
-    if mode == "verify" or None in report_meta.values():
-        tasks.append("meta")
-    return tasks
+    return parts
 
 
-# A sentence that states a figure has a digit or a Chinese numeral before a unit.
+# A sentence that states a figure: a number with its unit or measure word after it (not a
+# date's, a phone number's or a code's digits), or a Chinese numeral before a unit.
 _STATES_A_NUMBER = re.compile(
-    r"\d|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
+    r"(?<![\d\-/:.])\d+(?:\.\d+)?\s*(?:%|[万亿]|[一-龥](?<![年月日号时分]))"
+    r"|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
 )
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+_OPENING = 120  # the title and the opening lines, where the agency and the year are named
 
 
-def _task_text(task: str, view: str, found: sections.Sections) -> str:
-    """What one task is shown: its part of the report, not the whole of it."""
-    if task in found.regions:
-        start, end = found.regions[task]
-        return view[start:end]
-    if task == "claims":
-        # Only the sentences that hold a number: the rest of the prose cannot be a claim.
-        prose = (view[a:b] for a, b in found.prose_spans(len(view)))
-        sentences = (m.group() for text in prose for m in _SENTENCE.finditer(text))
-        return "\n".join(s.strip() for s in sentences if _STATES_A_NUMBER.search(s))[
-            :_LLM_TEXT_LIMIT
-        ]
-    if task == "meta":
-        return view[:400]
-    return view[:_LLM_TEXT_LIMIT]
+def _prose_lines(view: str, found: sections.Sections) -> list[str]:
+    """The opening, then the prose's sentences after it that state a figure: the rest of
+    the prose cannot be a claim."""
+    lines = [view[:_OPENING].strip()]
+    for a, b in found.prose_spans(len(view)):
+        for m in _SENTENCE.finditer(view, max(a, _OPENING), b):
+            if _STATES_A_NUMBER.search(m.group()):
+                lines.append(m.group().strip())
+    return lines
 
 
-def _ask(client: LLMClient, mode: str, view: str, found, result, report_meta) -> dict:
+_PIPE = re.compile(r"[ \t]*\|[ \t]*")
+_PADDING = re.compile(r" {2,}")
+
+
+def _table_text(view: str, part: str, region: tuple[int, int], cells: list) -> str:
+    """A table's lines from its first row label (part 四: its first cell) to the line of the
+    last cell the reader found in it: a witness's rows are grounded only in those cells, and
+    column headers, markdown rule lines, padding and the prose after a table (part 四's
+    region often runs to the report's end) cost tokens for nothing."""
+    end = max(c.end for c in cells)
+    line_end = view.find("\n", end, region[1])
+    start = min(c.start for c in cells)
+    if part != "s4":
+        rows = S2_ROWS if part == "s2" else (*S3_ROWS, S3_COLLAPSED_OTHER)
+        at = region[0]
+        for line in view[region[0] : start].splitlines(keepends=True):
+            if reader.rows_named(compact(line), rows):
+                start = at
+                break
+            at += len(line)
+    start = view.rfind("\n", region[0], start) + 1 or region[0]
+    lines = view[start : line_end if line_end >= 0 else region[1]].splitlines()
+    text = "\n".join(line for line in lines if not MD_RULE.match(line))
+    # The room around a pipe and a run of spaces say no more than one character does.
+    return _PADDING.sub(" ", _PIPE.sub("|", text))
+
+
+def _cells_of(result: reader.ReaderResult, part: str) -> list:
+    """The value cells the reader found in one table (``row_cells`` is keyed by row)."""
+    s2 = {row.name for row in S2_ROWS}
+    return [
+        cell
+        for name, cells in result.row_cells.items()
+        if ("s4" if name == "s4" else "s2" if name in s2 else "s3") == part
+        for cell in cells
+    ]
+
+
+def _plan(client: LLMClient, mode: str, view: str, found, result):
+    """The requests for one report, each within the configured context (``tasks.plan``).
+    Returns them and the errors of what could not be asked."""
+    context, cap = client.settings.context_tokens, client.settings.max_output_tokens
+    texts = {}
+    for part in _parts_to_ask(mode, found, result):
+        cells = _cells_of(result, part)
+        if cells:
+            texts[part] = _table_text(view, part, found.regions[part], cells)
+    requests, too_large, dropped = tasks.plan(texts, _prose_lines(view, found), context, cap)
+    errors = [
+        f"{part}: {LLMContextExceeded(f'这张表的请求超出上下文 {context} 个 token')}"
+        for part in too_large
+    ]
+    if dropped:
+        errors.append(
+            f"prose: {LLMContextExceeded(f'{dropped} 句单独提问也超出上下文 {context} 个 token')}"
+        )
+    return requests, errors
+
+
+def _ask(client: LLMClient, mode: str, view: str, found, result) -> dict:
     usage = Usage()
-    answers: dict[str, dict] = {}
-    errors: list[str] = []
-    for task in _llm_tasks(mode, found, result, report_meta):
+    requests, errors = _plan(client, mode, view, found, result)
+    tables: dict[str, list] = {}
+    prose_claims: list[dict] = []
+    meta_answer: dict = {"meta.agency": None, "meta.year": None}
+    for request in requests:
+        name = request.task.name
         try:
-            answers[task] = client.ask(task, _task_text(task, view, found), usage).fields
+            answer = client.ask(name, request.text, usage, request.max_tokens).fields
         except LLMError as exc:
-            errors.append(f"{task}: {exc}")
-    return {"answers": answers, "errors": errors, "usage": usage}
+            errors.append(f"{name}: {exc}")
+            continue
+        tables.update({part: answer[part] for part in request.task.parts})
+        if tasks.PROSE in request.task.units:
+            prose_claims += answer["claims"]
+            for key in ("agency", "year"):
+                if meta_answer[f"meta.{key}"] is None:
+                    meta_answer[f"meta.{key}"] = answer[key]
+    return {
+        "tables": tables,
+        "claims": prose_claims,
+        "meta": meta_answer,
+        "errors": errors,
+        "usage": usage,
+        "asked": [
+            {"task": r.task.name, "prompt_tokens": r.prompt_tokens, "max_tokens": r.max_tokens}
+            for r in requests
+        ],
+        "prompt_versions": {r.task.prompt_file: r.task.version for r in requests},
+    }
 
 
 def extract_loaded(
@@ -125,20 +199,20 @@ def extract_loaded(
     disputed: dict = {}
     llm_block = None
     if llm is not None and llm_mode != "off":
-        asked = _ask(llm, llm_mode, view, found, result, report_meta)
-        answers = asked["answers"]
-        table_fields = {k: v for t in PARTS for k, v in answers.get(t, {}).items()}
-        merged = reconcile(result, table_fields, source)
+        asked = _ask(llm, llm_mode, view, found, result)
+        merged = reconcile(result, witnessed(asked["tables"], result, view), source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes
-        prose, ungrounded = merge_claims(prose, answers.get("claims", {}).get("claims", []), source)
-        findings += _meta_from_llm(report_meta, answers.get("meta"), view)
+        prose, ungrounded = merge_claims(prose, asked["claims"], source)
+        findings += _meta_from_llm(report_meta, asked["meta"], view)
         llm_block = {
             "mode": llm_mode,
             "model": llm.settings.model,
             "endpoint": llm.endpoint,
             "instructor_mode": llm.mode,
-            "prompt_versions": {t: TASKS[t].version for t in (*answers, *_failed(asked))},
+            "prompt_versions": asked["prompt_versions"],
+            "context_tokens": llm.settings.context_tokens,
+            "asked": asked["asked"],
             "usage": asked["usage"].to_dict(),
             "errors": asked["errors"],
             "ungrounded_claims": ungrounded,
@@ -189,10 +263,6 @@ def _with_page(claim: dict, page_starts: list[int] | None) -> dict:
     if page_starts:
         claim["page"] = bisect_right(page_starts, claim["span"][0])
     return claim
-
-
-def _failed(asked: dict) -> list[str]:
-    return [e.split(":", 1)[0] for e in asked["errors"]]
 
 
 def _meta_from_llm(report_meta: dict, answer: dict | None, view: str) -> list[Finding]:

@@ -206,7 +206,7 @@ def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_se
         return [{k: v for k, v in r.items() if k != "llm"} for r in lines]
 
     assert records(40) == records(1)  # two processes of 20 threads on a 2-core machine
-    assert len(llm_server.seen) == 2 * len(paths) * 5
+    assert len(llm_server.seen) == 2 * len(paths)  # one request a report
 
 
 def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp_path, llm_server):
@@ -251,4 +251,4 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     assert result.exit_code == 0
     records = _records(out)
     assert sorted(r["document"] for r in records) == sorted(str(p) for p in folder.iterdir())
-    assert len(llm_server.seen) - asked <= 60 * 5 - 30  # the quick answers came from the cache
+    assert len(llm_server.seen) - asked <= 60 - 30  # the quick answers came from the cache

@@ -1,12 +1,14 @@
 """The LLM witness, with the real openai client against a scripted server on 127.0.0.1."""
 
+import json
+
 import pytest
 
 from gouji.llm import MODES
 from gouji.pipeline import extract_file
-from gouji.tasks import prompt_versions
+from gouji.tasks import estimate_tokens, prompt_versions
 from gouji_eval.generate import generate
-from gouji_eval.llm_server import Oracle, Reply, answer_from_gold
+from gouji_eval.llm_server import Oracle, Reply, null_answer
 from gouji_eval.score import claim_found, same
 
 from conftest import gold, shared_path
@@ -14,14 +16,22 @@ from conftest import gold, shared_path
 SEED = "002_58d1e0dbcfc9fbf4"
 
 
-def right_answers(expected: dict):
-    return lambda task, n: Reply(answer_from_gold(task, expected))
+ALL = "s2+s3+s4+prose"  # one request: the three tables and the prose
+
+
+def truthful(server, stem: str = SEED) -> None:
+    """The oracle witness answers about one labeled document, truthfully."""
+    expected = gold(stem)
+    path = shared_path("seeds") / expected["document"]
+    if not path.exists():
+        path = shared_path("realdocs", expected["document"])
+    server.oracle = Oracle.of([(path, expected)])
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_right_answers_are_accepted_from_both_witnesses(mode, llm_server, llm_client):
     expected = gold(SEED)
-    llm_server.script = right_answers(expected)
+    truthful(llm_server)
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
     )
@@ -32,13 +42,17 @@ def test_right_answers_are_accepted_from_both_witnesses(mode, llm_server, llm_cl
     llm = record["llm"]
     assert llm["errors"] == [] and llm["instructor_mode"] == mode
     assert llm["prompt_versions"] == prompt_versions()
-    assert llm["usage"]["requests"] == 5 and llm["usage"]["total_tokens"] > 0
+    assert llm["usage"]["requests"] == 1 and llm["usage"]["total_tokens"] > 0
+    assert [a["task"] for a in llm["asked"]] == [ALL]
     assert {s.mode for s in llm_server.seen} == {mode}
+    # The template's row labels are in the prompt itself, whatever the mode shows of the schema.
+    prompt = llm_server.seen[0].body["messages"][-1]["content"]
+    assert "4.无正当理由大量反复申请" in prompt and "结果纠正" in prompt
 
 
 def test_claims_the_reader_missed_are_added_grounded(llm_server, llm_client):
     expected = gold("kewei_2024")
-    llm_server.script = right_answers(expected)
+    truthful(llm_server, "kewei_2024")
     path = shared_path("realdocs", "kewei_2024.md")
     alone = extract_file(path)
     record = extract_file(path, llm=llm_client(), llm_mode="verify")
@@ -51,22 +65,16 @@ def test_claims_the_reader_missed_are_added_grounded(llm_server, llm_client):
 
 
 def test_claims_whose_quote_is_not_in_the_source_are_dropped(llm_server, llm_client):
-    llm_server.script = lambda task, n: Reply(
-        {
-            "claims": [
-                {
-                    "metric": "编造",
-                    "value": 999,
-                    "unit": "条",
-                    "qualifier": "exact",
-                    "quote": "全年编造信息999条",
-                }
-            ]
-        }
-        if task == "claims"
-        else answer_from_gold(task, gold(SEED))
-    )
-    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), llm_mode="verify")
+    class Inventing(Oracle):
+        def reply(self, task, text, attempt):
+            reply = super().reply(task, text, attempt)
+            invented = {"metric": "编造", "value": 999, "unit": "条", "qualifier": "exact"}
+            reply.payload["claims"] = [invented | {"quote": "全年编造信息999条"}]
+            return reply
+
+    path = shared_path("seeds", f"{SEED}.txt")
+    llm_server.oracle = Inventing.of([(path, gold(SEED))])
+    record = extract_file(path, llm=llm_client(), llm_mode="verify")
     assert all(c["value"] != 999 for c in record["claims"])
     assert record["llm"]["ungrounded_claims"] == 1
 
@@ -108,40 +116,36 @@ def test_wrong_numbers_and_flaky_transport_never_yield_a_wrong_accepted_value(
         assert [e["witness"] for e in entries] == ["reader", "llm"]
         assert record["field_status"][key] == "review"
         assert any(f["rule"] == "llm.disagree" and key in f["keys"] for f in record["findings"])
-    assert retries == 5  # the second document met a 429 on each of its five tasks
+    assert retries == 1  # the second document met a 429 on its one request
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_malformed_json_is_reasked_not_retried(mode, llm_server, llm_client):
-    expected = gold(SEED)
+    truthful(llm_server)
     llm_server.script = lambda task, n: (
-        Reply('{"rules": {"issued": ')
-        if task == "s2" and n == 0
-        else Reply(answer_from_gold(task, expected))
+        Reply('{"s2": [{"label": "规章", ') if task == ALL and n == 0 else None
     )
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
     )
     assert record["llm"]["errors"] == []
-    assert llm_server.requests("s2") == 2
-    assert record["llm"]["usage"]["requests"] == 6 and record["llm"]["usage"]["retries"] == 0
+    assert llm_server.requests(ALL) == 2
+    assert record["llm"]["usage"]["requests"] == 2 and record["llm"]["usage"]["retries"] == 0
     assert set(record["field_status"].values()) == {"accepted"}
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_rate_limit_honours_retry_after_then_succeeds(mode, llm_server, llm_client):
-    expected = gold(SEED)
+    truthful(llm_server)
     llm_server.script = lambda task, n: (
-        Reply(status=429, headers={"Retry-After": "0"})
-        if n == 0
-        else Reply(answer_from_gold(task, expected))
+        Reply(status=429, headers={"Retry-After": "0"}) if n == 0 else None
     )
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
     )
     usage = record["llm"]["usage"]
     assert record["llm"]["errors"] == []
-    assert (usage["retries"], usage["failures"], usage["requests"]) == (5, 5, 5)
+    assert (usage["retries"], usage["failures"], usage["requests"]) == (1, 1, 1)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -154,16 +158,16 @@ def test_repeated_server_errors_leave_the_reader_result_standing(mode, llm_serve
     )
     assert record["status"] == "ok"
     assert set(record["field_status"].values()) == {"accepted"}
-    assert len(record["llm"]["errors"]) == 5
+    assert len(record["llm"]["errors"]) == 1
     assert all("llm.transport" in e for e in record["llm"]["errors"])
-    assert llm_server.requests() == 15
+    assert llm_server.requests() == 3
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_timeouts_are_retried(mode, llm_server, llm_client):
-    expected = gold(SEED)
-    llm_server.script = lambda task, n: Reply(
-        answer_from_gold(task, expected), delay=1.0 if n == 0 and task == "s4" else 0
+    truthful(llm_server)
+    llm_server.script = lambda task, n: (
+        Reply(null_answer(task), delay=1.0) if n == 0 and task == ALL else None
     )
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.3), llm_mode="verify"
@@ -174,49 +178,50 @@ def test_timeouts_are_retried(mode, llm_server, llm_client):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_truncated_answer_fails_fast_into_the_record(mode, llm_server, llm_client):
-    expected = gold(SEED)
+    truthful(llm_server)
     llm_server.script = lambda task, n: (
-        Reply('{"review": {"upheld": 1', finish_reason="length")
-        if task == "s4"
-        else Reply(answer_from_gold(task, expected))
+        Reply('{"s4": [{"label": "", "cells": ["1"', finish_reason="length")
+        if task == ALL
+        else None
     )
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
     )
     assert [e.split(":")[1].strip() for e in record["llm"]["errors"]] == ["llm.truncated"]
-    assert llm_server.requests("s4") == 1
+    assert llm_server.requests(ALL) == 1
     assert record["fields"]["s4.review.total"] == 2
 
 
 def test_a_rerun_sends_no_request(llm_server, llm_client):
     expected = gold(SEED)
-    llm_server.script = right_answers(expected)
+    truthful(llm_server)
     path = shared_path("seeds", f"{SEED}.txt")
     extract_file(path, llm=llm_client(), llm_mode="verify")
     sent = llm_server.requests()
     again = extract_file(path, llm=llm_client(), llm_mode="verify")
     assert llm_server.requests() == sent
-    assert again["llm"]["usage"]["cache_hits"] == 5 and again["llm"]["usage"]["requests"] == 0
+    assert again["llm"]["usage"]["cache_hits"] == 1 and again["llm"]["usage"]["requests"] == 0
     assert again["fields"] == expected["fields"]
 
 
 def test_token_budget_stops_further_requests(llm_server, llm_client):
-    llm_server.script = right_answers(gold(SEED))
+    truthful(llm_server)
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
-        llm=llm_client(max_tokens_per_doc=10),
+        llm=llm_client(max_tokens_per_doc=10, context_tokens=2500),
         llm_mode="verify",
     )
-    assert llm_server.requests() == 1
-    assert sum("llm.budget" in e for e in record["llm"]["errors"]) == 4
+    assert llm_server.requests() == 1 and len(record["llm"]["asked"]) >= 3  # split to fit
+    budget = sum("llm.budget" in e for e in record["llm"]["errors"])
+    assert budget == len(record["llm"]["asked"]) - 1
 
 
 def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
     path = shared_path("realdocs", "shanghai_office_2025.md")
-    llm_server.script = right_answers(gold("shanghai_office_2025"))
+    truthful(llm_server, "shanghai_office_2025")
     record = extract_file(path, llm=llm_client(), llm_mode="fallback")
     asked = {s.task for s in llm_server.seen}
-    assert asked == {"s2", "s3", "claims"}  # part 四 and meta were read without doubt
+    assert asked == {"s2+s3+prose"}  # part 四 was read without doubt
     alone = extract_file(path)
     accepted = lambda r: sum(s == "accepted" for s in r["field_status"].values())  # noqa: E731
     assert accepted(record) > accepted(alone)
@@ -228,14 +233,71 @@ def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
     )
 
 
-def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeypatch):
-    import json
+def _within(seen, context: int) -> bool:
+    """Every request, as the server received it, fits the context with its answer's room."""
+    return all(
+        estimate_tokens(json.dumps(s.body, ensure_ascii=False)) + s.body["max_tokens"] <= context
+        for s in seen
+    )
 
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_small_context_splits_the_tables_and_is_never_exceeded(mode, llm_server, llm_client):
+    expected = gold("shanghai_office_2025")
+    truthful(llm_server, "shanghai_office_2025")
+    path = shared_path("realdocs", "shanghai_office_2025.md")
+    whole = extract_file(path, llm=llm_client(mode, use_cache=False), llm_mode="verify")
+    assert [a["task"] for a in whole["llm"]["asked"]] == [ALL]
+    for context, first in ((4096, ["s2+s3+s4", "prose"]), (3000, ["s2", "s3", "s4"])):
+        # Ollama's default context, then less: the tables alone, then one table at a time.
+        before = len(llm_server.seen)
+        split = extract_file(
+            path, llm=llm_client(mode, use_cache=False, context_tokens=context), llm_mode="verify"
+        )
+        asked = [a["task"] for a in split["llm"]["asked"]]
+        assert asked[: len(first)] == first and split["llm"]["context_tokens"] == context
+        assert _within(llm_server.seen[before:], context)
+        assert split["fields"] == whole["fields"] and split["field_status"] == whole["field_status"]
+        assert all(
+            expected["fields"][k] == v
+            for k, v in split["fields"].items()
+            if split["field_status"][k] == "accepted"
+        )
+    assert _within(llm_server.seen[:1], 16384)
+
+
+def test_a_table_too_large_for_the_context_is_not_sent(llm_server, llm_client):
+    truthful(llm_server)
+    record = extract_file(
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(context_tokens=900), llm_mode="verify"
+    )
+    assert "s3: llm.context:" in " ".join(record["llm"]["errors"])
+    assert "s3" not in {s.task for s in llm_server.seen} and _within(llm_server.seen, 900)
+    assert record["status"] == "ok" and set(record["field_status"].values()) == {"accepted"}
+
+
+def test_a_collapsed_other_row_copied_as_printed_gives_zero_sub_rows(llm_server, llm_client):
+    """（六）其他处理 printed as one row of zeros: the witness copies it so, and gouji, like
+    the reader and the gold, reads its three sub-rows as 0."""
+    truthful(llm_server, "hongze_2023")
+    record = extract_file(
+        shared_path("realdocs", "hongze_2023.pdf"), llm=llm_client(), llm_mode="verify"
+    )
+    for row in ("other_no_supplement", "other_unpaid_fee", "other_other"):
+        for column in ("natural_person", "total"):
+            key = f"s3.{row}.{column}"
+            assert record["fields"][key] == 0 and record["field_witness"][key] == "reader+llm"
+            assert record["field_status"][key] == "accepted"
+    prompt = llm_server.seen[0].body["messages"][-1]["content"]
+    assert "三个子项按模板记为 0" in prompt
+
+
+def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from gouji.cli import cli
 
-    llm_server.script = right_answers(gold(SEED))
+    truthful(llm_server)
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("GOUJI_MODEL", "test-model")
     monkeypatch.setenv("GOUJI_CACHE_DIR", str(tmp_path / "cache"))
@@ -245,10 +307,10 @@ def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeyp
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text(encoding="utf-8"))
     assert record["llm"]["mode"] == "verify" and record["llm"]["model"] == "test-model"
-    assert "LLM：请求 5 次" in result.output
+    assert "LLM：请求 1 次" in result.output
     result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm-mode", "json"])
-    assert "LLM：请求 0 次" in result.output and "缓存命中 5" in result.output
-    assert llm_server.requests() == 5
+    assert "LLM：请求 0 次" in result.output and "缓存命中 1" in result.output
+    assert llm_server.requests() == 1
     result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm", "off"])
     assert json.loads(out.read_text(encoding="utf-8"))["llm"] is None
 
