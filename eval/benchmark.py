@@ -25,6 +25,7 @@ from pathlib import Path
 from gouji import batch, sources
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
+from gouji.settings import Settings
 
 from . import sets
 from .generate import generate
@@ -101,8 +102,8 @@ def _client(url: str, cache: Path | None) -> LLMClient:
 def _timed_run(paths: list[Path], client: LLMClient, mode: str, workers: int) -> tuple[float, int]:
     """Seconds, and the requests sent."""
     start = time.perf_counter()
-    outcome = batch.run(paths, io.StringIO(), max_bytes=sources.DEFAULT_MAX_BYTES, llm=client,
-                        llm_mode=mode, workers=workers, quiet=True)  # fmt: skip
+    settings = Settings(witness=mode, llm=client.settings)
+    outcome = batch.run(paths, io.StringIO(), settings, llm=client, workers=workers, quiet=True)
     return time.perf_counter() - start, outcome.usage.requests
 
 
@@ -145,8 +146,10 @@ def llm_path(folder: Path, latency: float, quick: bool) -> dict:
             cold, _ = _timed_run(paths, client, "verify", 1)
             usage = Usage()
             start = time.perf_counter()
-            batch_outcome = batch.run(paths, io.StringIO(), max_bytes=sources.DEFAULT_MAX_BYTES,
-                                      llm=client, llm_mode="verify", workers=1, quiet=True)  # fmt: skip
+            settings = Settings(witness="verify", llm=client.settings)
+            batch_outcome = batch.run(
+                paths, io.StringIO(), settings, llm=client, workers=1, quiet=True
+            )
             warm = time.perf_counter() - start
             usage.add(batch_outcome.usage)
             client.close()
@@ -226,8 +229,8 @@ def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, lis
     client = _client(server.base_url, None)
     before = len(server.seen)
     out = io.StringIO()
-    batch.run(paths, out, max_bytes=sources.DEFAULT_MAX_BYTES, llm=client, llm_mode=mode,
-              workers=4, quiet=True)  # fmt: skip
+    batch.run(paths, out, Settings(witness=mode, llm=client.settings), llm=client, workers=4,
+              quiet=True)  # fmt: skip
     client.close()
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     read = [r["document"] for r in records if r["status"] == "ok"]
@@ -316,8 +319,7 @@ def memory(folder: Path, counts: tuple[int, ...]) -> dict:
 def _memory_child(folder: Path) -> None:
     paths = sorted(folder.glob("*.txt"))
     with open("/dev/null", "w", encoding="utf-8") as out:
-        batch.run(paths, out, max_bytes=sources.DEFAULT_MAX_BYTES, llm=None, llm_mode="off",
-                  workers=1, quiet=True)  # fmt: skip
+        batch.run(paths, out, Settings(), workers=1, quiet=True)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
 
 

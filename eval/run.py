@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gouji.batch import map_ordered
 from gouji.llm import LLMClient
-from gouji.pipeline import extract_file, map_ordered
+from gouji.pipeline import extract_file
 from gouji.rules import RULES, of_kind
+from gouji.settings import Settings
 from gouji.tasks import prompt_versions
 from gouji.template import FIELD_KEYS, PARTS
 
@@ -94,10 +96,10 @@ def _error_key(item: dict) -> str:
 
 def evaluate_set(
     name: str,
-    generated_count: int,
-    seed: int,
+    settings: Settings,
     llm: LLMClient | None = None,
-    llm_mode: str = "off",
+    generated_count: int = sets.GENERATED_COUNT,
+    seed: int = sets.GENERATED_SEED,
     workers: int = 1,
 ) -> SetResult:
     result = SetResult(name)
@@ -109,7 +111,7 @@ def evaluate_set(
     injected = caught = balanced = 0
 
     def one(item: sets.Item) -> tuple[sets.Item, dict]:
-        return item, extract_file(item.document, llm=llm, llm_mode=llm_mode)
+        return item, extract_file(item.document, settings, llm)
 
     for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
         result.documents += 1
@@ -180,13 +182,18 @@ def evaluate_set(
 
 def evaluate(
     names: list[str],
-    generated_count: int,
-    seed: int,
-    llm: LLMClient | None = None,
-    llm_mode: str = "off",
-    workers: int = 1,
+    settings: Settings,
+    generated_count: int = sets.GENERATED_COUNT,
+    seed: int = sets.GENERATED_SEED,
 ) -> list[SetResult]:
-    return [evaluate_set(n, generated_count, seed, llm, llm_mode, workers) for n in names]
+    """Each named set, extracted with ``settings`` (one LLM client for the whole eval)."""
+    workers = settings.concurrency or (8 if settings.uses_llm else 1)
+    llm = settings.client()
+    try:
+        return [evaluate_set(n, settings, llm, generated_count, seed, workers) for n in names]
+    finally:
+        if llm is not None:
+            llm.close()
 
 
 def all_metrics(results: list[SetResult]) -> dict[str, float]:
@@ -202,10 +209,8 @@ def regressions(metrics: dict[str, float], baseline: dict[str, float]) -> list[s
     for key, before in sorted(baseline.items()):
         if key not in metrics:
             continue
-        kind = key.rsplit(".", 1)[-1]
         now = metrics[key]
-        worse = (now - before) if kind in LOWER_IS_BETTER else (before - now)
-        if worse > TOLERANCE.get(kind, 0.0) + 1e-6:  # baselines are rounded to 6 places
+        if _worse(key, before, now):
             out.append(f"{key}: 基线 {before:.4f} → 本次 {now:.4f}")
     return out
 
@@ -295,6 +300,31 @@ def report_lines(result: SetResult) -> list[str]:
     return lines
 
 
+def write_artifact(payload: dict, path: Path | None = None) -> Path:
+    """The run's JSON record: at ``path``, else a new file in ``eval/runs/``."""
+    if path is None:
+        RUNS.mkdir(exist_ok=True)
+        stamp = payload["timestamp"].replace(":", "").replace("-", "")
+        path = RUNS / f"eval-{stamp}.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def gate(payload: dict, baseline: Path = BASELINE, update: bool = False) -> tuple[list[str], bool]:
+    """The regression gate: what to tell the user, and whether the run passed. ``update``
+    records this run's metrics as the new baseline instead."""
+    if update:
+        save_baseline(payload["metrics"], payload["settings"], baseline)
+        return [f"已更新基线：{baseline}"], True
+    previous = load_baseline(baseline)
+    if not previous:
+        return [f"没有基线文件 {baseline}；用 --update-baseline 记录一个。"], True
+    worse = regressions(payload["metrics"], previous)
+    if worse:
+        return ["与基线相比变差：", *(f"  {line}" for line in worse)], False
+    return ["与基线相比没有变差。"], True
+
+
 def load_baseline(path: Path = BASELINE) -> dict[str, float]:
     if not path.exists():
         return {}
@@ -307,3 +337,55 @@ def save_baseline(metrics: dict[str, float], settings: dict, path: Path = BASELI
         "metrics": {k: round(v, 6) for k, v in sorted(metrics.items())},
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def history(folder: Path = RUNS) -> list[dict]:
+    """The recorded eval runs of a folder (the artifacts ``gouji eval`` writes), oldest first;
+    files that are not run records are passed over."""
+    runs = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(payload, dict) and "metrics" in payload and "timestamp" in payload:
+            runs.append({**payload, "file": path.name})
+    return sorted(runs, key=lambda r: r["timestamp"])
+
+
+def _worse(key: str, before: float, now: float) -> bool:
+    """Worse by more than the metric's tolerance (baselines are rounded to 6 places)."""
+    kind = key.rsplit(".", 1)[-1]
+    worse = (now - before) if kind in LOWER_IS_BETTER else (before - now)
+    return worse > TOLERANCE.get(kind, 0.0) + 1e-6
+
+
+def history_lines(runs: list[dict], prefixes: list[str] | None = None, last: int = 8) -> list[str]:
+    """Each metric over the last ``last`` runs, one row a metric; ↓ marks a value worse than
+    the run before it by more than the gate's tolerance."""
+    shown = runs[-last:]
+    if not shown:
+        return ["没有评测运行记录（gouji eval 每次运行都会在 eval/runs/ 写一份）。"]
+    keys = sorted({k for r in shown for k in r["metrics"]})
+    if prefixes:
+        keys = [k for k in keys if k.split(".", 1)[0] in prefixes]
+    width = max([len(k) for k in keys] + [6])
+    stamps = [r["timestamp"][5:16].replace("T", " ") for r in shown]
+    lines = [
+        f"评测历史：{len(runs)} 次运行，显示最近 {len(shown)} 次",
+        f"{'指标':<{width - 2}}" + "".join(f"{s:>14}" for s in stamps),
+        " " * width + "".join(f"{(r.get('git_commit') or '')[:7]:>14}" for r in shown),
+    ]
+    for key in keys:
+        cells, before = [], None
+        for run in shown:
+            value = run["metrics"].get(key)
+            if value is None:
+                cells.append(f"{'—':>14}")
+                continue
+            text = f"{value:g}" if key.endswith(".failed") else f"{100 * value:.2f}%"
+            mark = "↓" if before is not None and _worse(key, before, value) else " "
+            cells.append(f"{text + mark:>14}")
+            before = value
+        lines.append(f"{key:<{width}}" + "".join(cells))
+    return lines

@@ -8,9 +8,15 @@ The public API is small::
     for path in gouji.iter_documents(["reports/"]):  # report files in files and folders
         ...
 
-``Record`` names the record's keys (SCHEMA.md); every error gouji raises on purpose is a
-``GoujiError`` (the tree is drawn in ``gouji.errors``). Everything else is internal.
+    # with the LLM that GOUJI_MODEL / OPENAI_BASE_URL name, as a second witness
+    record = gouji.extract_file("report.pdf", gouji.Settings.from_env())
+
+``Settings`` are a run's settings (reader, witness, LLM); ``Record`` names the record's keys
+(SCHEMA.md); every error gouji raises on purpose is a ``GoujiError`` (the tree is drawn in
+``gouji.errors``). Everything else is internal.
 """
+
+__version__ = "0.1.0"  # first: the modules below read it
 
 from .errors import (
     BinaryInput,
@@ -25,14 +31,15 @@ from .errors import (
     LLMTruncated,
     NotAReport,
     NoTextLayer,
+    SettingsError,
     UndecodableInput,
     UnsupportedFormat,
 )
-from .pipeline import extract_file, iter_documents
+from .pipeline import extract_file
 from .record import Record
+from .settings import Settings
+from .sources import iter_documents
 from .template import FIELD_KEYS
-
-__version__ = "0.1.0"
 
 __all__ = [
     "FIELD_KEYS",
@@ -49,6 +56,8 @@ __all__ = [
     "NoTextLayer",
     "NotAReport",
     "Record",
+    "Settings",
+    "SettingsError",
     "UndecodableInput",
     "UnsupportedFormat",
     "__version__",

@@ -33,37 +33,22 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, crossyear
-from .llm import LLMClient, LLMSettings, Usage
-from .pipeline import extract_file, map_ordered
-from .record import RECORD_VERSION, document_key, dumps
-from .tasks import prompt_versions
+from . import crossyear
+from .llm import LLMClient, Usage
+from .pipeline import extract_file
+from .record import document_key, dumps
+from .settings import Settings
 
 LOG_EVERY_SECONDS = 10.0
 PARENT_POLL_SECONDS = 0.5
-
-
-def fingerprint(llm: LLMClient | None, llm_mode: str, max_bytes: int) -> str:
-    """What a record depends on besides the document: same fingerprint, same record."""
-    settings = {
-        "gouji": __version__,
-        "record": RECORD_VERSION,
-        "llm": llm_mode,
-        "max_bytes": max_bytes,
-    }
-    if llm is not None:
-        settings |= {"model": llm.settings.model, "mode": llm.mode, "prompts": prompt_versions(),
-                     "context": llm.settings.context_tokens}  # fmt: skip
-    blob = json.dumps(settings, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def sha256_of(path: Path) -> str | None:
@@ -81,7 +66,7 @@ class _Line:
     current: bool  # written with these settings, and its witness (if any) answered
 
 
-def resume(output: Path, settings: str, documents: list[Path]) -> tuple[list[Path], int]:
+def resume(output: Path, fingerprint: str, documents: list[Path]) -> tuple[list[Path], int]:
     """The documents still to do, and how many the output already holds done; the output
     is left holding only those done lines (see the module docstring)."""
     if not output.exists():
@@ -96,7 +81,7 @@ def resume(output: Path, settings: str, documents: list[Path]) -> tuple[list[Pat
                 record = None
             if record is None:
                 break  # the half-written line of an interrupted run
-            current = record.get("settings") == settings and not (record.get("llm") or {}).get(
+            current = record.get("settings") == fingerprint and not (record.get("llm") or {}).get(
                 "unavailable"
             )
             # A later line of the same document replaces an earlier one.
@@ -188,43 +173,59 @@ class Outcome:
         return crossyear.summarise(record)
 
 
+def map_ordered(
+    function: Callable, items: Iterable, workers: int, pool: type = ThreadPoolExecutor
+) -> Iterator:
+    """``map`` over a bounded window of workers, results in input order, so a run over
+    thousands of files holds only a window of them at once."""
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    with pool(max_workers=workers) as executor:
+        window: deque = deque()
+        for item in items:
+            window.append(executor.submit(function, item))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
 # Past this many requests in flight, one interpreter's lock, not the endpoint, sets the pace
 # (benchmark, 32 in flight: 1.15 × ideal in two processes, 1.28 × in one).
 THREADS_PER_PROCESS = 16
 
 
-def _pool(llm: LLMClient | None, workers: int) -> Callable[[Callable, Iterable], Iterator]:
+def _records(
+    settings: Settings, llm: LLMClient | None, workers: int, documents: Iterable[Path]
+) -> Iterator[dict]:
+    """Each document's record, in input order."""
+    one = partial(extract_file, settings=settings, llm=llm)
     if workers <= 1:
-        return lambda function, items: map(function, items)
+        return map(one, documents)
     if llm is None:
         pool = partial(ProcessPoolExecutor, initializer=_die_with_parent, initargs=(os.getpid(),))
-        return lambda function, items: map_ordered(function, items, workers, pool)
+        return map_ordered(one, documents, workers, pool)
     processes = min(os.cpu_count() or 1, -(-workers // THREADS_PER_PROCESS))
     if processes <= 1:
-        return lambda function, items: map_ordered(function, items, workers, ThreadPoolExecutor)
-    threads = -(-workers // processes)
-    return lambda function, items: _in_processes(function, items, processes, threads)
+        return map_ordered(one, documents, workers, ThreadPoolExecutor)
+    return _in_processes(settings, documents, processes, -(-workers // processes))
 
 
-def _in_processes(function: partial, items: Iterable, processes: int, threads: int) -> Iterator:
+def _in_processes(
+    settings: Settings, items: Iterable[Path], processes: int, threads: int
+) -> Iterator[dict]:
     """Many requests in flight on several cores: each process has its own LLM client (and its
     share of the rate limit) and ``threads`` threads, each taking the next document as soon as
     it is done with one, so no document waits for a slow one. Records come back in input
     order, with at most a bounded window of documents between the next one out and the last
     one handed out."""
-    settings = function.keywords["llm"].settings
-    share = replace(
-        settings,
-        requests_per_second=settings.requests_per_second / processes
-        if settings.requests_per_second
-        else None,
-    )
-    keywords = {k: v for k, v in function.keywords.items() if k != "llm"}
+    share = settings.share(processes)
     context = multiprocessing.get_context()
     jobs, results = context.Queue(), context.Queue()
     workers = [
         context.Process(
-            target=_serve, args=(os.getpid(), share, keywords, threads, jobs, results), daemon=True
+            target=_serve, args=(os.getpid(), share, threads, jobs, results), daemon=True
         )
         for _ in range(processes)
     ]
@@ -284,13 +285,13 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def _serve(parent: int, settings: LLMSettings, keywords: dict, threads: int, jobs, results):
+def _serve(parent: int, settings: Settings, threads: int, jobs, results) -> None:
     """One worker process: ``threads`` threads sharing one client, until each takes a stop."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us
-    client = LLMClient(settings)
+    client = settings.client()
     gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
-    one = partial(extract_file, **{**keywords, "llm": client})
+    one = partial(extract_file, settings=settings, llm=client)
 
     def work() -> None:
         while (job := jobs.get()) is not None:
@@ -308,18 +309,21 @@ def _serve(parent: int, settings: LLMSettings, keywords: dict, threads: int, job
 def run(
     documents: list[Path],
     out: TextIO,
+    settings: Settings,
     *,
-    max_bytes: int,
-    llm: LLMClient | None,
-    llm_mode: str,
-    workers: int,
+    llm: LLMClient | None = None,
+    workers: int | None = None,
     earlier: Iterable[dict] = (),
     on_record: Callable[[dict], None] | None = None,
     quiet: bool = False,
 ) -> Outcome:
     """Extract ``documents`` into ``out``, one JSON line each, in input order. ``earlier``
     are the records ``out`` already holds (a resumed run): each is given to ``on_record``
-    again, and counted and checked across years with the new ones."""
+    again, and counted and checked across years with the new ones.
+
+    ``llm``: a client the caller holds (left open); by default the run makes one from the
+    settings and closes it. ``workers``: documents at once (default: ``settings.concurrency``,
+    else ``default_workers``)."""
     outcome = Outcome()
     years = []
     for record in earlier:
@@ -329,15 +333,17 @@ def run(
         if (summary := outcome.count(record)) is not None:
             years.append(summary)
     outcome.documents = outcome.skipped + len(documents)
-    settings = fingerprint(llm, llm_mode, max_bytes)
-    one = partial(extract_file, max_bytes=max_bytes, llm=llm, llm_mode=llm_mode)
+    fingerprint = settings.fingerprint()
+    workers = workers or settings.concurrency or default_workers(settings, len(documents))
     progress = Progress(len(documents), sys.stderr, quiet)
+    own = llm is None
+    llm = settings.client() if own else llm
     # What is loaded by now (modules, patterns, the LLM client) lives for the whole run:
     # frozen, it is not walked again by every full collection (a few ms per LLM request).
     gc.freeze()
     try:
-        for record in _pool(llm, workers)(one, documents):
-            record["settings"] = settings
+        for record in _records(settings, llm, workers, documents):
+            record["settings"] = fingerprint
             out.write(dumps(record) + "\n")  # one write per record: a kill cuts at most one line
             out.flush()
             if on_record is not None:
@@ -350,6 +356,8 @@ def run(
     finally:
         gc.unfreeze()
         progress.close()
+        if own and llm is not None:
+            llm.close()
     outcome.cross_year = [
         {"document": s.document, "sha256": s.sha256, **f.to_dict()}
         for s, f in crossyear.check(years)
@@ -358,9 +366,9 @@ def run(
     return outcome
 
 
-def default_workers(llm: LLMClient | None, count: int) -> int:
+def default_workers(settings: Settings, count: int) -> int:
     """Eight requests in flight for an endpoint; the machine's cores for the reader when
     the run is long enough to pay for starting them."""
-    if llm is not None:
+    if settings.uses_llm:
         return 8
     return min(os.cpu_count() or 1, 8) if count >= 50 else 1

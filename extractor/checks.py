@@ -1,4 +1,5 @@
-"""Candidates → findings: the template's identities (勾稽关系) and value rules.
+"""Candidates → findings: the template's identities (勾稽关系), the value rules, the prose's
+figures against the tables, and the agency and year every report must name.
 
 A check only reports; it never changes a value. A report whose own figures do not add up
 keeps its printed figures and gets a finding a reviewer can settle.
@@ -177,4 +178,16 @@ def check_claims(
                     f"正文称「{_oneline(claim.quote)}」，但{rule.table_says(allowed)}",
                 )
             )
+    return findings
+
+
+def check_meta(meta: Mapping[str, object]) -> list[Finding]:
+    """The agency and the year must be read from the title and opening."""
+    findings = []
+    if meta["agency"] is None:
+        findings.append(
+            Finding("meta.agency_missing", ["meta.agency"], "未能从标题和开头读出发布机关")
+        )
+    if meta["year"] is None:
+        findings.append(Finding("meta.year_missing", ["meta.year"], "未能从标题和开头读出报告年度"))
     return findings

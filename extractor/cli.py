@@ -1,65 +1,114 @@
-"""The ``gouji`` command: one verb per job (extract, eval, review, export, gold, cluster,
-cross-year); the modules that do the jobs own their options' choices and defaults."""
+"""The ``gouji`` command: one verb per job (extract, review, export, cluster, cross-year, and
+the eval's ``eval`` and ``gold``, which ``gouji_eval`` adds). It only parses and reports:
+choices and defaults come from the modules that own them, the run's settings are one
+``Settings`` object, and the jobs themselves live in those modules."""
 
 from __future__ import annotations
 
 import functools
 import json
 import sys
-from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import click
 
 from . import __version__, batch, crossyear
+from .errors import SettingsError
 from .export import FORMATS
-from .llm import MODES, LLMClient, LLMSettings
-from .pipeline import iter_documents
+from .llm import MODES, LLMSettings
 from .record import document_key, dumps
 from .rules import RULES
-from .sources import DEFAULT_MAX_BYTES
+from .settings import WITNESS_MODES, Settings
+from .sources import DEFAULT_MAX_BYTES, iter_documents
 from .store import Store, database_url
 from .tasks import prompt_versions
 
+# Installed packages add commands under this entry-point group (the eval adds ``eval`` and
+# ``gold``): gouji names no package that is built on it, so no import runs back up.
+COMMAND_GROUP = "gouji.commands"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@functools.cache
+def _added_commands() -> dict[str, EntryPoint]:
+    return {e.name: e for e in entry_points(group=COMMAND_GROUP)}
+
+
+class _Commands(click.Group):
+    """gouji's own commands and those installed packages add, loaded when named."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_added_commands()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in _added_commands():
+            command = _added_commands()[name].load()
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gouji")
 def cli() -> None:
     """gouji（勾稽）：从政府信息公开工作年度报告中抽取表格数字，逐项勾稽核对，
     只把存疑的数字交给人复核。"""
 
 
-def _llm_options(function):
-    """The options that point gouji at an OpenAI-compatible endpoint."""
+def db_option(required: bool = False, help: str | None = None):
+    """The store's URL, for every command that reads or writes it."""
+    return click.option(
+        "--db",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        required=required,
+        help=help
+        or "复核库：SQLAlchemy URL；不写或只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。",
+    )
+
+
+def settings_options(function):
+    """The run's settings as options (the reader's limit, the LLM witness and its endpoint),
+    given to the command as one ``settings: Settings``."""
     options = [
         click.option(
+            "--max-bytes",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="单个文件的大小上限，超过则记为失败。",
+        ),
+        click.option(
             "--llm",
-            "llm_mode",
-            type=click.Choice(["off", "verify", "fallback"]),
+            "witness",
+            type=click.Choice(WITNESS_MODES),
             default=None,
             help="LLM 作为第二证人：verify 每份报告都问；fallback 只问读取器没把握的部分和正文数字；"
             "off 不用。配置了模型时默认 verify，否则 off。",
         ),
         click.option(
             "--model",
-            envvar="GOUJI_MODEL",
             default=None,
             help="模型名（环境变量 GOUJI_MODEL）。端点与密钥取自 OPENAI_BASE_URL、OPENAI_API_KEY。",
         ),
         click.option(
-            "--llm-mode",
-            "instructor_mode",
+            "--structured-output",
             type=click.Choice(MODES),
             default=None,
-            help="结构化输出方式；默认按端点选择（DeepSeek、Ollama 用 json，其余用 tools）。",
+            help="instructor 的结构化输出方式；默认按端点选择（DeepSeek、Ollama 用 json，其余用 tools）。",
         ),
+        # The option's old name, until the next release.
+        click.option("--llm-mode", "old_llm_mode", type=click.Choice(MODES), hidden=True),
         click.option(
-            "--timeout", type=float, default=120.0, show_default=True, help="单次请求超时（秒）。"
+            "--timeout",
+            type=float,
+            default=LLMSettings.timeout,
+            show_default=True,
+            help="单次请求超时（秒）。",
         ),
         click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
-            envvar="GOUJI_CACHE_DIR",
             default=None,
             help="LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
         ),
@@ -75,7 +124,7 @@ def _llm_options(function):
             type=click.IntRange(min=512),
             default=None,
             help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
-            "放不下时各表分开提问。",
+            "放不下时表格与正文、各表分开提问。",
         ),
         click.option(
             "--concurrency",
@@ -90,52 +139,35 @@ def _llm_options(function):
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
         ),
     ]
-    names = ("llm_mode", "model", "instructor_mode", "timeout", "cache_dir", "no_cache",
-             "max_tokens_per_doc", "context_tokens", "concurrency", "rate_limit")  # fmt: skip
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        chosen = {name: kwargs.pop(name) for name in names}
-        return function(*args, llm=LLMChoice(**chosen), **kwargs)
+        old_llm_mode = kwargs.pop("old_llm_mode")
+        if old_llm_mode is not None:
+            click.echo(
+                "提示：--llm-mode 已改名为 --structured-output，旧写法下一版本将去掉。", err=True
+            )
+        try:
+            settings = Settings.from_env(
+                witness=kwargs.pop("witness"),
+                max_bytes=kwargs.pop("max_bytes"),
+                concurrency=kwargs.pop("concurrency"),
+                model=kwargs.pop("model"),
+                mode=kwargs.pop("structured_output") or old_llm_mode,
+                timeout=kwargs.pop("timeout"),
+                cache_dir=kwargs.pop("cache_dir"),
+                use_cache=False if kwargs.pop("no_cache") else None,
+                max_tokens_per_doc=kwargs.pop("max_tokens_per_doc"),
+                context_tokens=kwargs.pop("context_tokens"),
+                requests_per_second=kwargs.pop("rate_limit"),
+            )
+        except SettingsError as exc:
+            raise click.UsageError(str(exc)) from None
+        return function(*args, settings=settings, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
-
-
-@dataclass
-class LLMChoice:
-    """The LLM options as the user gave them."""
-
-    llm_mode: str | None
-    model: str | None
-    instructor_mode: str | None
-    timeout: float
-    cache_dir: Path | None
-    no_cache: bool
-    max_tokens_per_doc: int | None
-    context_tokens: int | None
-    concurrency: int | None
-    rate_limit: float | None
-
-    def client(self) -> tuple[LLMClient | None, str]:
-        """The client and the mode: ``verify`` by default when a model is configured."""
-        settings = LLMSettings.from_env(
-            model=self.model,
-            mode=self.instructor_mode,
-            timeout=self.timeout,
-            cache_dir=self.cache_dir,
-            max_tokens_per_doc=self.max_tokens_per_doc,
-            context_tokens=self.context_tokens,
-            requests_per_second=self.rate_limit,
-        )
-        settings.use_cache = not self.no_cache
-        mode = self.llm_mode or ("verify" if settings.configured else "off")
-        if mode == "off":
-            return None, "off"
-        if not settings.configured:
-            raise click.UsageError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
-        return LLMClient(settings), mode
 
 
 @cli.command()
@@ -148,21 +180,8 @@ class LLMChoice:
     show_default=True,
     help="抽取记录写入的 JSONL 文件（每份报告一行），- 表示标准输出。",
 )
-@click.option(
-    "--max-bytes",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_BYTES,
-    show_default=True,
-    help="单个文件的大小上限，超过则记为失败。",
-)
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条和汇总。")
-@click.option(
-    "--db",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。",
-)
+@db_option(help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。")
 @click.option(
     "--resume",
     is_flag=True,
@@ -174,16 +193,15 @@ class LLMChoice:
     default=None,
     help="同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
 )
-@_llm_options
+@settings_options
 def extract(
     paths: tuple[Path, ...],
     output: Path,
-    max_bytes: int,
     quiet: bool,
     db: str | None,
     resume: bool,
     workers: int | None,
-    llm: LLMChoice,
+    settings: Settings,
 ) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
@@ -196,18 +214,18 @@ def extract(
         raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
-    client, mode = llm.client()
-    settings = batch.fingerprint(client, mode, max_bytes)
     earlier = ()
     if resume:
-        documents, kept = batch.resume(output, settings, documents)
+        documents, kept = batch.resume(output, settings.fingerprint(), documents)
         earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
     if store is not None:
-        run_settings = {"paths": [str(p) for p in paths], "llm": mode, "max_bytes": max_bytes}
-        versions = prompt_versions() if client else {}
-        run_id = store.start_run(run_settings, versions, client.settings.model if client else None)
+        run_settings = {"paths": [str(p) for p in paths], **settings.to_dict()}
+        versions = prompt_versions() if settings.uses_llm else {}
+        run_id = store.start_run(
+            run_settings, versions, settings.llm.model if settings.uses_llm else None
+        )
     out = (
         sys.stdout if str(output) == "-" else output.open("a" if resume else "w", encoding="utf-8")
     )
@@ -215,10 +233,8 @@ def extract(
         outcome = batch.run(
             documents,
             out,
-            max_bytes=max_bytes,
-            llm=client,
-            llm_mode=mode,
-            workers=workers or llm.concurrency or batch.default_workers(client, len(documents)),
+            settings,
+            workers=workers,
             earlier=earlier,
             on_record=(lambda record: store.save_record(record, run_id)) if store else None,
             quiet=quiet,
@@ -227,13 +243,12 @@ def extract(
     finally:
         if out is not sys.stdout:
             out.close()
-        if client is not None:
-            client.close()
     if store is not None:
-        store.finish_run(run_id, outcome.usage.to_dict() if client else None, len(documents))
+        usage = outcome.usage.to_dict() if settings.uses_llm else None
+        store.finish_run(run_id, usage, len(documents))
         store.close()
     if not quiet:
-        _summary(outcome, output, client is not None)
+        _summary(outcome, output, settings.uses_llm)
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
     sys.exit(1 if outcome.failed else 0)
@@ -276,91 +291,8 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(f"记录已写入 {output}")
 
 
-@cli.command("eval")
-@click.option(
-    "--set",
-    "set_names",
-    multiple=True,
-    type=click.Choice(["seeds", "real", "generated", "corpus", "reviewed"]),
-    help="要评测的集合，可重复；默认 seeds、real、generated、corpus。",
-)
-@_llm_options
-@click.option("--generated-count", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="生成集合的随机种子。")
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="基线文件，默认 eval/baseline.json。",
-)
-@click.option("--update-baseline", is_flag=True, help="把本次结果记为新的基线。")
-@click.option(
-    "--artifact",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="本次运行的 JSON 记录，默认写到 eval/runs/。",
-)
-def eval_command(
-    set_names: tuple[str, ...],
-    llm: LLMChoice,
-    generated_count: int,
-    seed: int,
-    baseline: Path | None,
-    update_baseline: bool,
-    artifact: Path | None,
-) -> None:
-    """在标注集上评测抽取结果，与基线比较；任何指标变差超过容差时退出码为 1。
-
-    指标按集合、按部分（二、三、四、正文数字、元数据）和按版式给出：值准确率、
-    接受精度（被接受字段中值正确的比例，必须保持 100%）、自动接受率、复核率、
-    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。
-    """
-    from gouji_eval import run
-
-    client, mode = llm.client()
-    names = list(set_names) or ["seeds", "real", "generated", "corpus"]
-    settings = {"sets": names, "llm": mode, "generated_count": generated_count, "seed": seed}
-    if client is not None:
-        settings |= {"model": client.settings.model, "instructor_mode": client.mode}
-    try:
-        results = run.evaluate(
-            names, generated_count, seed, client, mode, llm.concurrency or (8 if client else 1)
-        )
-    finally:
-        if client is not None:
-            client.close()
-    for result in results:
-        for line in run.report_lines(result):
-            click.echo(line)
-    payload = run.artifact(results, settings, client is not None)
-    if artifact is None:
-        run.RUNS.mkdir(exist_ok=True)
-        stamp = payload["timestamp"].replace(":", "").replace("-", "")
-        artifact = run.RUNS / f"eval-{stamp}.json"
-    artifact.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"运行记录：{artifact}")
-    baseline_path = baseline or run.BASELINE
-    if update_baseline:
-        run.save_baseline(payload["metrics"], settings, baseline_path)
-        click.echo(f"已更新基线：{baseline_path}")
-        return
-    previous = run.load_baseline(baseline_path)
-    if not previous:
-        click.echo(f"没有基线文件 {baseline_path}；用 --update-baseline 记录一个。")
-        return
-    worse = run.regressions(payload["metrics"], previous)
-    if worse:
-        click.echo("与基线相比变差：")
-        for line in worse:
-            click.echo(f"  {line}")
-        sys.exit(1)
-    click.echo("与基线相比没有变差。")
-
-
 @cli.command()
-@click.option(
-    "--db", default=None, help="复核库的 SQLAlchemy URL，默认 GOUJI_DB 或 sqlite:///gouji.db。"
-)
+@db_option()
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option("--headless", is_flag=True, help="不自动打开浏览器。")
 def review(db: str | None, port: int, headless: bool) -> None:
@@ -387,7 +319,7 @@ def review(db: str | None, port: int, headless: bool) -> None:
 @click.argument(
     "records", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("--db", default=None, help="从复核库导出（复核后的值替换抽取值）；默认 GOUJI_DB。")
+@db_option(help="从复核库导出（复核后的值替换抽取值）；默认 GOUJI_DB 或 sqlite:///gouji.db。")
 @click.option(
     "--format",
     "fmt",
@@ -419,37 +351,58 @@ def export(
 
 
 @cli.command()
-@click.option("--db", default=None, help="复核库的 SQLAlchemy URL，默认 GOUJI_DB。")
+@click.argument("records", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option(help="从复核库生成（复核后的值优先）；默认 GOUJI_DB 或 sqlite:///gouji.db。")
 @click.option(
-    "--into",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="标注文件目录，默认 eval/reviewed（即 gouji eval --set reviewed）。",
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "xlsx"]),
+    default="csv",
+    show_default=True,
 )
-def gold(db: str | None, into: Path | None) -> None:
-    """把复核完毕的报告存为标注数据（reviewed 集）。"""
-    from gouji_eval.gold import save_reviewed
-    from gouji_eval.sets import reviewed_dir
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--overrides",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="机关名称人工修订表（CSV：agency,canonical,kind,jurisdiction,code,note），"
+    "默认用 gouji 自带的一份。",
+)
+def panel(
+    records: tuple[Path, ...], db: str | None, fmt: str, output: Path, overrides: Path | None
+) -> None:
+    """生成面板数据：每个机关每年一行，含规范机关名、类型、所属辖区与行政区划代码，
+    200 个数值各带状态（accepted/reviewed/publisher_error/blank/unreadable/review）与出处
+    （文件、sha256、原文链接与发布日期、页码、位置），以及派生指标（公式见 README）。
 
-    from .review import Review
+    给出 RECORDS（gouji extract 写的 JSONL，可多个）时用其中的抽取值；否则从复核库生成。
+    """
+    from . import panel as panel_data
+    from .agency import Overrides
+    from .export import write_table
 
-    folder = into or reviewed_dir()
-    store = Store(db)
-    review = Review(store)
-    saved = 0
-    try:
-        for doc in store.documents():
-            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
-                click.echo(str(save_reviewed(review, doc["id"], folder)))
-                saved += 1
-    finally:
-        store.close()
-    click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)
+    table = Overrides.load(overrides)
+    if records:
+        rows = panel_data.build(panel_data.from_records(records), table)
+    else:
+        store = Store(db)
+        try:
+            rows = panel_data.build(panel_data.from_store(store), table)
+        finally:
+            store.close()
+    columns = list(panel_data.COLUMNS)
+    count = write_table(columns, [[row.get(c) for c in columns] for row in rows], fmt, output)
+    resolved = sum(1 for row in rows if row["agency.code"])
+    click.echo(
+        f"面板 {count} 行（机关 × 年度），其中 {resolved} 行有行政区划代码；"
+        f"人工修订表 {table.label}；已写入 {output}",
+        err=True,
+    )
 
 
 @cli.command("cluster")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--db", required=True, help="共享复核库的 SQLAlchemy URL（集群上用 PostgreSQL）。")
+@db_option(required=True, help="共享复核库的 SQLAlchemy URL（集群上用 PostgreSQL）。")
 @click.option(
     "--address",
     default=None,
@@ -462,17 +415,9 @@ def gold(db: str | None, into: Path | None) -> None:
     show_default=True,
     help="Ray 上的并行工作者数。",
 )
-@click.option(
-    "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
-)
-@_llm_options
+@settings_options
 def cluster(
-    paths: tuple[Path, ...],
-    db: str,
-    address: str | None,
-    workers: int,
-    max_bytes: int,
-    llm: LLMChoice,
+    paths: tuple[Path, ...], db: str, address: str | None, workers: int, settings: Settings
 ) -> None:
     """在 Ray 集群上抽取 PATHS，每份报告的记录写入共享的复核库（需安装 gouji[cluster]）。
 
@@ -482,22 +427,10 @@ def cluster(
         from . import cluster as ray_cluster
     except ImportError:
         raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'") from None
-    client, mode = llm.client()
-    settings = client.settings if client else None
-    if client is not None:
-        client.close()  # each Ray worker makes its own
     documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")
-    counts = ray_cluster.run(
-        documents,
-        db,
-        address=address,
-        llm=settings,
-        llm_mode=mode,
-        max_bytes=max_bytes,
-        workers=workers,
-    )
+    counts = ray_cluster.run(documents, db, settings, address=address, workers=workers)
     click.echo(
         f"集群抽取 {len(documents)} 份：成功 {counts.get('ok', 0)}，失败 {counts.get('failed', 0)}；已写入 {db}",
         err=True,
@@ -511,7 +444,8 @@ def cluster(
 )
 def cross_year(records: tuple[Path, ...]) -> None:
     """核对同一机关相邻年度的报告（RECORDS 为 gouji extract 写的 JSONL，可多个）：
-    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接（仅提示）。
+    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接、上年尚未审结的
+    复议诉讼是否计入本年（仅提示）；表格或正文段落与上一年完全相同（请人核对是否照抄）。
     发现逐行以 JSONL 写到标准输出。"""
     summaries = []
     for path in records:

@@ -14,27 +14,27 @@ Install with ``pip install 'gouji[cluster]'``.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 
-from .llm import LLMClient, LLMSettings
 from .pipeline import extract_file
+from .settings import Settings
 from .store import Store
+from .tasks import prompt_versions
 
 
 class _Extract:
     """One per Ray worker: its store connection and LLM client live as long as it does."""
 
-    def __init__(
-        self, db_url: str, llm: dict | None, llm_mode: str, max_bytes: int, run_id: int
-    ) -> None:
+    def __init__(self, db_url: str, settings: Settings, run_id: int) -> None:
         self.store = Store(db_url)
-        self.llm = LLMClient(LLMSettings(**llm)) if llm else None
-        self.llm_mode, self.max_bytes, self.run_id = llm_mode, max_bytes, run_id
+        self.settings, self.run_id = settings, run_id
+        self.fingerprint = settings.fingerprint()
+        self.llm = settings.client()
 
     def __call__(self, batch: dict) -> dict:
         statuses = []
         for path in batch["path"]:
-            record = extract_file(str(path), self.max_bytes, self.llm, self.llm_mode)
+            record = extract_file(str(path), self.settings, self.llm)
+            record["settings"] = self.fingerprint
             self.store.save_record(record, self.run_id)
             statuses.append(record["status"])
         return {"path": batch["path"], "status": statuses}
@@ -43,11 +43,9 @@ class _Extract:
 def run(
     paths: list[str],
     db_url: str,
+    settings: Settings,
     *,
     address: str | None = None,
-    llm: LLMSettings | None = None,
-    llm_mode: str = "off",
-    max_bytes: int,
     workers: int = 2,
     batch_size: int = 8,
 ) -> Counter:
@@ -57,7 +55,9 @@ def run(
 
     store = Store(db_url)  # migrate once, before the workers connect
     run_id = store.start_run(
-        {"paths": len(paths), "llm": llm_mode, "engine": "ray"}, {}, llm.model if llm else None
+        {"paths": len(paths), "engine": "ray", **settings.to_dict()},
+        prompt_versions() if settings.uses_llm else {},
+        settings.llm.model if settings.uses_llm else None,
     )
     ray.init(
         address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False
@@ -66,13 +66,7 @@ def run(
         dataset = ray.data.from_items([{"path": p} for p in paths])
         results = dataset.map_batches(
             _Extract,
-            fn_constructor_kwargs={
-                "db_url": db_url,
-                "llm": asdict(llm) if llm else None,
-                "llm_mode": llm_mode,
-                "max_bytes": max_bytes,
-                "run_id": run_id,
-            },
+            fn_constructor_kwargs={"db_url": db_url, "settings": settings, "run_id": run_id},
             batch_size=batch_size,
             concurrency=workers,
         )

@@ -1,28 +1,48 @@
-"""Checks across years: one agency's consecutive reports must hand over their figures.
+"""Checks across years: one agency's consecutive reports must hand over their figures, and
+should not be last year's report again.
 
 * ``cross_year.carried``: last year's 结转下年度继续办理 is this year's 上年结转, per column;
 * ``cross_year.in_force`` (a warning: reports often restate the stock): this year's 现行有效
-  is last year's plus this year's 制发 minus 废止.
+  is last year's plus this year's 制发 minus 废止;
+* ``cross_year.pending`` (a warning): cases last year left 尚未审结 are decided this year or
+  still pending, so this year's 总计 of that group is at least last year's 尚未审结;
+* ``cross_year.same_table``: a table (part 二, 三 or 四) identical to last year's, with at least
+  ``SAME_TABLE_NONZERO`` non-zero values (all-zero tables repeat honestly);
+* ``cross_year.copied_prose``: passages of prose (runs of consecutive sentences, together at
+  least ``COPIED_CHARS`` characters) that stand in last year's report too. A sentence that
+  reports of ``BOILERPLATE_AGENCIES`` or more agencies share in the run is the template's
+  wording, not a copy.
 
-Only a small summary of each record is kept, so a run over many thousands of reports can
-check its years at the end.
+Agencies are matched by their canonical identity (``agency.identify``). Only a small summary
+of each record is kept (figures, one digest per table, one per prose sentence), so a run
+over many thousands of reports can check its years at the end.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
+import hashlib
+import json
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .agency import identify
 from .model import Finding
-from .template import S3_COLUMN_LABELS, S3_COLUMNS
-from .text import compact
+from .template import (
+    FIELD_KEYS,
+    PART_OF_KEY,
+    PARTS,
+    S3_COLUMN_LABELS,
+    S3_COLUMNS,
+    S4_COLUMN_LABELS,
+    S4_GROUP_LABELS,
+    S4_GROUPS,
+)
 
+SAME_TABLE_NONZERO = 3
+COPIED_CHARS = 80
+BOILERPLATE_AGENCIES = 3
 _STOCK = {"rules": "规章", "normative": "行政规范性文件"}
-# 淮安市洪泽区人民政府 and 洪泽区人民政府 are one agency: drop a leading province or city.
-_PREFIX = re.compile(r"^.{2,8}?[省市](?=.{2,}[区县旗镇乡])")
-
 
 _KEYS = tuple(
     [f"s3.{row}.{c}" for row in ("carried_over", "carried_forward") for c in S3_COLUMNS]
@@ -31,7 +51,11 @@ _KEYS = tuple(
         for row in ("rules", "normative")
         for c in ("issued", "repealed", "in_force")
     ]
+    + [f"s4.{g}.{c}" for g in S4_GROUPS for c in ("pending", "total")]
 )
+_PART_KEYS = {part: tuple(k for k in FIELD_KEYS if PART_OF_KEY[k] == part) for part in PARTS}
+# The key a same-table finding sends to review: the table's first grand total.
+_HEADLINE = {"s2": "s2.licensing", "s3": "s3.new_received.total", "s4": "s4.review.total"}
 
 
 @dataclass(slots=True)
@@ -41,14 +65,18 @@ class YearSummary:
     agency: str
     year: int
     figures: tuple  # the values of _KEYS, in order: a few hundred bytes a report
+    tables: tuple  # (part, digest of its values, how many are non-zero) per part
+    sentences: tuple  # (digest, length, head) per prose sentence, in order
 
     @property
     def values(self) -> dict:
         return dict(zip(_KEYS, self.figures, strict=True))
 
 
-def agency_key(agency: str) -> str:
-    return _PREFIX.sub("", compact(agency))
+def _table_digest(fields: dict, part: str) -> tuple[str, str, int]:
+    values = [fields.get(k) for k in _PART_KEYS[part]]
+    digest = hashlib.blake2b(json.dumps(values).encode(), digest_size=8).hexdigest()
+    return part, digest, sum(1 for v in values if v)
 
 
 def summarise(record: dict) -> YearSummary | None:
@@ -56,12 +84,15 @@ def summarise(record: dict) -> YearSummary | None:
     meta = record.get("meta") or {}
     if record.get("status") != "ok" or not meta.get("agency") or not meta.get("year"):
         return None
+    fields = record["fields"]
     return YearSummary(
         record["document"],
         record.get("sha256"),
-        agency_key(meta["agency"]),
+        identify(meta["agency"]).canonical,
         int(meta["year"]),
-        tuple(record["fields"].get(k) for k in _KEYS),
+        tuple(fields.get(k) for k in _KEYS),
+        tuple(_table_digest(fields, part) for part in PARTS),
+        tuple((d, end - start, head) for start, end, d, head in record.get("sentences", [])),
     )
 
 
@@ -70,45 +101,98 @@ def check(summaries: Iterable[YearSummary]) -> list[tuple[YearSummary, Finding]]
     by_agency: dict[str, dict[int, YearSummary]] = defaultdict(dict)
     for summary in summaries:
         by_agency[summary.agency].setdefault(summary.year, summary)
+    shared = Counter(
+        digest
+        for years in by_agency.values()
+        for digest in {d for s in years.values() for d, _, _ in s.sentences}
+    )
+    boilerplate = {d for d, agencies in shared.items() if agencies >= BOILERPLATE_AGENCIES}
     out: list[tuple[YearSummary, Finding]] = []
     for years in by_agency.values():
-        for year, now_summary in sorted(years.items()):
-            if year - 1 not in years:
-                continue
-            last, this = years[year - 1].values, now_summary.values
-            for c in S3_COLUMNS:
-                before = last[f"s3.carried_forward.{c}"]
-                now = this[f"s3.carried_over.{c}"]
-                if before is not None and now is not None and before != now:
-                    out.append(
-                        (
-                            now_summary,
-                            Finding(
-                                "cross_year.carried",
-                                [f"s3.carried_over.{c}"],
-                                f"{S3_COLUMN_LABELS[c]}列：{year - 1} 年报告结转下年度 {before}，"
-                                f"{year} 年报告上年结转 {now}",
-                            ),
-                        )
-                    )
-            for row, label in _STOCK.items():
-                stock = last[f"s2.{row}.in_force"]
-                issued, repealed, now = (
-                    this[f"s2.{row}.{c}"] for c in ("issued", "repealed", "in_force")
-                )
-                if None in (stock, issued, repealed, now):
-                    continue
-                if stock + issued - repealed != now:
-                    out.append(
-                        (
-                            now_summary,
-                            Finding(
-                                "cross_year.in_force",
-                                [f"s2.{row}.in_force"],
-                                f"{label}现行有效：{year - 1} 年 {stock} + 本年制发 {issued} − 废止 "
-                                f"{repealed} = {stock + issued - repealed}，但 {year} 年报告为 {now}"
-                                "（报告常重述存量，仅供参考）",
-                            ),
-                        )
-                    )
+        for year, now in sorted(years.items()):
+            if year - 1 in years:
+                last = years[year - 1]
+                out += [(now, f) for f in _pair(last, now, boilerplate)]
     return out
+
+
+def _pair(last_year: YearSummary, this_year: YearSummary, boilerplate: set) -> list[Finding]:
+    year = this_year.year
+    last, this = last_year.values, this_year.values
+    found = []
+    for c in S3_COLUMNS:
+        before, now = last[f"s3.carried_forward.{c}"], this[f"s3.carried_over.{c}"]
+        if before is not None and now is not None and before != now:
+            found.append(
+                Finding(
+                    "cross_year.carried",
+                    [f"s3.carried_over.{c}"],
+                    f"{S3_COLUMN_LABELS[c]}列：{year - 1} 年报告结转下年度 {before}，"
+                    f"{year} 年报告上年结转 {now}",
+                )
+            )
+    for row, label in _STOCK.items():
+        stock = last[f"s2.{row}.in_force"]
+        issued, repealed, now = (this[f"s2.{row}.{c}"] for c in ("issued", "repealed", "in_force"))
+        if None not in (stock, issued, repealed, now) and stock + issued - repealed != now:
+            found.append(
+                Finding(
+                    "cross_year.in_force",
+                    [f"s2.{row}.in_force"],
+                    f"{label}现行有效：{year - 1} 年 {stock} + 本年制发 {issued} − 废止 "
+                    f"{repealed} = {stock + issued - repealed}，但 {year} 年报告为 {now}"
+                    "（报告常重述存量，仅供参考）",
+                )
+            )
+    for g in S4_GROUPS:
+        pending, total = last[f"s4.{g}.pending"], this[f"s4.{g}.total"]
+        if pending and total is not None and total < pending:
+            found.append(
+                Finding(
+                    "cross_year.pending",
+                    [f"s4.{g}.total"],
+                    f"{S4_GROUP_LABELS[g]}：{year - 1} 年报告{S4_COLUMN_LABELS['pending']} "
+                    f"{pending} 件，{year} 年报告总计只有 {total} 件（上年未审结的案件本年"
+                    "应审结或仍未审结；仅供参考）",
+                )
+            )
+    for (part, digest, nonzero), (_, before, _) in zip(
+        this_year.tables, last_year.tables, strict=True
+    ):
+        if digest == before and nonzero >= SAME_TABLE_NONZERO:
+            found.append(
+                Finding(
+                    "cross_year.same_table",
+                    [_HEADLINE[part]],
+                    f"{PARTS[part].name}的表格与 {year - 1} 年报告完全相同（{nonzero} 个非零数值），"
+                    "请核对是否照抄上年",
+                )
+            )
+    copied = _copied_passages(last_year.sentences, this_year.sentences, boilerplate)
+    if copied:
+        chars = sum(length for passage in copied for _, length, _ in passage)
+        quotes = "；".join(f"“{passage[0][2]}…”" for passage in copied[:3])
+        found.append(
+            Finding(
+                "cross_year.copied_prose",
+                [],
+                f"正文有 {len(copied)} 段文字（{chars} 字）与 {year - 1} 年报告相同，"
+                f"请核对是否照抄上年：{quotes}",
+            )
+        )
+    return found
+
+
+def _copied_passages(before: tuple, now: tuple, boilerplate: set) -> list[list[tuple]]:
+    """Runs of this year's consecutive sentences that last year's report has too."""
+    last = {d for d, _, _ in before} - boilerplate
+    passages: list[list[tuple]] = []
+    run: list[tuple] = []
+    for sentence in (*now, None):
+        if sentence is not None and sentence[0] in last:
+            run.append(sentence)
+            continue
+        if sum(length for _, length, _ in run) >= COPIED_CHARS:
+            passages.append(run)
+        run = []
+    return passages

@@ -9,14 +9,16 @@
     │   ├── UnsupportedFormat     input.format
     │   ├── NoTextLayer           input.no_text_layer
     │   └── NotAReport            input.not_a_report
-    └── LLMError              the LLM could not answer one task (the reader's result stands)
-        ├── LLMTransportError     llm.transport
-        ├── LLMTruncated          llm.truncated
-        ├── LLMSchemaError        llm.schema
-        ├── LLMBudgetExceeded     llm.budget
-        └── LLMContextExceeded    llm.context
+    ├── LLMError              the LLM could not answer one task (the reader's result stands)
+    │   ├── LLMTransportError     llm.transport
+    │   ├── LLMTruncated          llm.truncated
+    │   ├── LLMSchemaError        llm.schema
+    │   ├── LLMBudgetExceeded     llm.budget
+    │   └── LLMContextExceeded    llm.context
+    └── SettingsError         settings that cannot run (a usage error, before any document)
 
-Each carries a stable ``code``; ``str()`` of an error is ``"<code>: <one-line Chinese message>"``.
+Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
+``"<code>: <one-line Chinese message>"``.
 """
 
 from __future__ import annotations
@@ -96,3 +98,7 @@ class LLMContextExceeded(LLMError):
     """A request that would not fit the model's context: it is not sent."""
 
     code = "llm.context"
+
+
+class SettingsError(GoujiError):
+    """Settings that cannot run (an LLM witness asked for with no model configured)."""

@@ -61,8 +61,11 @@ def rows_from_store(store: Store) -> Iterator[dict]:
 
 def write(rows: Iterable[dict], fmt: str, path: Path, chinese: bool = False) -> int:
     """Write the rows; returns how many were written."""
-    names = header(chinese)
-    table = [[row.get(c) for c in COLUMNS] for row in rows]
+    return write_table(header(chinese), [[row.get(c) for c in COLUMNS] for row in rows], fmt, path)
+
+
+def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> int:
+    """Write a table under its column names in one of ``FORMATS``; returns its row count."""
     if fmt == "csv":
         # utf-8-sig so Excel opens the Chinese text correctly
         with path.open("w", encoding="utf-8-sig", newline="") as out:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import random
 import threading
 import time
@@ -87,19 +86,6 @@ class LLMSettings:
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     requests_per_second: float | None = None  # shared by every thread of a run
-
-    @classmethod
-    def from_env(cls, **overrides) -> LLMSettings:
-        values = {
-            "model": os.environ.get("GOUJI_MODEL"),
-            "base_url": os.environ.get("OPENAI_BASE_URL"),
-            "api_key": os.environ.get("OPENAI_API_KEY"),
-            "cache_dir": Path(os.environ["GOUJI_CACHE_DIR"])
-            if os.environ.get("GOUJI_CACHE_DIR")
-            else None,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
 
     @property
     def configured(self) -> bool:

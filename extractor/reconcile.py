@@ -17,7 +17,8 @@ after that row's label, so each string stands at one place and grounds one key. 
 
 A witness whose grounded values mostly disagree with what the reader placed with
 certainty is set aside for the document. Claims are the union of both witnesses' claims,
-each grounded by its quote.
+each grounded by its quote. Meta the reader missed is taken from the LLM where the opening
+prints it; two different years are a finding.
 """
 
 from __future__ import annotations
@@ -316,3 +317,26 @@ def merge_claims(
         )
     merged.sort(key=lambda c: c.span)
     return merged, dropped
+
+
+def merge_meta(report_meta: dict, answer: dict | None, view: str) -> list[Finding]:
+    """Fill what the reader missed from the LLM where the source prints it; a different
+    year from the two witnesses is a finding."""
+    if not answer:
+        return []
+    flat = compact(view[:3000])
+    agency, year = answer.get("meta.agency"), answer.get("meta.year")
+    if report_meta["agency"] is None and agency and compact(agency) in flat:
+        report_meta["agency"] = agency
+    if year is not None and str(year) in flat:
+        if report_meta["year"] is None:
+            report_meta["year"] = year
+        elif report_meta["year"] != year:
+            return [
+                Finding(
+                    "meta.year_disagree",
+                    ["meta.year"],
+                    f"报告年度：读取器读到 {report_meta['year']}，LLM 读到 {year}",
+                )
+            ]
+    return []

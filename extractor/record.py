@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from bisect import bisect_right
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .template import FIELD_KEYS
+
+if TYPE_CHECKING:
+    from .sources import Loaded
 
 RECORD_VERSION = 1
 
@@ -37,8 +41,10 @@ class Record(TypedDict, total=False):
     findings: list[dict[str, Any]]
     candidates: dict[str, list[dict[str, Any]]]
     page_starts: list[int] | None
+    sentences: list[list]  # prose sentences: [start, end, digest, head] (prose.sentences)
     notes: list[str]
     llm: dict[str, Any] | None
+    sentences: list[list]
     record_version: int
     settings: str
 
@@ -60,10 +66,56 @@ def failed_record(document: str, error: str, sha256: str | None = None) -> Recor
         "findings": [],
         "candidates": {},
         "page_starts": None,
+        "sentences": [],
         "notes": [],
         "llm": None,
         "record_version": RECORD_VERSION,
     }
+
+
+def ok_record(
+    loaded: Loaded,
+    *,
+    template: str,
+    meta: dict[str, Any],
+    decided: tuple[dict, dict, dict, dict],
+    claims: list[dict[str, Any]],
+    findings: list[dict[str, Any]],
+    candidates: dict[str, list[dict[str, Any]]],
+    sentences: list[list],
+    notes: list[str],
+    llm: dict[str, Any] | None,
+) -> Record:
+    """The record of a document read: ``decided`` is decide's fields, field_status, spans
+    and field_witness."""
+    fields, status, spans, witness = decided
+    return {
+        "document": loaded.path,
+        "sha256": loaded.sha256,
+        "status": "ok",
+        "error": None,
+        "template": template,
+        "meta": meta,
+        "fields": fields,
+        "field_status": status,
+        "spans": spans,
+        "field_witness": witness,
+        "claims": [_with_page(c, loaded.page_starts) for c in claims],
+        "findings": findings,
+        "candidates": candidates,
+        "page_starts": loaded.page_starts,
+        "sentences": sentences,
+        "notes": notes,
+        "llm": llm,
+        "record_version": RECORD_VERSION,
+    }
+
+
+def _with_page(claim: dict, page_starts: list[int] | None) -> dict:
+    """PDFs: the page a claim stands on (1-based); any span maps the same way."""
+    if page_starts:
+        claim["page"] = bisect_right(page_starts, claim["span"][0])
+    return claim
 
 
 def dumps(record: Record | dict[str, Any]) -> str:

@@ -89,6 +89,9 @@ _ALL: list[Rule] = [
     # across years (crossyear)
     Rule("cross_year.carried", "cross_year", "上年结转与上一年的结转下年度不符", "s3"),
     Rule("cross_year.in_force", "cross_year", "现行有效件数与上一年不衔接", "s2", review=False),
+    Rule("cross_year.pending", "cross_year", "上年尚未审结的案件多于本年总计", "s4", review=False),
+    Rule("cross_year.same_table", "cross_year", "表格与上一年完全相同"),
+    Rule("cross_year.copied_prose", "cross_year", "正文与上一年的报告相同"),
     # documents not read (the codes of errors.InputError, in a failed record's error)
     Rule("input.unreadable", "input", "无法读取文件"),
     Rule("input.empty", "input", "文件为空"),

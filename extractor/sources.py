@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +115,17 @@ def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
         rendered, offsets = htmltext.render(text)
         return Loaded(str(path), sha256, SourceText.from_rendered(text, rendered, offsets))
     return Loaded(str(path), sha256, SourceText.from_text(text))
+
+
+def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as named, and report files found in folders (recursively, in sorted order)."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    candidate = Path(root) / name
+                    if candidate.suffix.lower() in REPORT_SUFFIXES:
+                        yield candidate
+        else:
+            yield path

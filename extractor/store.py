@@ -263,6 +263,18 @@ class Store:
             ).mappings()
             return {r["key"]: dict(r) for r in rows}
 
+    def findings(self) -> list[dict]:
+        """Every finding (those made after storing, across years, too) with its document."""
+        f, d = self.t.findings, self.t.documents
+        query = (
+            select(f.c.rule, f.c["keys"], f.c.message, d.c.id, d.c.path, d.c.agency, d.c.year)
+            .join(d, d.c.id == f.c.document_id)
+            .order_by(f.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [{**dict(r), "keys": load(r["keys"])} for r in rows]
+
     def candidates_of(self, document_id: int, key: str) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -14,23 +14,34 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from .cells import MD_RULE
+from .errors import LLMContextExceeded, LLMError
+from .reader import rows_named
 from .template import (
     PARTS,
     S2_ROWS,
     S2_STOCK_COLUMN_LABELS,
+    S3_COLLAPSED_OTHER,
     S3_COLUMN_LABELS,
     S3_ROWS,
     S4_COLUMN_LABELS,
     S4_GROUP_LABELS,
     S4_KEYS,
 )
+from .text import compact
+
+if TYPE_CHECKING:
+    from .llm import Usage
+    from .reader import ReaderResult
+    from .sections import Sections
 
 
 class ResponseModel(BaseModel):
@@ -247,3 +258,142 @@ def plan(
     if chunk:
         requests.append(fits({}, chunk, context, cap))
     return requests, too_large, dropped
+
+
+# ---- a document's questions and answers -------------------------------------------------
+def _parts_to_ask(mode: str, found: Sections, result: ReaderResult) -> list[str]:
+    """The tables to ask about: those the sections found (a witness's rows can be grounded
+    only in a table's printed cells); in ``fallback`` only those where the reader left a
+    field uncertain."""
+    parts = [p for p in PARTS if p in found.regions]
+    if found.template == "pre2021":
+        parts = [p for p in parts if p != "s2"]
+    if mode == "fallback":
+        doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
+        doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
+        parts = [p for p in parts if p in doubtful]
+    return parts
+
+
+# A sentence that states a figure: a number with its unit or measure word after it (not a
+# date's, a phone number's or a code's digits), or a Chinese numeral before a unit.
+_STATES_A_NUMBER = re.compile(
+    r"(?<![\d\-/:.])\d+(?:\.\d+)?\s*(?:%|[万亿]|[一-龥](?<![年月日号时分]))"
+    r"|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
+)
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+_OPENING = 120  # the title and the opening lines, where the agency and the year are named
+
+
+def _prose_lines(view: str, found: Sections) -> list[str]:
+    """The opening, then the prose's sentences after it that state a figure: the rest of
+    the prose cannot be a claim."""
+    lines = [view[:_OPENING].strip()]
+    for a, b in found.prose_spans(len(view)):
+        for m in _SENTENCE.finditer(view, max(a, _OPENING), b):
+            if _STATES_A_NUMBER.search(m.group()):
+                lines.append(m.group().strip())
+    return lines
+
+
+_PIPE = re.compile(r"[ \t]*\|[ \t]*")
+_PADDING = re.compile(r" {2,}")
+
+
+def _table_text(view: str, part: str, region: tuple[int, int], cells: list) -> str:
+    """A table's lines from its first row label (part 四: its first cell) to the line of the
+    last cell the reader found in it: a witness's rows are grounded only in those cells, and
+    column headers, markdown rule lines, padding and the prose after a table (part 四's
+    region often runs to the report's end) cost tokens for nothing."""
+    end = max(c.end for c in cells)
+    line_end = view.find("\n", end, region[1])
+    start = min(c.start for c in cells)
+    if part != "s4":
+        rows = S2_ROWS if part == "s2" else (*S3_ROWS, S3_COLLAPSED_OTHER)
+        at = region[0]
+        for line in view[region[0] : start].splitlines(keepends=True):
+            if rows_named(compact(line), rows):
+                start = at
+                break
+            at += len(line)
+    start = view.rfind("\n", region[0], start) + 1 or region[0]
+    lines = view[start : line_end if line_end >= 0 else region[1]].splitlines()
+    text = "\n".join(line for line in lines if not MD_RULE.match(line))
+    # The room around a pipe and a run of spaces say no more than one character does.
+    return _PADDING.sub(" ", _PIPE.sub("|", text))
+
+
+def _cells_of(result: ReaderResult, part: str) -> list:
+    """The value cells the reader found in one table (``row_cells`` is keyed by row)."""
+    s2 = {row.name for row in S2_ROWS}
+    return [
+        cell
+        for name, cells in result.row_cells.items()
+        if ("s4" if name == "s4" else "s2" if name in s2 else "s3") == part
+        for cell in cells
+    ]
+
+
+def requests_for(
+    mode: str, view: str, found: Sections, result: ReaderResult, context: int, cap: int
+) -> tuple[list[Request], list[Failure]]:
+    """The requests for one report, each within the context (``plan``): the tables the
+    reader found cells in (in ``fallback`` those it doubted), and the prose. Returns them
+    and what could not be asked."""
+    texts = {}
+    for part in _parts_to_ask(mode, found, result):
+        cells = _cells_of(result, part)
+        if cells:
+            texts[part] = _table_text(view, part, found.regions[part], cells)
+    requests, too_large, dropped = plan(texts, _prose_lines(view, found), context, cap)
+    failures = [
+        Failure(part, LLMContextExceeded(f"这张表的请求超出上下文 {context} 个 token"))
+        for part in too_large
+    ]
+    if dropped:
+        message = f"{dropped} 句单独提问也超出上下文 {context} 个 token"
+        failures.append(Failure(PROSE, LLMContextExceeded(message)))
+    return requests, failures
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One task the LLM could not answer (or that could not be asked), and why."""
+
+    task: str
+    error: LLMError
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.error}"  # as the record's llm.errors shows it
+
+
+@dataclass
+class Asked:
+    """What the LLM answered for one document, request by request."""
+
+    usage: Usage
+    requests: list[Request] = field(default_factory=list)
+    tables: dict[str, list] = field(default_factory=dict)  # part → rows as printed
+    claims: list[dict] = field(default_factory=list)
+    meta: dict = field(default_factory=lambda: {"meta.agency": None, "meta.year": None})
+    failures: list[Failure] = field(default_factory=list)
+
+    def add(self, request: Request, answer: dict) -> None:
+        self.tables.update({part: answer[part] for part in request.task.parts})
+        if PROSE in request.task.units:
+            self.claims += answer["claims"]
+            for key in ("agency", "year"):
+                if self.meta[f"meta.{key}"] is None:  # the first request's opening names them
+                    self.meta[f"meta.{key}"] = answer[key]
+
+    def record(self) -> dict:
+        """How the report was asked, for the record's ``llm`` block."""
+        return {
+            "prompt_versions": {r.task.prompt_file: r.task.version for r in self.requests},
+            "asked": [
+                {"task": r.task.name, "prompt_tokens": r.prompt_tokens, "max_tokens": r.max_tokens}
+                for r in self.requests
+            ],
+            "usage": self.usage.to_dict(),
+            "errors": [str(f) for f in self.failures],
+        }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 
 import streamlit as st
 
@@ -42,6 +43,17 @@ DECISION_NAMES = {
 }
 
 st.set_page_config(page_title="gouji 复核", layout="wide")
+
+# Navigation: the queue (the rest of this file) and the 数据 page (its own file, data.py).
+_page = st.navigation(
+    [
+        st.Page(lambda: None, title="复核", url_path="review", default=True),
+        st.Page(Path(__file__).with_name("data.py"), title="数据", url_path="data"),
+    ]
+)
+if _page.title == "数据":
+    _page.run()
+    st.stop()
 
 
 @st.cache_resource

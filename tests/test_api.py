@@ -27,6 +27,8 @@ def test_all_is_pinned():
             "NoTextLayer",
             "NotAReport",
             "Record",
+            "Settings",
+            "SettingsError",
             "UndecodableInput",
             "UnsupportedFormat",
             "__version__",
@@ -45,6 +47,7 @@ def test_one_exception_tree():
     assert issubclass(gouji.NoTextLayer, gouji.InputError)
     assert issubclass(gouji.LLMTransportError, gouji.LLMError)
     assert not issubclass(gouji.LLMError, gouji.InputError)
+    assert issubclass(gouji.SettingsError, gouji.GoujiError)
     assert str(gouji.EmptyInput("文件为空")) == "input.empty: 文件为空"
 
 

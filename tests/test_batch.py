@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from gouji import batch
 from gouji.cli import cli
-from gouji.llm import LLMClient, LLMSettings, RateLimit
+from gouji.llm import LLMSettings, RateLimit
+from gouji.settings import Settings
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply, null_answer
 
@@ -194,14 +195,10 @@ def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_se
     paths = sorted(folder.glob("*.txt"))[:24]
 
     def records(workers: int) -> list[dict]:
-        client = LLMClient(
-            LLMSettings(model="m", base_url=llm_server.base_url, api_key="x", use_cache=False)
-        )
+        llm = LLMSettings(model="m", base_url=llm_server.base_url, api_key="x", use_cache=False)
         out = io.StringIO()
-        batch.run(
-            paths, out, max_bytes=10**8, llm=client, llm_mode="verify", workers=workers, quiet=True
-        )
-        client.close()
+        settings = Settings(max_bytes=10**8, witness="verify", llm=llm)
+        batch.run(paths, out, settings, workers=workers, quiet=True)
         lines = [json.loads(line) for line in out.getvalue().splitlines()]
         return [{k: v for k, v in r.items() if k != "llm"} for r in lines]
 

@@ -6,6 +6,7 @@ import pytest
 
 from gouji.llm import MODES
 from gouji.pipeline import extract_file
+from gouji.settings import Settings
 from gouji.tasks import estimate_tokens, prompt_versions
 from gouji_eval.generate import generate
 from gouji_eval.llm_server import Oracle, Reply, null_answer
@@ -14,6 +15,7 @@ from gouji_eval.score import claim_found, same
 from conftest import gold, shared_path
 
 SEED = "002_58d1e0dbcfc9fbf4"
+VERIFY = Settings(witness="verify")
 
 
 ALL = "s2+s3+s4+prose"  # one request: the three tables and the prose
@@ -33,7 +35,7 @@ def test_right_answers_are_accepted_from_both_witnesses(mode, llm_server, llm_cl
     expected = gold(SEED)
     truthful(llm_server)
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     assert record["fields"] == expected["fields"]
     assert set(record["field_status"].values()) == {"accepted"}
@@ -55,7 +57,7 @@ def test_claims_the_reader_missed_are_added_grounded(llm_server, llm_client):
     truthful(llm_server, "kewei_2024")
     path = shared_path("realdocs", "kewei_2024.md")
     alone = extract_file(path)
-    record = extract_file(path, llm=llm_client(), llm_mode="verify")
+    record = extract_file(path, llm=llm_client(), settings=VERIFY)
     missed = [c for c in expected["claims"] if not claim_found(c, alone["claims"])]
     assert missed, "the reader alone should miss a claim here"
     assert all(claim_found(c, record["claims"]) for c in expected["claims"])
@@ -74,7 +76,7 @@ def test_claims_whose_quote_is_not_in_the_source_are_dropped(llm_server, llm_cli
 
     path = shared_path("seeds", f"{SEED}.txt")
     llm_server.oracle = Inventing.of([(path, gold(SEED))])
-    record = extract_file(path, llm=llm_client(), llm_mode="verify")
+    record = extract_file(path, llm=llm_client(), settings=VERIFY)
     assert all(c["value"] != 999 for c in record["claims"])
     assert record["llm"]["ungrounded_claims"] == 1
 
@@ -101,7 +103,7 @@ def test_wrong_numbers_and_flaky_transport_never_yield_a_wrong_accepted_value(
     client = llm_client(mode)
     retries = 0
     for report, path in zip(reports, paths, strict=True):
-        record = extract_file(path, llm=client, llm_mode="verify")
+        record = extract_file(path, llm=client, settings=VERIFY)
         assert record["status"] == "ok"
         assert record["llm"]["errors"] == []
         retries += record["llm"]["usage"]["retries"]
@@ -126,7 +128,7 @@ def test_malformed_json_is_reasked_not_retried(mode, llm_server, llm_client):
         Reply('{"s2": [{"label": "规章", ') if task == ALL and n == 0 else None
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     assert record["llm"]["errors"] == []
     assert llm_server.requests(ALL) == 2
@@ -141,7 +143,7 @@ def test_rate_limit_honours_retry_after_then_succeeds(mode, llm_server, llm_clie
         Reply(status=429, headers={"Retry-After": "0"}) if n == 0 else None
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     usage = record["llm"]["usage"]
     assert record["llm"]["errors"] == []
@@ -154,7 +156,7 @@ def test_repeated_server_errors_leave_the_reader_result_standing(mode, llm_serve
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
         llm=llm_client(mode, transport_attempts=3),
-        llm_mode="verify",
+        settings=VERIFY,
     )
     assert record["status"] == "ok"
     assert set(record["field_status"].values()) == {"accepted"}
@@ -170,7 +172,7 @@ def test_timeouts_are_retried(mode, llm_server, llm_client):
         Reply(null_answer(task), delay=1.0) if n == 0 and task == ALL else None
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.3), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.3), settings=VERIFY
     )
     assert record["llm"]["errors"] == []
     assert record["llm"]["usage"]["retries"] == 1
@@ -185,7 +187,7 @@ def test_truncated_answer_fails_fast_into_the_record(mode, llm_server, llm_clien
         else None
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
     assert [e.split(":")[1].strip() for e in record["llm"]["errors"]] == ["llm.truncated"]
     assert llm_server.requests(ALL) == 1
@@ -196,9 +198,9 @@ def test_a_rerun_sends_no_request(llm_server, llm_client):
     expected = gold(SEED)
     truthful(llm_server)
     path = shared_path("seeds", f"{SEED}.txt")
-    extract_file(path, llm=llm_client(), llm_mode="verify")
+    extract_file(path, llm=llm_client(), settings=VERIFY)
     sent = llm_server.requests()
-    again = extract_file(path, llm=llm_client(), llm_mode="verify")
+    again = extract_file(path, llm=llm_client(), settings=VERIFY)
     assert llm_server.requests() == sent
     assert again["llm"]["usage"]["cache_hits"] == 1 and again["llm"]["usage"]["requests"] == 0
     assert again["fields"] == expected["fields"]
@@ -209,7 +211,7 @@ def test_token_budget_stops_further_requests(llm_server, llm_client):
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
         llm=llm_client(max_tokens_per_doc=10, context_tokens=2500),
-        llm_mode="verify",
+        settings=VERIFY,
     )
     assert llm_server.requests() == 1 and len(record["llm"]["asked"]) >= 3  # split to fit
     budget = sum("llm.budget" in e for e in record["llm"]["errors"])
@@ -219,7 +221,7 @@ def test_token_budget_stops_further_requests(llm_server, llm_client):
 def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
     path = shared_path("realdocs", "shanghai_office_2025.md")
     truthful(llm_server, "shanghai_office_2025")
-    record = extract_file(path, llm=llm_client(), llm_mode="fallback")
+    record = extract_file(path, llm=llm_client(), settings=Settings(witness="fallback"))
     asked = {s.task for s in llm_server.seen}
     assert asked == {"s2+s3+prose"}  # part 四 was read without doubt
     alone = extract_file(path)
@@ -246,13 +248,13 @@ def test_a_small_context_splits_the_tables_and_is_never_exceeded(mode, llm_serve
     expected = gold("shanghai_office_2025")
     truthful(llm_server, "shanghai_office_2025")
     path = shared_path("realdocs", "shanghai_office_2025.md")
-    whole = extract_file(path, llm=llm_client(mode, use_cache=False), llm_mode="verify")
+    whole = extract_file(path, llm=llm_client(mode, use_cache=False), settings=VERIFY)
     assert [a["task"] for a in whole["llm"]["asked"]] == [ALL]
     for context, first in ((4096, ["s2+s3+s4", "prose"]), (3000, ["s2", "s3", "s4"])):
         # Ollama's default context, then less: the tables alone, then one table at a time.
         before = len(llm_server.seen)
         split = extract_file(
-            path, llm=llm_client(mode, use_cache=False, context_tokens=context), llm_mode="verify"
+            path, llm=llm_client(mode, use_cache=False, context_tokens=context), settings=VERIFY
         )
         asked = [a["task"] for a in split["llm"]["asked"]]
         assert asked[: len(first)] == first and split["llm"]["context_tokens"] == context
@@ -269,7 +271,7 @@ def test_a_small_context_splits_the_tables_and_is_never_exceeded(mode, llm_serve
 def test_a_table_too_large_for_the_context_is_not_sent(llm_server, llm_client):
     truthful(llm_server)
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(context_tokens=900), llm_mode="verify"
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(context_tokens=900), settings=VERIFY
     )
     assert "s3: llm.context:" in " ".join(record["llm"]["errors"])
     assert "s3" not in {s.task for s in llm_server.seen} and _within(llm_server.seen, 900)
@@ -281,7 +283,7 @@ def test_a_collapsed_other_row_copied_as_printed_gives_zero_sub_rows(llm_server,
     the reader and the gold, reads its three sub-rows as 0."""
     truthful(llm_server, "hongze_2023")
     record = extract_file(
-        shared_path("realdocs", "hongze_2023.pdf"), llm=llm_client(), llm_mode="verify"
+        shared_path("realdocs", "hongze_2023.pdf"), llm=llm_client(), settings=VERIFY
     )
     for row in ("other_no_supplement", "other_unpaid_fee", "other_other"):
         for column in ("natural_person", "total"):
@@ -303,12 +305,16 @@ def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeyp
     monkeypatch.setenv("GOUJI_CACHE_DIR", str(tmp_path / "cache"))
     seed = shared_path("seeds", f"{SEED}.txt")
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm-mode", "json"])
+    result = CliRunner().invoke(
+        cli, ["extract", str(seed), "-o", str(out), "--structured-output", "json"]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text(encoding="utf-8"))
     assert record["llm"]["mode"] == "verify" and record["llm"]["model"] == "test-model"
     assert "LLM：请求 1 次" in result.output
-    result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm-mode", "json"])
+    result = CliRunner().invoke(
+        cli, ["extract", str(seed), "-o", str(out), "--structured-output", "json"]
+    )
     assert "LLM：请求 0 次" in result.output and "缓存命中 1" in result.output
     assert llm_server.requests() == 1
     result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm", "off"])

@@ -7,7 +7,7 @@ import io
 from PIL import Image
 
 from extractor import pages
-from extractor.pipeline import extract_file
+from gouji.pipeline import extract_file
 
 from conftest import shared_path
 

@@ -4,6 +4,7 @@ with noise, rotated columns, omissions and lies) against the seeds and the real 
 import pytest
 
 from gouji.pipeline import extract_file
+from gouji.settings import Settings
 from gouji_eval import sets
 from gouji_eval.llm_server import Oracle, ScriptedLLM
 from gouji_eval.score import same
@@ -30,7 +31,10 @@ def witnessed(labeled, tmp_path_factory):
 
     def run(**faults) -> list[dict]:
         server.oracle = Oracle.of(documents, **faults)
-        return [extract_file(item.document, llm=client, llm_mode="verify") for item, _ in labeled]
+        return [
+            extract_file(item.document, llm=client, settings=Settings(witness="verify"))
+            for item, _ in labeled
+        ]
 
     yield run
     client.close()

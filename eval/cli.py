@@ -1,0 +1,124 @@
+"""The eval's commands, which ``gouji`` lists beside its own (entry points in the group
+``gouji.commands``): ``gouji eval`` runs the sets and the regression gate, ``gouji gold``
+saves reviewed documents as the ``reviewed`` set."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gouji.cli import db_option, settings_options
+from gouji.settings import Settings
+from gouji.store import Store
+
+from . import run, sets
+
+
+@click.command("eval")
+@click.option(
+    "--set",
+    "set_names",
+    multiple=True,
+    type=click.Choice(sets.SET_NAMES),
+    help=f"要评测的集合，可重复；默认 {'、'.join(sets.DEFAULT_SETS)}。",
+)
+@settings_options
+@click.option(
+    "--generated-count",
+    type=click.IntRange(min=1),
+    default=sets.GENERATED_COUNT,
+    show_default=True,
+)
+@click.option(
+    "--seed", type=int, default=sets.GENERATED_SEED, show_default=True, help="生成集合的随机种子。"
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=run.BASELINE,
+    show_default="eval/baseline.json",
+    help="基线文件。",
+)
+@click.option("--update-baseline", is_flag=True, help="把本次结果记为新的基线。")
+@click.option(
+    "--artifact",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="本次运行的 JSON 记录，默认写到 eval/runs/。",
+)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="不评测，只列出历次运行记录中的各项指标（每个指标一行，↓ 表示比上一次变差）。",
+)
+@click.option(
+    "--runs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=run.RUNS,
+    show_default="eval/runs",
+    help="--history 读取的运行记录目录。",
+)
+def eval_command(
+    set_names: tuple[str, ...],
+    settings: Settings,
+    generated_count: int,
+    seed: int,
+    baseline: Path,
+    update_baseline: bool,
+    artifact: Path | None,
+    history: bool,
+    runs: Path,
+) -> None:
+    """在标注集上评测抽取结果，与基线比较；任何指标变差超过容差时退出码为 1。
+
+    指标按集合、按部分（二、三、四、正文数字、元数据）和按版式给出：值准确率、
+    接受精度（被接受字段中值正确的比例，必须保持 100%）、自动接受率、复核率、
+    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。
+    """
+    if history:
+        for line in run.history_lines(run.history(runs), list(set_names) or None):
+            click.echo(line)
+        return
+    names = list(set_names or sets.DEFAULT_SETS)
+    results = run.evaluate(names, settings, generated_count, seed)
+    for result in results:
+        for line in run.report_lines(result):
+            click.echo(line)
+    recorded = {"sets": names, "generated_count": generated_count, "seed": seed}
+    payload = run.artifact(results, recorded | settings.to_dict(), settings.uses_llm)
+    click.echo(f"运行记录：{run.write_artifact(payload, artifact)}")
+    lines, passed = run.gate(payload, baseline, update_baseline)
+    for line in lines:
+        click.echo(line)
+    if not passed:
+        sys.exit(1)
+
+
+@click.command()
+@db_option()
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="标注文件目录，默认 eval/reviewed（即 gouji eval --set reviewed）。",
+)
+def gold(db: str | None, into: Path | None) -> None:
+    """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    from gouji.review import Review
+
+    from .gold import save_reviewed
+
+    folder = into or sets.reviewed_dir()
+    store = Store(db)
+    review = Review(store)
+    saved = 0
+    try:
+        for doc in store.documents():
+            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
+                click.echo(str(save_reviewed(review, doc["id"], folder)))
+                saved += 1
+    finally:
+        store.close()
+    click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)

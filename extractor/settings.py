@@ -1,0 +1,117 @@
+"""Run settings: the one object extract, batch, cluster and eval take.
+
+It holds what a record depends on besides its document — the reader's options, the witness
+mode, the LLM's settings — and how a run spends its endpoint (requests in flight). The
+environment (``GOUJI_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``GOUJI_CACHE_DIR``)
+is read in one place, ``Settings.from_env``; everything after it reads the object. Its
+``fingerprint`` is what every record, store run and eval artifact carries, so two runs with
+the same settings say so whichever command made them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import SettingsError
+from .llm import LLMClient, LLMSettings
+from .record import RECORD_VERSION
+from .sources import DEFAULT_MAX_BYTES
+from .tasks import prompt_versions
+
+WITNESS_MODES = ("off", "verify", "fallback")
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_bytes: int = DEFAULT_MAX_BYTES  # the reader's limit on one file
+    witness: str = "off"  # the LLM as second witness: off, verify or fallback
+    llm: LLMSettings | None = None  # the endpoint's settings when the witness is on
+    concurrency: int | None = None  # documents in flight to the endpoint (None: the default)
+
+    @classmethod
+    def from_env(
+        cls,
+        witness: str | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        concurrency: int | None = None,
+        env: Mapping[str, str] = os.environ,
+        **llm_options: Any,
+    ) -> Settings:
+        """The settings a user gave (``None`` options: not given), completed from the
+        environment. With a model configured the witness defaults to ``verify``."""
+        values = {
+            "model": env.get("GOUJI_MODEL"),
+            "base_url": env.get("OPENAI_BASE_URL"),
+            "api_key": env.get("OPENAI_API_KEY"),
+            "cache_dir": Path(env["GOUJI_CACHE_DIR"]) if env.get("GOUJI_CACHE_DIR") else None,
+        }
+        values |= {k: v for k, v in llm_options.items() if v is not None}
+        llm = LLMSettings(**values)
+        witness = witness or ("verify" if llm.configured else "off")
+        if witness not in WITNESS_MODES:
+            raise SettingsError(f"未知的 LLM 证人模式 {witness}（可选 {'、'.join(WITNESS_MODES)}）")
+        if witness != "off" and not llm.configured:
+            raise SettingsError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
+        return cls(max_bytes, witness, llm if witness != "off" else None, concurrency)
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.witness != "off" and self.llm is not None
+
+    def client(self) -> LLMClient | None:
+        """A new client for this run's endpoint, or None when the reader runs alone."""
+        return LLMClient(self.llm) if self.uses_llm else None
+
+    def share(self, parts: int) -> Settings:
+        """The settings of one of ``parts`` processes: its share of the rate limit."""
+        if not self.uses_llm or not self.llm.requests_per_second:
+            return self
+        rate = self.llm.requests_per_second / parts
+        return replace(self, llm=replace(self.llm, requests_per_second=rate))
+
+    def _identity(self) -> dict[str, Any]:
+        """What a record depends on besides the document."""
+        out: dict[str, Any] = {
+            "gouji": __version__,
+            "record": RECORD_VERSION,
+            "llm": self.witness if self.uses_llm else "off",
+            "max_bytes": self.max_bytes,
+        }
+        if self.uses_llm:
+            out |= {
+                "model": self.llm.model,
+                "mode": self.llm.resolved_mode(),
+                "prompts": prompt_versions(),
+                "context": self.llm.context_tokens,
+            }
+        return out
+
+    def fingerprint(self) -> str:
+        """Same fingerprint, same record (for the same document)."""
+        blob = json.dumps(self._identity(), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a store run and an eval artifact record about the settings."""
+        out: dict[str, Any] = {
+            "llm": self.witness if self.uses_llm else "off",
+            "max_bytes": self.max_bytes,
+            "fingerprint": self.fingerprint(),
+        }
+        if self.uses_llm:
+            out |= {"model": self.llm.model, "instructor_mode": self.llm.resolved_mode()}
+        return out
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``读取器 + LLM（verify，qwen2.5:7b，json）；指纹 3f…``."""
+        who = "读取器"
+        if self.uses_llm:
+            who += f" + LLM（{self.witness}，{self.llm.model}，{self.llm.resolved_mode()}）"
+        return f"{who}；单个文件上限 {self.max_bytes} 字节；设置指纹 {self.fingerprint()}"
