@@ -40,18 +40,22 @@ _FILLER = (
 )
 
 
-def write_reports(folder: Path, count: int, target_bytes: int = 8192, seed: int = 0) -> list[Path]:
+def write_reports(
+    folder: Path, count: int, target_bytes: int = 8192, seed: int = 0, layout: str = "tab_rows"
+) -> list[Path]:
     """Generated reports padded with prose (no figures) to about ``target_bytes`` each."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     paths = []
+    # A crawled page keeps its body on one line.
+    gap = "" if layout == "crawl" else "\n\n"
     for i in range(count):
-        report = generate(seed + i, layout="tab_rows", variants=(), inject_error=False)
+        report = generate(seed + i, layout=layout, variants=(), inject_error=False)
         text = report.text
         while len(text.encode("utf-8")) < target_bytes:
             filler = "".join(rng.sample(_FILLER, 3))
             text = text.replace(
-                "二、主动公开政府信息情况", f"{filler}\n\n二、主动公开政府信息情况", 1
+                "二、主动公开政府信息情况", f"{filler}{gap}二、主动公开政府信息情况", 1
             )
         path = folder / f"report_{i:05d}.txt"
         path.write_text(text, encoding="utf-8")
@@ -66,7 +70,7 @@ def _pass(step, paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def reader_speed(paths: list[Path]) -> dict:
+def reader_speed(paths: list[Path], layout: str = "tab_rows") -> dict:
     # One-time set-up (OpenCC's tables, compiled patterns) is not a per-document cost.
     extract_file(paths[0])
     # The fastest of several interleaved passes: what the code costs, not what else the
@@ -76,7 +80,7 @@ def reader_speed(paths: list[Path]) -> dict:
         reading = min(reading, _pass(sources.load, paths))
         extracting = min(extracting, _pass(extract_file, paths))
     size = sum(p.stat().st_size for p in paths) / len(paths) / 1024
-    print(f"读取器（单核，{len(paths)} 份，平均 {size:.1f} KB）")
+    print(f"读取器（单核，{len(paths)} 份 {layout} 版式，平均 {size:.1f} KB）")
     print(f"  读取 + 规范化：{len(paths) / reading:8.1f} 份/秒")
     print(f"  完整抽取：    {len(paths) / extracting:8.1f} 份/秒（目标 ≥ 100）")
     print(f"  抽取 / 读取：  {extracting / reading:8.2f} 倍（目标 ≤ 3）")
@@ -344,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
         paths = write_reports(folder / "speed", 100 if args.quick else 300)
         if "reader" in chosen:
             figures["reader"] = reader_speed(paths)
+            crawled = write_reports(folder / "crawl", 100 if args.quick else 300, layout="crawl")
+            figures["reader_crawl"] = reader_speed(crawled, "crawl")
         if "llm" in chosen:
             figures["llm"] = llm_path(folder / "speed", args.latency, args.quick)
         if "tokens" in chosen:

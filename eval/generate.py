@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import opencc
@@ -40,6 +41,7 @@ LAYOUTS = (
     "pdf_text",  # PDF text: spaces between cells, two-character headers split, page footers
     "one_line",  # each table collapsed onto one line
     "html",  # HTML tables with rowspan/colspan
+    "crawl",  # a crawler's page.txt: a header, the body on one line, cells run together
 )
 VARIANTS = ("fullwidth", "traditional", "blanks")
 # Layouts where an empty cell is visible (a separator on each side of it).
@@ -220,7 +222,9 @@ def _cells(row: Row) -> list[str]:
     return row[0] + row[1]
 
 
-def render_table(layout: str, rows: list[Row], rng: random.Random, part: str) -> str:
+def render_table(
+    layout: str, rows: list[Row], rng: random.Random, part: str, stray: float = 0.0
+) -> str:
     if layout == "cell_tab":
         return "\n\n".join("\n".join(f"\t{c}" for c in _cells(r)) for r in rows)
     if layout == "cell_blank":
@@ -259,6 +263,8 @@ def render_table(layout: str, rows: list[Row], rng: random.Random, part: str) ->
         return " ".join(c for r in rows for c in _cells(r) if c)
     if layout == "html":
         return _html_table(rows)
+    if layout == "crawl":
+        return _crawl_table(rows, rng, stray)
     raise ValueError(f"unknown layout {layout}")
 
 
@@ -276,6 +282,49 @@ def _pdf_text(rows: list[Row], rng: random.Random, part: str) -> str:
         at = rng.randrange(3, len(lines) - 2)
         lines.insert(at, rng.choice(["- 3 -", "— 2 —", "第 3 页"]))
     return "\n".join(lines)
+
+
+def _crawl_table(rows: list[Row], rng: random.Random, stray: float) -> str:
+    """A crawler's flattening: each row's labels and cells run together, a space kept only
+    here and there (each table its own habit), blank cells gone. ``stray`` is the chance
+    that a space falls inside a number instead (adversarial: the simulation's)."""
+    habit = rng.choice(["none", "none", "none", "spaced", "mixed", "mixed"])
+    out = []
+    for labels, values in rows:
+        text = "".join(labels)
+        cells = [v for v in values if v]
+        if cells and rng.random() < 0.2:
+            text += " "
+        for i, value in enumerate(cells):
+            if len(value) > 1 and value.isdigit() and rng.random() < stray:
+                at = rng.randrange(1, len(value))
+                value = value[:at] + " " + value[at:]
+            space = habit == "spaced" or habit == "mixed" and rng.random() < 0.4
+            text += (" " if i and space else "") + value
+        out.append(text)
+    return "".join(out)
+
+
+def _crawl_header(rng: random.Random, agency: str, year: int, title: str) -> tuple[str, dict]:
+    """A crawler's header and the provenance it states (the record's ``source``)."""
+    month, day, doc = rng.randint(1, 3), rng.randint(1, 28), rng.randint(10000, 99999)
+    published = f"{year + 1}-{month:02d}-{day:02d}"
+    url = f"https://www.example.gov.cn/zwgk/zfxxgknb/{year + 1}{month:02d}/t{published.replace('-', '')}_{doc}.htm"
+    publisher = rng.choice([agency, ""])
+    colon = rng.choice([": ", "：", ":"])
+    lines = [
+        f"标题{colon}{title}",
+        f"发布时间{colon}{published} {rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}",
+        f"文号{colon}",
+        f"发布机构{colon}{publisher}",
+        f"栏目{colon}政府信息公开年报",
+        f"原文链接{colon}{url}",
+        f"本地目录{colon}zwgk/zfxxgknb/{year + 1}{month:02d}/{doc}_{title}",
+        "页面链接与图片详见 links.tsv(同目录)",
+        "==================== 正文 ====================",
+    ]
+    source = {"url": url, "published": published, "title": title, "publisher": publisher or None}
+    return "\n".join(lines) + "\n", source
 
 
 def _html_table(rows: list[Row]) -> str:
@@ -304,8 +353,11 @@ class _Writer:
         self.parts: list[str] = []
         self.length = 0
         self.claims: list[dict] = []
+        self.one_line = False  # a crawl's body: every line break dropped
 
     def add(self, text: str) -> None:
+        if self.one_line:
+            text = text.replace("\n", "")
         self.parts.append(text)
         self.length += len(text)
 
@@ -396,22 +448,34 @@ def generate(
     layout: str | None = None,
     variants: tuple[str, ...] | None = None,
     inject_error: bool | None = None,
+    draw: Callable[[random.Random], dict] | None = None,
+    stray: float = 0.0,
 ) -> Report:
     """One report. Unset arguments are drawn from ``seed``, so a seed always gives the
-    same report."""
+    same report. ``draw`` makes the figures and ``stray`` is the crawl layout's chance of a
+    space inside a number (both for the simulation)."""
     rng = random.Random(seed)
     layout = layout or rng.choice(LAYOUTS)
     if variants is None:
         variants = tuple(v for v in VARIANTS if rng.random() < 0.2)
     if inject_error is None:
         inject_error = rng.random() < 0.1
-    figures = draw_figures(rng)
+    figures = (draw or draw_figures)(rng)
     inconsistencies = [_inject_error(rng, figures)] if inject_error else []
     printed: dict = dict(figures)
     if "blanks" in variants:
-        marks = ["—", "/", "无"] + ([""] if layout in _EMPTY_VISIBLE else [])
+        # A crawl drops blank cells altogether, which leaves nothing of a row left blank
+        # (as reports leave whole rows) and shifts the digits of a row with a blank cell.
+        marks = [""] if layout == "crawl" else ["—", "/", "无"]
+        marks += [""] if layout in _EMPTY_VISIBLE else []
         zeros = [k for k, v in figures.items() if v == 0 and not k.startswith("s2.fees")]
-        for key in rng.sample(zeros, min(len(zeros), 6)):
+        scattered = 6
+        if layout == "crawl":
+            empty = [r for r in S3_ROWS if all(figures[k] == 0 for k in r.keys)]
+            for row in rng.sample(empty, min(len(empty), rng.randint(1, 3))):
+                printed.update(dict.fromkeys(row.keys, ""))
+            scattered = 2
+        for key in rng.sample(zeros, min(len(zeros), scattered)):
             printed[key] = rng.choice(marks)
     agency = rng.choice(_AGENCIES)
     year = rng.choice([2021, 2022, 2023, 2024, 2025])
@@ -422,8 +486,10 @@ def generate(
 
     w = _Writer()
     is_html = layout == "html"
-    p_open, p_close = ("<p>", "</p>\n") if is_html else ("", "\n\n")
+    p_open, p_close = {"html": ("<p>", "</p>\n"), "crawl": ("", "")}.get(layout, ("", "\n\n"))
     blocks: list = []
+    title = f"{agency}{year}年政府信息公开工作年度报告"
+    source = dict.fromkeys(("url", "published", "title", "publisher"))
 
     def paragraph(write) -> None:
         """Write a paragraph (a string, or a function writing prose with claims)."""
@@ -435,11 +501,22 @@ def generate(
 
     def table(rows: list[Row], part: str) -> None:
         blocks.append(("table", rows))
-        w.add(render_table(layout, rows, rng, part) + "\n\n")
+        w.add(render_table(layout, rows, rng, part, stray) + ("" if p_close == "" else "\n\n"))
 
+    chrome = layout == "crawl" and rng.random() < 0.3
     if is_html:
-        w.add(f"<html><head><title>{agency}{year}年政府信息公开工作年度报告</title></head><body>\n")
-    paragraph(f"{agency}{year}年政府信息公开工作年度报告")
+        w.add(f"<html><head><title>{title}</title></head><body>\n")
+    if layout == "crawl":
+        header, source = _crawl_header(rng, agency, year, title)
+        w.add(header)
+        w.one_line = True
+        if chrome:  # a portal's breadcrumb and share buttons before the body
+            w.add(
+                f"当前位置： 首页政务公开政府信息公开年报 {title} 来源：{agency} "
+                f"时间：{source['published']} 10:12 微信 微博 QQ空间 全真版 文字版 文件下载 相关链接： "
+            )
+    if layout != "crawl" or rng.random() < 0.5:  # a crawl's body often starts without it
+        paragraph(title)
     paragraph("一、总体情况")
     paragraph(lambda w: _prose_overview(w, rng, figures, year, agency))
     paragraph(PARTS["s2"].heading)
@@ -452,6 +529,8 @@ def generate(
     paragraph(lambda w: _prose_problems(w, rng))
     paragraph("六、其他需要报告的事项")
     paragraph("本年度未收取信息处理费。")
+    if chrome:
+        w.add(" 附件下载")
     if is_html:
         w.add("</body></html>\n")
     text = w.text()
@@ -475,6 +554,7 @@ def generate(
         "notes": f"generated: layout {layout}, variants {list(variants) or 'none'}",
         "layout": layout,
         "variants": list(variants),
+        "source": source,
     }
     plain = w.text()
     structure = [

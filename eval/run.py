@@ -47,8 +47,9 @@ TOLERANCE = {
     "accuracy": 0.0,
     "balanced_share": 0.0,
     "failed": 0.0,
+    "false_accepts": 0.0,
 }
-LOWER_IS_BETTER = {"failed"}
+LOWER_IS_BETTER = {"failed", "false_accepts"}
 
 
 @dataclass
@@ -109,6 +110,7 @@ def evaluate_set(
     claims = Counter()
     meta = Counter()
     injected = caught = balanced = 0
+    corpus_fields = corpus_accepted = 0
 
     def one(item: sets.Item) -> tuple[sets.Item, dict]:
         return item, extract_file(item.document, settings, llm)
@@ -116,7 +118,7 @@ def evaluate_set(
     for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
         result.documents += 1
         doc = item.document.name
-        if record["status"] == "failed":
+        if record["status"] != "ok":  # every document of a set is a report to be read
             result.failed.append((doc, record["error"]))
             continue
         rules = {f["rule"] for f in record["findings"]}
@@ -124,6 +126,8 @@ def evaluate_set(
             balanced += 1
         gold = item.gold
         if gold is None:
+            corpus_fields += len(FIELD_KEYS)
+            corpus_accepted += sum(s == "accepted" for s in record["field_status"].values())
             continue
         for key in FIELD_KEYS:
             value, expected = record["fields"][key], gold["fields"][key]
@@ -159,6 +163,8 @@ def evaluate_set(
     if name == "corpus":
         read = result.documents - len(result.failed)
         m["corpus.documents.balanced_share"] = balanced / read if read else 0.0
+        if corpus_fields:
+            m["corpus.fields.accept_rate"] = corpus_accepted / corpus_fields
         return result
     for part, tally in parts.items():
         m.update(tally.metrics(f"{name}.{part}"))
@@ -176,6 +182,8 @@ def evaluate_set(
         m[f"{name}.meta.accuracy"] = meta["right"] / meta["total"]
     if injected:
         m[f"{name}.errors.recall"] = caught / injected
+    if name == "simulation":
+        m["simulation.fields.false_accepts"] = len(result.wrong_accepted)
     result.worst_fields = errors.most_common(10)
     return result
 
@@ -255,6 +263,13 @@ def report_lines(result: SetResult) -> list[str]:
     if name == "corpus":
         lines.append(
             f"   表格读全且勾稽全部成立的比例 {_pct(m.get('corpus.documents.balanced_share'))}"
+            f"，自动接受的字段 {_pct(m.get('corpus.fields.accept_rate'))}"
+        )
+    elif name == "simulation":
+        lines.append(
+            f"   粘连数字模拟：{result.documents} 张表、{result.documents * len(FIELD_KEYS)} 个字段，"
+            f"自动接受 {_pct(m.get('simulation.fields.accept_rate'))}，"
+            f"接受了错误的值 {len(result.wrong_accepted)} 个（必须为 0）"
         )
     else:
         lines.append(

@@ -41,10 +41,10 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from . import crossyear
+from . import crossyear, twins
 from .llm import LLMClient, Usage
 from .pipeline import extract_file
-from .record import document_key, dumps
+from .record import document_key, dumps, skipped_record
 from .settings import Settings
 
 LOG_EVERY_SECONDS = 10.0
@@ -156,7 +156,8 @@ class Progress:
 @dataclass
 class Outcome:
     documents: int = 0
-    skipped: int = 0
+    skipped: int = 0  # done before (``--resume``)
+    not_reports: int = 0  # skipped records: not a report, or a copy of another document
     failed: int = 0
     in_review: int = 0
     rules: Counter = field(default_factory=Counter)
@@ -167,6 +168,9 @@ class Outcome:
         """Add one record to the summary; what the check across years needs of it."""
         if record["status"] == "failed":
             self.failed += 1
+            return None
+        if record["status"] == "skipped":
+            self.not_reports += 1
             return None
         self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
         self.rules.update(f["rule"] for f in record["findings"])
@@ -328,7 +332,7 @@ def run(
     years = []
     for record in earlier:
         outcome.skipped += 1
-        if on_record is not None:
+        if on_record is not None and record["status"] != "skipped":
             on_record(record)
         if (summary := outcome.count(record)) is not None:
             years.append(summary)
@@ -342,11 +346,13 @@ def run(
     # frozen, it is not walked again by every full collection (a few ms per LLM request).
     gc.freeze()
     try:
-        for record in _records(settings, llm, workers, documents):
+        copied = twins.copies(documents)
+        extracted = _records(settings, llm, workers, [d for d in documents if d not in copied])
+        for record in _with_copies(extracted, documents, copied):
             record["settings"] = fingerprint
             out.write(dumps(record) + "\n")  # one write per record: a kill cuts at most one line
             out.flush()
-            if on_record is not None:
+            if on_record is not None and record["status"] != "skipped":
                 on_record(record)
             progress.step()
             if record.get("llm"):
@@ -364,6 +370,18 @@ def run(
     ]
     outcome.rules.update(f["rule"] for f in outcome.cross_year)
     return outcome
+
+
+def _with_copies(
+    extracted: Iterator[dict], documents: list[Path], copied: dict[Path, tuple[str, Path]]
+) -> Iterator[dict]:
+    """All records in input order: the extracted ones, and a skipped record for each copy."""
+    for path in documents:
+        if path in copied:
+            error, original = copied[path]
+            yield skipped_record(str(path), error, sha256_of(path), str(original))
+        else:
+            yield next(extracted)
 
 
 def default_workers(settings: Settings, count: int) -> int:

@@ -21,7 +21,7 @@ from .record import document_key, dumps
 from .rules import RULES
 from .settings import WITNESS_MODES, Settings
 from .sources import DEFAULT_MAX_BYTES, iter_documents
-from .store import Store, database_url
+from .store import Store, database_url, store_exists
 from .tasks import prompt_versions
 
 # Installed packages add commands under this entry-point group (the eval adds ``eval`` and
@@ -272,6 +272,8 @@ def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
 def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     skipped = f"，跳过已完成的 {outcome.skipped} 份" if outcome.skipped else ""
+    if outcome.not_reports:
+        skipped += f"，不是报告或与别的文件重复而略过 {outcome.not_reports} 份"
     echo(
         f"报告 {outcome.documents} 份{skipped}，失败 {outcome.failed} 份；"
         f"待复核字段 {outcome.in_review} 个。"
@@ -291,25 +293,52 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(f"记录已写入 {output}")
 
 
+def existing_store(db: str | None) -> Store:
+    """The store to review, export or take gold from; it must be there already."""
+    url = database_url(db)
+    if not store_exists(url):
+        raise click.ClickException(
+            f"没有找到复核库 {url}：请用 --db 指定，或先运行 gouji extract … --db 写入复核库"
+        )
+    return Store(url)
+
+
 @cli.command()
 @db_option()
 @click.option("--port", type=int, default=8501, show_default=True)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="界面监听的地址；默认只有本机能打开，要与同事共用时给出本机的网络地址（如 0.0.0.0）。",
+)
 @click.option("--headless", is_flag=True, help="不自动打开浏览器。")
-def review(db: str | None, port: int, headless: bool) -> None:
-    """打开复核界面（Streamlit），处理复核库中待复核的字段。"""
+def review(db: str | None, port: int, address: str, headless: bool) -> None:
+    """打开复核界面（Streamlit），处理复核库中待复核的字段。
+
+    界面只在本机监听（--address 可改），不收集使用统计，不向外发出任何请求。
+    """
     import os
     from importlib import resources
 
-    url = database_url(db)
-    Store(url).close()  # create or migrate the database before the app opens it
+    store = existing_store(db)  # migrated before the app opens it
+    url = store.url
+    store.close()
     app = resources.files("gouji_review").joinpath("app.py")
+    shown = "localhost" if address in ("127.0.0.1", "0.0.0.0", "::") else address
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port),
+        "--server.address", address,
+        # Named, so Streamlit prints it instead of looking up the machine's outside address.
+        "--browser.serverAddress", shown,
         "--server.headless", "true" if headless else "false",
+        "--server.showEmailPrompt", "false",
+        "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
-    click.echo(f"复核库 {url}；界面地址 http://localhost:{port}", err=True)
+    click.echo(f"复核库 {url}；界面地址 http://{shown}:{port}", err=True)
     sys.stderr.flush()
     # Become the server rather than wait on it: stopping `gouji review` stops the app.
     os.execve(sys.executable, command, {**os.environ, "GOUJI_DB": url})
@@ -329,22 +358,32 @@ def review(db: str | None, port: int, headless: bool) -> None:
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--chinese-header", is_flag=True, help="表头用中文标签（附键名）。")
+@click.option(
+    "--long", "long_format", is_flag=True, help="长表：每份报告每个字段一行，附状态和证人。"
+)
 def export(
-    records: Path | None, db: str | None, fmt: str, output: Path, chinese_header: bool
+    records: Path | None,
+    db: str | None,
+    fmt: str,
+    output: Path,
+    chinese_header: bool,
+    long_format: bool,
 ) -> None:
-    """导出每份报告一行、按 SCHEMA.md 键名排列的数据。
+    """导出每份报告一行、按 SCHEMA.md 键名排列的数据，每个值后附它的状态
+    （accepted 核对通过、review 待复核、reviewed 已复核、publisher_error 报告本身不一致）。
 
     给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
-    已复核的值替换抽取值。
+    已复核的值替换抽取值。跳过的文件（非年度报告、重复）不导出。
     """
     from .export import rows_from_records, rows_from_store, write
+    from .review import Review
 
     if records is not None:
-        count = write(rows_from_records(records), fmt, output, chinese_header)
+        count = write(rows_from_records(records), fmt, output, chinese_header, long_format)
     else:
-        store = Store(db)
+        store = existing_store(db)
         try:
-            count = write(rows_from_store(store), fmt, output, chinese_header)
+            count = write(rows_from_store(Review(store)), fmt, output, chinese_header, long_format)
         finally:
             store.close()
     click.echo(f"已导出 {count} 份报告到 {output}", err=True)
@@ -385,7 +424,7 @@ def panel(
     if records:
         rows = panel_data.build(panel_data.from_records(records), table)
     else:
-        store = Store(db)
+        store = existing_store(db)
         try:
             rows = panel_data.build(panel_data.from_store(store), table)
         finally:

@@ -35,7 +35,8 @@ class _Extract:
         for path in batch["path"]:
             record = extract_file(str(path), self.settings, self.llm)
             record["settings"] = self.fingerprint
-            self.store.save_record(record, self.run_id)
+            if record["status"] != "skipped":  # not a report: nothing for the store
+                self.store.save_record(record, self.run_id)
             statuses.append(record["status"])
         return {"path": batch["path"], "status": statuses}
 

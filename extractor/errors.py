@@ -15,7 +15,8 @@
     │   ├── LLMSchemaError        llm.schema
     │   ├── LLMBudgetExceeded     llm.budget
     │   └── LLMContextExceeded    llm.context
-    └── SettingsError         settings that cannot run (a usage error, before any document)
+    ├── SettingsError         settings that cannot run (a usage error, before any document)
+    └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
 
 Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
 ``"<code>: <one-line Chinese message>"``.
@@ -102,3 +103,8 @@ class LLMContextExceeded(LLMError):
 
 class SettingsError(GoujiError):
     """Settings that cannot run (an LLM witness asked for with no model configured)."""
+
+
+class DecisionRefused(GoujiError):
+    """A review decision the queue will not apply (the item's hold is not the reviewer's,
+    or its value changed since it was shown); ``str()`` tells the reviewer why."""

@@ -5,17 +5,19 @@ its module's; this one calls them in order and turns a bad document into its fai
 from __future__ import annotations
 
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
-from . import checks, claims, meta, reader, sections, sources, tasks
+from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks
 from .decide import decide
 from .errors import InputError, LLMError, NotAReport
 from .llm import LLMClient, Usage
 from .prose import sentences
 from .reconcile import merge_claims, merge_meta, reconcile, witnessed
-from .record import Record, failed_record, ok_record
+from .record import Record, failed_record, ok_record, skipped_record
 from .settings import Settings
 from .tasks import Asked, Failure
+from .template import PARTS
 
 
 def _ask(client: LLMClient, mode: str, view: str, found, result) -> Asked:
@@ -37,13 +39,17 @@ def extract_loaded(
     loaded: sources.Loaded, settings: Settings, llm: LLMClient | None = None
 ) -> Record:
     """The record for a document already read into text."""
-    source = loaded.source
+    is_html = Path(loaded.path).suffix.lower() in sources.HTML_SUFFIXES
+    page = crawl.read(loaded.source.view, loaded.source.raw if is_html else None)
+    source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
-    if found.template == "unknown" and not sections.looks_like_report(view):
-        raise NotAReport("未找到政府信息公开年度报告的表格或相关内容，不像一份年度报告")
+    if found.template == "unknown" and not sections.looks_like_report(
+        view, found, page.source["title"]
+    ):
+        raise NotAReport("未找到政府信息公开年度报告的表格或各部分标题，不像一份年度报告")
     result = reader.read(view, found)
-    report_meta = meta.find_meta(view)
+    report_meta = meta.find_meta(view, page.source["title"], page.source["publisher"])
     prose = claims.find_claims(source, found.prose_spans(len(view)))
 
     candidates, findings, notes = result.candidates, list(result.findings), list(result.notes)
@@ -68,6 +74,13 @@ def extract_loaded(
             "set_aside": merged.set_aside,
         }
 
+    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums, result.options)
+    findings += cut_findings
+    for counts, how in (
+        (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
+        (confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
+    ):
+        notes += [f"{PARTS[p].name}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())]
     for key, options in result.alternatives.items():
         disputed.setdefault(key, []).extend(
             {"witness": "reader", "value": value, "span": None} for value in options
@@ -84,6 +97,7 @@ def extract_loaded(
         loaded,
         template=found.template,
         meta=report_meta,
+        source=page.source,
         decided=(fields, status, spans, witness),
         claims=[c.to_dict() for c in prose],
         findings=[f.to_dict() for f in findings],
@@ -113,6 +127,8 @@ def extract_file(
         return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
     try:
         return extract_loaded(loaded, settings, llm)
+    except NotAReport as exc:
+        return skipped_record(str(path), str(exc), loaded.sha256)
     except InputError as exc:
         return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch

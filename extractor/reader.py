@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -18,7 +17,7 @@ from itertools import accumulate
 from .cells import Cell, tokenize
 from .model import Candidate, Finding
 from .sections import Sections
-from .splits import cuts, groups_of_five, row_total
+from .splits import CHOOSERS, Cut, cuts, forced, with_blanks
 from .template import (
     FIELD_KEYS,
     PARTS,
@@ -43,6 +42,14 @@ class ReaderResult:
     row_cells: dict[str, list[Cell]] = field(default_factory=dict)
     # Other values a key may take (run-together digits with several cuts), for the reviewer.
     alternatives: dict[str, list] = field(default_factory=dict)
+    # Run-together rows cut by their own identity: proposals that other identities confirm.
+    cuts: list[Cut] = field(default_factory=list)
+    # Run-together rows whose digits allow one reading only, per part.
+    forced: dict[str, int] = field(default_factory=dict)
+    # What an unplaced cell adds to a sum whatever its reading, and the rows with several
+    # cuts with all their cuts (``splits.confirm``).
+    sums: dict[str, int] = field(default_factory=dict)
+    options: list[tuple[tuple[str, ...], list[list[int | None]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -156,16 +163,23 @@ def _place(
     label = row.label
     notes = [c.note for c in window if c.note] if window is not None else []
     glued = window is None or any(c.glued for c in window)
-    if glued and _place_cut(result, part, row, seq, row_total if part == "s3" else None):
+    if glued and _place_cut(result, part, row, seq):
         return
     if window is None:
-        numbers = sum(1 for c in seq if c.kind != "empty")
+        numbers = [c for c in seq if c.kind != "empty"]
         _unplaced(
             result,
             f"{part}.row_cells",
             list(row.keys),
-            f"「{label}」一行读到 {numbers} 个数（应为 {n} 个），无法确定各数所属的列",
+            f"「{label}」一行读到 {len(numbers)} 个数（应为 {n} 个），无法确定各数所属的列",
         )
+        if sum(len(c.text) for c in numbers) < n and all(
+            c.kind == "blank" or c.kind == "number" and c.value == 0 for c in numbers
+        ):
+            # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
+            result.sums.update(dict.fromkeys(row.keys, 0))
+        else:
+            _weigh_blanks(result, part, row, numbers)
         return
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
@@ -286,26 +300,53 @@ def _read_aligned(
     return seen
 
 
-def _place_cut(
-    result: ReaderResult,
-    part: str,
-    row: Row,
-    seq: list[Cell],
-    complete: Callable[[list[int]], bool] | None,
-    partial: Callable[[list[int]], bool] | None = None,
-) -> bool:
-    """Cells whose borders were lost (digits run together): fill the row when exactly one
-    cut fits the identities, for a person to confirm; name the cuts when several fit.
+_CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not weighed at all
+
+
+@lru_cache(maxsize=4096)
+def _readings(
+    tokens: tuple[str, ...], n: int, part: str
+) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The digits' cuts into ``n`` cells (two at most), and the cuts the part's identity
+    admits. Reports print the same digit strings over and over (``1000001``)."""
+    anyhow = tuple(map(tuple, cuts(list(tokens), n, limit=2)))
+    chooser = CHOOSERS.get(part)
+    if chooser is None or len(anyhow) == 1:
+        return anyhow, ()
+    return anyhow, tuple(map(tuple, chooser[1](list(tokens), n, _CUT_LIMIT)))
+
+
+def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bool:
+    """Cells whose borders were lost (digits run together), as ``splits`` says: read them
+    when the digits allow one reading only; propose the one cut the row's identity allows,
+    for other identities to confirm; name the cuts when several fit.
     Returns False when the cells are not run-together digits at all."""
     numbers = [c for c in seq if c.kind != "empty"]
     if not numbers or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
         return False
     n = len(row.keys)
-    found = cuts([c.text for c in numbers], n, complete, partial)
-    printed = " ".join(c.text for c in numbers)
+    tokens = [c.text for c in numbers]
+    printed = " ".join(tokens)
+    only = forced(tokens, n)
+    if only is not None:
+        _fill_cut(result, row, numbers, only, certain=True)
+        result.forced[part] = result.forced.get(part, 0) + 1
+        return True
+    rule, chosen, _ = CHOOSERS.get(part, (None, None, None))
+    anyhow, admitted = _readings(tuple(tokens), n, part)
+    found = [list(cut) for cut in anyhow]
+    if len(found) == 1 and rule is not None:
+        # The digits' only cut into this row's cells, though a blank may have been dropped:
+        # no identity chose it, so all of them are left to confirm it.
+        _fill_cut(result, row, numbers, found[0], certain=False)
+        result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, None))
+        return True
+    if chosen is not None:
+        found = [list(cut) for cut in admitted]
     if not found:
-        if complete is None or sum(len(c.text) for c in numbers) < n:
+        if chosen is None or sum(len(t) for t in tokens) < n:
             return False
+        _weigh_blanks(result, part, row, numbers)
         _unplaced(
             result,
             f"{part}.run_together",
@@ -314,6 +355,11 @@ def _place_cut(
         )
         return True
     if len(found) > 1:
+        if len(found) < _CUT_LIMIT:  # every cut is known: cells they agree on add the same
+            result.sums.update(
+                {k: found[0][i] for i, k in enumerate(row.keys) if len({c[i] for c in found}) == 1}
+            )
+            result.options.append((row.keys, found))
         options = "；或 ".join("、".join(map(str, cut)) for cut in found[:3])
         _unplaced(
             result,
@@ -325,27 +371,51 @@ def _place_cut(
             {key: sorted({cut[i] for cut in found}) for i, key in enumerate(row.keys)}
         )
         return True
+    if rule is None:
+        # No identity to choose or confirm it, and the digits could be fewer cells.
+        _fill_cut(result, row, numbers, found[0], certain=False)
+        result.findings.append(
+            Finding(
+                f"{part}.run_together",
+                list(row.keys),
+                f"「{row.label}」的数字粘连为「{printed}」，可拆为 {'、'.join(map(str, found[0]))}，"
+                "但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对",
+            )
+        )
+        return True
     (cut,) = found
-    spans: list[tuple[int, int]] = []
+    _fill_cut(result, row, numbers, cut, certain=False)
+    result.cuts.append(Cut(part, row.label, row.keys, cut, printed, rule))
+    return True
+
+
+def _weigh_blanks(result: ReaderResult, part: str, row: Row, numbers: list[Cell]) -> None:
+    """A row that cannot be placed, perhaps because blank cells were dropped: its readings
+    with blanks that its own identity admits, when there are few, for ``splits.confirm``
+    to weigh the other rows' column identities with."""
+    chooser = CHOOSERS.get(part)
+    if part != "s3" or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
+        return  # part 四's 15 cells leave too many places for the blanks
+    found = with_blanks([c.text for c in numbers], len(row.keys), chooser[2], _CUT_LIMIT)
+    if found:
+        agreed = {i for i in range(len(row.keys)) if len({r[i] or 0 for r in found}) == 1}
+        result.sums.update({row.keys[i]: found[0][i] or 0 for i in agreed})
+        result.options.append((row.keys, found))
+
+
+def _fill_cut(
+    result: ReaderResult, row: Row, numbers: list[Cell], cut: list[int], certain: bool
+) -> None:
+    """Candidates for a row's cut, each spanning its own digits."""
     cells = iter(numbers)
     cell, offset = next(cells), 0
-    for value in cut:
+    for key, value in zip(row.keys, cut, strict=True):
         if offset >= len(cell.text):
             cell, offset = next(cells), 0
         width = len(str(value))
-        spans.append((cell.start + offset, cell.start + offset + width))
+        span = (cell.start + offset, cell.start + offset + width)
+        result.candidates[key] = Candidate(key, value, span, certain)
         offset += width
-    for key, value, span in zip(row.keys, cut, spans, strict=True):
-        result.candidates[key] = Candidate(key, value, span, False)
-    result.findings.append(
-        Finding(
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，按勾稽关系只有一种拆分："
-            f"{'、'.join(map(str, cut))}，请核对",
-        )
-    )
-    return True
 
 
 def _read_rows(
@@ -380,6 +450,14 @@ def _read_rows(
         if anchor.row is S3_COLLAPSED_OTHER:
             if any(c.kind != "empty" for c in seq):
                 _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
+            continue
+        if not seq and k + 1 < len(anchors) and anchors[k + 1].line == anchor.line:
+            # The next row's label follows this one's at once, on the same line: nothing was
+            # printed in it (a crawl drops blank cells altogether, as a pipe table shows them
+            # empty). On a line of its own, a label's numbers may have wrapped elsewhere.
+            at = flat[anchor.cell_index].end
+            for key in anchor.row.keys:
+                result.candidates[key] = Candidate(key, None, (at, at), True)
             continue
         _place(result, part, anchor.row, seq, anchor.line, row_layout, lines_with_text)
     for name in duplicated:
@@ -492,7 +570,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
     window = _window(seq, len(S4_KEYS))
     glued = window is None or any(c.glued for c in window)
     part4 = Row("part4", "第四部分", (r"$^",), S4_KEYS)
-    if glued and _place_cut(result, "s4", part4, seq, groups_of_five, groups_of_five):
+    if glued and _place_cut(result, "s4", part4, seq):
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")

@@ -8,6 +8,7 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .crawl import SOURCE_KEYS
 from .template import FIELD_KEYS
 
 if TYPE_CHECKING:
@@ -25,14 +26,16 @@ def document_key(path: str | Path) -> str:
 
 class Record(TypedDict, total=False):
     """The extraction record of SCHEMA.md: what ``extract_file`` returns and each JSONL line
-    holds. A plain ``dict`` at run time; this names its keys for readers and type checkers."""
+    holds. A plain ``dict`` at run time; this names its keys for readers and type checkers.
+    A skipped copy of another document also holds ``duplicate_of``, the one read instead."""
 
     document: str
     sha256: str | None
-    status: str  # "ok" or "failed"
+    status: str  # "ok", "failed" or "skipped"
     error: str | None
     template: str  # "2021", "pre2021" or "unknown"
     meta: dict[str, Any]
+    source: dict[str, str | None]  # the crawled page: url, published, title, publisher
     fields: dict[str, Any]
     field_status: dict[str, str]
     spans: dict[str, list[int] | None]
@@ -49,15 +52,19 @@ class Record(TypedDict, total=False):
     settings: str
 
 
-def failed_record(document: str, error: str, sha256: str | None = None) -> Record:
-    """The record of a document that could not be read: every key null and in review."""
+def failed_record(
+    document: str, error: str, sha256: str | None = None, status: str = "failed"
+) -> Record:
+    """The record of a document that could not be read (or, with ``status="skipped"``, is
+    not a report of its own): every key null and in review."""
     return {
         "document": document,
         "sha256": sha256,
-        "status": "failed",
+        "status": status,
         "error": error.replace("\n", " ").strip(),
         "template": "unknown",
         "meta": {"agency": None, "year": None},
+        "source": dict.fromkeys(SOURCE_KEYS),
         "fields": dict.fromkeys(FIELD_KEYS),
         "field_status": dict.fromkeys(FIELD_KEYS, "review"),
         "spans": dict.fromkeys(FIELD_KEYS),
@@ -78,6 +85,7 @@ def ok_record(
     *,
     template: str,
     meta: dict[str, Any],
+    source: dict[str, str | None],
     decided: tuple[dict, dict, dict, dict],
     claims: list[dict[str, Any]],
     findings: list[dict[str, Any]],
@@ -96,6 +104,7 @@ def ok_record(
         "error": None,
         "template": template,
         "meta": meta,
+        "source": source,
         "fields": fields,
         "field_status": status,
         "spans": spans,
@@ -109,6 +118,17 @@ def ok_record(
         "llm": llm,
         "record_version": RECORD_VERSION,
     }
+
+
+def skipped_record(
+    document: str, error: str, sha256: str | None = None, duplicate_of: str | None = None
+) -> Record:
+    """A document that is not a report of its own: not a report at all, or a copy (a
+    duplicate, or the poorer twin of a page) of ``duplicate_of``."""
+    record = failed_record(document, error, sha256, status="skipped")
+    if duplicate_of is not None:
+        record["duplicate_of"] = duplicate_of
+    return record
 
 
 def _with_page(claim: dict, page_starts: list[int] | None) -> dict:

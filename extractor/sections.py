@@ -33,7 +33,7 @@ _S2_EVIDENCE = re.compile("|".join(p for row in S2_ROWS for p in row.patterns) +
 _S3_EVIDENCE = re.compile("|".join(p for row in S3_ROWS for p in row.patterns))
 _S4_EVIDENCE = re.compile(r"维持|纠正|审结|直接起诉|复议后起诉")
 _EVIDENCE = {"s2": (_S2_EVIDENCE, 1200), "s3": (_S3_EVIDENCE, 5000), "s4": (_S4_EVIDENCE, 1500)}
-_REPORT_TITLE = re.compile(r"(?:政府信息|政务)\s*公开[^\n]{0,8}(?:报告|年报)")
+_REPORT_TITLE = re.compile(r"(?:政府信息|政府资讯|政务)\s*公开[^\n]{0,8}(?:报告|年报)")
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Sections:
 
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
     template: str = "unknown"
+    headings: set[str] = field(default_factory=set)  # the parts (s1…s6) whose heading stands
 
     def prose_spans(self, length: int) -> list[tuple[int, int]]:
         """The stretches of the view outside the table regions."""
@@ -94,7 +95,7 @@ def find(view: str) -> Sections:
             table = view.find("第二十条", start, end)
             start = table if table >= 0 else start
         regions[part] = (start, end)
-    sections = Sections(regions=regions)
+    sections = Sections(regions=regions, headings=set(heads))
     has_tables = evidence.get("s3", 0) >= 5 or evidence.get("s2", 0) >= 3
     if not has_tables:
         sections.template = "unknown"
@@ -105,9 +106,11 @@ def find(view: str) -> Sections:
     return sections
 
 
-def looks_like_report(view: str) -> bool:
-    """A report names itself in its opening and is written mostly in Chinese."""
-    head = view[:5000]
-    visible = [ch for ch in head if not ch.isspace()]
+def looks_like_report(view: str, found: Sections, title: str | None = None) -> bool:
+    """A report without tables still names itself (in its opening or its page title), is
+    written mostly in Chinese, and has at least one of the template's part headings: news
+    about a report, a list of reports or a notice asking for them name it too, but have none."""
+    visible = "".join(view[:5000].split())  # titles may be spaced out character by character
     chinese = sum(1 for ch in visible if "\u4e00" <= ch <= "\u9fff")
-    return bool(_REPORT_TITLE.search(head)) and chinese >= 0.3 * max(1, len(visible))
+    named = bool(_REPORT_TITLE.search(visible) or (title and _REPORT_TITLE.search(title)))
+    return named and chinese >= 0.3 * max(1, len(visible)) and bool(found.headings)

@@ -36,8 +36,11 @@ def test_utf8_bom_is_honoured(extract_text):
     assert record["fields"]["s2.licensing"] == 891
 
 
-def test_text_that_is_not_a_report(extract_text):
-    _failed(extract_text("今天天气很好，我们去公园散步，买了3个苹果。\n" * 5), "input.not_a_report")
+def test_text_that_is_not_a_report_is_skipped_not_failed(extract_text):
+    record = extract_text("今天天气很好，我们去公园散步，买了3个苹果。\n" * 5)
+    assert record["status"] == "skipped"
+    assert record["error"].startswith("input.not_a_report: ")
+    assert set(record["fields"].values()) == {None}
 
 
 def test_2019_template_report_says_so(extract_text):

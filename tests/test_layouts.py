@@ -16,7 +16,7 @@ def _nonzero_report(layout: str, variants=()):
     raise AssertionError("no report with enough non-zero figures")
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout", [layout for layout in LAYOUTS if layout != "crawl"])
 def test_layout_reads_every_field(layout, extract_text):
     report = _nonzero_report(layout)
     record = extract_text(report.text, report.name + report.suffix)

@@ -1,0 +1,97 @@
+"""The run-together simulation: how often does gouji accept a wrong value from a crawl?
+
+``splits`` accepts a cut of run-together digits only when identities that did not choose it
+confirm it. This measures the risk of that rule before anyone trusts it: many random tables,
+rendered the way crawlers flatten them (the generator's ``crawl`` layout), and made hard on
+purpose —
+
+* figures far denser than real reports' (most cells nonzero, many of several digits, so
+  rows have several cuts and cuts can be wrong);
+* publisher errors in a third of the tables: a total, a cell or a whole column total off,
+  so the printed figures break identities the way real reports do;
+* dropped blanks in a third: zero cells printed blank and lost, shifting the digits;
+* spaces here and there, and now and then inside a number.
+
+Each table's gold is what it prints. A *false accept* is an accepted value that differs from
+it; the count must be 0. ``gouji eval`` runs it as the ``simulation`` set and prints it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+from gouji.template import S2_ROWS, S3_COLUMNS, S3_RESULT_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+
+from .generate import Report, generate, write
+
+SIMULATION_COUNT = 2000
+SIMULATION_SEED = 1_000_000
+_STRAY = 0.0
+
+_SMALL = (0, 0, 1, 1, 2, 3, 5, 9, 10, 11, 12, 20, 21, 100, 101)
+
+
+def draw(rng: random.Random) -> dict[str, int | float]:
+    """Figures that satisfy every identity, much denser than real reports' and chosen to
+    make digit strings that can be cut in several ways (1, 10, 11, 101, …)."""
+    f: dict[str, int | float] = {}
+    for name in ("rules", "normative"):
+        issued, repealed = rng.choice(_SMALL), rng.choice(_SMALL[:10])
+        f[f"s2.{name}.issued"], f[f"s2.{name}.repealed"] = issued, repealed
+        f[f"s2.{name}.in_force"] = issued + rng.choice(_SMALL)
+    for key in ("s2.licensing", "s2.punishment", "s2.coercion"):
+        f[key] = rng.choice(_SMALL)
+    f["s2.fees"] = rng.choice([0, 1.5, 10.25, 100])
+    weights = [rng.random() for _ in S3_RESULT_ROWS]
+    for c in S3_COLUMNS[:-1]:
+        new, carried = rng.choice(_SMALL), rng.choice(_SMALL[:8])
+        forward = min(new + carried, rng.choice(_SMALL[:8]))
+        processed = new + carried - forward
+        f[f"s3.new_received.{c}"], f[f"s3.carried_over.{c}"] = new, carried
+        f[f"s3.carried_forward.{c}"], f[f"s3.total_processed.{c}"] = forward, processed
+        counts = [0] * len(S3_RESULT_ROWS)
+        for _ in range(processed):
+            counts[rng.choices(range(len(counts)), weights)[0]] += 1
+        for row, count in zip(S3_RESULT_ROWS, counts, strict=True):
+            f[f"s3.{row}.{c}"] = count
+    for row in S3_ROWS:
+        f[f"s3.{row.name}.total"] = sum(f[f"s3.{row.name}.{c}"] for c in S3_COLUMNS[:-1])
+    for g in S4_GROUPS:
+        parts = [rng.choice(_SMALL[:10]) for _ in S4_COLUMNS[:-1]]
+        f.update({f"s4.{g}.{c}": v for c, v in zip(S4_COLUMNS[:-1], parts, strict=True)})
+        f[f"s4.{g}.total"] = sum(parts)
+    if rng.random() < 1 / 3:
+        _break(rng, f)
+    return f
+
+
+def _break(rng: random.Random, f: dict) -> None:
+    """A publisher error: one printed figure that its identities do not bear out."""
+    kind = rng.choice(["total", "cell", "column", "s2"])
+    if kind == "total":
+        key = f"s3.{rng.choice(S3_ROWS).name}.total"
+    elif kind == "cell":
+        key = f"s3.{rng.choice(S3_ROWS).name}.{rng.choice(S3_COLUMNS[:-1])}"
+    elif kind == "column":
+        key = f"s3.total_processed.{rng.choice(S3_COLUMNS)}"
+    else:
+        key = f"s2.{rng.choice(S2_ROWS[:2]).name}.in_force"
+    f[key] = max(0, f[key] + rng.choice([-1, 1, 9, 10, 100]))
+
+
+def report(index: int) -> Report:
+    """The ``index``-th table of the simulation, as a crawled page with its gold."""
+    seed = SIMULATION_SEED + index
+    rng = random.Random(seed)
+    variants = ("blanks",) if rng.random() < 1 / 3 else ()
+    return generate(seed, "crawl", variants, inject_error=False, draw=draw, stray=_STRAY)
+
+
+def reports(folder: Path, count: int = SIMULATION_COUNT) -> Iterator[Report]:
+    """``count`` simulated pages written into ``folder``."""
+    for index in range(count):
+        page = report(index)
+        write(page, folder)
+        yield page
