@@ -55,6 +55,9 @@ class Reply:
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
     finish_reason: str = "stop"
+    # Replies real endpoints send: no ``usage`` block, or no choices at all.
+    usage: bool = True
+    choices: bool = True
 
 
 @dataclass
@@ -217,7 +220,7 @@ class Oracle:
         index = self.document(text)
         gold = self.documents[index].gold
         units = task.split("+")
-        answer = {part: self.rows(index, part, attempt) for part in units if part != "prose"}
+        answer = {part: self.rows(index, part, attempt) for part in units if part in PARTS}
         if "prose" in units:
             answer |= null_answer("prose") if self.empty else prose_from_gold(gold)
         return Reply(answer)
@@ -349,6 +352,10 @@ def _completion(body: dict, mode: str, reply: Reply) -> dict:
         if isinstance(reply.payload, str)
         else json.dumps(reply.payload, ensure_ascii=False)
     )
+    finish_reason = reply.finish_reason
+    limit = body.get("max_tokens")
+    if limit is not None and estimate_tokens(arguments) > limit:
+        arguments, finish_reason = arguments[:limit], "length"  # as a model stops at its limit
     message: dict = {"role": "assistant", "content": None}
     if mode == "tools":
         name = body["tools"][0]["function"]["name"]
@@ -359,20 +366,25 @@ def _completion(body: dict, mode: str, reply: Reply) -> dict:
         message["content"] = f"```json\n{arguments}\n```"
     else:
         message["content"] = arguments
-    prompt_tokens = len(json.dumps(body["messages"], ensure_ascii=False)) // 2
-    completion_tokens = len(arguments) // 2
-    return {
+    read = {k: body[k] for k in ("messages", "tools", "response_format") if k in body}
+    prompt_tokens = estimate_tokens(json.dumps(read, ensure_ascii=False))
+    completion_tokens = estimate_tokens(arguments)
+    completion = {
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model", "test"),
-        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
-        "usage": {
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}]
+        if reply.choices
+        else [],
+    }
+    if reply.usage:
+        completion["usage"] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+        }
+    return completion
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict, data: str) -> None:

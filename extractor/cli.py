@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
-from .errors import SettingsError
+from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
-from .llm import MODES, LLMSettings
+from .llm import MODES, LLMSettings, check_endpoint, library_logs
 from .record import document_key, dumps
 from .rules import RULES
 from .settings import WITNESS_MODES, Settings
@@ -69,7 +69,8 @@ def db_option(required: bool = False, help: str | None = None):
 
 def settings_options(function):
     """The run's settings as options (the reader's limit, the LLM witness and its endpoint),
-    given to the command as one ``settings: Settings``."""
+    given to the command as one ``settings: Settings``; with a witness, its endpoint is
+    checked first."""
     options = [
         click.option(
             "--max-bytes",
@@ -117,7 +118,7 @@ def settings_options(function):
             "--max-tokens-per-doc",
             type=click.IntRange(min=1),
             default=None,
-            help="每份报告的 token 预算，用完后不再请求。",
+            help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
         ),
         click.option(
             "--context-tokens",
@@ -137,6 +138,12 @@ def settings_options(function):
             type=click.FloatRange(min=0.01),
             default=None,
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="在标准错误上显示 openai、httpx、instructor 的日志（密钥和网址中的凭据已隐去）。",
         ),
     ]
 
@@ -163,11 +170,26 @@ def settings_options(function):
             )
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
+        if settings.uses_llm:
+            library_logs(kwargs.pop("verbose"), settings.llm.api_key)
+            _check_endpoint(settings.llm)
+        else:
+            kwargs.pop("verbose")
         return function(*args, settings=settings, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _check_endpoint(llm: LLMSettings) -> None:
+    """Before any document, and before anything is written: one line and status 2 when the
+    endpoint, the key or the model fails."""
+    try:
+        check_endpoint(llm)
+    except EndpointUnavailable as exc:
+        click.echo(f"错误：{exc}；或用 --llm off 只用读取器。", err=True)
+        sys.exit(2)
 
 
 @cli.command()
@@ -207,7 +229,8 @@ def extract(
 
     支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
     （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
-    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
+    全部读取成功时退出码为 0；有失败、或 LLM 端点中途不可用时为 1（端点恢复后用 --resume 补问）；
+    用法错误、或运行前检查 LLM 端点失败时为 2，此时什么也不写。
     """
     documents = list(iter_documents(paths))
     if not documents:
@@ -216,7 +239,7 @@ def extract(
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     earlier = ()
     if resume:
-        documents, kept = batch.resume(output, settings.fingerprint(), documents)
+        kept = batch.resume(output, settings.fingerprint(), documents)
         earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
@@ -251,7 +274,7 @@ def extract(
         _summary(outcome, output, settings.uses_llm)
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
-    sys.exit(1 if outcome.failed else 0)
+    sys.exit(1 if outcome.failed or outcome.unavailable else 0)
 
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
@@ -283,8 +306,18 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(
             f"LLM：请求 {usage.requests} 次（传输重试 {usage.retries}，失败 {usage.failures}，"
             f"缓存命中 {usage.cache_hits}）；token 共 {usage.total_tokens}"
-            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）。"
+            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）"
+            + (
+                f"，其中 {usage.estimated} 次回答没有报告用量，按估算计入。"
+                if usage.estimated
+                else "。"
+            )
         )
+        if outcome.unavailable:
+            echo(
+                f"LLM 端点没有回答：{outcome.unavailable} 份报告只用了读取器"
+                "（记录中 llm.unavailable 为 true）；端点恢复后用 --resume 补问这些报告。"
+            )
     if outcome.rules:
         echo("发现（按规则）：")
         for rule, count in sorted(outcome.rules.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -11,10 +11,14 @@
     │   └── NotAReport            input.not_a_report
     ├── LLMError              the LLM could not answer one task (the reader's result stands)
     │   ├── LLMTransportError     llm.transport
+    │   ├── LLMUnavailable        llm.unavailable
+    │   ├── LLMRejected           llm.rejected
+    │   ├── LLMEmptyAnswer        llm.empty
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
     │   ├── LLMBudgetExceeded     llm.budget
-    │   └── LLMContextExceeded    llm.context
+    │   ├── LLMContextExceeded    llm.context
+    │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
     ├── SettingsError         settings that cannot run (a usage error, before any document)
     └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
 
@@ -83,6 +87,28 @@ class LLMTransportError(LLMError):
     code = "llm.transport"
 
 
+class LLMUnavailable(LLMError):
+    """Not asked: the endpoint failed too often in a row during this run."""
+
+    code = "llm.unavailable"
+
+
+# The endpoint did not answer (not the model answering badly): a resumed run asks again.
+UNAVAILABLE = (LLMTransportError, LLMUnavailable)
+
+
+class LLMRejected(LLMError):
+    """The endpoint refused the request (HTTP 4xx other than 429)."""
+
+    code = "llm.rejected"
+
+
+class LLMEmptyAnswer(LLMError):
+    """A reply with no choices."""
+
+    code = "llm.empty"
+
+
 class LLMTruncated(LLMError):
     code = "llm.truncated"
 
@@ -99,6 +125,13 @@ class LLMContextExceeded(LLMError):
     """A request that would not fit the model's context: it is not sent."""
 
     code = "llm.context"
+
+
+class EndpointUnavailable(LLMError):
+    """The endpoint, the key or the model failed the check before a batch; the message is
+    one Chinese line saying what failed and what to check."""
+
+    code = "llm.endpoint"
 
 
 class SettingsError(GoujiError):

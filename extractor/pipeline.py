@@ -69,6 +69,8 @@ def extract_loaded(
             "instructor_mode": llm.mode,
             "context_tokens": llm.settings.context_tokens,
             **asked.record(),
+            # The endpoint did not answer some task: a resumed run asks again.
+            "unavailable": asked.unavailable,
             "ungrounded_claims": ungrounded,
             "ungrounded_fields": len(merged.ungrounded),
             "set_aside": merged.set_aside,

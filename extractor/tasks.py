@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, create_model
 
 from .cells import MD_RULE
-from .errors import LLMContextExceeded, LLMError
+from .errors import UNAVAILABLE, LLMContextExceeded, LLMError
 from .reader import rows_named
 from .template import (
     PARTS,
@@ -397,3 +397,8 @@ class Asked:
             "usage": self.usage.to_dict(),
             "errors": [str(f) for f in self.failures],
         }
+
+    @property
+    def unavailable(self) -> bool:
+        """Some task went unanswered because the endpoint did not answer."""
+        return any(isinstance(f.error, UNAVAILABLE) for f in self.failures)

@@ -151,47 +151,81 @@ def test_rate_limit_honours_retry_after_then_succeeds(mode, llm_server, llm_clie
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_repeated_server_errors_leave_the_reader_result_standing(mode, llm_server, llm_client):
+def test_repeated_server_errors_trip_the_breaker_and_leave_the_reader_result_standing(
+    mode, llm_server, llm_client
+):
     llm_server.script = lambda task, n: Reply(status=500)
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
-        llm=llm_client(mode, transport_attempts=3),
+        llm=llm_client(mode, transport_attempts=3, context_tokens=3000),  # several requests
         settings=VERIFY,
     )
     assert record["status"] == "ok"
     assert set(record["field_status"].values()) == {"accepted"}
-    assert len(record["llm"]["errors"]) == 1
-    assert all("llm.transport" in e for e in record["llm"]["errors"])
-    assert llm_server.requests() == 3
+    # Three tries for the first request, two for the second: five failures in a row, then
+    # nothing is sent.
+    codes = [e.split(": ")[1] for e in record["llm"]["errors"]]
+    assert len(record["llm"]["asked"]) >= 3
+    assert codes == ["llm.transport"] + ["llm.unavailable"] * (len(record["llm"]["asked"]) - 1)
+    assert llm_server.requests() == 5
+    assert record["llm"]["unavailable"] is True
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_timeouts_are_retried(mode, llm_server, llm_client):
     truthful(llm_server)
     llm_server.script = lambda task, n: (
-        Reply(null_answer(task), delay=1.0) if n == 0 and task == ALL else None
+        Reply(null_answer(task), delay=2.0) if n == 0 and task == ALL else None
     )
     record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.3), settings=VERIFY
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode, timeout=0.6), settings=VERIFY
     )
     assert record["llm"]["errors"] == []
     assert record["llm"]["usage"]["retries"] == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_truncated_answer_fails_fast_into_the_record(mode, llm_server, llm_client):
+@pytest.mark.parametrize(
+    "reply, code",
+    [
+        (Reply(status=400), "llm.rejected"),
+        (Reply(status=422), "llm.rejected"),
+        (Reply({}, choices=False), "llm.empty"),
+        (Reply('{"s4": [{"label": "", "cells": ["1"', finish_reason="length"), "llm.truncated"),
+    ],
+)
+def test_refusals_empty_and_cut_answers_each_fail_at_once_with_their_own_kind(
+    mode, reply, code, llm_server, llm_client
+):
     truthful(llm_server)
-    llm_server.script = lambda task, n: (
-        Reply('{"s4": [{"label": "", "cells": ["1"', finish_reason="length")
-        if task == ALL
-        else None
-    )
+    llm_server.script = lambda task, n: reply
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
     )
-    assert [e.split(":")[1].strip() for e in record["llm"]["errors"]] == ["llm.truncated"]
-    assert llm_server.requests(ALL) == 1
-    assert record["fields"]["s4.review.total"] == 2
+    assert [e.split(": ")[:2] for e in record["llm"]["errors"]] == [[ALL, code]]
+    assert llm_server.requests(ALL) == 1  # neither retried nor re-asked
+    assert record["llm"]["unavailable"] is False  # the endpoint answered: nothing to redo
+    assert record["fields"]["s4.review.total"] == 2  # the reader's value stands
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reply_without_usage_is_estimated_and_marked(mode, llm_server, llm_client):
+    truthful(llm_server)
+    path = shared_path("seeds", f"{SEED}.txt")
+    counted = extract_file(path, llm=llm_client(mode, use_cache=False), settings=VERIFY)
+    llm_server.script = lambda task, n: Reply(
+        llm_server.oracle.reply(
+            task, llm_server.seen[-1].body["messages"][-1]["content"], n
+        ).payload,
+        usage=False,
+    )
+    guessed = extract_file(path, llm=llm_client(mode, use_cache=False), settings=VERIFY)
+    usage, truth = guessed["llm"]["usage"], counted["llm"]["usage"]
+    assert (usage["estimated"], truth["estimated"], usage["requests"]) == (1, 0, 1)
+    # The server counts with the same estimate as gouji: what gouji sends is what it reads.
+    assert abs(usage["total_tokens"] - truth["total_tokens"]) <= 0.05 * truth["total_tokens"]
+    assert usage["prompt_tokens"] + usage["completion_tokens"] == usage["total_tokens"]
+    assert guessed["fields"] == counted["fields"]
 
 
 def test_a_rerun_sends_no_request(llm_server, llm_client):
@@ -206,16 +240,22 @@ def test_a_rerun_sends_no_request(llm_server, llm_client):
     assert again["fields"] == expected["fields"]
 
 
-def test_token_budget_stops_further_requests(llm_server, llm_client):
+def test_token_budget_is_checked_before_each_request_and_never_exceeded(llm_server, llm_client):
     truthful(llm_server)
-    record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"),
-        llm=llm_client(max_tokens_per_doc=10, context_tokens=2500),
-        settings=VERIFY,
+    path = shared_path("seeds", f"{SEED}.txt")
+    record = extract_file(  # a small context: the report is asked in several requests
+        path, llm=llm_client(max_tokens_per_doc=3000, context_tokens=3000), settings=VERIFY
     )
-    assert llm_server.requests() == 1 and len(record["llm"]["asked"]) >= 3  # split to fit
-    budget = sum("llm.budget" in e for e in record["llm"]["errors"])
-    assert budget == len(record["llm"]["asked"]) - 1
+    usage = record["llm"]["usage"]
+    refused = [e for e in record["llm"]["errors"] if "llm.budget" in e]
+    assert 0 < usage["total_tokens"] <= 3000 and usage["estimated"] == 0  # the server's own count
+    assert refused and usage["requests"] + len(refused) == len(record["llm"]["asked"])
+    assert llm_server.requests() == usage["requests"]  # refused, never sent
+    tiny = extract_file(
+        path, llm=llm_client(max_tokens_per_doc=10, use_cache=False), settings=VERIFY
+    )
+    assert sum("llm.budget" in e for e in tiny["llm"]["errors"]) == len(tiny["llm"]["asked"])
+    assert llm_server.requests() == usage["requests"]
 
 
 def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
@@ -316,7 +356,8 @@ def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeyp
         cli, ["extract", str(seed), "-o", str(out), "--structured-output", "json"]
     )
     assert "LLM：请求 0 次" in result.output and "缓存命中 1" in result.output
-    assert llm_server.requests() == 1
+    # One request, and the check before each run (a prompt no task's).
+    assert llm_server.requests() == 1 + 2 and llm_server.requests("unknown") == 2
     result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm", "off"])
     assert json.loads(out.read_text(encoding="utf-8"))["llm"] is None
 
