@@ -26,6 +26,7 @@ from .agency import Identity, Overrides, identify
 from .review import DECISIONS
 from .template import FIELD_KEYS
 
+FORMATS = ("csv", "parquet", "xlsx")  # a panel is one table
 STATUSES = ("accepted", "reviewed", "publisher_error", "blank", "unreadable", "review")
 # A value a researcher may count on: read and unobjected, or settled by a person.
 TRUSTED = frozenset({"accepted", "reviewed", "publisher_error", "blank"})
