@@ -124,6 +124,13 @@ def settings_options(function):
             help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
         ),
         click.option(
+            "--context-tokens",
+            type=click.IntRange(min=512),
+            default=None,
+            help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
+            "放不下时表格与正文、各表分开提问。",
+        ),
+        click.option(
             "--concurrency",
             type=click.IntRange(min=1, max=256),
             default=None,
@@ -175,6 +182,7 @@ def settings_options(function):
                 cache_dir=kwargs.pop("cache_dir"),
                 use_cache=False if kwargs.pop("no_cache") else None,
                 max_tokens_per_doc=kwargs.pop("max_tokens_per_doc"),
+                context_tokens=kwargs.pop("context_tokens"),
                 requests_per_second=kwargs.pop("rate_limit"),
                 ocr=kwargs.pop("ocr"),
                 ocr_cache=kwargs.pop("ocr_cache"),
