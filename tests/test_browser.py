@@ -277,6 +277,13 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     assert [c["decision"] for c in store.audit()] == ["confirm", "undo"]
     assert store.values(held.document_id)[held.key] == printed
 
+    # A PDF's item: the value in its text first, then its page with the value boxed.
+    browser.find_elements(By.CSS_SELECTOR, "div[data-testid='stSelectbox']")[0].click()
+    _press(browser, "hongze_2023.pdf\n")  # the sidebar's 报告 filter
+    _wait(lambda: _heading(browser).startswith("hongze_2023.pdf ·"), what="the PDF's item")
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img"))
+    browser.shot("a-pdf-item-shows-its-page-with-the-value-boxed")
+
 
 def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, browser, monkeypatch):
     """A crawled page whose 200 values are all right but all wait for review (the reader could
