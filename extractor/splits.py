@@ -282,6 +282,8 @@ def confirm(
     Each cell is confirmed on its own: where a cut is wrong, the cells it got wrong are the
     ones whose column identities break, so a cell whose identities hold is right even when a
     neighbour's column cannot be checked."""
+    if not cuts_:
+        return [], {}
     values: dict[str, Value] = dict(sums)
     for key, candidate in candidates.items():
         if candidate.certain:
