@@ -37,11 +37,12 @@ How the confirming identities are evaluated (``confirm``):
   that chose its cut, can be evaluated and holds, so one row the reader could not place
   costs only the columns it leaves unknown — but when any of a cut's identities *breaks*, the
   whole cut waits (its other cells may fit by coincidence only, a dropped blank read as 0);
-* with the rows that were not placed where their sums are still known: a row of zeros with
-  blanks dropped adds 0 to every column whatever its reading, and a row with several cuts (or
-  a few readings with dropped blanks) adds what all its readings that make the identities
-  hold agree on. Those rows themselves stay in review: the identities that would confirm them
-  are the ones that chose their reading.
+* with the rows that were not placed where their sums are known whatever their reading: a
+  row of zeros with blanks dropped adds 0 to every column, and a row with several cuts (or a
+  few readings with dropped blanks) adds what all of them agree on. Never with a reading the
+  column identities would pick for such a row: an identity that chose a value cannot then
+  confirm its neighbours (it would hold by construction, whatever they are — the simulation
+  found exactly that).
 
 A cut is never repaired to make an identity hold: a report whose own figures do not add up
 keeps its printed digits, and the finding says which cut could not be confirmed and why.
@@ -51,8 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import combinations, product
-from math import prod
+from itertools import combinations
 
 from .model import Candidate, Finding, Value
 from .template import IDENTITIES, Identity
@@ -230,58 +230,23 @@ def _holds(identity: Identity, values: Mapping[str, Value]) -> bool:
     return abs(left - right) < 1e-9
 
 
-_COMBINATIONS = 256  # the most combinations of several rows' cuts that are tried
 _INVOLVING: dict[str, list[Identity]] = {}
 for _identity in IDENTITIES:
     for _key in _identity.left + _identity.right:
         _INVOLVING.setdefault(_key, []).append(_identity)
 
 
-def _only_fit(
-    options: list[tuple[tuple[str, ...], list[list[int | None]]]], values: Mapping[str, Value]
-) -> dict[str, Value]:
-    """Rows with several cuts (or readings with dropped blanks): the cells on which every
-    combination of their cuts that makes the identities hold agrees. They let the other rows'
-    column identities be evaluated; the rows themselves stay in review, as the identities
-    that would confirm them chose them."""
-    if not options or prod(len(cuts) for _, cuts in options) > _COMBINATIONS:
-        return {}
-    keys = [k for row_keys, _ in options for k in row_keys]
-    identities = {id(i): i for k in keys for i in _INVOLVING.get(k, ())}.values()
-    trial = dict(values)
-    fits: list[dict[str, Value]] = []
-    for combination in product(*(cuts for _, cuts in options)):
-        chosen = {
-            k: v
-            for (row_keys, _), cut in zip(options, combination, strict=True)
-            for k, v in zip(row_keys, cut, strict=True)
-        }
-        trial.update(chosen)
-        checked = [i for i in identities if all(k in trial for k in i.left + i.right)]
-        if all(_holds(i, trial) for i in checked):
-            fits.append(chosen)
-    if not fits:
-        return {}
-    return {k: v for k, v in fits[0].items() if all((f[k] or 0) == (v or 0) for f in fits)}
-
-
 def confirm(
     cuts_: list[Cut],
     candidates: dict[str, Candidate],
     sums: Mapping[str, int],
-    options: list[tuple[tuple[str, ...], list[list[int | None]]]],
 ) -> tuple[list[Finding], dict[str, int]]:
     """Accept each proposed cut's cells whose confirming identities all hold (see the
     module's docstring); the rest stay in review with a finding. Certainty another witness
     gave a cut value (an LLM reading the same run-together digits) is not independent and is
     withdrawn. ``sums`` holds what unplaced cells add to a sum whatever their reading (a row
-    of zeros with blanks dropped adds 0 to every column); ``options``, the rows with several
-    cuts and their cuts (see ``_only_fit``). Returns the findings and the number
-    of rows confirmed whole per part.
-
-    Each cell is confirmed on its own: where a cut is wrong, the cells it got wrong are the
-    ones whose column identities break, so a cell whose identities hold is right even when a
-    neighbour's column cannot be checked."""
+    of zeros with blanks dropped adds 0 to every column, a row with several cuts what they
+    all agree on). Returns the findings and the number of rows confirmed whole per part."""
     if not cuts_:
         return [], {}
     values: dict[str, Value] = dict(sums)
@@ -290,7 +255,6 @@ def confirm(
             values[key] = candidate.value
     for cut in cuts_:
         values.update(zip(cut.keys, cut.values, strict=True))
-    values.update(_only_fit(options, values))
     verdicts: dict[int, bool | None] = {}  # per identity: holds, breaks, or None (unknown)
 
     def verdict(identity: Identity) -> bool | None:
