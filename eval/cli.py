@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from gouji.cli import db_option, settings_options
+from gouji.cli import db_option, existing_store, settings_options
 from gouji.settings import Settings
-from gouji.store import Store
 
 from . import run, sets
 
@@ -82,6 +81,8 @@ def eval_command(
             click.echo(line)
         return
     names = list(set_names or sets.DEFAULT_SETS)
+    if "reviewed" in names:
+        click.echo(sets.describe_reviewed())
     results = run.evaluate(names, settings, generated_count, seed)
     for result in results:
         for line in run.report_lines(result):
@@ -105,13 +106,13 @@ def eval_command(
     help="标注文件目录，默认 eval/reviewed（即 gouji eval --set reviewed）。",
 )
 def gold(db: str | None, into: Path | None) -> None:
-    """把复核完毕的报告存为标注数据（reviewed 集）。"""
+    """把读取成功且复核完毕的报告存为标注数据（reviewed 集）。"""
     from gouji.review import Review
 
     from .gold import save_reviewed
 
     folder = into or sets.reviewed_dir()
-    store = Store(db)
+    store = existing_store(db)
     review = Review(store)
     saved = 0
     try:
@@ -121,4 +122,4 @@ def gold(db: str | None, into: Path | None) -> None:
                 saved += 1
     finally:
         store.close()
-    click.echo(f"已保存 {saved} 份复核完毕的报告", err=True)
+    click.echo(f"已保存 {saved} 份复核完毕的报告到 {folder}", err=True)

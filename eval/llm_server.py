@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import gouji.llm
 from gouji.template import FIELD_KEYS, S2_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
 
 # Our prompts' instructions name their task, as a model would read them; the document text
@@ -44,6 +45,9 @@ class Reply:
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
     finish_reason: str = "stop"
+    # Replies real endpoints send: no ``usage`` block, or no choices at all.
+    usage: bool = True
+    choices: bool = True
 
 
 @dataclass
@@ -64,11 +68,8 @@ class Seen:
 
 
 def estimate_tokens(value) -> int:
-    """A tokenizer-free estimate: a Chinese character is about a token, other text about
-    four characters a token."""
-    text = json.dumps(value, ensure_ascii=False)
-    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return chinese + (len(text) - chinese) // 4
+    """gouji's tokenizer-free estimate of a JSON value's size."""
+    return gouji.llm.estimate_tokens(json.dumps(value, ensure_ascii=False))
 
 
 def answer_from_gold(task: str, gold: dict, fields: dict | None = None) -> dict:
@@ -272,6 +273,10 @@ def _completion(body: dict, mode: str, reply: Reply) -> dict:
         if isinstance(reply.payload, str)
         else json.dumps(reply.payload, ensure_ascii=False)
     )
+    finish_reason = reply.finish_reason
+    limit = body.get("max_tokens")
+    if limit is not None and gouji.llm.estimate_tokens(arguments) > limit:
+        arguments, finish_reason = arguments[:limit], "length"  # as a model stops at its limit
     message: dict = {"role": "assistant", "content": None}
     if mode == "tools":
         name = body["tools"][0]["function"]["name"]
@@ -282,20 +287,25 @@ def _completion(body: dict, mode: str, reply: Reply) -> dict:
         message["content"] = f"```json\n{arguments}\n```"
     else:
         message["content"] = arguments
-    prompt_tokens = len(json.dumps(body["messages"], ensure_ascii=False)) // 2
-    completion_tokens = len(arguments) // 2
-    return {
+    read = {k: body[k] for k in ("messages", "tools", "response_format") if k in body}
+    prompt_tokens = estimate_tokens(read)
+    completion_tokens = gouji.llm.estimate_tokens(arguments)
+    completion = {
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model", "test"),
-        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
-        "usage": {
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}]
+        if reply.choices
+        else [],
+    }
+    if reply.usage:
+        completion["usage"] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+        }
+    return completion
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict, data: str) -> None:

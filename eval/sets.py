@@ -6,7 +6,7 @@
 * ``simulation``: the run-together simulation (``simulate``): adversarial crawled tables;
 * ``corpus``: the unlabeled real pages of ``../shared/realcorpus`` (gold is ``None``);
 * ``reviewed``: gold files saved from the review app into ``eval/reviewed/``, each naming
-  its document by path.
+  its document relative to a named root (``gold.document_path``).
 """
 
 from __future__ import annotations
@@ -86,12 +86,31 @@ def _corpus(shared: Path) -> Iterator[Item]:
         yield Item(doc, None, doc.suffix.lstrip("."))
 
 
-def _reviewed() -> Iterator[Item]:
+def reviewed_files() -> tuple[list[Item], list[Path]]:
+    """The reviewed set's (document, gold) pairs, and the gold files whose document is
+    not where they say."""
+    from .gold import document_path
+
+    found, missing = [], []
     for gold_path in sorted(reviewed_dir().glob("*.json")):
         gold = _read_gold(gold_path)
-        doc = Path(gold["document"])
+        doc = document_path(gold, gold_path.parent)
         if doc.exists():
-            yield Item(doc, gold, gold.get("layout", "reviewed"))
+            found.append(Item(doc, gold, gold.get("layout", "reviewed")))
+        else:
+            missing.append(gold_path)
+    return found, missing
+
+
+def describe_reviewed() -> str:
+    """Where the reviewed set is read from and how much of it was found."""
+    found, missing = reviewed_files()
+    line = f"reviewed 集：{reviewed_dir()} 中 {len(found)} 份标注"
+    if missing:
+        line += f"；{len(missing)} 份找不到原文件（{', '.join(p.name for p in missing[:3])}）"
+    if not found and not missing:
+        line += "（还没有；在复核界面或用 gouji gold 保存复核完毕的报告）"
+    return line
 
 
 def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERATED_SEED):
@@ -108,5 +127,5 @@ def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERAT
     if name == "corpus":
         return _corpus(shared)
     if name == "reviewed":
-        return _reviewed()
+        return iter(reviewed_files()[0])
     raise ValueError(f"unknown set {name}")

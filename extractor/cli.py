@@ -14,14 +14,14 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
-from .errors import SettingsError
+from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
-from .llm import MODES, LLMSettings
+from .llm import MODES, LLMSettings, check_endpoint, library_logs
 from .record import document_key, dumps
 from .rules import RULES
 from .settings import WITNESS_MODES, Settings
 from .sources import DEFAULT_MAX_BYTES, iter_documents
-from .store import Store, database_url
+from .store import Store, database_url, store_exists
 from .tasks import prompt_versions
 
 # Installed packages add commands under this entry-point group (the eval adds ``eval`` and
@@ -69,7 +69,8 @@ def db_option(required: bool = False, help: str | None = None):
 
 def settings_options(function):
     """The run's settings as options (the reader's limit, the LLM witness and its endpoint),
-    given to the command as one ``settings: Settings``."""
+    given to the command as one ``settings: Settings``; with a witness, its endpoint is
+    checked first."""
     options = [
         click.option(
             "--max-bytes",
@@ -117,7 +118,7 @@ def settings_options(function):
             "--max-tokens-per-doc",
             type=click.IntRange(min=1),
             default=None,
-            help="每份报告的 token 预算，用完后不再请求。",
+            help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
         ),
         click.option(
             "--concurrency",
@@ -130,6 +131,12 @@ def settings_options(function):
             type=click.FloatRange(min=0.01),
             default=None,
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="在标准错误上显示 openai、httpx、instructor 的日志（密钥和网址中的凭据已隐去）。",
         ),
     ]
 
@@ -155,11 +162,26 @@ def settings_options(function):
             )
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
+        if settings.uses_llm:
+            library_logs(kwargs.pop("verbose"), settings.llm.api_key)
+            _check_endpoint(settings.llm)
+        else:
+            kwargs.pop("verbose")
         return function(*args, settings=settings, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _check_endpoint(llm: LLMSettings) -> None:
+    """Before any document, and before anything is written: one line and status 2 when the
+    endpoint, the key or the model fails."""
+    try:
+        check_endpoint(llm)
+    except EndpointUnavailable as exc:
+        click.echo(f"错误：{exc}；或用 --llm off 只用读取器。", err=True)
+        sys.exit(2)
 
 
 @cli.command()
@@ -199,7 +221,8 @@ def extract(
 
     支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
     （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
-    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
+    全部读取成功时退出码为 0；有失败、或 LLM 端点中途不可用时为 1（端点恢复后用 --resume 补问）；
+    用法错误、或运行前检查 LLM 端点失败时为 2，此时什么也不写。
     """
     documents = list(iter_documents(paths))
     if not documents:
@@ -208,7 +231,7 @@ def extract(
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     earlier = ()
     if resume:
-        documents, kept = batch.resume(output, settings.fingerprint(), documents)
+        kept = batch.resume(output, settings.fingerprint(), documents)
         earlier = batch.records(output) if kept else ()
     store = Store(db or None) if db is not None else None
     run_id = None
@@ -243,7 +266,7 @@ def extract(
         _summary(outcome, output, settings.uses_llm)
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
-    sys.exit(1 if outcome.failed else 0)
+    sys.exit(1 if outcome.failed or outcome.unavailable else 0)
 
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
@@ -275,8 +298,18 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(
             f"LLM：请求 {usage.requests} 次（传输重试 {usage.retries}，失败 {usage.failures}，"
             f"缓存命中 {usage.cache_hits}）；token 共 {usage.total_tokens}"
-            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）。"
+            f"（提示 {usage.prompt_tokens}，回答 {usage.completion_tokens}）"
+            + (
+                f"，其中 {usage.estimated} 次回答没有报告用量，按估算计入。"
+                if usage.estimated
+                else "。"
+            )
         )
+        if outcome.unavailable:
+            echo(
+                f"LLM 端点没有回答：{outcome.unavailable} 份报告只用了读取器"
+                "（记录中 llm.unavailable 为 true）；端点恢复后用 --resume 补问这些报告。"
+            )
     if outcome.rules:
         echo("发现（按规则）：")
         for rule, count in sorted(outcome.rules.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -285,25 +318,52 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(f"记录已写入 {output}")
 
 
+def existing_store(db: str | None) -> Store:
+    """The store to review, export or take gold from; it must be there already."""
+    url = database_url(db)
+    if not store_exists(url):
+        raise click.ClickException(
+            f"没有找到复核库 {url}：请用 --db 指定，或先运行 gouji extract … --db 写入复核库"
+        )
+    return Store(url)
+
+
 @cli.command()
 @db_option()
 @click.option("--port", type=int, default=8501, show_default=True)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="界面监听的地址；默认只有本机能打开，要与同事共用时给出本机的网络地址（如 0.0.0.0）。",
+)
 @click.option("--headless", is_flag=True, help="不自动打开浏览器。")
-def review(db: str | None, port: int, headless: bool) -> None:
-    """打开复核界面（Streamlit），处理复核库中待复核的字段。"""
+def review(db: str | None, port: int, address: str, headless: bool) -> None:
+    """打开复核界面（Streamlit），处理复核库中待复核的字段。
+
+    界面只在本机监听（--address 可改），不收集使用统计，不向外发出任何请求。
+    """
     import os
     from importlib import resources
 
-    url = database_url(db)
-    Store(url).close()  # create or migrate the database before the app opens it
+    store = existing_store(db)  # migrated before the app opens it
+    url = store.url
+    store.close()
     app = resources.files("gouji_review").joinpath("app.py")
+    shown = "localhost" if address in ("127.0.0.1", "0.0.0.0", "::") else address
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port),
+        "--server.address", address,
+        # Named, so Streamlit prints it instead of looking up the machine's outside address.
+        "--browser.serverAddress", shown,
         "--server.headless", "true" if headless else "false",
+        "--server.showEmailPrompt", "false",
+        "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
-    click.echo(f"复核库 {url}；界面地址 http://localhost:{port}", err=True)
+    click.echo(f"复核库 {url}；界面地址 http://{shown}:{port}", err=True)
     sys.stderr.flush()
     # Become the server rather than wait on it: stopping `gouji review` stops the app.
     os.execve(sys.executable, command, {**os.environ, "GOUJI_DB": url})
@@ -323,22 +383,32 @@ def review(db: str | None, port: int, headless: bool) -> None:
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--chinese-header", is_flag=True, help="表头用中文标签（附键名）。")
+@click.option(
+    "--long", "long_format", is_flag=True, help="长表：每份报告每个字段一行，附状态和证人。"
+)
 def export(
-    records: Path | None, db: str | None, fmt: str, output: Path, chinese_header: bool
+    records: Path | None,
+    db: str | None,
+    fmt: str,
+    output: Path,
+    chinese_header: bool,
+    long_format: bool,
 ) -> None:
-    """导出每份报告一行、按 SCHEMA.md 键名排列的数据。
+    """导出每份报告一行、按 SCHEMA.md 键名排列的数据，每个值后附它的状态
+    （accepted 核对通过、review 待复核、reviewed 已复核、publisher_error 报告本身不一致）。
 
     给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
-    已复核的值替换抽取值。
+    已复核的值替换抽取值。跳过的文件（非年度报告、重复）不导出。
     """
     from .export import rows_from_records, rows_from_store, write
+    from .review import Review
 
     if records is not None:
-        count = write(rows_from_records(records), fmt, output, chinese_header)
+        count = write(rows_from_records(records), fmt, output, chinese_header, long_format)
     else:
-        store = Store(db)
+        store = existing_store(db)
         try:
-            count = write(rows_from_store(store), fmt, output, chinese_header)
+            count = write(rows_from_store(Review(store)), fmt, output, chinese_header, long_format)
         finally:
             store.close()
     click.echo(f"已导出 {count} 份报告到 {output}", err=True)
@@ -379,7 +449,7 @@ def panel(
     if records:
         rows = panel_data.build(panel_data.from_records(records), table)
     else:
-        store = Store(db)
+        store = existing_store(db)
         try:
             rows = panel_data.build(panel_data.from_store(store), table)
         finally:

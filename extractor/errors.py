@@ -11,10 +11,15 @@
     │   └── NotAReport            input.not_a_report
     ├── LLMError              the LLM could not answer one task (the reader's result stands)
     │   ├── LLMTransportError     llm.transport
+    │   ├── LLMUnavailable        llm.unavailable
+    │   ├── LLMRejected           llm.rejected
+    │   ├── LLMEmptyAnswer        llm.empty
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
-    │   └── LLMBudgetExceeded     llm.budget
-    └── SettingsError         settings that cannot run (a usage error, before any document)
+    │   ├── LLMBudgetExceeded     llm.budget
+    │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
+    ├── SettingsError         settings that cannot run (a usage error, before any document)
+    └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
 
 Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
 ``"<code>: <one-line Chinese message>"``.
@@ -81,6 +86,28 @@ class LLMTransportError(LLMError):
     code = "llm.transport"
 
 
+class LLMUnavailable(LLMError):
+    """Not asked: the endpoint failed too often in a row during this run."""
+
+    code = "llm.unavailable"
+
+
+# The endpoint did not answer (not the model answering badly): a resumed run asks again.
+UNAVAILABLE = (LLMTransportError, LLMUnavailable)
+
+
+class LLMRejected(LLMError):
+    """The endpoint refused the request (HTTP 4xx other than 429)."""
+
+    code = "llm.rejected"
+
+
+class LLMEmptyAnswer(LLMError):
+    """A reply with no choices."""
+
+    code = "llm.empty"
+
+
 class LLMTruncated(LLMError):
     code = "llm.truncated"
 
@@ -93,5 +120,17 @@ class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
 
 
+class EndpointUnavailable(LLMError):
+    """The endpoint, the key or the model failed the check before a batch; the message is
+    one Chinese line saying what failed and what to check."""
+
+    code = "llm.endpoint"
+
+
 class SettingsError(GoujiError):
     """Settings that cannot run (an LLM witness asked for with no model configured)."""
+
+
+class DecisionRefused(GoujiError):
+    """A review decision the queue will not apply (the item's hold is not the reviewer's,
+    or its value changed since it was shown); ``str()`` tells the reviewer why."""

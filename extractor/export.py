@@ -1,4 +1,5 @@
-"""The store (or a JSONL of records) → one row per document, in SCHEMA.md keys."""
+"""The store (or a JSONL of records) → one row per document in SCHEMA.md keys, each value
+with its status, so nothing still in review leaves looking checked."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .store import Store
+from .review import Review
 from .template import FIELD_KEYS, label_of
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
-COLUMNS = ("document", "sha256", "status", "template", "meta.agency", "meta.year", *FIELD_KEYS)
+DOCUMENT_COLUMNS = ("document", "sha256", "status", "template", "meta.agency", "meta.year")
+# Wide: each key's value, then its status. Long: one line per document and key.
+COLUMNS = (*DOCUMENT_COLUMNS, *(c for key in FIELD_KEYS for c in (key, f"{key}.status")))
+LONG_COLUMNS = (*DOCUMENT_COLUMNS, "key", "value", "field_status", "witness")
 _ZH = {
     "document": "文件",
     "sha256": "SHA256",
@@ -19,18 +23,31 @@ _ZH = {
     "template": "模板",
     "meta.agency": "发布机关",
     "meta.year": "年度",
+    "key": "字段",
+    "value": "数值",
+    "field_status": "字段状态",
+    "witness": "证人",
 }
 
 
-def header(chinese: bool) -> list[str]:
+def header(chinese: bool, long: bool = False) -> list[str]:
     """Column names: the keys, or Chinese labels (第三部分 keys as 行·列)."""
+    columns = LONG_COLUMNS if long else COLUMNS
     if not chinese:
-        return list(COLUMNS)
-    return [_ZH.get(c) or f"{label_of(c)}（{c}）" for c in COLUMNS]
+        return list(columns)
+    return [_ZH.get(c) or _zh_key(c) for c in columns]
 
 
-def row(document: str, record: dict, values: dict) -> dict:
-    """One export row: the document's identity and meta from its record, then the values."""
+def _zh_key(column: str) -> str:
+    if column.endswith(".status"):
+        return f"{label_of(column.removesuffix('.status'))}·状态（{column}）"
+    return f"{label_of(column)}（{column}）"
+
+
+def row(document: str, record: dict, values: dict, status: dict, witness: dict) -> dict:
+    """The one export row of a document: identity and meta from its record, then per key
+    its value, its status (``accepted``, ``review``, ``reviewed``, ``publisher_error``)
+    and who gave the value."""
     out = {
         "document": document,
         "sha256": record["sha256"],
@@ -39,29 +56,67 @@ def row(document: str, record: dict, values: dict) -> dict:
         "meta.agency": record["meta"]["agency"],
         "meta.year": record["meta"]["year"],
     }
-    out.update({key: values.get(key) for key in FIELD_KEYS})
+    out["fields"] = {
+        key: (values.get(key), status.get(key), witness.get(key)) for key in FIELD_KEYS
+    }
     return out
 
 
 def rows_from_records(path: Path) -> Iterator[dict]:
-    """Rows from a JSONL of extraction records (values as extracted)."""
+    """Rows from a JSONL of extraction records (values as extracted); skipped documents
+    (not reports, duplicates) are left out."""
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if line.strip():
                 record = json.loads(line)
-                yield row(record["document"], record, record["fields"])
+                if record["status"] != "skipped":
+                    yield row(
+                        record["document"],
+                        record,
+                        record["fields"],
+                        record["field_status"],
+                        record.get("field_witness") or {},
+                    )
 
 
-def rows_from_store(store: Store) -> Iterator[dict]:
-    """Rows from the store, reviewed values replacing extracted ones."""
+def rows_from_store(review: Review) -> Iterator[dict]:
+    """Rows from the store, reviewed values replacing extracted ones, each key with its
+    status in review."""
+    store = review.store
     for doc in store.documents():
-        values = store.values(doc["id"]) if doc["status"] == "ok" else {}
-        yield row(doc["path"], store.record(doc["id"]), values)
+        if doc["status"] == "skipped":
+            continue
+        record = store.record(doc["id"])
+        if doc["status"] != "ok":
+            yield row(doc["path"], record, {}, dict.fromkeys(FIELD_KEYS, "review"), {})
+            continue
+        witness = {k: r["witness"] for k, r in store.field_rows(doc["id"]).items()}
+        for correction in store.audit(doc["id"]):
+            witness[correction["key"]] = f"reviewer:{correction['reviewer']}"
+        yield row(doc["path"], record, store.values(doc["id"]), review.states(doc["id"]), witness)
 
 
-def write(rows: Iterable[dict], fmt: str, path: Path, chinese: bool = False) -> int:
-    """Write the rows; returns how many were written."""
-    return write_table(header(chinese), [[row.get(c) for c in COLUMNS] for row in rows], fmt, path)
+def _lines(rows: Iterable[dict], long: bool) -> Iterator[list]:
+    for r in rows:
+        head = [r[c] for c in DOCUMENT_COLUMNS]
+        if long:
+            for key, (value, status, witness) in r["fields"].items():
+                yield [*head, key, value, status, witness]
+        else:
+            yield [
+                *head,
+                *(v for value, status, _ in r["fields"].values() for v in (value, status)),
+            ]
+
+
+def write(
+    rows: Iterable[dict], fmt: str, path: Path, chinese: bool = False, long: bool = False
+) -> int:
+    """Write the rows, wide (a status column after each value) or ``long`` (one line per
+    document and key, with status and witness); returns how many documents were written."""
+    documents = list(rows)
+    write_table(header(chinese, long), list(_lines(documents, long)), fmt, path)
+    return len(documents)
 
 
 def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> int:
@@ -71,16 +126,18 @@ def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> in
         with path.open("w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(names)
-            writer.writerows(["" if v is None else v for v in row] for row in table)
+            writer.writerows(["" if v is None else v for v in line] for line in table)
     elif fmt == "jsonl":
         with path.open("w", encoding="utf-8") as out:
-            for row in table:
-                out.write(json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n")
+            for line in table:
+                out.write(
+                    json.dumps(dict(zip(names, line, strict=True)), ensure_ascii=False) + "\n"
+                )
     elif fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        columns = {name: [row[i] for row in table] for i, name in enumerate(names)}
+        columns = {name: [line[i] for line in table] for i, name in enumerate(names)}
         pq.write_table(pa.table(columns), path)
     elif fmt == "xlsx":
         from openpyxl import Workbook
@@ -88,8 +145,8 @@ def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> in
         book = Workbook(write_only=True)
         sheet = book.create_sheet("gouji")
         sheet.append(names)
-        for row in table:
-            sheet.append(row)
+        for line in table:
+            sheet.append(line)
         book.save(path)
     else:
         raise ValueError(f"unknown format {fmt}")

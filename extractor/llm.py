@@ -1,13 +1,24 @@
 """The LLM witness: instructor over any OpenAI-compatible endpoint.
 
+* Before a batch, ``check_endpoint`` sends one request of a few tokens: a dead endpoint, a
+  refused key or an unknown model stops the run in seconds with one line saying what to check.
 * Transport failures (429 honouring Retry-After, 5xx, timeouts, lost connections) are
-  retried with tenacity, exponential backoff with jitter, a bounded number of times.
+  retried with tenacity, exponential backoff with jitter, a bounded number of times. After
+  ``breaker_failures`` of them in a row (any thread; a 429 is the endpoint pacing us, not
+  failing) the client stops asking: every later task fails at once, unsent, as
+  ``llm.unavailable``, and the run finishes on the reader alone.
 * instructor re-asks only when the answer does not fit the response model (schema or type
   errors). A failed sum is never shown to the model: checks run later, on its answer.
-* An answer cut off at the token limit fails at once.
+  A refused request (4xx), a reply with no choices and an answer cut off at the token limit
+  fail at once, each with its own code.
+* Every request, re-asks included, passes ``_send``: unsent when the breaker is open or the
+  document's token budget cannot hold the request and an answer (the answer's
+  ``max_tokens`` is cut to what is left), so the budget is never exceeded; counted after,
+  with tokens estimated (and counted as estimated) when the reply has no ``usage``.
 * Answers are cached on disk (diskcache), keyed by endpoint, model, mode, prompt version,
-  response schema and input text, so a rerun sends no request.
-* Every attempt's tokens are counted, retries and failures included.
+  response schema and input text, so a rerun sends no request but the check.
+* The API key is written nowhere, and credentials in the endpoint's URL are redacted
+  wherever it is written (records, errors, logs).
 
 openai and instructor are imported when a client is made: they take over a second to import,
 and a run on the reader alone never needs them.
@@ -18,10 +29,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import random
+import re
+import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import diskcache
@@ -29,16 +43,24 @@ from pydantic import BaseModel, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from .errors import (
+    EndpointUnavailable,
     LLMBudgetExceeded,
+    LLMEmptyAnswer,
     LLMError,
+    LLMRejected,
     LLMSchemaError,
     LLMTransportError,
     LLMTruncated,
+    LLMUnavailable,
 )
 from .tasks import TASKS, flatten
 
 MODES = ("tools", "json", "json_schema", "md_json")  # instructor's modes, by their lower-case names
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "llm"
+CHECK_TIMEOUT = 10.0  # seconds the check before a batch waits, at most
+# Below this many tokens left for the answer, a request is not sent: it could only be cut off.
+MIN_ANSWER_TOKENS = 256
+LIBRARY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "instructor")
 
 
 class _Retryable(Exception):
@@ -59,6 +81,7 @@ class Usage:
     retries: int = 0  # transport retries
     failures: int = 0  # transport attempts that failed
     cache_hits: int = 0
+    estimated: int = 0  # answers without a usage block: their tokens are estimated
 
     def add(self, other: Usage) -> None:
         for name, value in asdict(other).items():
@@ -72,7 +95,7 @@ class Usage:
 class LLMSettings:
     model: str | None = None
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     mode: str | None = None  # None: chosen from the endpoint
     timeout: float = 120.0
     transport_attempts: int = 5
@@ -84,6 +107,7 @@ class LLMSettings:
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     requests_per_second: float | None = None  # shared by every thread of a run
+    breaker_failures: int = 5  # transport failures in a row before the client stops asking
 
     @property
     def configured(self) -> bool:
@@ -126,26 +150,94 @@ class RateLimit:
             time.sleep(slot - now)
 
 
+def _openai_client(settings: LLMSettings, timeout: float):
+    import openai
+
+    return openai.OpenAI(
+        base_url=settings.base_url,
+        api_key=settings.api_key or "not-needed",
+        timeout=timeout,
+        max_retries=0,  # transport retries are ours, so every attempt is counted
+    )
+
+
+def check_endpoint(settings: LLMSettings) -> None:
+    """One request of a few tokens, before a batch: the endpoint answers, takes the key and
+    knows the model. Raises ``EndpointUnavailable`` with one line saying what to check."""
+    import openai
+
+    timeout = min(settings.timeout, CHECK_TIMEOUT)
+    client = _openai_client(settings, timeout)
+    where = redact(str(client.base_url), settings.api_key)
+    try:
+        client.chat.completions.create(
+            model=settings.model,
+            messages=[{"role": "user", "content": "ping"}],
+            max_tokens=1,
+        )
+    except openai.APITimeoutError:
+        raise EndpointUnavailable(
+            f"LLM 端点 {where} 在 {timeout:g} 秒内没有回应；请检查 OPENAI_BASE_URL 和服务是否在运行"
+        ) from None
+    except openai.APIConnectionError as exc:
+        reason = redact(_one_line(exc.__cause__ or exc), settings.api_key)
+        raise EndpointUnavailable(
+            f"无法连接 LLM 端点 {where}（{reason}）；请检查 OPENAI_BASE_URL 和服务是否在运行"
+        ) from None
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+        raise EndpointUnavailable(
+            f"LLM 端点 {where} 拒绝了密钥（HTTP {exc.status_code}）；请检查 OPENAI_API_KEY"
+        ) from None
+    except openai.NotFoundError:
+        raise EndpointUnavailable(
+            f"LLM 端点 {where} 没有模型 {settings.model}，或路径不对（HTTP 404）；"
+            "请检查 --model / GOUJI_MODEL 和 OPENAI_BASE_URL（通常以 /v1 结尾）"
+        ) from None
+    except openai.APIStatusError as exc:
+        reason = redact(_one_line(exc), settings.api_key)
+        raise EndpointUnavailable(
+            f"LLM 端点 {where} 回答 HTTP {exc.status_code}（{reason}）；"
+            f"请检查 OPENAI_BASE_URL 和模型 {settings.model}"
+        ) from None
+    finally:
+        client.close()
+
+
+class _Breaker:
+    """Open after ``limit`` transport failures in a row, across threads; once open, it
+    stays open for the run (no request is sent that could close it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.failures = limit, 0
+        self.lock = threading.Lock()
+
+    @property
+    def open(self) -> bool:
+        return self.failures >= self.limit
+
+    def record(self, ok: bool) -> None:
+        with self.lock:
+            self.failures = 0 if ok else self.failures + 1
+
+
 class LLMClient:
     """One client for a run; safe to share between threads."""
 
     def __init__(self, settings: LLMSettings) -> None:
         import instructor
-        import openai
 
         self.settings = settings
         self.mode = settings.resolved_mode()
-        self._openai = openai.OpenAI(
-            base_url=settings.base_url,
-            api_key=settings.api_key or "not-needed",
-            timeout=settings.timeout,
-            max_retries=0,  # transport retries are ours, so every attempt is counted
-        )
+        self._openai = _openai_client(settings, settings.timeout)
+        # Every request instructor makes, re-asks included, goes through ``_send``.
+        completions = self._openai.chat.completions
+        completions.create = functools.partial(self._send, completions.create)
         self._client = instructor.from_openai(self._openai, mode=instructor.Mode[self.mode.upper()])
         self._state = _CallState()
-        self._client.on("completion:response", self._count)
-        if settings.requests_per_second:
-            self._client.on("completion:kwargs", RateLimit(settings.requests_per_second).wait)
+        self._breaker = _Breaker(settings.breaker_failures)
+        self._rate = (
+            RateLimit(settings.requests_per_second) if settings.requests_per_second else None
+        )
         self._cache = (
             diskcache.Cache(str(settings.cache_dir or DEFAULT_CACHE_DIR))
             if settings.use_cache
@@ -154,23 +246,57 @@ class LLMClient:
 
     @property
     def endpoint(self) -> str:
-        return str(self._openai.base_url)
+        return redact(str(self._openai.base_url), self.settings.api_key)
 
     def close(self) -> None:
         if self._cache is not None:
             self._cache.close()
         self._openai.close()
 
-    def _count(self, response) -> None:
+    def _send(self, create, **kwargs):
+        import openai
+
         usage = self._state.usage
-        if usage is None:
-            return
+        if self._breaker.open:
+            raise LLMUnavailable(
+                f"端点连续 {self._breaker.limit} 次传输失败，本次运行不再询问；恢复后用 --resume 补问"
+            )
+        sent = {k: kwargs[k] for k in ("messages", "tools", "response_format") if k in kwargs}
+        request_tokens = estimate_tokens(json.dumps(sent, ensure_ascii=False, default=str))
+        budget = self.settings.max_tokens_per_doc
+        if budget is not None:
+            # Tokenizers differ: the request is reserved a quarter over its estimate.
+            room = budget - usage.total_tokens - request_tokens * 5 // 4
+            if room < MIN_ANSWER_TOKENS:
+                raise LLMBudgetExceeded(
+                    f"已用 {usage.total_tokens} 个 token，这次请求约 {request_tokens} 个，"
+                    f"剩下的不够回答：每份报告的上限为 {budget}"
+                )
+            kwargs["max_tokens"] = min(kwargs.get("max_tokens") or room, room)
+        if self._rate is not None:
+            self._rate.wait()
+        try:
+            response = create(**kwargs)
+        except openai.OpenAIError as exc:
+            if _is_transport(exc) and not isinstance(exc, openai.RateLimitError):
+                self._breaker.record(ok=False)
+            raise
+        self._breaker.record(ok=True)
         usage.requests += 1
         counted = getattr(response, "usage", None)
-        if counted is not None:
-            usage.prompt_tokens += getattr(counted, "prompt_tokens", 0) or 0
-            usage.completion_tokens += getattr(counted, "completion_tokens", 0) or 0
-            usage.total_tokens += getattr(counted, "total_tokens", 0) or 0
+        if counted is not None and counted.total_tokens is not None:
+            usage.prompt_tokens += counted.prompt_tokens or 0
+            usage.completion_tokens += counted.completion_tokens or 0
+            usage.total_tokens += counted.total_tokens
+        else:
+            answer = estimate_tokens(_reply_text(response))
+            usage.estimated += 1
+            usage.prompt_tokens += request_tokens
+            usage.completion_tokens += answer
+            usage.total_tokens += request_tokens + answer
+        if not response.choices:
+            raise LLMEmptyAnswer("回答里没有任何内容（choices 为空）")
+        return response
 
     def cache_key(self, task: str, text: str) -> str:
         spec = TASKS[task]
@@ -193,11 +319,6 @@ class LLMClient:
             if hit is not None:
                 usage.cache_hits += 1
                 return Answer(hit)
-        budget = self.settings.max_tokens_per_doc
-        if budget is not None and usage.total_tokens >= budget:
-            raise LLMBudgetExceeded(
-                f"已用 {usage.total_tokens} 个 token，达到每份报告的上限 {budget}"
-            )
         spec = TASKS[task]
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.transport_attempts),
@@ -217,7 +338,7 @@ class LLMClient:
                         raise
         except _Retryable as exc:
             raise LLMTransportError(
-                f"{self.settings.transport_attempts} 次请求均失败：{_one_line(exc.cause)}"
+                f"{self.settings.transport_attempts} 次请求均失败：{self._line(exc.cause)}"
             ) from None
         fields = self._fields(task, result)
         if self._cache is not None:
@@ -233,7 +354,6 @@ class LLMClient:
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads clients apart
 
     def _call(self, spec, text: str, usage: Usage):
-        import openai
         from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
         self._state.usage = usage
@@ -249,18 +369,28 @@ class LLMClient:
         except IncompleteOutputException:
             raise LLMTruncated("回答在 token 上限处被截断") from None
         except InstructorRetryException as exc:
-            cause = exc.__cause__ or exc
-            if _is_transport(cause):
-                raise _Retryable(cause, _retry_after(cause)) from None
-            raise LLMSchemaError(
-                f"{exc.n_attempts} 次回答都不符合格式：{_one_line(cause)}"
-            ) from None
-        except openai.OpenAIError as exc:
-            if _is_transport(exc):
-                raise _Retryable(exc, _retry_after(exc)) from None
-            raise LLMError(_one_line(exc)) from None
+            raise self._failure(exc.__cause__ or exc, exc.n_attempts) from None
+        except Exception as exc:
+            raise self._failure(exc, 1) from None
         finally:
             self._state.usage = None
+
+    def _failure(self, exc: BaseException, attempts: int) -> Exception:
+        """What a failed request is: worth another try, or one of the ``LLMError`` kinds."""
+        import openai
+
+        if isinstance(exc, LLMError):
+            return exc
+        if _is_transport(exc):
+            return _Retryable(exc, _retry_after(exc))
+        if isinstance(exc, openai.APIStatusError):
+            return LLMRejected(f"端点拒绝了请求（HTTP {exc.status_code}）：{self._line(exc)}")
+        if isinstance(exc, openai.OpenAIError):
+            return LLMError(self._line(exc))
+        return LLMSchemaError(f"{attempts} 次回答都不符合格式：{self._line(exc)}")
+
+    def _line(self, exc: BaseException) -> str:
+        return redact(_one_line(exc), self.settings.api_key)
 
     @staticmethod
     def _fields(task: str, result) -> dict:
@@ -308,6 +438,67 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
+def _reply_text(response) -> str:
+    """What the model wrote: message contents and tool-call arguments."""
+    parts = []
+    for choice in getattr(response, "choices", None) or []:
+        message = choice.message
+        parts.append(message.content or "")
+        parts += [call.function.arguments or "" for call in message.tool_calls or []]
+    return "".join(parts)
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate: a Chinese character is about a token, other text about
+    four characters a token."""
+    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return chinese + (len(text) - chinese) // 4
+
+
+# user:password@ in a URL, and query parameters that carry keys or tokens.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
+_SECRET_PARAMETER = re.compile(
+    r"([?&][\w.-]*(?:key|token|secret|password|passwd|sig|auth)[\w.-]*=)[^&#\s]+", re.I
+)
+
+
+def redact(text: str, api_key: str | None = None) -> str:
+    """``text`` with URL credentials and the API key (when it is long enough to be one)
+    replaced by ``***``: for anything gouji writes that may hold the endpoint."""
+    text = _URL_CREDENTIALS.sub("***@", text)
+    text = _SECRET_PARAMETER.sub(r"\1***", text)
+    if api_key and len(api_key) >= 8:
+        text = text.replace(api_key, "***")
+    return text
+
+
+class _Redacting(logging.Filter):
+    def __init__(self, api_key: str | None) -> None:
+        super().__init__()
+        self.api_key = api_key
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage(), self.api_key), None
+        return True
+
+
+def library_logs(verbose: bool, api_key: str | None = None) -> None:
+    """openai, httpx and instructor log every failed attempt in English: kept off stderr,
+    or with ``verbose`` shown there, redacted."""
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = False
+        if verbose:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.addFilter(_Redacting(api_key))
+            handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+        else:
+            logger.addHandler(logging.NullHandler())
+
+
 __all__ = [
     "MODES",
     "Answer",
@@ -315,4 +506,8 @@ __all__ = [
     "LLMError",
     "LLMSettings",
     "Usage",
+    "check_endpoint",
+    "estimate_tokens",
+    "library_logs",
+    "redact",
 ]

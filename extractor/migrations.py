@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -143,6 +144,32 @@ def m003_review_items_and_corrections(conn: Connection) -> None:
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("note", Text),
         Index("ix_corrections_document_key", "document_id", "key"),
+    )
+    meta.create_all(conn)
+
+
+@migration
+def m004_sessions_versions_undo(conn: Connection) -> None:
+    """Holds belong to a reviewer's session (a name may have several); an item remembers
+    what opened it; a decision records the value version it was made on, the session, the
+    batch it was made in (a table confirmed at once is undone at once) and what it undoes."""
+    for table, column, kind in (
+        ("review_items", "held_session", "VARCHAR(64)"),
+        ("review_items", "opened_by", "VARCHAR(16)"),
+        ("corrections", "session", "VARCHAR(64)"),
+        ("corrections", "version", "INTEGER"),
+        ("corrections", "batch", "VARCHAR(64)"),
+        ("corrections", "undoes", "INTEGER"),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+    meta = MetaData()
+    Table(
+        "reviewer_sessions",
+        meta,
+        Column("session", String(64), primary_key=True),
+        Column("name", String(100), nullable=False),
+        Column("started_at", Float, nullable=False),  # epoch seconds
+        Column("last_seen", Float, nullable=False),
     )
     meta.create_all(conn)
 

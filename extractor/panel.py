@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .agency import Identity, Overrides, identify
+from .review import DECISIONS
 from .template import FIELD_KEYS
 
 STATUSES = ("accepted", "reviewed", "publisher_error", "blank", "unreadable", "review")
@@ -135,7 +136,7 @@ def status_of(value, extracted_status: str, decision: str | None) -> str:
     """A value's panel status from its extraction status and the last review decision."""
     if decision == "publisher_error":
         return "publisher_error"
-    if decision is not None:
+    if decision in DECISIONS:  # not an undo or a reopening, which leave the value in review
         return "reviewed"
     if extracted_status == "accepted":
         return "blank" if value is None else "accepted"

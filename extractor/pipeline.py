@@ -67,6 +67,8 @@ def extract_loaded(
             "prompt_versions": {t: tasks.TASKS[t].version for t in asked.tasks},
             "usage": asked.usage.to_dict(),
             "errors": [str(f) for f in asked.failures],
+            # The endpoint did not answer some task: a resumed run asks again.
+            "unavailable": asked.unavailable,
             "ungrounded_claims": ungrounded,
             "ungrounded_fields": len(merged.ungrounded),
             "set_aside": merged.set_aside,

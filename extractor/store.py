@@ -12,11 +12,12 @@ import contextlib
 import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import MetaData, Table, create_engine, delete, event, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 
 from .migrations import migrate
@@ -34,6 +35,7 @@ TABLES = (
     "findings",
     "review_items",
     "corrections",
+    "reviewer_sessions",
 )
 
 
@@ -52,6 +54,15 @@ def now() -> datetime:
 
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("GOUJI_DB") or DEFAULT_DB
+
+
+def store_exists(url: str) -> bool:
+    """Whether the store at ``url`` is there: a SQLite file must exist; a database server
+    is taken at its word."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
 
 
 class Store:
@@ -191,8 +202,16 @@ class Store:
             ]
             conn.execute(insert(self.t.findings), rows)
 
-    def open_items(self, conn: Connection, doc_id: int, status: dict, found: list[dict]) -> None:
-        """An open item for every key in review that has no item yet."""
+    def open_items(
+        self,
+        conn: Connection,
+        doc_id: int,
+        status: dict,
+        found: list[dict],
+        opened_by: str = "extract",
+    ) -> None:
+        """An open item for every key in review that has no item yet; ``opened_by`` says
+        what opened it (extraction, a check across years, a recheck after a decision)."""
         have = set(
             conn.execute(
                 select(self.t.review_items.c.key).where(self.t.review_items.c.document_id == doc_id)
@@ -215,6 +234,7 @@ class Store:
                     "rule": why[0]["rule"] if why else "unplaced",
                     "messages": dump([f["message"] for f in why] or [RULES["unplaced"].name]),
                     "status": "open",
+                    "opened_by": opened_by,
                 }
             )
         if rows:
@@ -323,7 +343,7 @@ class Store:
             self._insert_findings(conn, doc_id, found)
             if review:
                 flagged = {key: "review" for f in found for key in f["keys"]}
-                self.open_items(conn, doc_id, flagged, found)
+                self.open_items(conn, doc_id, flagged, found, opened_by="cross_year")
 
 
 def _insert_ignoring_duplicates(conn, table: Table, rows: list[dict]) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from .errors import LLMError
+from .errors import UNAVAILABLE, LLMError
 from .template import PARTS, S3_COLUMN_LABELS, S3_COLUMNS, S3_ROWS, S4_COLUMNS, S4_GROUPS
 
 if TYPE_CHECKING:
@@ -232,3 +232,8 @@ class Asked:
 
     def claims(self) -> list[dict]:
         return self.answers.get("claims", {}).get("claims", [])
+
+    @property
+    def unavailable(self) -> bool:
+        """Some task went unanswered because the endpoint did not answer."""
+        return any(isinstance(f.error, UNAVAILABLE) for f in self.failures)

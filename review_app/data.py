@@ -94,7 +94,7 @@ with agency_tab:
                 {name_of(k): [r[k] for r in mine] for k in figures},
                 index=pd.Index([str(r["year"]) for r in mine], name="年度"),
             )
-            st.line_chart(frame)
+            st.bar_chart(frame, stack=False)  # bars: a year with one value still shows
             st.dataframe(
                 [
                     {

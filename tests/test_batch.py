@@ -37,8 +37,8 @@ def _records(path):
 
 def _years_and_bad_files(folder):
     """Three years of one agency spread through the folder's order (two hand-overs to
-    check across years, one of them broken), and files that cannot be read: empty, a
-    dangling link, a symlink loop."""
+    check across years, one of them broken), a copy of the first, and files that cannot be
+    read: empty, a dangling link, a symlink loop."""
     for name, year, seed in (
         ("a_qinghe", 2021, 11),
         ("m_qinghe", 2022, 12),
@@ -49,6 +49,8 @@ def _years_and_bad_files(folder):
         text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
         (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
     (folder / "b_empty.txt").write_bytes(b"")
+    # A copy read once: skipped, also when its original was read before a kill.
+    (folder / "zz_copy.txt").write_bytes((folder / "a_qinghe_2021.txt").read_bytes())
     (folder / "c_gone.txt").symlink_to(folder / "nowhere.txt")
     (folder / "d_loop.txt").symlink_to(folder / "e_loop.txt")
     (folder / "e_loop.txt").symlink_to(folder / "d_loop.txt")
@@ -126,7 +128,8 @@ def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path,
     assert records == sorted(_records(whole), key=key)
     failed = {Path(r["document"]).name: r["error"].split(":")[0] for r in records if r["error"]}
     assert failed == {"b_empty.txt": "input.empty", "c_gone.txt": "input.unreadable",
-                      "d_loop.txt": "input.unreadable", "e_loop.txt": "input.unreadable"}  # fmt: skip
+                      "d_loop.txt": "input.unreadable", "e_loop.txt": "input.unreadable",
+                      "zz_copy.txt": "input.duplicate"}  # fmt: skip
     sidecar = lambda out: out.with_name(out.stem + ".cross_year.jsonl").read_text("utf-8")  # noqa: E731
     found = [json.loads(line) for line in sidecar(whole).splitlines()]
     assert {Path(f["document"]).name for f in found} >= {"m_qinghe_2022.txt"}

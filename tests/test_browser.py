@@ -1,7 +1,7 @@
-"""End to end in a real browser: the app served by ``streamlit run``, Debian's chromium
-driven by selenium, a reviewer settling an item with the keyboard, the store checked."""
+"""End to end in a real browser, the way reviewers work: the app served by ``gouji review``
+(local, quiet), Debian's chromium driven by selenium, the store checked after every step.
+Screenshots of each step are kept in ``test-artifacts/`` (``GOUJI_ARTIFACTS`` moves it)."""
 
-import contextlib
 import os
 import shutil
 import socket
@@ -12,12 +12,24 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from gouji.review import Review
+from gouji.cli import cli
+from gouji.pipeline import extract_file
+from gouji.record import failed_record
+from gouji.review import Filter, Review
+from gouji.store import Store
+from gouji_eval.generate import generate
+from gouji_eval.gold import save_reviewed
+
+from conftest import shared_path
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-APP = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
+ARTIFACTS = Path(
+    os.environ.get("GOUJI_ARTIFACTS") or Path(__file__).resolve().parents[1] / "test-artifacts"
+)
+VALUE_BOX = "input[aria-label^='输入数值']"
 
 pytestmark = pytest.mark.skipif(
     not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
@@ -31,57 +43,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def _serving(db_url: str, home: Path, **env: str):
-    """The app served by ``streamlit run`` on a free port of 127.0.0.1, until the block ends."""
+def _serve(url: str, home: Path, **env: str):
+    """``gouji review`` on a free port, gold going under ``home``; returns the process and
+    the app's address."""
     port = _free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],  # fmt: skip
-        env={**os.environ, "GOUJI_DB": db_url, "HOME": str(home), **env},
+        [sys.executable, "-m", "gouji.cli", "review", "--db", url, "--port", str(port),
+         "--headless"],
+        env={**os.environ, "HOME": str(home), "GOUJI_REVIEWED_DIR": str(home / "reviewed"), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    )  # fmt: skip
+    address = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+            with urllib.request.urlopen(f"{address}/_stcore/health", timeout=2) as answer:
                 if answer.status == 200:
                     break
         except OSError:
             time.sleep(0.5)
     else:
         process.kill()
-        pytest.fail("streamlit did not start")
-    try:
-        yield url
-    finally:
+        pytest.fail("gouji review did not start")
+    return process, address
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A SQLite store with a generated report (a publisher error), a real PDF with floating
+    rows and a document that failed."""
+    report = generate(5, layout="tab_rows", variants=(), inject_error=True)
+    generated = tmp_path / (report.name + report.suffix)
+    generated.write_text(report.text, encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'review.db'}")
+    for path in (generated, shared_path("realdocs", "hongze_2023.pdf")):
+        store.save_record(extract_file(path))
+    store.save_record(failed_record(str(tmp_path / "empty.txt"), "input.empty: 文件为空", "0" * 64))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app(tmp_path):
+    served = []
+
+    def start(store: Store) -> str:
+        process, address = _serve(store.url, tmp_path)
+        served.append(process)
+        return address
+
+    yield start
+    for process in served:
         process.terminate()
         process.wait(timeout=20)
 
 
 @pytest.fixture
-def served_app(review_db, tmp_path):
-    with _serving(review_db.url, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def browser(tmp_path):
+def browser(tmp_path, request):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -90,43 +109,216 @@ def browser(tmp_path):
     for flag in (
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'chrome'}",
+        "--window-size=1500,1100", "--lang=zh-CN", f"--user-data-dir={tmp_path / 'chrome'}",
     ):  # fmt: skip
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    folder = ARTIFACTS / "browser" / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shots = iter(range(1, 100))
+
+    def shot(name: str) -> None:
+        time.sleep(0.4)  # let the last rerun paint
+        driver.save_screenshot(str(folder / f"{next(shots):02d}-{name}.png"))
+
+    driver.shot = shot
     yield driver
     driver.quit()
 
 
-def test_a_reviewer_settles_an_item_with_the_keyboard(served_app, browser, review_db):
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
+def _wait(condition, timeout: float = 30.0, what: str = ""):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if result := condition():
+                return result
+        except Exception:  # noqa: BLE001 - the page is still rerunning
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
 
-    wait = WebDriverWait(browser, 60)
-    browser.get(served_app)
-    name = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='复核人']")))
-    name.send_keys("丙\n")
-    heading = wait.until(ec.presence_of_element_located((By.XPATH, "//h3[contains(., '·')]")))
-    first = heading.text
-    held = next(i for i in Review(review_db).items() if i.held_by == "丙")
-    wait.until(ec.element_to_be_clickable((By.XPATH, "//button[contains(., '采用')]")))
-    heading.click()  # leave the text box so keys reach the page
-    ActionChains(browser).send_keys("1").perform()
-    deadline = time.time() + 30
-    while not review_db.audit() and time.time() < deadline:
-        time.sleep(0.3)
-    (correction,) = review_db.audit()
-    assert correction["reviewer"] == "丙" and correction["item_id"] == held.id
-    assert Review(review_db).item(held.id).status == "settled"
-    wait.until(lambda b: b.find_element(By.XPATH, "//h3[contains(., '·')]").text != first)
+
+def _heading(browser) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.XPATH, "//h3[contains(., '·')]").text
+
+
+def _enter_name(browser, address: str, name: str) -> str:
+    """Open the app as ``name``; returns the heading of the item it opens."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(address)
+    box = _wait(lambda: browser.find_element(By.CSS_SELECTOR, "input[aria-label='复核人']"))
+    box.send_keys(name + "\n")
+    return _wait(lambda: _heading(browser), what="the first item")
+
+
+def _press(browser, keys: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).send_keys(keys).perform()
+
+
+def _page_text(browser) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
+    """甲's page stays open past the hold; 乙 takes the item and saves 7; what 甲 then
+    types on the stale page is refused with the reason, and goes to no other item."""
+    from selenium.webdriver.common.by import By
+
+    queue = Review(store)
+    address = app(store)
+    first = _enter_name(browser, address, "甲")
+    tab_jia = browser.current_window_handle
+    (held,) = [i for i in queue.items() if i.held_by == "甲"]
+    browser.shot("jia-opens-an-item")
+    with store.engine.begin() as conn:  # ten quiet minutes later: the hold has run out
+        conn.execute(store.t.review_items.update().values(held_until=time.time() - 1))
+    browser.switch_to.new_window("tab")
+    assert _enter_name(browser, address, "乙") == first  # the lapsed hold is free again
+    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box.send_keys("7\n")
+    _wait(lambda: _heading(browser) != first, what="乙's next item")
+    browser.shot("yi-saved-7-and-moved-on")
+    assert store.values(held.document_id)[held.key] == 7
+
+    browser.switch_to.window(tab_jia)  # the stale page still shows the old item
+    assert _heading(browser) == first
+    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box.send_keys("3\n")
+    _wait(lambda: "你的决定没有保存" in _page_text(browser), what="the refusal")
+    assert "已由乙处理" in _page_text(browser)
+    browser.shot("jia-is-told-why-3-was-not-saved")
+    assert _heading(browser) != first  # 甲 is on a fresh item now, shown with its value
+    assert browser.find_element(By.CSS_SELECTOR, VALUE_BOX).get_attribute("value") == ""
+    audit = store.audit()
+    assert [(c["reviewer"], c["key"], c["new_value"]) for c in audit] == [("乙", held.key, 7)]
+    assert store.values(held.document_id)[held.key] == 7
+
+    browser.switch_to.new_window("tab")  # a second tab under 甲's name is told
+    _enter_name(browser, address, "甲")
+    _wait(lambda: "正以「甲」的名义复核" in _page_text(browser), what="the same-name warning")
+    browser.shot("a-second-session-named-jia-is-told")
+    mine = {i.held_session for i in queue.items() if i.held_by == "甲"}
+    assert len(mine) == 2  # each tab holds its own item
+
+
+def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    queue = Review(store)
+    address = app(store)
+    first = _enter_name(browser, address, "丙")
+    # The name box still has the focus: "1" is typed into it, no decision is made.
+    name = browser.find_element(By.CSS_SELECTOR, "input[aria-label='复核人']")
+    name.send_keys("1")
+    time.sleep(1)
+    assert store.audit() == [] and name.get_attribute("value") == "丙1"
+    name.send_keys(Keys.BACKSPACE, Keys.ESCAPE)  # Esc gives the keys back to the page
+    # A value typed (not saved) and a note stay with their item only.
+    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box.send_keys("35")
+    browser.find_element(By.CSS_SELECTOR, "input[aria-label^='备注']").send_keys("看错行了")
+    box.send_keys(Keys.ESCAPE)
+    browser.shot("typed-35-not-saved")
+    (held,) = [i for i in queue.items() if i.held_by == "丙"]
+    printed = held.value
+    _press(browser, "c")  # confirm the value as read
+    _wait(lambda: _heading(browser) != first, what="the next item")
+    (correction,) = store.audit()
+    assert (correction["item_id"], correction["decision"], correction["new_value"]) == (
+        held.id, "confirm", printed,
+    )  # fmt: skip
+    assert browser.find_element(By.CSS_SELECTOR, VALUE_BOX).get_attribute("value") == ""
+    note = browser.find_element(By.CSS_SELECTOR, "input[aria-label^='备注']")
+    assert note.get_attribute("value") == ""
+    browser.shot("next-item-opens-with-empty-boxes")
+    browser.find_element(By.CSS_SELECTOR, VALUE_BOX).send_keys("\n")  # Enter on nothing
+    _wait(lambda: "输入框是空的" in _page_text(browser), what="the empty-box warning")
+    assert len(store.audit()) == 1
+    _press(browser, "\ue00cu")  # Esc, then undo: the first item comes back with its value
+    _wait(lambda: _heading(browser) == first, what="the undone item")
+    browser.shot("undo-reopens-the-item")
+    assert "已撤销" in _page_text(browser)
+    assert queue.item(held.id).status == "open"
+    assert [c["decision"] for c in store.audit()] == ["confirm", "undo"]
+    assert store.values(held.document_id)[held.key] == printed
+
+
+def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, browser, monkeypatch):
+    """A crawled page whose 200 values are right but were left in review (digits run
+    together): the reviewer looks at the tables and confirms the document as printed."""
+    from selenium.webdriver.common.by import By
+
+    page = shared_path("realcorpus", "pt_2021_lwtj_1.txt")
+    store = Store(f"sqlite:///{tmp_path / 'crawled.db'}")
+    doc = store.save_record(extract_file(page))
+    failed = store.save_record(
+        failed_record(str(tmp_path / "empty.txt"), "input.empty: 文件为空", "0" * 64)
+    )
+    queue = Review(store)
+    waiting = queue.count(Filter(document_id=doc))
+    assert waiting >= 190 and queue.identity_breaks(doc) == []
+    printed = store.values(doc)
+    address = app(store)
+    _enter_name(browser, address, "丁")
+    browser.shot("item-view")
+    keys = 0
+    started = time.time()
+    _press(browser, "\ue00c")  # Esc: out of the name box
+    _press(browser, "d")  # the whole document
+    keys += 2
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "td[data-key]"), what="the tables")
+    browser.shot("document-view-before")
+    _press(browser, "a")  # confirm it all as printed
+    keys += 1
+    _wait(lambda: queue.fully_reviewed(doc), what="the document confirmed")
+    elapsed = time.time() - started
+    _wait(lambda: "按原样确认了整份报告" in _page_text(browser), what="the confirmation")
+    browser.shot("document-view-confirmed")
+    assert keys <= 5 and elapsed <= 30, (keys, elapsed)
+    assert store.values(doc) == printed
+    assert set(queue.states(doc).values()) <= {"accepted", "reviewed"}
+    print(f"confirmed {waiting} items with {keys} keys in {elapsed:.1f} s")
+
+    button = _wait(
+        lambda: browser.find_element(By.XPATH, "//button[contains(., '保存为标注数据')]"),
+        what="the gold button",
+    )
+    button.click()
+    _wait(lambda: "已保存" in _page_text(browser), what="the saved gold")
+    browser.shot("gold-saved")
+    saved = sorted((tmp_path / "reviewed").glob("*.json"))
+    assert len(saved) == 1 and saved[0].name.startswith("pt_2021_lwtj_1-")
+
+    # The document chooser: the last select box (the sidebar's come first).
+    browser.find_elements(By.CSS_SELECTOR, "div[data-testid='stSelectbox']")[-1].click()
+    _press(browser, "empty.txt\n")
+    _wait(lambda: "没有读取成功" in _page_text(browser), what="the failed document")
+    browser.shot("a-failed-document-offers-no-gold")
+    assert not browser.find_elements(By.XPATH, "//button[contains(., '保存为标注数据')]")
+    with pytest.raises(ValueError, match="没有读取成功"):
+        save_reviewed(queue, failed, tmp_path / "reviewed")
+
+    monkeypatch.setenv("GOUJI_REVIEWED_DIR", str(saved[0].parent))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["eval", "--set", "reviewed", "--artifact", str(tmp_path / "run.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"reviewed 集：{saved[0].parent} 中 1 份标注" in result.output
+    assert "== reviewed：1 份" in result.output
+    store.close()
 
 
 # ---- the 数据 page: the 平潭 corpus and 洪泽 as a panel, and the eval's recorded runs ----------
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
 @pytest.fixture
 def data_app(tmp_path, monkeypatch):
     import dataclasses
@@ -162,8 +354,10 @@ def data_app(tmp_path, monkeypatch):
         CliRunner().invoke(cli, ["eval", "--set", "seeds", "--set", "real", "--artifact", artifact])
         time.sleep(1.1)  # run records are ordered by their timestamps, to the second
     monkeypatch.undo()
-    with _serving(db, tmp_path, GOUJI_EVAL_RUNS=str(runs)) as url:
-        yield url, runs
+    process, url = _serve(db, tmp_path, GOUJI_EVAL_RUNS=str(runs))
+    yield url, runs
+    process.terminate()
+    process.wait(timeout=20)
 
 
 def _shot(browser, name: str) -> Path:

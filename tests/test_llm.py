@@ -147,7 +147,9 @@ def test_rate_limit_honours_retry_after_then_succeeds(mode, llm_server, llm_clie
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_repeated_server_errors_leave_the_reader_result_standing(mode, llm_server, llm_client):
+def test_repeated_server_errors_trip_the_breaker_and_leave_the_reader_result_standing(
+    mode, llm_server, llm_client
+):
     llm_server.script = lambda task, n: Reply(status=500)
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
@@ -156,9 +158,11 @@ def test_repeated_server_errors_leave_the_reader_result_standing(mode, llm_serve
     )
     assert record["status"] == "ok"
     assert set(record["field_status"].values()) == {"accepted"}
-    assert len(record["llm"]["errors"]) == 5
-    assert all("llm.transport" in e for e in record["llm"]["errors"])
-    assert llm_server.requests() == 15
+    # Three tries for part 二, two for part 三: five failures in a row, then nothing is sent.
+    codes = [e.split(": ")[1] for e in record["llm"]["errors"]]
+    assert codes == ["llm.transport"] + ["llm.unavailable"] * 4
+    assert llm_server.requests() == 5
+    assert record["llm"]["unavailable"] is True
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -174,22 +178,6 @@ def test_timeouts_are_retried(mode, llm_server, llm_client):
     assert record["llm"]["usage"]["retries"] == 1
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_truncated_answer_fails_fast_into_the_record(mode, llm_server, llm_client):
-    expected = gold(SEED)
-    llm_server.script = lambda task, n: (
-        Reply('{"review": {"upheld": 1', finish_reason="length")
-        if task == "s4"
-        else Reply(answer_from_gold(task, expected))
-    )
-    record = extract_file(
-        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
-    )
-    assert [e.split(":")[1].strip() for e in record["llm"]["errors"]] == ["llm.truncated"]
-    assert llm_server.requests("s4") == 1
-    assert record["fields"]["s4.review.total"] == 2
-
-
 def test_a_rerun_sends_no_request(llm_server, llm_client):
     expected = gold(SEED)
     llm_server.script = right_answers(expected)
@@ -202,15 +190,67 @@ def test_a_rerun_sends_no_request(llm_server, llm_client):
     assert again["fields"] == expected["fields"]
 
 
-def test_token_budget_stops_further_requests(llm_server, llm_client):
+def test_token_budget_is_checked_before_each_request_and_never_exceeded(llm_server, llm_client):
     llm_server.script = right_answers(gold(SEED))
     record = extract_file(
         shared_path("seeds", f"{SEED}.txt"),
-        llm=llm_client(max_tokens_per_doc=10),
+        llm=llm_client(max_tokens_per_doc=3000),
         settings=VERIFY,
     )
-    assert llm_server.requests() == 1
-    assert sum("llm.budget" in e for e in record["llm"]["errors"]) == 4
+    usage = record["llm"]["usage"]
+    refused = [e.split(":")[0] for e in record["llm"]["errors"] if "llm.budget" in e]
+    assert 0 < usage["total_tokens"] <= 3000 and usage["estimated"] == 0  # the server's own count
+    assert refused and usage["requests"] + len(refused) == 5
+    assert all(llm_server.requests(task) == 0 for task in refused)  # refused, never sent
+    tiny = extract_file(
+        shared_path("seeds", f"{SEED}.txt"),
+        llm=llm_client(max_tokens_per_doc=10, use_cache=False),
+        settings=VERIFY,
+    )
+    assert sum("llm.budget" in e for e in tiny["llm"]["errors"]) == 5
+    assert llm_server.requests() == usage["requests"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "reply, code",
+    [
+        (Reply(status=400), "llm.rejected"),
+        (Reply(status=422), "llm.rejected"),
+        (Reply({}, choices=False), "llm.empty"),
+        (Reply('{"review": {"upheld": 1', finish_reason="length"), "llm.truncated"),
+    ],
+)
+def test_refusals_empty_and_cut_answers_each_fail_at_once_with_their_own_kind(
+    mode, reply, code, llm_server, llm_client
+):
+    expected = gold(SEED)
+    llm_server.script = lambda task, n: (
+        reply if task == "s4" else Reply(answer_from_gold(task, expected))
+    )
+    record = extract_file(
+        shared_path("seeds", f"{SEED}.txt"), llm=llm_client(mode), settings=VERIFY
+    )
+    assert [e.split(": ")[:2] for e in record["llm"]["errors"]] == [["s4", code]]
+    assert llm_server.requests("s4") == 1  # neither retried nor re-asked
+    assert record["llm"]["unavailable"] is False  # the endpoint answered: nothing to redo
+    assert record["fields"]["s4.review.total"] == 2  # the reader's value stands
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reply_without_usage_is_estimated_and_marked(mode, llm_server, llm_client):
+    expected = gold(SEED)
+    path = shared_path("seeds", f"{SEED}.txt")
+    llm_server.script = right_answers(expected)
+    counted = extract_file(path, llm=llm_client(mode, use_cache=False), settings=VERIFY)
+    llm_server.script = lambda task, n: Reply(answer_from_gold(task, expected), usage=False)
+    guessed = extract_file(path, llm=llm_client(mode, use_cache=False), settings=VERIFY)
+    usage, truth = guessed["llm"]["usage"], counted["llm"]["usage"]
+    assert (usage["estimated"], truth["estimated"], usage["requests"]) == (5, 0, 5)
+    # The server counts with the same estimate as gouji: what gouji sends is what it reads.
+    assert abs(usage["total_tokens"] - truth["total_tokens"]) <= 0.05 * truth["total_tokens"]
+    assert usage["prompt_tokens"] + usage["completion_tokens"] == usage["total_tokens"]
+    assert guessed["fields"] == counted["fields"]
 
 
 def test_fallback_asks_only_where_the_reader_doubts(llm_server, llm_client):
@@ -250,7 +290,8 @@ def test_cli_points_at_an_openai_compatible_server(llm_server, tmp_path, monkeyp
     assert "LLM：请求 5 次" in result.output
     result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm-mode", "json"])
     assert "LLM：请求 0 次" in result.output and "缓存命中 5" in result.output
-    assert llm_server.requests() == 5
+    # Five tasks once, and the check before each run (a prompt no task's).
+    assert llm_server.requests() == 5 + 2 and llm_server.requests("unknown") == 2
     result = CliRunner().invoke(cli, ["extract", str(seed), "-o", str(out), "--llm", "off"])
     assert json.loads(out.read_text(encoding="utf-8"))["llm"] is None
 

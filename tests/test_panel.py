@@ -36,8 +36,12 @@ from conftest import shared_path
         ("天津市滨海新区人民政府", "滨海新区人民政府", "county", "滨海新区", "120116", "library"),
         ("南京市江宁区秣陵街道办事处", "南京市江宁区秣陵街道办事处", "township", "南京市江宁区秣陵街道", None, "not_in_table"),
         ("苏州工业园区管理委员会", "苏州工业园区管理委员会", "zone", "苏州工业园区", None, "not_in_table"),
-        # two divisions share the name: never guessed
+        # two divisions share the name: never guessed (宝山区: Shanghai and 双鸭山)
         ("朝阳区人民政府", "朝阳区人民政府", "county", "朝阳区", None, "ambiguous"),
+        ("宝山区人民政府", "宝山区人民政府", "county", "宝山区", None, "ambiguous"),
+        ("上海市宝山区人民政府", "上海市宝山区人民政府", "county", "上海市宝山区", "310113", "library"),
+        # national bodies
+        ("国务院办公厅", "国务院办公厅", "department", "全国", None, "not_in_table"),
         ("吉林省长春市朝阳区人民政府", "长春市朝阳区人民政府", "county", "长春市朝阳区", "220104", "library"),
         ("北京市朝阳区人民政府", "北京市朝阳区人民政府", "county", "北京市朝阳区", "110105", "library"),
         # a division the table does not know: its kind from the name, no code
@@ -196,18 +200,20 @@ def test_parquet_and_xlsx_hold_the_same_panel(corpus_records, tmp_path):
 
 
 def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
-    from gouji.review import Filter, Review
+    from gouji.review import Decision, Filter, Review, Reviewer
     from gouji.store import Store
 
     store = Store(store_url)
     for year in (2023, 2024):
         store.save_record(extract_file(shared_path("realdocs", f"hongze_{year}.pdf")))
     doc = next(d for d in store.documents() if d["year"] == 2023)
-    queue = Review(store)
+    queue, reviewer = Review(store), Reviewer("甲", "tab")
     typed, inconsistent = queue.items(Filter(document_id=doc["id"]))[:2]
-    queue.settle(typed.id, "甲", "typed", 900)
-    printed = store.values(doc["id"])[inconsistent.key]
-    queue.settle(inconsistent.id, "甲", "publisher_error", printed)
+    for item, kind, value in ((typed, "typed", 900), (inconsistent, "publisher_error", None)):
+        assert queue.claim(item.id, reviewer)
+        item = queue.item(item.id)
+        value = item.value if value is None else value
+        queue.settle(reviewer, Decision(item.id, item.version, kind, value))
     store.close()
     rows = _read_csv(_panel([], tmp_path, "csv", "--db", store_url))
     # 洪泽区人民政府 (2023) and 淮安市洪泽区人民政府 (2024): one agency
@@ -225,3 +231,33 @@ def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
         row["s3.new_received.total.page"] in ("1", "2", "3") and row["s3.new_received.total.span"]
     )
     assert rows[1]["indicator.applications_yoy"] != ""
+
+
+def test_crawl_provenance_is_carried_and_skipped_records_left_out(corpus_records, tmp_path):
+    records = [json.loads(line) for line in corpus_records.read_text().splitlines()]
+    page = next(r for r in records if r["document"].endswith("pt_2023_ptsyq_1.txt"))
+    # The crawler's header of this page, in the record's ``source`` (issue 12's contract).
+    page["source"] = {
+        "url": "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202403/t20240308_87885.htm",
+        "published": "2024-03-08",
+        "title": "平潭综合实验区2023年度政府信息公开工作年度报告",
+        "publisher": "平潭综合实验区管委会办公室",
+    }
+    twin = next(r for r in records if r["document"].endswith("pt_2023_czj_1.txt"))
+    twin.update(status="skipped", error="input.twin: 同一页面的 pt_2023_czj_1.html 更完整")
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    rows = _read_csv(_panel([path], tmp_path))
+    row = next(r for r in rows if (r["agency.canonical"], r["year"]) == ("平潭综合实验区", "2023"))
+    assert row["source.url"].endswith("t20240308_87885.htm")
+    assert (row["source.published"], row["source.publisher"]) == (
+        "2024-03-08",
+        "平潭综合实验区管委会办公室",
+    )
+    czj = next(
+        r
+        for r in rows
+        if (r["agency.canonical"], r["year"]) == ("平潭综合实验区财政金融局", "2023")
+    )
+    assert czj["document"].endswith(".html") and czj["other_documents"] == ""
+    assert all(r["source.url"] == "" for r in rows if r is not row)

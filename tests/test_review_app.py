@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gouji.review import Decision, Reviewer
 from gouji.template import label_of
 
 APP = str(Path(__file__).resolve().parents[1] / "review_app" / "app.py")
@@ -35,31 +36,37 @@ def test_a_reviewer_must_give_a_name(app):
     assert not at.subheader
 
 
+def _held(queue, name="甲"):
+    (item,) = [i for i in queue.items() if i.held_by == name]
+    return item
+
+
 def test_taking_a_candidate_settles_the_item_and_moves_on(app, review_db, queue):
     at = app()
     first = _current(at)
-    held = [i for i in queue.items() if i.held_by == "甲"]
-    assert len(held) == 1
-    at.button(key="take_0").click().run()
+    held = _held(queue)
+    at.button(key=f"take_{held.id}_0").click().run()
     assert _current(at) != first
     (correction,) = review_db.audit()
-    assert correction["item_id"] == held[0].id and correction["reviewer"] == "甲"
-    assert queue.item(held[0].id).status == "settled"
+    assert correction["item_id"] == held.id and correction["reviewer"] == "甲"
+    assert correction["version"] == 0 and correction["session"]
+    assert queue.item(held.id).status == "settled"
+    assert any("已保存" in s.value for s in at.success)
 
 
-def test_the_item_shows_the_arithmetic_and_the_source(app, review_db, queue):
-    queue.items()  # the queue is ordered by document, then rule
+def test_the_item_shows_the_arithmetic_and_the_source(app):
     at = app()
     assert any("但" in e.value for e in at.error)  # the broken sum, spelled out
-    assert any("<mark" in m.value for m in at.markdown)  # the value highlighted in its text
+    assert any("<mark>" in m.value for m in at.markdown)  # the value marked in its text
+    assert "办理结果各项之和不等于（七）总计" in at.caption[0].value  # the rule's name
 
 
-def test_typing_a_value_records_it(app, review_db, queue):
+def test_typing_a_value_records_it_and_the_boxes_belong_to_the_item(app, review_db, queue):
     at = app()
-    held = next(i for i in queue.items() if i.held_by == "甲")
-    at.text_input(key="typed").input("42")
-    at.text_input(key="note").input("按原件核对")
-    at.button(key="FormSubmitter:typed_form-保存输入值").click().run()
+    held = _held(queue)
+    at.text_input(key=f"typed_{held.id}").input("42")
+    at.text_input(key=f"note_{held.id}").input("按原件核对")
+    at.button(key=f"FormSubmitter:typed_form_{held.id}-保存输入值").click().run()
     (correction,) = review_db.audit()
     assert (correction["new_value"], correction["decision"], correction["note"]) == (
         42,
@@ -67,26 +74,31 @@ def test_typing_a_value_records_it(app, review_db, queue):
         "按原件核对",
     )
     assert review_db.values(held.document_id)[held.key] == 42
+    following = _held(queue)
+    assert at.text_input(key=f"typed_{following.id}").value == ""
+    assert at.text_input(key=f"note_{following.id}").value == ""
 
 
 def test_publisher_error_keeps_the_printed_value(app, review_db, queue):
     at = app()
-    held = next(i for i in queue.items() if i.held_by == "甲")
-    printed = review_db.values(held.document_id)[held.key]
-    at.button(key="publisher_error").click().run()
-    (correction,) = review_db.audit()
-    assert correction["decision"] == "publisher_error" and correction["new_value"] == printed
+    held = _held(queue)
+    at.button(key=f"publisher_error_{held.id}").click().run()
+    corrections = review_db.audit()
+    assert corrections[0]["decision"] == "publisher_error"
+    assert corrections[0]["new_value"] == held.value
+    # The identity's other open cells are settled as printed with it.
+    assert {c["decision"] for c in corrections} == {"publisher_error"}
 
 
-def test_skip_puts_the_item_back(app, review_db):
+def test_skip_puts_the_item_back(app, review_db, queue):
     at = app()
     first = _current(at)
-    at.button(key="skip").click().run()
+    at.button(key=f"skip_{_held(queue).id}").click().run()
     assert _current(at) != first
     assert review_db.audit() == []
 
 
-def test_two_reviewers_work_different_items(app, review_db, queue):
+def test_two_reviewers_work_different_items(app, queue):
     first = app("甲")
     second = app("乙")
     assert _current(first) != _current(second)
@@ -97,20 +109,41 @@ def test_two_reviewers_work_different_items(app, review_db, queue):
 def test_filters_narrow_the_queue(app, queue):
     at = app()
     at.sidebar.multiselect(key="parts").set_value(["s4"]).run()
-    held = [i for i in queue.items() if i.held_by == "甲" and i.part == "s4"]
-    assert held and _current(at).endswith(label_of(held[0].key))
+    held = _held(queue)
+    assert held.part == "s4" and _current(at).endswith(label_of(held.key))
 
 
-def test_whole_document_view_colours_flagged_cells(app, review_db):
+def test_the_queue_lists_values_and_pages(app, queue):
     at = app()
-    seed, _, hongze = (d["id"] for d in review_db.documents())
-    at.selectbox(key="document_view").set_value(seed).run()
-    tables = lambda: next(m.value for m in at.markdown if "<table" in m.value)  # noqa: E731
-    assert "#ffd6a5" not in tables()
-    assert any("勾稽关系全部成立" in s.value for s in at.success)
-    at.selectbox(key="document_view").set_value(hongze).run()
-    assert '<td title="s4.review.total" style="background:#ffd6a5">0</td>' in tables()
+    at.segmented_control(key="view").set_value("queue").run()
+    assert not at.exception
+    (table,) = at.dataframe
+    assert list(table.value.columns)[:3] == ["报告", "字段", "当前值"]
+    assert len(table.value) == min(50, queue.count())
+    assert f"共 {-(-queue.count() // 50)} 页，{queue.count()} 项" in at.number_input[0].label
+
+
+def test_whole_document_view_colours_cells_by_state(app, review_db, queue):
+    from gouji_review.tables import tables_html
+
+    seed, generated, hongze = (d["id"] for d in review_db.documents())
+    at = app()
+    at.segmented_control(key="view").set_value("document").run()
+    assert at.selectbox(key="document").value == generated  # the document being worked
+    at.selectbox(key="document").set_value(hongze).run()
     assert any("结果维持 10 + 结果纠正 1" in w.value for w in at.warning)
+    at.selectbox(key="document").set_value(seed).run()
+    assert any("勾稽关系全部成立" in s.value for s in at.success)
+    item = next(i for i in queue.items() if i.key == "s4.review.total")
+    reviewer = Reviewer("甲", "another-tab")
+    assert queue.claim(item.id, reviewer)
+    queue.settle(reviewer, Decision(item.id, item.version, "publisher_error", 0))
+    marks = {"recheck": {"s4.review.upheld"}}
+    html = tables_html(review_db.values(hongze), queue.states(hongze), marks)
+    assert 'class="publisher_error" data-key="s4.review.total"' in html
+    assert 'class="accepted" data-key="s2.licensing"' in html
+    assert 'class="publisher_error recheck" data-key="s4.review.upheld"' in html
+    assert html.count("<td") == 200
 
 
 def test_gouji_review_serves_the_app_until_stopped(review_db, tmp_path):
@@ -151,8 +184,26 @@ def test_gouji_review_serves_the_app_until_stopped(review_db, tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert ok, "gouji review did not serve the app"
+        # Local and quiet: bound to the loopback, no usage statistics, no address lookup.
+        argv = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode().split("\0")
+        options = dict(zip(argv[::1], argv[1::1], strict=False))
+        assert options["--server.address"] == "127.0.0.1"
+        assert options["--browser.gatherUsageStats"] == "false"
+        assert options["--browser.serverAddress"] == "localhost"
     finally:
         process.terminate()
         process.wait(timeout=20)
     with pytest.raises(OSError):  # no server left behind
         urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+
+
+def test_gouji_review_without_a_store_says_so(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gouji.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GOUJI_DB", raising=False)
+    result = CliRunner().invoke(cli, ["review", "--headless"])
+    assert result.exit_code == 1 and "没有找到复核库" in result.output
+    assert not (tmp_path / "gouji.db").exists()
