@@ -33,10 +33,13 @@ confirms it:
 
 How the confirming identities are evaluated (``confirm``):
 
-* cell by cell: a cell is accepted when every identity that involves it, other than the one
-  that chose its cut, can be evaluated and holds, so one row the reader could not place
-  costs only the columns it leaves unknown — but when any of a cut's identities *breaks*, the
-  whole cut waits (its other cells may fit by coincidence only, a dropped blank read as 0);
+* cell by cell: a cell is accepted when no identity that involves it (other than the one
+  that chose its cut) breaks and at least one that reaches beyond its own row holds — part
+  三's results total, its balance, or the two added together (results + carried forward =
+  received + carried over, which checks the result rows when （七）总计 could not be read) —
+  so one row the reader could not place costs only the columns it leaves unknown; but when
+  any of a cut's identities *breaks*, the whole cut waits (its other cells may fit by
+  coincidence only, a dropped blank read as 0);
 * with the rows that were not placed where their sums are known whatever their reading: a
   row of zeros with blanks dropped adds 0 to every column, and a row with several cuts (or a
   few readings with dropped blanks) adds what all of them agree on. Never with a reading the
@@ -55,7 +58,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from .model import Candidate, Finding, Value
-from .template import IDENTITIES, Identity
+from .template import IDENTITIES, S3_COLUMNS, S3_RESULT_ROWS, Identity
 
 Check = Callable[[list[int]], bool]
 
@@ -230,8 +233,20 @@ def _holds(identity: Identity, values: Mapping[str, Value]) -> bool:
     return abs(left - right) < 1e-9
 
 
+def _derived() -> list[Identity]:
+    """Part 三's two column identities added together, per column: the results and what is
+    carried forward make up what was received and carried over. It checks the result rows
+    when （七）总计 itself could not be read."""
+    out = []
+    for c in S3_COLUMNS:
+        results = tuple(f"s3.{r}.{c}" for r in S3_RESULT_ROWS)
+        received = (f"s3.new_received.{c}", f"s3.carried_over.{c}")
+        out.append(Identity("s3.balance", received, (*results, f"s3.carried_forward.{c}")))
+    return out
+
+
 _INVOLVING: dict[str, list[Identity]] = {}
-for _identity in IDENTITIES:
+for _identity in (*IDENTITIES, *_derived()):
     for _key in _identity.left + _identity.right:
         _INVOLVING.setdefault(_key, []).append(_identity)
 
@@ -271,9 +286,13 @@ def confirm(
             continue  # another witness disputes the cut: its finding keeps the row in review
         unconfirmed: list[str] = []
         broken = False
+        own = set(cut.keys)
         for key, candidate in zip(cut.keys, ours, strict=True):
-            said = [verdict(i) for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
-            candidate.certain = bool(said) and all(said)
+            others = [i for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
+            # Beyond the row: part 三's column identities; part 四 has only its own totals.
+            beyond = [i for i in others if not own.issuperset(i.left + i.right)] or others
+            said = [verdict(i) for i in others]
+            candidate.certain = False not in said and any(verdict(i) for i in beyond)
             if not candidate.certain:
                 unconfirmed.append(key)
                 broken |= False in said

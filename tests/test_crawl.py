@@ -48,12 +48,13 @@ def test_a_cut_its_columns_confirm_is_accepted_and_one_they_break_is_not(extract
     assert status["s3.total_processed.total"] == "accepted"
 
     # The report's own figures do not add up in two columns (予以公开 60 | … | 3 | 65 fits its
-    # row, not 其他 and 总计): the rows those columns involve wait, the others stand.
+    # row, not 其他 and 总计): every cut those columns involve waits; rows the digits force
+    # (all zeros) stand.
     broken = extract_text(HEADER + _s3({**rows, "granted": "600020365"}))
     status = broken["field_status"]
     assert {status[f"s3.granted.{c}"] for c in S3_COLUMNS} == {"review"}
-    assert status["s3.total_processed.other"] == "review"
-    assert status["s3.new_received.other"] == "accepted"  # 一 + 二 = 三 + 四 still holds
+    assert status["s3.total_processed.other"] == status["s3.new_received.other"] == "review"
+    assert {status[f"s3.carried_over.{c}"] for c in S3_COLUMNS} == {"accepted"}
     assert any(
         f["rule"] == "s3.run_together" and "不成立" in f["message"] for f in broken["findings"]
     )
