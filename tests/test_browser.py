@@ -253,8 +253,9 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
 
 
 def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, browser, monkeypatch):
-    """A crawled page whose 200 values are right but were left in review (digits run
-    together): the reviewer looks at the tables and confirms the document as printed."""
+    """A crawled page whose values are right, a few left in review (digits run together
+    that no identity could confirm): the reviewer looks at the tables and confirms the
+    document as printed."""
     from selenium.webdriver.common.by import By
 
     page = shared_path("realcorpus", "pt_2021_lwtj_1.txt")
@@ -265,7 +266,7 @@ def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, brows
     )
     queue = Review(store)
     waiting = queue.count(Filter(document_id=doc))
-    assert waiting >= 190 and queue.identity_breaks(doc) == []
+    assert waiting >= 3 and queue.identity_breaks(doc) == []
     printed = store.values(doc)
     address = app(store)
     _enter_name(browser, address, "丁")
