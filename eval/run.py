@@ -144,9 +144,10 @@ def evaluate_set(
                     )
         gold_claims = gold.get("claims", [])
         claims["gold"] += len(gold_claims)
-        claims["found"] += sum(claim_found(c, record["claims"]) for c in gold_claims)
+        by_quote = not item.gold_text
+        claims["found"] += sum(claim_found(c, record["claims"], by_quote) for c in gold_claims)
         claims["extracted"] += len(record["claims"])
-        claims["matched"] += sum(claim_found(c, gold_claims) for c in record["claims"])
+        claims["matched"] += sum(claim_found(c, gold_claims, by_quote) for c in record["claims"])
         meta["total"] += 2
         meta["right"] += (record["meta"]["agency"] == gold["meta.agency"]) + (
             record["meta"]["year"] == gold["meta.year"]

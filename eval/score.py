@@ -13,15 +13,22 @@ def same(a, b) -> bool:
     return abs(float(a) - float(b)) < 1e-9
 
 
-def claim_found(gold_claim: dict, claims: list[dict]) -> bool:
+def claim_found(gold_claim: dict, claims: list[dict], by_quote: bool = False) -> bool:
     """A gold claim is found when an extracted claim has its value and unit and overlaps
-    its span (quotes may start at a different word of the same clause)."""
+    its span (quotes may start at a different word of the same clause). ``by_quote``: the
+    document's text is not the one the gold's spans index (a scan read by OCR), so one
+    quote, spaces aside, must hold the other instead."""
     g0, g1 = gold_claim["span"]
+    quote = "".join(gold_claim["quote"].split())
+
+    def near(c: dict) -> bool:
+        if by_quote:
+            other = "".join(c["quote"].split())
+            return quote in other or other in quote
+        return c["span"][0] < g1 and g0 < c["span"][1]
+
     return any(
-        same(c["value"], gold_claim["value"])
-        and c["unit"] == gold_claim["unit"]
-        and c["span"][0] < g1
-        and g0 < c["span"][1]
+        same(c["value"], gold_claim["value"]) and c["unit"] == gold_claim["unit"] and near(c)
         for c in claims
     )
 

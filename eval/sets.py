@@ -3,6 +3,8 @@
 * ``seeds`` and ``real``: documents and gold files read from ``../shared`` at run time;
 * ``generated``: made by the layout generator, deterministically from a seed, into a
   temporary folder (never committed);
+* ``scanned``: the real PDFs of ``real`` scanned at run time (``scans.VARIANTS``: clean at
+  144 dpi; blurred, tilted and JPEG-compressed), read by OCR against the same gold;
 * ``simulation``: the run-together simulation (``simulate``): adversarial crawled tables;
 * ``corpus``: the unlabeled real pages of ``../shared/realcorpus`` (gold is ``None``);
 * ``reviewed``: gold files saved from the review app into ``eval/reviewed/``, each naming
@@ -20,9 +22,10 @@ from pathlib import Path
 
 from . import simulate
 from .generate import LAYOUTS, generate, write
+from .scans import scan_all
 
-SET_NAMES = ("seeds", "real", "generated", "simulation", "corpus", "reviewed")
-DEFAULT_SETS = ("seeds", "real", "generated", "simulation", "corpus")
+SET_NAMES = ("seeds", "real", "generated", "simulation", "scanned", "corpus", "reviewed")
+DEFAULT_SETS = ("seeds", "real", "generated", "simulation", "scanned", "corpus")
 GENERATED_SEED = 0
 GENERATED_COUNT = 500
 
@@ -44,6 +47,7 @@ class Item:
     document: Path
     gold: dict | None
     layout: str
+    gold_text: bool = True  # the gold's spans index this document's text (not so for a scan)
 
 
 def _read_gold(path: Path) -> dict:
@@ -79,6 +83,13 @@ def _simulation() -> Iterator[Item]:
     folder = Path(tempfile.mkdtemp(prefix="gouji-simulation-"))
     for report in simulate.reports(folder):
         yield Item(folder / (report.name + report.suffix), report.gold, report.layout)
+
+
+def _scanned(shared: Path) -> Iterator[Item]:
+    pdfs = {item.document: item.gold for item in _real(shared) if item.layout == "pdf"}
+    folder = Path(tempfile.mkdtemp(prefix="gouji-scanned-"))
+    for source, scan, variant in scan_all(sorted(pdfs), folder):
+        yield Item(scan, pdfs[source], variant, gold_text=False)
 
 
 def _corpus(shared: Path) -> Iterator[Item]:
@@ -124,6 +135,8 @@ def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERAT
         return _generated(generated_count, seed)
     if name == "simulation":
         return _simulation()
+    if name == "scanned":
+        return _scanned(shared)
     if name == "corpus":
         return _corpus(shared)
     if name == "reviewed":

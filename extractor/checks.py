@@ -64,6 +64,39 @@ def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Findi
     return findings
 
 
+# Below this, an OCR reading is not evidence enough on its own. PP-OCRv4 gives a clean
+# printed "0" anything from 0.6 to 1.0, so most single digits fall under it and need a check.
+LOW_CONFIDENCE = 0.9
+
+
+def check_confidence(
+    confidence: Mapping[str, float], values: Mapping[str, Value], known: set[str]
+) -> list[Finding]:
+    """A value OCR read with low confidence stands only where an identity holds through it:
+    every cell of that identity read with certainty and the sum agreeing, so a misread digit
+    would have broken it. (A value cut from run-together digits by an identity is never
+    certain, so the identity that chose a value cannot be the one that confirms it.) A text
+    LLM's agreement does not count here: it reads the same OCR output, not the page."""
+    held: set[str] = set()
+    for identity in IDENTITIES:
+        keys = identity.left + identity.right
+        if not known.issuperset(keys) or all(values[k] is None for k in keys):
+            continue
+        left = sum(values[k] or 0 for k in identity.left)
+        right = sum(values[k] or 0 for k in identity.right)
+        if abs(left - right) <= 1e-9:
+            held.update(keys)
+    return [
+        Finding(
+            "ocr.low_confidence",
+            [key],
+            f"{label_of(key)}：OCR 识读置信度 {score:.2f}，且没有成立的勾稽关系可以印证，请对照原图核对",
+        )
+        for key, score in confidence.items()
+        if score < LOW_CONFIDENCE and key not in held
+    ]
+
+
 def check_values(values: Mapping[str, Value]) -> list[Finding]:
     """Counts are non-negative integers; the fee is a non-negative amount."""
     findings: list[Finding] = []

@@ -1,5 +1,5 @@
-"""The ``gouji`` command: one verb per job (extract, review, export, cluster, cross-year, and
-the eval's ``eval`` and ``gold``, which ``gouji_eval`` adds). It only parses and reports:
+"""The ``gouji`` command: one verb per job (extract, review, export, panel, cluster,
+cross-year, and the eval's ``eval`` and ``gold``, which ``gouji_eval`` adds). It only parses and reports:
 choices and defaults come from the modules that own them, the run's settings are one
 ``Settings`` object, and the jobs themselves live in those modules."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from dataclasses import replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from . import __version__, batch, crossyear
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .llm import MODES, LLMSettings, check_endpoint, library_logs
+from .panel import FORMATS as PANEL_FORMATS
 from .record import document_key, dumps
 from .rules import RULES
-from .settings import WITNESS_MODES, Settings
+from .settings import OCR_MODES, WITNESS_MODES, Settings
 from .sources import DEFAULT_MAX_BYTES, iter_documents
 from .store import Store, database_url, store_exists
 from .tasks import prompt_versions
@@ -133,6 +135,20 @@ def settings_options(function):
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
         ),
         click.option(
+            "--ocr",
+            type=click.Choice(OCR_MODES),
+            default="auto",
+            show_default=True,
+            help="扫描件（无文字层的 PDF、图片）：auto 用内置 OCR 识读；off 不识读，记为失败。",
+        ),
+        click.option(
+            "--ocr-cache",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
+            "默认 ~/.cache/gouji/ocr；重跑同一扫描件不再识读。",
+        ),
+        click.option(
             "-v",
             "--verbose",
             is_flag=True,
@@ -159,6 +175,8 @@ def settings_options(function):
                 use_cache=False if kwargs.pop("no_cache") else None,
                 max_tokens_per_doc=kwargs.pop("max_tokens_per_doc"),
                 requests_per_second=kwargs.pop("rate_limit"),
+                ocr=kwargs.pop("ocr"),
+                ocr_cache=kwargs.pop("ocr_cache"),
             )
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
@@ -219,6 +237,12 @@ def extract(
 ) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
+    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、扫描件（无文字层的
+    .pdf 及 .png .jpg .jpeg .tif 图片，内置 OCR 离线识读）、.docx 和 .doc（需 LibreOffice）。
+    某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
+    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
+        ),
+        click.option(
     支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
     （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
     全部读取成功时退出码为 0；有失败、或 LLM 端点中途不可用时为 1（端点恢复后用 --resume 补问）；
@@ -226,7 +250,10 @@ def extract(
     """
     documents = list(iter_documents(paths))
     if not documents:
-        raise click.UsageError("没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc）")
+        raise click.UsageError(
+            "没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc .png .jpg .jpeg .tif）"
+        )
+    settings = replace(settings, scans=replace(settings.scans, progress=not quiet))
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     earlier = ()
@@ -420,8 +447,8 @@ def export(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "parquet", "xlsx"]),
-    default="csv",
+    type=click.Choice(PANEL_FORMATS),
+    default=PANEL_FORMATS[0],
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)

@@ -8,6 +8,7 @@
     │   ├── InputTooLarge         input.too_large
     │   ├── UnsupportedFormat     input.format
     │   ├── NoTextLayer           input.no_text_layer
+    │   ├── OcrUnavailable        input.ocr_missing
     │   └── NotAReport            input.not_a_report
     ├── LLMError              the LLM could not answer one task (the reader's result stands)
     │   ├── LLMTransportError     llm.transport
@@ -67,6 +68,12 @@ class UnsupportedFormat(InputError):
 
 class NoTextLayer(InputError):
     code = "input.no_text_layer"
+
+
+class OcrUnavailable(InputError):
+    """A scan to read and no OCR engine installed; the message says how to install it."""
+
+    code = "input.ocr_missing"
 
 
 class NotAReport(InputError):

@@ -17,17 +17,18 @@ import pdfplumber
 import pypdfium2
 from PIL import Image, ImageDraw
 
-from . import pdftext
+from . import ocr, pdftext
 
-Box = tuple[float, float, float, float]
-
-# The same default as the text-layer and OCR readers: 2 × 72 dpi.
-PDF_SCALE = 2.0
+Box = ocr.Box
 
 
 def span_box(record: dict, key: str) -> tuple[int, Box] | None:
     """The page (1-based) and the box of the value's characters, or ``None`` when the
     record has no span for ``key`` or the document has no pages (text, HTML, Word)."""
+    scan = record.get("ocr")
+    if scan is not None:  # a scan's record carries its boxes: the page is an image
+        where = scan["boxes"].get(key)
+        return (where[0], tuple(where[1:])) if where else None
     span = (record.get("spans") or {}).get(key)
     starts = record.get("page_starts")
     if not span or not starts or span[1] <= span[0]:
@@ -36,14 +37,7 @@ def span_box(record: dict, key: str) -> tuple[int, Box] | None:
     first = starts[page - 1]
     boxes = _page_boxes(record["document"], page)
     inside = [b for b in boxes[span[0] - first : span[1] - first] if b is not None]
-    if not inside:
-        return None
-    return page, (
-        min(b[0] for b in inside),
-        min(b[1] for b in inside),
-        max(b[2] for b in inside),
-        max(b[3] for b in inside),
-    )
+    return (page, ocr.union(inside)) if inside else None
 
 
 @lru_cache(maxsize=16)
@@ -61,10 +55,11 @@ def page_png(
     path: str | Path, page: int, box: Box | None = None, scale: float | None = None
 ) -> bytes:
     """Page ``page`` (1-based) of a PDF or image file as PNG bytes, with ``box`` outlined.
-    ``scale`` is pixels per PDF point (default 2) or per image pixel (default 1)."""
+    ``scale`` is pixels per PDF point (default 2, as OCR reads a page) or per image pixel
+    (default 1)."""
     path = Path(path)
     if path.suffix.lower() == ".pdf":
-        scale = PDF_SCALE if scale is None else scale
+        scale = ocr.PDF_SCALE if scale is None else scale
         pdf = pypdfium2.PdfDocument(str(path))
         try:
             image = pdf[page - 1].render(scale=scale).to_pil().convert("RGB")

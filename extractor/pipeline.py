@@ -91,6 +91,11 @@ def extract_loaded(
     findings += checks.check_identities(values, known)
     findings += checks.check_claims(prose, values, known)
     findings += checks.check_meta(report_meta)
+    scan = None
+    if loaded.ocr is not None:
+        read_at = {k: source.raw_span(*c.span) for k, c in candidates.items() if c.span}
+        scan = loaded.ocr.evidence(read_at)
+        findings += checks.check_confidence(scan["confidence"], values, known)
 
     fields, status, spans, witness = decide(candidates, findings, source)
     return ok_record(
@@ -105,6 +110,7 @@ def extract_loaded(
         sentences=sentences(source, found.prose_spans(len(view))),
         notes=notes,
         llm=llm_block,
+        ocr=scan,
     )
 
 
@@ -120,7 +126,7 @@ def extract_file(
         with closing(settings.client()) as client:
             return extract_file(path, settings, client)
     try:
-        loaded = sources.load(path, max_bytes=settings.max_bytes)
+        loaded = sources.load(path, max_bytes=settings.max_bytes, scans=settings.scans)
     except InputError as exc:
         return failed_record(str(path), str(exc))
     except OSError as exc:

@@ -47,7 +47,7 @@ class Record(TypedDict, total=False):
     sentences: list[list]  # prose sentences: [start, end, digest, head] (prose.sentences)
     notes: list[str]
     llm: dict[str, Any] | None
-    sentences: list[list]
+    ocr: dict[str, Any] | None  # scans: engine, pages, pages_read, confidence and box per key
     record_version: int
     settings: str
 
@@ -76,6 +76,7 @@ def failed_record(
         "sentences": [],
         "notes": [],
         "llm": None,
+        "ocr": None,
         "record_version": RECORD_VERSION,
     }
 
@@ -93,6 +94,7 @@ def ok_record(
     sentences: list[list],
     notes: list[str],
     llm: dict[str, Any] | None,
+    ocr: dict[str, Any] | None,
 ) -> Record:
     """The record of a document read: ``decided`` is decide's fields, field_status, spans
     and field_witness."""
@@ -116,6 +118,7 @@ def ok_record(
         "sentences": sentences,
         "notes": notes,
         "llm": llm,
+        "ocr": ocr,
         "record_version": RECORD_VERSION,
     }
 

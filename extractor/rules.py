@@ -69,6 +69,8 @@ _ALL: list[Rule] = [
     Rule("s3.collapsed_other", "reader", "（六）其他处理只印了合并的一行", "s3", doubt=True),
     Rule("s2.column_order", "reader", "列顺序与模板不同", "s2"),
     Rule("s2.pre2021_template", "reader", "第二部分为 2019 年版表格", "s2"),
+    # A text LLM reads the same OCR output, so its agreement cannot settle this one.
+    Rule("ocr.low_confidence", "reader", "OCR 识读置信度低且无勾稽关系印证"),
     # prose against the tables (checks.check_claims)
     Rule("claims.applications", "prose", "正文的申请数与表三不符", "s3"),
     Rule("claims.review", "prose", "正文的行政复议数与表四不符", "s4"),
@@ -103,6 +105,7 @@ _ALL: list[Rule] = [
     Rule("input.too_large", "input", "文件过大"),
     Rule("input.format", "input", "不支持的格式"),
     Rule("input.no_text_layer", "input", "PDF 没有文字层"),
+    Rule("input.ocr_missing", "input", "未安装 OCR 引擎"),
     Rule("input.not_a_report", "input", "不是年度报告"),
     Rule("input.duplicate", "input", "与另一文件内容相同"),
     Rule("input.twin", "input", "同一页面的另一份更完整"),

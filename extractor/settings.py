@@ -21,11 +21,13 @@ from typing import Any
 from . import __version__
 from .errors import SettingsError
 from .llm import LLMClient, LLMSettings
+from .ocr import OcrSettings
 from .record import RECORD_VERSION
 from .sources import DEFAULT_MAX_BYTES
 from .tasks import prompt_versions
 
 WITNESS_MODES = ("off", "verify", "fallback")
+OCR_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Settings:
     witness: str = "off"  # the LLM as second witness: off, verify or fallback
     llm: LLMSettings | None = None  # the endpoint's settings when the witness is on
     concurrency: int | None = None  # documents in flight to the endpoint (None: the default)
+    scans: OcrSettings = OcrSettings()  # whether scans are OCR'd, and the page cache
 
     @classmethod
     def from_env(
@@ -42,6 +45,8 @@ class Settings:
         max_bytes: int = DEFAULT_MAX_BYTES,
         concurrency: int | None = None,
         env: Mapping[str, str] = os.environ,
+        ocr: str = "auto",
+        ocr_cache: Path | None = None,
         **llm_options: Any,
     ) -> Settings:
         """The settings a user gave (``None`` options: not given), completed from the
@@ -59,7 +64,13 @@ class Settings:
             raise SettingsError(f"未知的 LLM 证人模式 {witness}（可选 {'、'.join(WITNESS_MODES)}）")
         if witness != "off" and not llm.configured:
             raise SettingsError("要用 LLM，请用 --model 或环境变量 GOUJI_MODEL 指定模型")
-        return cls(max_bytes, witness, llm if witness != "off" else None, concurrency)
+        if ocr not in OCR_MODES:
+            raise SettingsError(f"未知的 OCR 模式 {ocr}（可选 {'、'.join(OCR_MODES)}）")
+        ocr_cache = ocr_cache or (
+            Path(env["GOUJI_OCR_CACHE"]) if env.get("GOUJI_OCR_CACHE") else None
+        )
+        scans = OcrSettings(ocr, ocr_cache)
+        return cls(max_bytes, witness, llm if witness != "off" else None, concurrency, scans)
 
     @property
     def uses_llm(self) -> bool:
@@ -84,6 +95,8 @@ class Settings:
             "llm": self.witness if self.uses_llm else "off",
             "max_bytes": self.max_bytes,
         }
+        if self.scans.mode != "auto":  # the default adds nothing: earlier fingerprints hold
+            out["ocr"] = self.scans.mode
         if self.uses_llm:
             out |= {
                 "model": self.llm.model,

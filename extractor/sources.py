@@ -1,4 +1,5 @@
-"""File → text with offsets: decode a report file into a ``SourceText``."""
+"""File → text with offsets: decode a report file into a ``SourceText``, and find the report
+files named or held in folders (``iter_documents``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,24 @@ from pathlib import Path
 
 import charset_normalizer
 
-from . import docxtext, htmltext, pdftext
-from .errors import BinaryInput, EmptyInput, InputTooLarge, UndecodableInput, UnsupportedFormat
+from . import docxtext, htmltext, ocr, pdftext
+from .errors import (
+    BinaryInput,
+    EmptyInput,
+    InputTooLarge,
+    NoTextLayer,
+    OcrUnavailable,
+    UndecodableInput,
+    UnsupportedFormat,
+)
 from .text import SourceText
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".mhtml"})
 WORD_SUFFIXES = frozenset({".docx", ".doc"})
-REPORT_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | frozenset({".pdf"})
+REPORT_SUFFIXES = (
+    TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | ocr.IMAGE_SUFFIXES | frozenset({".pdf"})
+)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 # Encodings charset-normalizer names for Chinese text; GB2312 and GBK files are decoded as
@@ -40,6 +51,7 @@ class Loaded:
     sha256: str
     source: SourceText
     page_starts: list[int] | None = None  # PDFs: where each page begins in the raw text
+    ocr: ocr.OcrText | None = None  # scans: each raw character's box and confidence
 
 
 def decode(data: bytes) -> str:
@@ -81,8 +93,11 @@ def _looks_binary(text: str) -> bool:
     return len(_CONTROL.findall(sample)) > max(8, len(sample) // 50)
 
 
-def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
-    """Read one report file. Raises an ``InputError`` with a one-line reason."""
+def load(
+    path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, scans: ocr.OcrSettings | None = None
+) -> Loaded:
+    """Read one report file. Raises an ``InputError`` with a one-line reason. Scans (PDFs
+    without a text layer, images) are read by OCR unless ``scans.mode`` is ``off``."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in REPORT_SUFFIXES:
@@ -94,13 +109,20 @@ def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
     if not data.strip():
         raise EmptyInput("文件为空")
     sha256 = hashlib.sha256(data).hexdigest()
+    scans = scans or ocr.OcrSettings()
+    if suffix in ocr.IMAGE_SUFFIXES:
+        if scans.mode == "off":
+            raise NoTextLayer("图片没有文字层，需要 OCR（已用 --ocr off 关闭）")
+        return _scanned(path, sha256, scans)
     if suffix == ".pdf":
         if not data.startswith(b"%PDF"):
             raise UndecodableInput("不是有效的 PDF 文件")
         try:
             pdf = pdftext.read(path)
-        except pdftext.NoTextLayer:
-            raise
+        except NoTextLayer as exc:
+            if scans.mode == "off":
+                raise NoTextLayer(f"{exc.message}（已用 --ocr off 关闭）") from None
+            return _scanned(path, sha256, scans)
         except Exception as exc:  # pdfminer raises many types for a damaged file
             raise UndecodableInput(f"无法解析 PDF（{type(exc).__name__}）") from None
         source = SourceText.from_rendered(pdf.raw, pdf.rendered, pdf.to_raw)
@@ -115,6 +137,16 @@ def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
         rendered, offsets = htmltext.render(text)
         return Loaded(str(path), sha256, SourceText.from_rendered(text, rendered, offsets))
     return Loaded(str(path), sha256, SourceText.from_text(text))
+
+
+def _scanned(path: Path, sha256: str, scans: ocr.OcrSettings) -> Loaded:
+    try:
+        text = ocr.read(path, sha256, scans)
+    except (OcrUnavailable, NoTextLayer):
+        raise
+    except Exception as exc:  # the image libraries raise many types for a damaged file
+        raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
+    return Loaded(str(path), sha256, SourceText.from_text(text.raw), text.page_starts, text)
 
 
 def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:

@@ -44,6 +44,23 @@ def extract_text(tmp_path):
     return run
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ocr_page_cache(tmp_path_factory):
+    """One OCR page cache for the whole session (never the developer's own): a scan is
+    read by the engine once, by whichever test or eval run meets it first."""
+    os.environ["GOUJI_OCR_CACHE"] = str(tmp_path_factory.mktemp("ocr-cache"))
+
+
+@pytest.fixture(scope="session")
+def scans(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """The real PDFs scanned at run time, once a session: (stem, variant) → image-only PDF."""
+    from gouji_eval.scans import scan_all
+
+    sources = [shared_path("realdocs", f"hongze_{year}.pdf") for year in (2023, 2024)]
+    folder = tmp_path_factory.mktemp("scans")
+    return {(s.stem, v): scan for s, scan, v in scan_all(sources, folder)}
+
+
 @pytest.fixture(autouse=True)
 def _no_llm_from_the_environment(monkeypatch):
     """Tests never reach a real endpoint, whatever the developer's shell exports."""

@@ -26,6 +26,7 @@ def test_all_is_pinned():
             "LLMTruncated",
             "NoTextLayer",
             "NotAReport",
+            "OcrUnavailable",
             "Record",
             "Settings",
             "SettingsError",

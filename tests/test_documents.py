@@ -63,9 +63,9 @@ def test_pdf_without_a_text_layer_says_so(tmp_path):
     page.rect(50, 50, 400, 600, fill=1)  # a "scanned" page: marks, no text
     page.showPage()
     page.save()
-    record = extract_file(path)
+    record = extract_file(path)  # read by OCR, which finds no text either
     assert record["status"] == "failed"
-    assert record["error"].startswith("input.no_text_layer: PDF 没有文字层")
+    assert record["error"] == "input.no_text_layer: 扫描件经 OCR 也几乎没有读出文字（1 页）"
 
 
 def test_damaged_pdf_and_docx_fail_with_one_line(tmp_path):
