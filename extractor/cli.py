@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
+from . import cluster as ray_cluster
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .llm import MODES, LLMSettings, check_endpoint, library_logs
@@ -510,7 +511,7 @@ def panel(
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=2,
+    default=ray_cluster.DEFAULT_WORKERS,
     show_default=True,
     help="Ray 上的并行工作者数。",
 )
@@ -522,10 +523,8 @@ def cluster(
 
     各节点须能以相同路径读到这些文件（共享文件系统或挂载的存储桶）。
     """
-    try:
-        from . import cluster as ray_cluster
-    except ImportError:
-        raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'") from None
+    if not ray_cluster.available():
+        raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'")
     documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")
