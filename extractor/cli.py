@@ -1,5 +1,5 @@
-"""The ``gouji`` command: one verb per job (extract, review, export, cluster, cross-year, and
-the eval's ``eval`` and ``gold``, which ``gouji_eval`` adds). It only parses and reports:
+"""The ``gouji`` command: one verb per job (extract, review, export, panel, cluster,
+cross-year, and the eval's ``eval`` and ``gold``, which ``gouji_eval`` adds). It only parses and reports:
 choices and defaults come from the modules that own them, the run's settings are one
 ``Settings`` object, and the jobs themselves live in those modules."""
 
@@ -18,6 +18,7 @@ from . import __version__, batch, crossyear
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .llm import MODES, LLMSettings, check_endpoint, library_logs
+from .panel import FORMATS as PANEL_FORMATS
 from .record import document_key, dumps
 from .rules import RULES
 from .settings import OCR_MODES, WITNESS_MODES, Settings
@@ -446,8 +447,8 @@ def export(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "parquet", "xlsx"]),
-    default="csv",
+    type=click.Choice(PANEL_FORMATS),
+    default=PANEL_FORMATS[0],
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)

@@ -1,5 +1,6 @@
 """The store (or a JSONL of records) → one row per document in SCHEMA.md keys, each value
-with its status, so nothing still in review leaves looking checked."""
+with its status, so nothing still in review leaves looking checked; written as CSV, JSONL,
+Parquet or XLSX (``write_table``, which the panel writes with too)."""
 
 from __future__ import annotations
 

@@ -261,10 +261,9 @@ class LLMClient:
             raise LLMUnavailable(
                 f"端点连续 {self._breaker.limit} 次传输失败，本次运行不再询问；恢复后用 --resume 补问"
             )
-        sent = {k: kwargs[k] for k in ("messages", "tools", "response_format") if k in kwargs}
-        request_tokens = estimate_tokens(json.dumps(sent, ensure_ascii=False, default=str))
         budget = self.settings.max_tokens_per_doc
         if budget is not None:
+            request_tokens = _request_tokens(kwargs)
             # Tokenizers differ: the request is reserved a quarter over its estimate.
             room = budget - usage.total_tokens - request_tokens * 5 // 4
             if room < MIN_ANSWER_TOKENS:
@@ -289,11 +288,11 @@ class LLMClient:
             usage.completion_tokens += counted.completion_tokens or 0
             usage.total_tokens += counted.total_tokens
         else:
-            answer = estimate_tokens(_reply_text(response))
+            asked, answer = _request_tokens(kwargs), estimate_tokens(_reply_text(response))
             usage.estimated += 1
-            usage.prompt_tokens += request_tokens
+            usage.prompt_tokens += asked
             usage.completion_tokens += answer
-            usage.total_tokens += request_tokens + answer
+            usage.total_tokens += asked + answer
         if not response.choices:
             raise LLMEmptyAnswer("回答里没有任何内容（choices 为空）")
         return response
@@ -438,6 +437,12 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
+def _request_tokens(kwargs: dict) -> int:
+    """What the model reads of a request: its messages and, in tools mode, the schema."""
+    read = {k: kwargs[k] for k in ("messages", "tools", "response_format") if k in kwargs}
+    return estimate_tokens(json.dumps(read, ensure_ascii=False, default=str))
+
+
 def _reply_text(response) -> str:
     """What the model wrote: message contents and tool-call arguments."""
     parts = []
@@ -451,8 +456,11 @@ def _reply_text(response) -> str:
 def estimate_tokens(text: str) -> int:
     """A tokenizer-free estimate: a Chinese character is about a token, other text about
     four characters a token."""
-    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    chinese = len(_CHINESE.findall(text))
     return chinese + (len(text) - chinese) // 4
+
+
+_CHINESE = re.compile("[\u4e00-\u9fff]")
 
 
 # user:password@ in a URL, and query parameters that carry keys or tokens.

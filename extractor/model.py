@@ -1,4 +1,5 @@
-"""The data that flows between steps: candidates, findings and claims."""
+"""The data that flows between steps (candidates, findings, claims), and how a value is
+shown to a person (``show``)."""
 
 from __future__ import annotations
 

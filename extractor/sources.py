@@ -1,4 +1,5 @@
-"""File → text with offsets: decode a report file into a ``SourceText``."""
+"""File → text with offsets: decode a report file into a ``SourceText``, and find the report
+files named or held in folders (``iter_documents``)."""
 
 from __future__ import annotations
 

@@ -79,15 +79,17 @@ def _store_rows(url: str) -> dict[str, list]:
     return rows
 
 
-def _kill_after(command: list[str], out, lines: int) -> None:
-    """Start a run, SIGKILL it once ``out`` holds ``lines`` more lines; its workers must end
-    with it."""
-    before = out.read_bytes().count(b"\n") if out.exists() else 0
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _lines(out) -> int:
+    return out.read_bytes().count(b"\n") if out.exists() else 0
+
+
+def _kill_after(command: list[str], ready, env: dict | None = None) -> None:
+    """Start a run, SIGKILL it once ``ready()``; its worker processes must end with it."""
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
-    while time.time() < deadline and (
-        not out.exists() or out.read_bytes().count(b"\n") < before + lines
-    ):
+    while time.time() < deadline and not ready():
         time.sleep(0.01)
     workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
     os.kill(process.pid, signal.SIGKILL)
@@ -114,10 +116,11 @@ def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path,
 
     whole, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
     assert subprocess.run(command(whole)).returncode == 1  # the bad files failed
-    _kill_after(command(cut), cut, 3)  # a 2021 report in, the 2022 one not yet
+    _kill_after(command(cut), lambda: _lines(cut) >= 3)  # 2021 in, 2022 not yet
     with cut.open("ab") as file:
         file.write(b'{"document": "half a rec')  # as if the kill had cut a line
-    _kill_after(command(cut, "--resume"), cut, 20)
+    before = _lines(cut)
+    _kill_after(command(cut, "--resume"), lambda: _lines(cut) >= before + 20)
     resumed = subprocess.run(command(cut, "--resume"), capture_output=True, text=True)
     assert resumed.returncode == 1, resumed.stderr  # as the whole run: the bad files failed
     assert "Traceback" not in resumed.stderr
@@ -138,6 +141,18 @@ def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path,
         assert _store_rows(f"sqlite:///{cut.with_suffix('.db')}") == _store_rows(
             f"sqlite:///{whole.with_suffix('.db')}"
         )
+
+
+def test_kill_9_ends_every_llm_worker_process(folder, tmp_path, llm_server):
+    """Past 16 in flight the run has worker processes; killed mid-request, they end too."""
+    llm_server.script = lambda task, n: Reply(
+        null_answer(task), delay=0 if task == "unknown" else 30
+    )
+    env = {**os.environ, "OPENAI_BASE_URL": llm_server.base_url, "GOUJI_MODEL": "m",
+           "GOUJI_CACHE_DIR": str(tmp_path / "cache")}  # fmt: skip
+    command = [sys.executable, "-m", "gouji.cli", "extract", str(folder), "-o",
+               str(tmp_path / "out.jsonl"), "--concurrency", "32", "-q"]  # fmt: skip
+    _kill_after(command, lambda: llm_server.requests() > 20, env)
 
 
 def test_resume_skips_only_what_was_done_with_the_same_settings(folder, tmp_path):

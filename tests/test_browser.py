@@ -161,6 +161,27 @@ def _press(browser, keys: str) -> None:
     ActionChains(browser).send_keys(keys).perform()
 
 
+def _press_until(browser, keys: str, done, what: str) -> int:
+    """Press ``keys`` until ``done()``: a key pressed while the page is still redrawing (on
+    a loaded machine) can fall between two listeners, so it is pressed again — only when
+    it visibly did nothing, so no action is ever taken twice. Returns the presses made."""
+    for presses in range(1, 5):
+        _press(browser, keys)
+        deadline = time.time() + 8
+        while time.time() < deadline:
+            if done():
+                return presses
+            time.sleep(0.2)
+    pytest.fail(f"pressing {keys!r} did not lead to {what}")
+
+
+def _box(browser, css: str = VALUE_BOX):
+    """An input of the page, once the page has drawn it."""
+    from selenium.webdriver.common.by import By
+
+    return _wait(lambda: browser.find_element(By.CSS_SELECTOR, css), what=css)
+
+
 def _page_text(browser) -> str:
     from selenium.webdriver.common.by import By
 
@@ -170,7 +191,6 @@ def _page_text(browser) -> str:
 def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
     """甲's page stays open past the hold; 乙 takes the item and saves 7; what 甲 then
     types on the stale page is refused with the reason, and goes to no other item."""
-    from selenium.webdriver.common.by import By
 
     queue = Review(store)
     address = app(store)
@@ -182,7 +202,7 @@ def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
         conn.execute(store.t.review_items.update().values(held_until=time.time() - 1))
     browser.switch_to.new_window("tab")
     assert _enter_name(browser, address, "乙") == first  # the lapsed hold is free again
-    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box = _box(browser)
     box.send_keys("7\n")
     _wait(lambda: _heading(browser) != first, what="乙's next item")
     browser.shot("yi-saved-7-and-moved-on")
@@ -190,13 +210,15 @@ def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
 
     browser.switch_to.window(tab_jia)  # the stale page still shows the old item
     assert _heading(browser) == first
-    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box = _box(browser)
     box.send_keys("3\n")
     _wait(lambda: "你的决定没有保存" in _page_text(browser), what="the refusal")
     assert "已由乙处理" in _page_text(browser)
     browser.shot("jia-is-told-why-3-was-not-saved")
     assert _heading(browser) != first  # 甲 is on a fresh item now, shown with its value
-    assert browser.find_element(By.CSS_SELECTOR, VALUE_BOX).get_attribute("value") == ""
+    (fresh,) = [i for i in queue.items() if i.held_by == "甲"]
+    assert fresh.id != held.id
+    assert _box(browser, f".st-key-typed_{fresh.id} input").get_attribute("value") == ""
     audit = store.audit()
     assert [(c["reviewer"], c["key"], c["new_value"]) for c in audit] == [("乙", held.key, 7)]
     assert store.values(held.document_id)[held.key] == 7
@@ -223,27 +245,31 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     assert store.audit() == [] and name.get_attribute("value") == "丙1"
     name.send_keys(Keys.BACKSPACE, Keys.ESCAPE)  # Esc gives the keys back to the page
     # A value typed (not saved) and a note stay with their item only.
-    box = browser.find_element(By.CSS_SELECTOR, VALUE_BOX)
+    box = _box(browser)
     box.send_keys("35")
-    browser.find_element(By.CSS_SELECTOR, "input[aria-label^='备注']").send_keys("看错行了")
+    _box(browser, "input[aria-label^='备注']").send_keys("看错行了")
     box.send_keys(Keys.ESCAPE)
     browser.shot("typed-35-not-saved")
     (held,) = [i for i in queue.items() if i.held_by == "丙"]
     printed = held.value
-    _press(browser, "c")  # confirm the value as read
+    _press_until(browser, "c", lambda: store.audit(), "a confirmation")  # confirm as read
     _wait(lambda: _heading(browser) != first, what="the next item")
     (correction,) = store.audit()
     assert (correction["item_id"], correction["decision"], correction["new_value"]) == (
         held.id, "confirm", printed,
     )  # fmt: skip
-    assert browser.find_element(By.CSS_SELECTOR, VALUE_BOX).get_attribute("value") == ""
-    note = browser.find_element(By.CSS_SELECTOR, "input[aria-label^='备注']")
-    assert note.get_attribute("value") == ""
+    (following,) = [i for i in queue.items() if i.held_by == "丙"]
+    # The next item's own boxes (each box is keyed by its item), once they are drawn.
+    box = _box(browser, f".st-key-typed_{following.id} input")
+    assert box.get_attribute("value") == ""
+    assert _box(browser, f".st-key-note_{following.id} input").get_attribute("value") == ""
+    assert not browser.find_elements(By.CSS_SELECTOR, f".st-key-typed_{held.id} input")
     browser.shot("next-item-opens-with-empty-boxes")
-    browser.find_element(By.CSS_SELECTOR, VALUE_BOX).send_keys("\n")  # Enter on nothing
+    box.send_keys("\n")  # Enter on nothing
     _wait(lambda: "输入框是空的" in _page_text(browser), what="the empty-box warning")
     assert len(store.audit()) == 1
-    _press(browser, "\ue00cu")  # Esc, then undo: the first item comes back with its value
+    # Esc, then undo: the first item comes back with its value.
+    _press_until(browser, "\ue00cu", lambda: len(store.audit()) == 2, "the undo")
     _wait(lambda: _heading(browser) == first, what="the undone item")
     browser.shot("undo-reopens-the-item")
     assert "已撤销" in _page_text(browser)
@@ -253,19 +279,25 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
 
 
 def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, browser, monkeypatch):
-    """A crawled page whose 200 values are right but were left in review (digits run
-    together): the reviewer looks at the tables and confirms the document as printed."""
+    """A crawled page whose 200 values are all right but all wait for review (the reader could
+    not place them with certainty, as the issue's 196 did): the reviewer looks at the tables
+    and confirms the document as printed."""
     from selenium.webdriver.common.by import By
 
-    page = shared_path("realcorpus", "pt_2021_lwtj_1.txt")
+    report = generate(13, layout="crawl", variants=())
+    page = tmp_path / (report.name + report.suffix)
+    page.write_text(report.text, encoding="utf-8")
+    record = extract_file(page)
+    assert record["fields"] == report.gold["fields"]  # every value right
+    record["field_status"] = dict.fromkeys(record["field_status"], "review")
     store = Store(f"sqlite:///{tmp_path / 'crawled.db'}")
-    doc = store.save_record(extract_file(page))
+    doc = store.save_record(record)
     failed = store.save_record(
         failed_record(str(tmp_path / "empty.txt"), "input.empty: 文件为空", "0" * 64)
     )
     queue = Review(store)
     waiting = queue.count(Filter(document_id=doc))
-    assert waiting >= 190 and queue.identity_breaks(doc) == []
+    assert waiting == 200 and queue.identity_breaks(doc) == []
     printed = store.values(doc)
     address = app(store)
     _enter_name(browser, address, "丁")
@@ -273,13 +305,11 @@ def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, brows
     keys = 0
     started = time.time()
     _press(browser, "\ue00c")  # Esc: out of the name box
-    _press(browser, "d")  # the whole document
-    keys += 2
-    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "td[data-key]"), what="the tables")
-    browser.shot("document-view-before")
-    _press(browser, "a")  # confirm it all as printed
     keys += 1
-    _wait(lambda: queue.fully_reviewed(doc), what="the document confirmed")
+    tables = lambda: browser.find_elements(By.CSS_SELECTOR, "td[data-key]")  # noqa: E731
+    keys += _press_until(browser, "d", tables, "the whole document")
+    browser.shot("document-view-before")
+    keys += _press_until(browser, "a", lambda: queue.fully_reviewed(doc), "the document confirmed")
     elapsed = time.time() - started
     _wait(lambda: "按原样确认了整份报告" in _page_text(browser), what="the confirmation")
     browser.shot("document-view-confirmed")
@@ -296,7 +326,7 @@ def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, brows
     _wait(lambda: "已保存" in _page_text(browser), what="the saved gold")
     browser.shot("gold-saved")
     saved = sorted((tmp_path / "reviewed").glob("*.json"))
-    assert len(saved) == 1 and saved[0].name.startswith("pt_2021_lwtj_1-")
+    assert len(saved) == 1 and saved[0].name.startswith(report.name)
 
     # The document chooser: the last select box (the sidebar's come first).
     browser.find_elements(By.CSS_SELECTOR, "div[data-testid='stSelectbox']")[-1].click()

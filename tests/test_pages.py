@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from extractor import pages
+from gouji import pages
 from gouji.pipeline import extract_file
 
 from conftest import shared_path
