@@ -249,6 +249,7 @@ def _whole_report(server: ScriptedLLM, documents: list[str]) -> list:
     whole = _named_fields_model()
     server.script = lambda task, n: Reply({})  # every part of it may be left out
     client = _client(server.base_url, None)
+    client._state.usage = Usage()  # what the client counts a request against, outside ask
     before = len(server.seen)
     for document in documents:
         view = sources.load(document).source.view

@@ -76,7 +76,7 @@ def extract_loaded(
             "set_aside": merged.set_aside,
         }
 
-    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums, result.options)
+    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums)
     findings += cut_findings
     for counts, how in (
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
