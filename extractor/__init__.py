@@ -16,8 +16,6 @@ The public API is small::
 ``gouji.errors``). Everything else is internal.
 """
 
-__version__ = "0.1.0"  # first: the modules below read it
-
 from .errors import (
     BinaryInput,
     EmptyInput,
@@ -41,6 +39,7 @@ from .record import Record
 from .settings import Settings
 from .sources import iter_documents
 from .template import FIELD_KEYS
+from .version import __version__
 
 __all__ = [
     "FIELD_KEYS",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, batch, crossyear
+from . import batch, crossyear
 from . import cluster as ray_cluster
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
@@ -26,6 +26,7 @@ from .settings import OCR_MODES, WITNESS_MODES, Settings
 from .sources import DEFAULT_MAX_BYTES, iter_documents
 from .store import Store, database_url, store_exists
 from .tasks import prompt_versions
+from .version import __version__
 
 # Installed packages add commands under this entry-point group (the eval adds ``eval`` and
 # ``gold``): gouji names no package that is built on it, so no import runs back up.

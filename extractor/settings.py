@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .errors import SettingsError
 from .llm import LLMClient, LLMSettings
 from .ocr import OcrSettings
 from .record import RECORD_VERSION
 from .sources import DEFAULT_MAX_BYTES
 from .tasks import prompt_versions
+from .version import __version__
 
 WITNESS_MODES = ("off", "verify", "fallback")
 OCR_MODES = ("auto", "off")
