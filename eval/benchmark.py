@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import random
 import resource
 import subprocess
@@ -27,8 +28,9 @@ from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
 
+from . import sets
 from .generate import generate
-from .llm_server import ScriptedLLM
+from .llm_server import Reply, ScriptedLLM
 from .scans import scan_all
 from .sets import shared_dir
 
@@ -71,7 +73,7 @@ def _pass(step, paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def reader_speed(paths: list[Path], layout: str = "tab_rows") -> None:
+def reader_speed(paths: list[Path], layout: str = "tab_rows") -> dict:
     # One-time set-up (OpenCC's tables, compiled patterns) is not a per-document cost.
     extract_file(paths[0])
     # The fastest of several interleaved passes: what the code costs, not what else the
@@ -85,6 +87,10 @@ def reader_speed(paths: list[Path], layout: str = "tab_rows") -> None:
     print(f"  读取 + 规范化：{len(paths) / reading:8.1f} 份/秒")
     print(f"  完整抽取：    {len(paths) / extracting:8.1f} 份/秒（目标 ≥ 100）")
     print(f"  抽取 / 读取：  {extracting / reading:8.2f} 倍（目标 ≤ 3）")
+    return {
+        "documents_per_second": len(paths) / extracting,
+        "against_reading": extracting / reading,
+    }
 
 
 def _client(url: str, cache: Path | None) -> LLMClient:
@@ -100,11 +106,12 @@ def _client(url: str, cache: Path | None) -> LLMClient:
     )
 
 
-def _timed_run(paths: list[Path], client: LLMClient, mode: str, workers: int) -> float:
+def _timed_run(paths: list[Path], client: LLMClient, mode: str, workers: int) -> tuple[float, int]:
+    """Seconds, and the requests sent."""
     start = time.perf_counter()
     settings = Settings(witness=mode, llm=client.settings)
-    batch.run(paths, io.StringIO(), settings, llm=client, workers=workers, quiet=True)
-    return time.perf_counter() - start
+    outcome = batch.run(paths, io.StringIO(), settings, llm=client, workers=workers, quiet=True)
+    return time.perf_counter() - start, outcome.usage.requests
 
 
 def _serve(latency: float) -> tuple[subprocess.Popen, str]:
@@ -117,8 +124,9 @@ def _serve(latency: float) -> tuple[subprocess.Popen, str]:
     return process, process.stdout.readline().strip()
 
 
-def llm_path(folder: Path, latency: float, quick: bool) -> None:
+def llm_path(folder: Path, latency: float, quick: bool) -> dict:
     process, url = _serve(latency)
+    figures: dict = {}
     print(
         f"LLM 路径（另一进程中的 OpenAI 兼容服务，每次请求固定延迟 {latency * 1000:.0f} ms，verify 模式）"
     )
@@ -130,9 +138,9 @@ def llm_path(folder: Path, latency: float, quick: bool) -> None:
         ):
             paths = sorted(folder.glob("*.txt"))[:count]
             client = _client(url, None)
-            elapsed = _timed_run(paths, client, "verify", concurrency)
-            requests = len(paths) * 5
+            elapsed, requests = _timed_run(paths, client, "verify", concurrency)
             ideal = requests * latency / concurrency
+            figures[f"concurrency_{concurrency}_against_ideal"] = elapsed / ideal
             print(
                 f"  并发 {concurrency:>2}：{count:>3} 份 {requests:>4} 次请求，用时 {elapsed:6.2f} 秒，"
                 f"理想 {ideal:6.2f} 秒，比值 {elapsed / ideal:5.2f}"
@@ -142,7 +150,7 @@ def llm_path(folder: Path, latency: float, quick: bool) -> None:
         paths = sorted(folder.glob("*.txt"))[: 8 if quick else 16]
         with tempfile.TemporaryDirectory() as cache:
             client = _client(url, Path(cache))
-            cold = _timed_run(paths, client, "verify", 1)
+            cold, _ = _timed_run(paths, client, "verify", 1)
             usage = Usage()
             start = time.perf_counter()
             settings = Settings(witness="verify", llm=client.settings)
@@ -156,70 +164,146 @@ def llm_path(folder: Path, latency: float, quick: bool) -> None:
             f"  缓存：冷跑 {cold:6.2f} 秒，热跑 {warm:6.3f} 秒（{usage.requests} 次请求，"
             f"{usage.cache_hits} 次命中缓存），快 {cold / warm:6.1f} 倍（目标 ≥ 50）"
         )
+        figures["warm_against_cold"] = cold / warm
     finally:
         process.terminate()
         process.wait()
+    return figures
 
 
-def tokens(folder: Path, count: int) -> None:
-    """Request sizes as the server sees them (prompt, schema and text alike)."""
-    from pydantic import create_model
-
-    from gouji.tasks import TASKS, ResponseModel
-
-    server = ScriptedLLM().start()
-    paths = sorted(folder.glob("*.txt"))[:count]
-    try:
-        per_mode = {}
-        for mode in ("verify", "fallback"):
-            client = _client(server.base_url, None)
-            before = len(server.seen)
-            _timed_run(paths, client, mode, 4)
-            per_mode[mode] = _per_report(server.seen[before:], len(paths))
-            client.close()
-        whole = create_model(
-            "WholeReport",
-            __base__=ResponseModel,  # the same schema conventions as the per-part questions
-            **{name: (task.model | None, None) for name, task in TASKS.items()},
-        )
-        client = _client(server.base_url, None)
-        before = len(server.seen)
-        for path in paths:
-            view = sources.load(path).source.view
-            client._client.chat.completions.create(
-                model="benchmark",
-                response_model=whole,
-                messages=[
-                    {
-                        "role": "user",
-                        "content": "请从下面这份政府信息公开工作年度报告中，按模板填写全部表格和正文数字：\n"
-                        + view,
-                    }
-                ],
-                max_retries=0,
-            )
-        baseline, baseline_format = _per_report(server.seen[before:], len(paths))
-        client.close()
-    finally:
-        server.stop()
-    print(f"每份报告的请求 token（估算；{len(paths)} 份；括号内为其中回答格式 schema 的部分）")
-    print(f"  整份报告一次提示：{baseline:8.0f}（{baseline_format:.0f}）")
-    for mode, (value, answer_format) in per_mode.items():
-        print(
-            f"  分部分提问（{mode}）：{value:8.0f}（{answer_format:.0f}），"
-            f"为整份提示的 {value / baseline:.2f} 倍（目标 ≤ 0.5）"
-        )
+TOKEN_SETS = ("seeds", "real", "corpus", "generated")
+_WHOLE_PROMPT = "请从下面这份政府信息公开工作年度报告中，按模板填写全部表格和正文数字：\n"
 
 
-def _per_report(seen: list, reports: int) -> tuple[float, float]:
-    """Request tokens per report, and the part of them that is the answer's format."""
-    return (
-        sum(s.tokens for s in seen) / reports,
-        sum(s.format_tokens for s in seen) / reports,
+def _named_fields_model():
+    """What whole-report prompting asks for (and gouji asked until its answers became rows
+    as printed): every table field named in the schema with its Chinese label, a row model
+    per kind of row, the claims and meta, in one answer."""
+    from pydantic import Field, create_model
+
+    from gouji.tasks import ProseClaim, ResponseModel
+    from gouji.template import (
+        S2_ROWS,
+        S2_STOCK_COLUMN_LABELS,
+        S3_COLUMN_LABELS,
+        S3_ROWS,
+        S4_COLUMN_LABELS,  # fmt: skip
+        S4_GROUP_LABELS,
     )
 
+    def model(name: str, doc: str, **fields):
+        return create_model(name, __base__=ResponseModel, __doc__=doc, **fields)
 
-def memory(folder: Path, counts: tuple[int, ...]) -> None:
+    def counts(labels: dict) -> dict:
+        return {
+            k: (int | None, Field(default=None, ge=0, description=v)) for k, v in labels.items()
+        }
+
+    stock = model("StockRow", "第二十条第（一）项的一行。",
+                  **counts({k: v[0] for k, v in S2_STOCK_COLUMN_LABELS.items()}))  # fmt: skip
+    part2 = model(
+        "Part2",
+        "二、主动公开政府信息情况。",
+        **{r.name: (stock, Field(description=r.label)) for r in S2_ROWS[:2]},
+        **counts({r.name: f"{r.label} 本年处理决定数量" for r in S2_ROWS[2:5]}),
+        fees=(
+            float | None,
+            Field(default=None, ge=0, description="行政事业性收费 本年收费金额（万元）"),
+        ),
+    )
+    applicant = model("ApplicantRow", "一行的 7 列：六类申请人和总计。", **counts(S3_COLUMN_LABELS))
+    part3 = model("Part3", "三、收到和处理政府信息公开申请情况：25 行。",
+                  **{r.name: (applicant, Field(description=r.label)) for r in S3_ROWS})  # fmt: skip
+    group = model("Group4", "一组：结果维持、结果纠正、其他结果、尚未审结、总计。",
+                  **counts(S4_COLUMN_LABELS))  # fmt: skip
+    part4 = model("Part4", "四、政府信息公开行政复议、行政诉讼情况。",
+                  **{g: (group, Field(description=v)) for g, v in S4_GROUP_LABELS.items()})  # fmt: skip
+    claims = model(
+        "ProseClaims", "正文中陈述数量、金额或比例的数字。", claims=(list[ProseClaim], ...)
+    )
+    meta = model(
+        "Meta",
+        "报告的发布机关和年度。",
+        agency=(str | None, None),
+        year=(int | None, Field(default=None, ge=1990, le=2100)),
+    )
+    parts = {"s2": part2, "s3": part3, "s4": part4, "claims": claims, "meta": meta}
+    return model("WholeReport", "整份报告。", **{k: (v | None, None) for k, v in parts.items()})
+
+
+def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, list[str], int]:
+    """The requests gouji sends for these reports, the reports it read, and the context."""
+    client = _client(server.base_url, None)
+    before = len(server.seen)
+    out = io.StringIO()
+    batch.run(paths, out, Settings(witness=mode, llm=client.settings), llm=client, workers=4,
+              quiet=True)  # fmt: skip
+    client.close()
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    read = [r["document"] for r in records if r["status"] == "ok"]
+    return server.seen[before:], read, client.settings.context_tokens
+
+
+def _whole_report(server: ScriptedLLM, documents: list[str]) -> list:
+    """The same reports asked once each, whole, for every named field."""
+    whole = _named_fields_model()
+    server.script = lambda task, n: Reply({})  # every part of it may be left out
+    client = _client(server.base_url, None)
+    before = len(server.seen)
+    for document in documents:
+        view = sources.load(document).source.view
+        client._client.chat.completions.create(
+            model="benchmark",
+            response_model=whole,
+            messages=[{"role": "user", "content": _WHOLE_PROMPT + view}],
+            max_retries=0,
+        )
+    client.close()
+    server.script = lambda task, n: None
+    return server.seen[before:]
+
+
+def tokens(folder: Path, count: int) -> dict:
+    """Request tokens per report as the server sees them (prompt, schema and text alike), on
+    each set, against whole-report prompting; and the largest request against the context."""
+    server = ScriptedLLM().start()
+    figures: dict = {}
+    try:
+        for name in TOKEN_SETS:
+            if name == "generated":
+                paths = sorted(folder.glob("*.txt"))[:count]
+            else:
+                paths = [item.document for item in sets.items(name)]
+            if not paths:
+                continue
+            one: dict = {}
+            for mode in ("verify", "fallback"):
+                seen, read, context = _asked(server, paths, mode)
+                one["reports"], one["context"] = len(read), context
+                one[mode] = sum(s.tokens for s in seen) / len(read)
+                one[f"{mode}_schema"] = sum(s.format_tokens for s in seen) / len(read)
+                one[f"{mode}_largest"] = max(s.tokens + s.body["max_tokens"] for s in seen)
+            seen = _whole_report(server, read)
+            one["whole"] = sum(s.tokens for s in seen) / len(read)
+            one["whole_schema"] = sum(s.format_tokens for s in seen) / len(read)
+            for mode in ("verify", "fallback"):
+                one[f"{mode}_ratio"] = one[mode] / one["whole"]
+            figures[name] = one
+    finally:
+        server.stop()
+    print("每份报告的请求 token（估算；括号内为回答格式 schema 的部分；目标 ≤ 0.5 倍）")
+    for name, one in figures.items():
+        largest = max(one["verify_largest"], one["fallback_largest"])
+        print(
+            f"  {name:<9} {one['reports']:>3} 份  整份提示 {one['whole']:6.0f}（{one['whole_schema']:4.0f}）"
+            f"  verify {one['verify']:6.0f}（{one['verify_schema']:3.0f}）{one['verify_ratio']:5.2f} 倍"
+            f"  fallback {one['fallback']:6.0f}，{one['fallback_ratio']:5.2f} 倍"
+            f"  最大请求 {largest}/{one['context']}"
+        )
+    return figures
+
+
+def memory(folder: Path, counts: tuple[int, ...]) -> dict:
     print("峰值内存（单进程抽取，记录写入 /dev/null）")
     peaks = {}
     for count in counts:
@@ -236,6 +320,7 @@ def memory(folder: Path, counts: tuple[int, ...]) -> None:
         print(f"  {count:>6} 份：{peaks[count] / 1024:7.1f} MB")
     low, high = min(counts), max(counts)
     print(f"  {high} 份 / {low} 份：{peaks[high] / peaks[low]:.2f} 倍（目标 ≤ 1.2）")
+    return {"peak_kb": {str(c): peaks[c] for c in counts}, "growth": peaks[high] / peaks[low]}
 
 
 def _memory_child(folder: Path) -> None:
@@ -245,13 +330,13 @@ def _memory_child(folder: Path) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
 
 
-def ocr_speed(folder: Path, quick: bool) -> None:
+def ocr_speed(folder: Path, quick: bool) -> dict:
     """The real PDFs scanned (clean, and blurred + tilted + JPEG), read by OCR with an empty
     page cache, then again: the engine runs on one thread, so its CPU time is one core's."""
     sources_ = sorted((shared_dir() / "realdocs").glob("hongze_*.pdf"))[: 1 if quick else 2]
     if not sources_:
         print("OCR：../shared/realdocs 不在，跳过")
-        return
+        return {}
     scans = [scan for _, scan, _ in scan_all(sources_, folder / "scans")]
     settings = ocr.OcrSettings(cache_dir=folder / "ocr-cache")
     ocr.read(scans[0], "warm-up", ocr.OcrSettings(cache_dir=folder / "warm-up"))  # models
@@ -266,27 +351,42 @@ def ocr_speed(folder: Path, quick: bool) -> None:
         f"  每页：{wall / pages:8.2f} 秒（CPU {cpu / pages:.2f} 秒；目标 ≤ 4 秒），{pages / wall:.2f} 页/秒"
     )
     print(f"  重跑：{reread:8d} 页 OCR，{again:.2f} 秒（页面缓存）")
+    return {"seconds_per_page": wall / pages, "rerun_pages": reread}
+
+
+SECTIONS = ("reader", "llm", "tokens", "memory", "ocr")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="gouji 基准测试：速度、内存与 token。")
     parser.add_argument("--quick", action="store_true", help="小规模运行，几十秒内完成")
     parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="只测这一项（可重复）")
+    parser.add_argument("--json", type=Path, help="把各项数字另写入这个 JSON 文件")
     parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         _memory_child(args.memory_child)
         return
+    chosen = args.only or SECTIONS
+    figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="gouji-bench-") as tmp:
         folder = Path(tmp)
         paths = write_reports(folder / "speed", 100 if args.quick else 300)
-        reader_speed(paths)
-        crawled = write_reports(folder / "crawl", 100 if args.quick else 300, layout="crawl")
-        reader_speed(crawled, "crawl")
-        llm_path(folder / "speed", args.latency, args.quick)
-        tokens(folder / "speed", 10 if args.quick else 30)
-        memory(folder, (200, 2000) if args.quick else (1000, 10000))
-        ocr_speed(folder, args.quick)
+        if "reader" in chosen:
+            figures["reader"] = reader_speed(paths)
+            crawled = write_reports(folder / "crawl", 100 if args.quick else 300, layout="crawl")
+            figures["reader_crawl"] = reader_speed(crawled, "crawl")
+        if "llm" in chosen:
+            figures["llm"] = llm_path(folder / "speed", args.latency, args.quick)
+        if "tokens" in chosen:
+            figures["tokens"] = tokens(folder / "speed", 10 if args.quick else 30)
+        if "memory" in chosen:
+            figures["memory"] = memory(folder, (200, 2000) if args.quick else (1000, 10000))
+        if "ocr" in chosen:
+            figures["ocr"] = ocr_speed(folder, args.quick)
+    if args.json:
+        args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
 
 if __name__ == "__main__":

@@ -17,18 +17,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import gouji.llm
-from gouji.template import FIELD_KEYS, S2_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+from gouji.tasks import estimate_tokens
+from gouji.template import (
+    PARTS,
+    S2_ROWS,
+    S3_COLLAPSED_OTHER,
+    S3_OTHER_SUBROWS,
+    S3_ROWS,
+    S4_COLUMNS,
+    S4_GROUPS,
+    S4_KEYS,
+)
+
 
 # Our prompts' instructions name their task, as a model would read them; the document text
-# that follows may mention any part, so the instruction sentences are what is matched.
-_TASK_MARKERS = (
-    ("meta", "请填写：\n- agency"),
-    ("claims", "请找出正文中"),
-    ("s2", "“二、主动公开政府信息情况”表格"),
-    ("s3", "“三、收到和处理政府信息公开申请情况”表格"),
-    ("s4", "“四、政府信息公开行政复议、行政诉讼情况”表格"),
-)
+# that follows may mention any part, so the instruction sentences are what is matched. A
+# table request names each table it asks as "- s3：“三、…”表".
+def task_of(text: str) -> str:
+    """The task a request asks: its tables and the prose, joined by ``+``."""
+    units = [p for p, part in PARTS.items() if f"- {p}：“{part.heading}”表" in text]
+    if "正文：agency 为发布报告的机关" in text:
+        units.append("prose")
+    return "+".join(units) or "unknown"
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -59,47 +69,29 @@ class Seen:
     @property
     def tokens(self) -> int:
         """The request's size (messages, tools and schema alike)."""
-        return estimate_tokens(self.body)
+        return estimate_tokens(json.dumps(self.body, ensure_ascii=False))
 
     @property
     def format_tokens(self) -> int:
         """What the request spends outside its messages: in tools mode, the answer's schema."""
-        return estimate_tokens({k: v for k, v in self.body.items() if k != "messages"})
+        rest = {k: v for k, v in self.body.items() if k != "messages"}
+        return estimate_tokens(json.dumps(rest, ensure_ascii=False))
 
 
-def estimate_tokens(value) -> int:
-    """gouji's tokenizer-free estimate of a JSON value's size."""
-    return gouji.llm.estimate_tokens(json.dumps(value, ensure_ascii=False))
-
-
-def answer_from_gold(task: str, gold: dict, fields: dict | None = None) -> dict:
-    """The right answer to a task, made from a gold file (``fields``: other values for its
-    keys, e.g. a lying witness's; keys left out of ``fields`` are left out of the answer)."""
-    if task == "claims":
-        keep = ("metric", "value", "unit", "qualifier", "quote")
-        return {"claims": [{k: c[k] for k in keep} for c in gold["claims"]]}
-    if task == "meta":
-        return {"agency": gold["meta.agency"], "year": gold["meta.year"]}
-    values = gold["fields"] if fields is None else fields
-    nested: dict = {}
-    for key in FIELD_KEYS:
-        if not key.startswith(task + ".") or key not in values:
-            continue
-        node = nested
-        parts = key.split(".")[1:]
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = values[key]
-    return nested
+def prose_from_gold(gold: dict) -> dict:
+    """The right claims and meta, made from a gold file (the tables: ``Oracle``, which
+    copies them as printed)."""
+    keep = ("metric", "value", "unit", "qualifier", "quote")
+    claims = [{k: c[k] for k in keep} for c in gold["claims"]]
+    return {"agency": gold["meta.agency"], "year": gold["meta.year"], "claims": claims}
 
 
 def null_answer(task: str) -> dict:
     """A schema-valid answer with nothing in it: every cell blank, no claim, no meta."""
-    if task == "claims":
-        return {"claims": []}
-    if task == "meta":
-        return {"agency": None, "year": None}
-    return answer_from_gold(task, {}, dict.fromkeys(FIELD_KEYS))
+    answer: dict = {unit: [] for unit in task.split("+") if unit != "prose"}
+    if "prose" in task.split("+"):
+        answer |= {"agency": None, "year": None, "claims": []}
+    return answer
 
 
 # Each table row's keys, and the cells of it a rotating witness moves one place along: all
@@ -117,18 +109,27 @@ def _rotated(row: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @dataclass
+class _Known:
+    view: str  # the document's text as gouji reads it
+    gold: dict
+    printed: dict  # each template row's printed cells (the reader's cells after its label)
+
+
+@dataclass
 class Oracle:
     """A witness that answers from the gold files, truthfully or with chosen faults.
 
-    It finds the document a request is about by the request's lines, then answers the task
-    from that document's gold: ``wrong`` — that share of numbers replaced by another (a value
-    printed elsewhere in its row, or one off by a few); ``rotate`` — every row's cells moved
-    one column along (the applicant columns, part 四's four results, part 二's three stock
-    columns), so each row still sums to its total; ``omit`` — that share of fields left out
-    of the answer; ``nowhere`` — that share of numbers replaced by one the document prints
-    nowhere; ``empty`` — every field null and no claim."""
+    It finds the document a request is about by the request's lines, then answers from that
+    document's gold, copying each table row as printed: a value the row prints is given as
+    its printed string (a run-together digit string cut where the gold's values fall), any
+    other as plain digits. Faults: ``wrong`` — that share of numbers replaced by another (a
+    value printed elsewhere in its row, or one off by a few); ``rotate`` — every row's cells
+    moved one column along (the applicant columns, part 四's four results, part 二's three
+    stock columns), so each row still sums to its total; ``omit`` — that share of rows
+    answered without their cells (a schema error); ``nowhere`` — that share of numbers
+    replaced by one the document prints nowhere; ``empty`` — every cell blank and no claim."""
 
-    documents: list[tuple[str, dict]]  # (the document's text as gouji reads it, its gold)
+    documents: list[_Known]
     wrong: float = 0.0
     rotate: bool = False
     omit: float = 0.0
@@ -138,22 +139,25 @@ class Oracle:
 
     @classmethod
     def of(cls, paths_and_golds, **faults) -> Oracle:
-        from gouji import sources
+        from gouji import reader, sections, sources
 
-        documents = [(sources.load(path).source.view, gold) for path, gold in paths_and_golds]
+        documents = []
+        for path, gold in paths_and_golds:
+            view = sources.load(path).source.view
+            printed = reader.read(view, sections.find(view)).row_cells
+            documents.append(_Known(view, gold, printed))
         return cls(documents, **faults)
 
     def document(self, text: str) -> int:
         """The document whose text holds most of the request's lines."""
         lines = [line.strip() for line in text.splitlines() if len(line.strip()) >= 6]
-        scores = [sum(line in view for line in lines) for view, _ in self.documents]
+        scores = [sum(line in known.view for line in lines) for known in self.documents]
         return max(range(len(scores)), key=scores.__getitem__)
 
-    def fields(self, index: int, task: str, attempt: int) -> dict:
-        """The flat values this witness gives for one task's keys."""
-        view, gold = self.documents[index]
-        rng = random.Random(f"{self.seed}:{index}:{task}:{attempt}")
-        truth = {k: v for k, v in gold["fields"].items() if k.startswith(task + ".")}
+    def fields(self, index: int, part: str, rng: random.Random) -> dict:
+        """The flat values this witness gives for one table's keys."""
+        known = self.documents[index]
+        truth = {k: v for k, v in known.gold["fields"].items() if k.startswith(part + ".")}
         values = dict(truth)
         if self.empty:
             return dict.fromkeys(values)
@@ -169,17 +173,92 @@ class Oracle:
             if draw < self.wrong:
                 values[key] = _another(rng, key, value, truth)
             elif draw < self.wrong + self.nowhere:
-                values[key] = _printed_nowhere(rng, view)
-        if self.omit:
-            values = {k: v for k, v in values.items() if rng.random() >= self.omit}
+                values[key] = _printed_nowhere(rng, known.view)
         return values
+
+    def rows(self, index: int, part: str, attempt: int) -> list[dict]:
+        """One table's rows as this witness copies them."""
+        rng = random.Random(f"{self.seed}:{index}:{part}:{attempt}")
+        values = self.fields(index, part, rng)
+        printed = self.documents[index].printed
+        if part == "s4":
+            return [{"label": "", "cells": _as_printed(values, S4_KEYS, printed.get("s4", []))}]
+        rows = []
+        collapsed = S3_COLLAPSED_OTHER.name in printed and not printed.keys() & set(
+            S3_OTHER_SUBROWS
+        )
+        for row in S2_ROWS if part == "s2" else S3_ROWS:
+            if collapsed and row.name in S3_OTHER_SUBROWS:
+                if row.name == S3_OTHER_SUBROWS[0]:
+                    # The single （六） row as printed: each column the sum of its sub-rows.
+                    sums = {
+                        key: _sum(
+                            values[f"s3.{sub}.{key.rsplit('.', 1)[1]}"] for sub in S3_OTHER_SUBROWS
+                        )
+                        for key in S3_COLLAPSED_OTHER.keys
+                    }
+                    cells = printed[S3_COLLAPSED_OTHER.name]
+                    rows.append(
+                        {
+                            "label": S3_COLLAPSED_OTHER.label,
+                            "cells": _as_printed(sums, S3_COLLAPSED_OTHER.keys, cells),
+                        }
+                    )
+                continue
+            rows.append(
+                {
+                    "label": row.label,
+                    "cells": _as_printed(values, row.keys, printed.get(row.name, [])),
+                }
+            )
+        for row in rows:
+            if self.omit and rng.random() < self.omit:
+                del row["cells"]
+        return rows
 
     def reply(self, task: str, text: str, attempt: int) -> Reply:
         index = self.document(text)
-        gold = self.documents[index][1]
-        if task in ("claims", "meta"):
-            return Reply(null_answer(task) if self.empty else answer_from_gold(task, gold))
-        return Reply(answer_from_gold(task, gold, self.fields(index, task, attempt)))
+        gold = self.documents[index].gold
+        units = task.split("+")
+        answer = {part: self.rows(index, part, attempt) for part in units if part in PARTS}
+        if "prose" in units:
+            answer |= null_answer("prose") if self.empty else prose_from_gold(gold)
+        return Reply(answer)
+
+
+def _sum(values):
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values)
+
+
+def _as_printed(values: dict, keys, cells) -> list[str]:
+    """The keys' values as a true copyist writes them: the row's printed strings where the
+    values are what the row prints, in order (a value that is a piece of a run-together
+    digit string is that piece), plain digits elsewhere, and "" for a blank not printed."""
+    out: list[str] = []
+    index = offset = 0
+    for key in keys:
+        value = values[key]
+        cell = cells[index] if index < len(cells) else None
+        if value is None:
+            if cell is not None and offset == 0 and cell.kind == "blank":
+                out.append(cell.text)
+                index += 1
+            else:
+                out.append("")
+            continue
+        digits = f"{value:g}" if isinstance(value, float) else str(value)
+        if cell is not None and offset == 0 and cell.kind == "number" and cell.value == value:
+            out.append(cell.text)
+            index += 1
+        elif cell is not None and cell.text.startswith(digits, offset):
+            out.append(digits)
+            offset += len(digits)
+            if offset == len(cell.text):
+                index, offset = index + 1, 0
+        else:
+            out.append(digits)
+    return out
 
 
 def _another(rng: random.Random, key: str, value, truth: dict):
@@ -238,7 +317,7 @@ class ScriptedLLM:
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
         text = "".join(str(m.get("content")) for m in body["messages"])
-        task = next((t for t, marker in _TASK_MARKERS if marker in text), "unknown")
+        task = task_of(text)
         mode = _mode(body)
         with self._lock:
             n = self._counts.get(task, 0)
@@ -275,7 +354,7 @@ def _completion(body: dict, mode: str, reply: Reply) -> dict:
     )
     finish_reason = reply.finish_reason
     limit = body.get("max_tokens")
-    if limit is not None and gouji.llm.estimate_tokens(arguments) > limit:
+    if limit is not None and estimate_tokens(arguments) > limit:
         arguments, finish_reason = arguments[:limit], "length"  # as a model stops at its limit
     message: dict = {"role": "assistant", "content": None}
     if mode == "tools":
@@ -288,8 +367,8 @@ def _completion(body: dict, mode: str, reply: Reply) -> dict:
     else:
         message["content"] = arguments
     read = {k: body[k] for k in ("messages", "tools", "response_format") if k in body}
-    prompt_tokens = estimate_tokens(read)
-    completion_tokens = gouji.llm.estimate_tokens(arguments)
+    prompt_tokens = estimate_tokens(json.dumps(read, ensure_ascii=False))
+    completion_tokens = estimate_tokens(arguments)
     completion = {
         "id": "chatcmpl-test",
         "object": "chat.completion",

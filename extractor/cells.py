@@ -28,7 +28,8 @@ _FOOTER_LINE = re.compile(
     re.IGNORECASE,
 )
 _INLINE_FOOTER = re.compile(r"(?<!\S)[—–]\s*\d{1,3}\s*[—–](?!\S)|(?<!\S)-\s\d{1,3}\s-(?!\S)")
-_MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# A markdown table's rule line (|---|---|): no cell.
+MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _HAS_DIGIT = re.compile(r"\d").search
 _WORD = re.compile(r"\S+")
@@ -219,7 +220,7 @@ def tokenize(view: str, start: int, end: int) -> list[list[Cell]]:
         if (
             not stripped
             or (len(stripped) < 24 and _FOOTER_LINE.match(line))
-            or ("---" in stripped and _MD_RULE.match(line))
+            or ("---" in stripped and MD_RULE.match(line))
         ):
             continue
         n = len(lines)

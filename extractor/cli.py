@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, batch, crossyear
+from . import cluster as ray_cluster
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .llm import MODES, LLMSettings, check_endpoint, library_logs
@@ -123,6 +124,13 @@ def settings_options(function):
             help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
         ),
         click.option(
+            "--context-tokens",
+            type=click.IntRange(min=512),
+            default=None,
+            help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
+            "放不下时表格与正文、各表分开提问。",
+        ),
+        click.option(
             "--concurrency",
             type=click.IntRange(min=1, max=256),
             default=None,
@@ -174,6 +182,7 @@ def settings_options(function):
                 cache_dir=kwargs.pop("cache_dir"),
                 use_cache=False if kwargs.pop("no_cache") else None,
                 max_tokens_per_doc=kwargs.pop("max_tokens_per_doc"),
+                context_tokens=kwargs.pop("context_tokens"),
                 requests_per_second=kwargs.pop("rate_limit"),
                 ocr=kwargs.pop("ocr"),
                 ocr_cache=kwargs.pop("ocr_cache"),
@@ -502,7 +511,7 @@ def panel(
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=2,
+    default=ray_cluster.DEFAULT_WORKERS,
     show_default=True,
     help="Ray 上的并行工作者数。",
 )
@@ -514,10 +523,8 @@ def cluster(
 
     各节点须能以相同路径读到这些文件（共享文件系统或挂载的存储桶）。
     """
-    try:
-        from . import cluster as ray_cluster
-    except ImportError:
-        raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'") from None
+    if not ray_cluster.available():
+        raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'")
     documents = [document_key(p) for p in iter_documents(paths)]
     if not documents:
         raise click.UsageError("没有找到可读取的报告文件")

@@ -13,12 +13,20 @@ Install with ``pip install 'gouji[cluster]'``.
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 
 from .pipeline import extract_file
 from .settings import Settings
 from .store import Store
 from .tasks import prompt_versions
+
+DEFAULT_WORKERS = 2
+
+
+def available() -> bool:
+    """Is Ray installed (the ``cluster`` extra)? It is imported only when a run starts."""
+    return importlib.util.find_spec("ray") is not None
 
 
 class _Extract:
@@ -47,7 +55,7 @@ def run(
     settings: Settings,
     *,
     address: str | None = None,
-    workers: int = 2,
+    workers: int = DEFAULT_WORKERS,
     batch_size: int = 8,
 ) -> Counter:
     """Extract ``paths`` on the Ray cluster at ``address`` (a local one when None) into the

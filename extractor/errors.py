@@ -18,6 +18,7 @@
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
     │   ├── LLMBudgetExceeded     llm.budget
+    │   ├── LLMContextExceeded    llm.context
     │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
     ├── SettingsError         settings that cannot run (a usage error, before any document)
     └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
@@ -125,6 +126,12 @@ class LLMSchemaError(LLMError):
 
 class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
+
+
+class LLMContextExceeded(LLMError):
+    """A request that would not fit the model's context: it is not sent."""
+
+    code = "llm.context"
 
 
 class EndpointUnavailable(LLMError):

@@ -53,7 +53,7 @@ from .errors import (
     LLMTruncated,
     LLMUnavailable,
 )
-from .tasks import TASKS, flatten
+from .tasks import estimate_tokens, task_named
 
 MODES = ("tools", "json", "json_schema", "md_json")  # instructor's modes, by their lower-case names
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "llm"
@@ -101,6 +101,8 @@ class LLMSettings:
     transport_attempts: int = 5
     reasks: int = 2
     max_output_tokens: int = 8192
+    # The model's context (prompt and answer): no request is planned past it.
+    context_tokens: int = 16384
     max_tokens_per_doc: int | None = None
     cache_dir: Path | None = None
     use_cache: bool = True
@@ -126,7 +128,7 @@ class LLMSettings:
 
 @dataclass
 class Answer:
-    fields: dict  # flat keys → values (claims: {"claims": [...]})
+    fields: dict  # tables: rows as printed, by part; prose: claims, agency, year
 
 
 class _CallState(threading.local):
@@ -298,7 +300,7 @@ class LLMClient:
         return response
 
     def cache_key(self, task: str, text: str) -> str:
-        spec = TASKS[task]
+        spec = task_named(task)
         payload = {
             "endpoint": self.endpoint,
             "model": self.settings.model,
@@ -310,15 +312,17 @@ class LLMClient:
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    def ask(self, task: str, text: str, usage: Usage) -> Answer:
-        """Ask one task about ``text``. Raises ``LLMError`` with a one-line reason."""
+    def ask(self, task: str, text: str, usage: Usage, max_tokens: int | None = None) -> Answer:
+        """Ask one task about ``text``, the answer given at most ``max_tokens`` (by default
+        the settings' cap). Raises ``LLMError`` with a one-line reason."""
         key = self.cache_key(task, text)
         if self._cache is not None:
             hit = self._cache.get(key)
             if hit is not None:
                 usage.cache_hits += 1
                 return Answer(hit)
-        spec = TASKS[task]
+        spec = task_named(task)
+        room = min(max_tokens or self.settings.max_output_tokens, self.settings.max_output_tokens)
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.transport_attempts),
             retry=retry_if_exception_type(_Retryable),
@@ -331,7 +335,7 @@ class LLMClient:
                     if attempt.retry_state.attempt_number > 1:
                         usage.retries += 1
                     try:
-                        result = self._call(spec, text, usage)
+                        result = self._call(spec, text, usage, room)
                     except _Retryable:
                         usage.failures += 1
                         raise
@@ -352,7 +356,7 @@ class LLMClient:
         ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (n - 1))
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads clients apart
 
-    def _call(self, spec, text: str, usage: Usage):
+    def _call(self, spec, text: str, usage: Usage, max_tokens: int):
         from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
         self._state.usage = usage
@@ -362,7 +366,7 @@ class LLMClient:
                 response_model=_response_class(spec.name),
                 messages=[{"role": "user", "content": spec.render(text)}],
                 max_retries=self.settings.reasks,
-                max_tokens=self.settings.max_output_tokens,
+                max_tokens=max_tokens,
                 temperature=0,
             )
         except IncompleteOutputException:
@@ -393,12 +397,7 @@ class LLMClient:
 
     @staticmethod
     def _fields(task: str, result) -> dict:
-        answer = result.model_dump()
-        if task == "claims":
-            return answer
-        if task == "meta":
-            return {"meta.agency": answer["agency"], "meta.year": answer["year"]}
-        return flatten(task, answer)
+        return result.model_dump()  # tables: rows as printed, by part; prose: claims and meta
 
 
 @functools.cache
@@ -407,7 +406,7 @@ def _response_class(task: str) -> type[BaseModel]:
     instructor builds this subclass, and its JSON schema, anew on every request."""
     import instructor
 
-    model = TASKS[task].model
+    model = task_named(task).model
     return create_model(
         model.__name__,
         __base__=(model, instructor.OpenAISchema),
@@ -451,16 +450,6 @@ def _reply_text(response) -> str:
         parts.append(message.content or "")
         parts += [call.function.arguments or "" for call in message.tool_calls or []]
     return "".join(parts)
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate: a Chinese character is about a token, other text about
-    four characters a token."""
-    chinese = len(_CHINESE.findall(text))
-    return chinese + (len(text) - chinese) // 4
-
-
-_CHINESE = re.compile("[\u4e00-\u9fff]")
 
 
 # user:password@ in a URL, and query parameters that carry keys or tokens.

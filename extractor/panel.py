@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .agency import Identity, Overrides, identify
+from .crawl import SOURCE_KEYS
 from .review import DECISIONS
 from .template import FIELD_KEYS
 
@@ -30,7 +31,6 @@ FORMATS = ("csv", "parquet", "xlsx")  # a panel is one table
 STATUSES = ("accepted", "reviewed", "publisher_error", "blank", "unreadable", "review")
 # A value a researcher may count on: read and unobjected, or settled by a person.
 TRUSTED = frozenset({"accepted", "reviewed", "publisher_error", "blank"})
-_SOURCE_KEYS = ("url", "published", "title", "publisher")
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ DOCUMENT_COLUMNS = (
     "year",
     "document",
     "sha256",
-    *(f"source.{k}" for k in _SOURCE_KEYS),
+    *(f"source.{k}" for k in SOURCE_KEYS),
     "template",
     "findings",
     "other_documents",
@@ -224,7 +224,7 @@ def _row(identity: Identity, year: int | None, document: Document, others: list[
             "year": year,
             "document": record["document"],
             "sha256": record["sha256"],
-            **{f"source.{k}": source.get(k) for k in _SOURCE_KEYS},
+            **{f"source.{k}": source.get(k) for k in SOURCE_KEYS},
             "template": record.get("template"),
             "findings": "；".join(sorted({f["rule"] for f in record.get("findings", [])})),
             "other_documents": "；".join(others),

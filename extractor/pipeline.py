@@ -13,22 +13,25 @@ from .decide import decide
 from .errors import InputError, LLMError, NotAReport
 from .llm import LLMClient, Usage
 from .prose import sentences
-from .reconcile import merge_claims, merge_meta, reconcile
+from .reconcile import merge_claims, merge_meta, reconcile, witnessed
 from .record import Record, failed_record, ok_record, skipped_record
 from .settings import Settings
 from .tasks import Asked, Failure
 from .template import PARTS
 
 
-def _ask(client: LLMClient, mode: str, view: str, found, result, report_meta) -> Asked:
-    asked = Asked(Usage())
-    for task in tasks.select(mode, found, result, report_meta):
+def _ask(client: LLMClient, mode: str, view: str, found, result) -> Asked:
+    limits = client.settings.context_tokens, client.settings.max_output_tokens
+    requests, failures = tasks.requests_for(mode, view, found, result, *limits)
+    asked = Asked(Usage(), requests, failures=failures)
+    for request in requests:
+        name = request.task.name
         try:
-            asked.answers[task] = client.ask(
-                task, tasks.text_for(task, view, found), asked.usage
-            ).fields
+            asked.add(
+                request, client.ask(name, request.text, asked.usage, request.max_tokens).fields
+            )
         except LLMError as exc:
-            asked.failures.append(Failure(task, exc))
+            asked.failures.append(Failure(name, exc))
     return asked
 
 
@@ -53,20 +56,19 @@ def extract_loaded(
     disputed: dict = {}
     llm_block = None
     if llm is not None and settings.witness != "off":
-        asked = _ask(llm, settings.witness, view, found, result, report_meta)
-        merged = reconcile(result, asked.table_fields(), source)
+        asked = _ask(llm, settings.witness, view, found, result)
+        merged = reconcile(result, witnessed(asked.tables, result, view), source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes
-        prose, ungrounded = merge_claims(prose, asked.claims(), source)
-        findings += merge_meta(report_meta, asked.answers.get("meta"), view)
+        prose, ungrounded = merge_claims(prose, asked.claims, source)
+        findings += merge_meta(report_meta, asked.meta, view)
         llm_block = {
             "mode": settings.witness,
             "model": llm.settings.model,
             "endpoint": llm.endpoint,
             "instructor_mode": llm.mode,
-            "prompt_versions": {t: tasks.TASKS[t].version for t in asked.tasks},
-            "usage": asked.usage.to_dict(),
-            "errors": [str(f) for f in asked.failures],
+            "context_tokens": llm.settings.context_tokens,
+            **asked.record(),
             # The endpoint did not answer some task: a resumed run asks again.
             "unavailable": asked.unavailable,
             "ungrounded_claims": ungrounded,

@@ -96,6 +96,11 @@ def _rows_named(regex: re.Pattern[str], label: str) -> tuple[tuple[int, int], ..
     return tuple((int(m.lastgroup[1:]), m.end()) for m in regex.finditer(label))
 
 
+def rows_named(label: str, rows: tuple[Row, ...]) -> list[Row]:
+    """The template rows a label (normalised, whitespace-free) names, in the order named."""
+    return [rows[i] for i, _ in _rows_named(_row_regex(rows), label)]
+
+
 def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     """Label runs (text cells with only empty cells between them) matched to template rows.
 

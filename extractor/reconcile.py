@@ -1,9 +1,10 @@
 """Candidates from two witnesses → one candidate per key, and the disagreements.
 
 The LLM is a second, independent witness, and an untrusted one: only a true witness can
-move a value. Its table values count only where they are printed in the source, in the
-cells the reader found after that row's label, matched to them in order and one to one
-(a printed cell grounds one key at most). Per key:
+move a value. It copies each table's rows as printed (label and cell strings); its rows are
+matched to the template by their labels, and its values count only where they are printed
+in the source: where its strings, joined in order, give exactly the cells the reader found
+after that row's label, so each string stands at one place and grounds one key. Per key:
 
 * both witnesses agree → the value keeps (or, for a value the reader could not place with
   certainty, gains) certainty, and the reader's own doubt about that row is settled;
@@ -24,14 +25,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 
-from .cells import Cell
+from .cells import BLANK_MARKS, Cell, classify_number
 from .claims import cn_number
 from .model import Candidate, Claim, Finding, Value, show
-from .reader import ReaderResult
+from .reader import ReaderResult, rows_named
 from .rules import RULES
-from .template import FIELD_KEYS, IDENTITIES, label_of
-from .text import SourceText, compact
+from .template import (
+    FIELD_KEYS,
+    IDENTITIES,
+    S2_ROWS,
+    S3_COLLAPSED_OTHER,
+    S3_COLUMNS,
+    S3_OTHER_SUBROWS,
+    S3_ROWS,
+    S4_KEYS,
+    label_of,
+)
+from .text import SourceText, compact, normalise
 
 # Keys some identity checks: only there may a value the LLM alone gives be trusted.
 _CHECKED = frozenset(k for identity in IDENTITIES for k in (*identity.left, *identity.right))
@@ -67,37 +79,101 @@ def _prints(cell: Cell, value: Value) -> bool:
     return cell.kind == "number" and _same(cell.value, value)
 
 
-def _placed(values: list[Value], cells: list[Cell]) -> list[Cell | None]:
-    """Each value's cell, matched to the row's printed cells in order and one to one.
+@dataclass(frozen=True)
+class Witnessed:
+    """The LLM's value for one key, and where its printed string stands (a view span)
+    when it is grounded."""
 
-    With as many cells as values, the i-th value can only be the i-th cell. Otherwise the
-    values are grounded only when all of them fit the cells in order, and each at the cell
-    every such fit gives it: a partial fit could shift a value into its neighbour's cell."""
-    n, m = len(values), len(cells)
-    if n == m:
-        return [c if _prints(c, v) else None for v, c in zip(values, cells, strict=True)]
-    if n > m:
-        return [None] * n
-    # fits[i][j]: values[i:] fit cells[j:] in order.
-    fits = [[False] * (m + 1) for _ in range(n + 1)]
-    fits[n] = [True] * (m + 1)
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            fits[i][j] = fits[i][j + 1] or (_prints(cells[j], values[i]) and fits[i + 1][j + 1])
-    if not fits[0][0]:
-        return [None] * n
-    # reach[i]: the cells where values[:i] can end (every fit of the prefix).
-    reach = {0}
-    out: list[Cell | None] = []
-    for i in range(n):
-        options = {
-            j
-            for start in reach
-            for j in range(start, m)
-            if _prints(cells[j], values[i]) and fits[i + 1][j + 1]
-        }
-        out.append(cells[next(iter(options))] if len(options) == 1 else None)
-        reach = {j + 1 for j in options}
+    value: Value
+    span: tuple[int, int] | None
+
+
+def _value_of(string: str) -> tuple[bool, Value]:
+    """Whether a cell's printed string is a value at all, and which: "" and the blank marks
+    are blanks (null)."""
+    text = compact(normalise(string)[0])
+    if text == "" or text in BLANK_MARKS:
+        return True, None
+    parsed = classify_number(text)
+    return (True, parsed[0]) if parsed is not None else (False, None)
+
+
+def _ground(strings: list[str], cells: list[Cell], view: str) -> list[tuple[int, int] | None]:
+    """Where each string stands among the row's printed cells. Only when the strings, joined
+    in order, give exactly the printed cells' text and every border the page prints between
+    cells is a border between strings; a blank left unprinted stands nowhere. So a string
+    grounds one key at one place, and where the page's spacing shows how run-together digits
+    are cut, a witness's cut that follows it is grounded."""
+    texts = [compact(normalise(s)[0]) for s in strings]
+    pieces = [c.text for c in cells]
+    ends = set(accumulate(len(t) for t in texts))
+    if "".join(texts) != "".join(pieces) or not set(accumulate(map(len, pieces))) <= ends:
+        return [None] * len(strings)
+    out: list[tuple[int, int] | None] = []
+    index = offset = 0
+    for text in texts:
+        if not text:
+            out.append(None)
+            continue
+        cell = cells[index]
+        if offset == 0 and len(text) == len(cell.text):
+            out.append((cell.start, cell.end))
+        elif view[cell.start : cell.end] == cell.text:
+            out.append((cell.start + offset, cell.start + offset + len(text)))
+        else:
+            out.append(None)  # a cell whose view text differs cannot be cut by position
+        offset += len(text)
+        if offset == len(cell.text):
+            index, offset = index + 1, 0
+    return out
+
+
+def _fill(out: dict, keys, strings: list[str], cells: list[Cell], view: str) -> None:
+    if len(strings) != len(keys):
+        return  # not the row's number of cells: no column can be told
+    for key, string, span in zip(keys, strings, _ground(strings, cells, view), strict=True):
+        ok, value = _value_of(string)
+        if ok:
+            out[key] = Witnessed(value, span)
+
+
+def witnessed(answers: dict[str, list[dict]], reader: ReaderResult, view: str) -> dict:
+    """The LLM's rows as printed → a ``Witnessed`` per template key. Rows are matched to the
+    template by their labels as the reader matches them; a row named twice counts for none.
+    Part 四's cells are read in template order across its rows."""
+    out: dict[str, Witnessed] = {}
+    for part, rows in answers.items():
+        if part == "s4":
+            strings = [s for row in rows for s in row["cells"]]
+            _fill(out, S4_KEYS, strings, reader.row_cells.get("s4", []), view)
+            continue
+        template = S2_ROWS if part == "s2" else (*S3_ROWS, S3_COLLAPSED_OTHER)
+        named: dict[str, list[str]] = {}
+        repeated: set[str] = set()
+        for row in rows:
+            names = rows_named(compact(normalise(row["label"])[0]), template)
+            if not names:
+                continue
+            name = names[-1].name  # a label naming its group and its sub-row is the sub-row
+            if name in named:
+                repeated.add(name)
+            named[name] = row["cells"]
+        for name in repeated:
+            del named[name]
+        collapsed = named.pop(S3_COLLAPSED_OTHER.name, None)
+        for row in template:
+            if row.name in named:
+                _fill(out, row.keys, named[row.name], reader.row_cells.get(row.name, []), view)
+        if collapsed is not None and not named.keys() & set(S3_OTHER_SUBROWS):
+            # The single （六） row: sub-rows that sum to a printed 0 are each 0 (as the
+            # reader and the template have it); any other figure cannot be split.
+            merged: dict[str, Witnessed] = {}
+            cells = reader.row_cells.get(S3_COLLAPSED_OTHER.name, [])
+            _fill(merged, S3_COLLAPSED_OTHER.keys, collapsed, cells, view)
+            if len(merged) == len(S3_COLUMNS) and all(w.value == 0 for w in merged.values()):
+                for name in S3_OTHER_SUBROWS:
+                    for column, w in zip(S3_COLUMNS, merged.values(), strict=True):
+                        out[f"s3.{name}.{column}"] = w
     return out
 
 
@@ -109,27 +185,21 @@ def _entry(witness: str, candidate_value: Value, span, source: SourceText) -> di
     }
 
 
-def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: SourceText) -> Reconciled:
+def reconcile(
+    reader: ReaderResult, witness: dict[str, Witnessed], source: SourceText
+) -> Reconciled:
     """Merge the reader's candidates with the LLM's values for the keys it answered."""
-    rows: dict[str, list[str]] = {}
-    for key in FIELD_KEYS:
-        if key in llm_fields:
-            rows.setdefault(_row_of(key), []).append(key)
-    grounding: dict[str, Cell | None] = {}
-    for row, keys in rows.items():
-        cells = reader.row_cells.get(row, [])
-        for key, cell in zip(keys, _placed([llm_fields[k] for k in keys], cells), strict=True):
-            grounding[key] = cell
     candidates = dict(reader.candidates)
     disputed: dict[str, list[dict]] = {}
     settled: set[str] = set()
     ungrounded: list[str] = []
     disagreements: list[Finding] = []
     agree = disagree = 0
-    for key in grounding:
-        theirs = llm_fields[key]
+    for key in FIELD_KEYS:
+        if key not in witness:
+            continue
+        theirs, llm_span = witness[key].value, witness[key].span
         ours = candidates.get(key) or Candidate(key, None, None, False)
-        cell = grounding[key]
         if _same(ours.value, theirs) and (ours.certain or ours.span is not None):
             agree += ours.certain
             candidates[key] = Candidate(key, ours.value, ours.span, True, "reader+llm")
@@ -143,19 +213,18 @@ def reconcile(reader: ReaderResult, llm_fields: dict[str, Value], source: Source
         disagree += ours.certain
         if theirs is None and ours.value is None and ours.span is None:
             continue  # neither witness saw the cell: the reader's finding says why
-        llm_span = (cell.start, cell.end) if cell is not None else None
         disputed[key] = [
             _entry("reader", ours.value, ours.span, source),
             _entry("llm", theirs, llm_span, source),
         ]
-        if not ours.certain and ours.value is None and cell is not None:
+        if not ours.certain and ours.value is None and llm_span is not None:
             # Only the LLM has a value, and the row prints it there: the checks decide the
             # rest, where an identity checks the row at all.
             candidates[key] = Candidate(key, theirs, llm_span, key in _CHECKED, "llm")
             settled.add(key)
             continue
         candidates[key] = Candidate(key, ours.value, ours.span, False, ours.witness, ours.note)
-        where = "" if cell is not None else "（LLM 的数在该行中找不到）"
+        where = "" if llm_span is not None else "（LLM 抄写的这一行与原文对不上）"
         disagreements.append(
             Finding(
                 "llm.disagree",

@@ -91,6 +91,7 @@ _ALL: list[Rule] = [
     Rule("llm.truncated", "llm", "LLM 的回答被截断"),
     Rule("llm.schema", "llm", "LLM 的回答不符合格式"),
     Rule("llm.budget", "llm", "超出每份报告的 token 预算"),
+    Rule("llm.context", "llm", "请求超出模型的上下文"),
     # across years (crossyear)
     Rule("cross_year.carried", "cross_year", "上年结转与上一年的结转下年度不符", "s3"),
     Rule("cross_year.in_force", "cross_year", "现行有效件数与上一年不衔接", "s2", review=False),

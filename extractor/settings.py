@@ -102,6 +102,7 @@ class Settings:
                 "model": self.llm.model,
                 "mode": self.llm.resolved_mode(),
                 "prompts": prompt_versions(),
+                "context": self.llm.context_tokens,
             }
         return out
 

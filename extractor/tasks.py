@@ -1,13 +1,17 @@
-"""What gouji asks an LLM: one task per part, each with a response model and a prompt file;
-which tasks a document needs, what each is shown, and what came back.
+"""What gouji asks an LLM: the tables as printed, and the prose's claims with the meta.
 
-Response models are built from ``template`` so their field names are the SCHEMA.md key
-segments: flattening an answer with dots gives the flat keys (``s3.granted.total``).
-A prompt's version is the hash of its file, recorded in every record it helps produce.
+The tables come back as their rows in printed order, each row its label and its cells as
+the printed strings, in a schema of a few dozen tokens that grammar-constrained backends
+accept; gouji maps the rows to template keys itself. One request asks every table where it
+fits the context, else one request per table (``table_task``). The instructions name the
+template's rows in the prompt itself, so every structured-output mode shows them to the
+model. A prompt's version is the hash of its file, recorded in every record it helps
+produce.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -18,124 +22,127 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from .errors import UNAVAILABLE, LLMError
-from .template import PARTS, S3_COLUMN_LABELS, S3_COLUMNS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+from .cells import MD_RULE
+from .errors import UNAVAILABLE, LLMContextExceeded, LLMError
+from .reader import rows_named
+from .template import (
+    PARTS,
+    S2_ROWS,
+    S2_STOCK_COLUMN_LABELS,
+    S3_COLLAPSED_OTHER,
+    S3_COLUMN_LABELS,
+    S3_ROWS,
+    S4_COLUMN_LABELS,
+    S4_GROUP_LABELS,
+    S4_KEYS,
+)
+from .text import compact
 
 if TYPE_CHECKING:
     from .llm import Usage
     from .reader import ReaderResult
     from .sections import Sections
 
-Count = int | None
-# Every field is required (null where the cell is blank): an answer that leaves one out is a
-# schema error and re-asked, never read as "no value".
-_COUNT = Field(ge=0)
-
 
 class ResponseModel(BaseModel):
-    """A response model whose JSON schema leaves out pydantic's field titles ("New Received"):
-    the name and the Chinese description already say it, and every title costs tokens on
-    every request."""
+    """A response model whose JSON schema leaves out pydantic's titles but its own name:
+    every title costs tokens on every request."""
 
     @classmethod
     def model_json_schema(cls, *args, **kwargs) -> dict:
         schema = super().model_json_schema(*args, **kwargs)
         for holder in (schema, *schema.get("$defs", {}).values()):
+            if holder is not schema:  # the top one's title and description name the tool
+                holder.pop("title", None)
+                holder.pop("description", None)
             for field_schema in holder.get("properties", {}).values():
                 field_schema.pop("title", None)
         return schema
 
 
-class StockRow(ResponseModel):
-    """第二十条第（一）项的一行。"""
+class PrintedRow(ResponseModel):
+    """A table row as printed: its label and its cells' strings."""
 
-    issued: Count = Field(ge=0, description="本年制发件数")
-    repealed: Count = Field(ge=0, description="本年废止件数")
-    in_force: Count = Field(ge=0, description="现行有效件数")
-
-
-class Part2(ResponseModel):
-    """二、主动公开政府信息情况。"""
-
-    rules: StockRow = Field(description="规章")
-    normative: StockRow = Field(description="行政规范性文件")
-    licensing: Count = Field(ge=0, description="行政许可 本年处理决定数量")
-    punishment: Count = Field(ge=0, description="行政处罚 本年处理决定数量")
-    coercion: Count = Field(ge=0, description="行政强制 本年处理决定数量")
-    fees: float | None = Field(ge=0, description="行政事业性收费 本年收费金额（万元）")
-
-
-ApplicantRow = create_model(
-    "ApplicantRow",
-    __base__=ResponseModel,
-    __doc__="一行的 7 列：六类申请人和总计。",
-    **{c: (Count, Field(ge=0, description=S3_COLUMN_LABELS[c])) for c in S3_COLUMNS},
-)
-Part3 = create_model(
-    "Part3",
-    __base__=ResponseModel,
-    __doc__="三、收到和处理政府信息公开申请情况：25 行。",
-    **{row.name: (ApplicantRow, Field(description=row.label)) for row in S3_ROWS},
-)
-Group4 = create_model(
-    "Group4",
-    __base__=ResponseModel,
-    __doc__="一组：结果维持、结果纠正、其他结果、尚未审结、总计。",
-    **{c: (Count, _COUNT) for c in S4_COLUMNS},
-)
-Part4 = create_model(
-    "Part4",
-    __base__=ResponseModel,
-    __doc__="四、政府信息公开行政复议、行政诉讼情况。",
-    **{g: (Group4, Field()) for g in S4_GROUPS},
-)
+    label: str
+    cells: list[str]
 
 
 class ProseClaim(ResponseModel):
-    metric: str = Field(description="这个数字说的是什么")
-    value: float = Field(description="数值")
-    unit: str = Field(description="单位；没有时为空字符串")
+    metric: str
+    value: float
+    unit: str
     qualifier: Literal["exact", "at_least", "about"]
-    quote: str = Field(description="从原文逐字复制、包含数字和单位的一段")
+    quote: str
 
 
-class ProseClaims(ResponseModel):
-    """正文中陈述数量、金额或比例的数字。"""
-
-    claims: list[ProseClaim]
-
-
-class Meta(ResponseModel):
-    """报告的发布机关和年度。"""
-
-    agency: str | None
-    year: int | None = Field(ge=1990, le=2100)
+def _short(label: str) -> str:
+    """A row label up to its first clause (1.申请人无正当理由逾期不补正、行政机关不再处理…):
+    enough to know the row by, at a fraction of the tokens."""
+    head, comma, _ = label[2:].partition("、")
+    return label[:2] + head if comma else label
 
 
-def flatten(prefix: str, answer: dict) -> dict:
-    """``{"granted": {"total": 5}}`` under ``s3`` → ``{"s3.granted.total": 5}``."""
-    out: dict = {}
-    for name, value in answer.items():
-        key = f"{prefix}.{name}"
-        if isinstance(value, dict):
-            out.update(flatten(key, value))
-        else:
-            out[key] = value
-    return out
+def _describe(part: str) -> str:
+    """The template's rows of one table, in Chinese, for the prompt."""
+    head = f"- {part}：“{PARTS[part].heading}”表"
+    if part == "s2":
+        stock = "、".join(labels[0] for labels in S2_STOCK_COLUMN_LABELS.values())
+        rows = [row.label for row in S2_ROWS]
+        return (
+            f"{head}，{'、'.join(rows[:2])}各三格（{stock}），"
+            f"{'、'.join(rows[2:])}各一格（收费为万元，可有小数）。"
+        )
+    if part == "s3":
+        columns = "、".join(S3_COLUMN_LABELS.values())
+        rows = "；".join(_short(row.label) for row in S3_ROWS)
+        return f"{head}，每行 {len(S3_COLUMN_LABELS)} 格（{columns}），行依次为：{rows}。"
+    return (
+        f"{head}，共 {len(S4_KEYS)} 格：{'、'.join(S4_GROUP_LABELS.values())}三组，"
+        f'每组依次为{"、".join(S4_COLUMN_LABELS.values())}；没有标签的行 label 写 ""。'
+    )
+
+
+PROSE = "prose"  # the prose's claims with the report's agency and year
 
 
 @dataclass(frozen=True)
 class Task:
-    name: str  # "s2", "s3", "s4", "claims" or "meta"
-    model: type[BaseModel]
+    """One kind of request: some of the tables and/or the prose, asked together."""
+
+    units: tuple[str, ...]  # table parts ("s2", "s3", "s4") and/or PROSE, in that order
+    prompt_file: str = "report"
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.units)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(u for u in self.units if u != PROSE)
+
+    @cached_property
+    def model(self) -> type[BaseModel]:
+        fields: dict = {part: (list[PrintedRow], ...) for part in self.parts}
+        if PROSE in self.units:
+            fields["agency"] = (str | None, ...)
+            fields["year"] = (int | None, Field(ge=1990, le=2100))
+            fields["claims"] = (list[ProseClaim], ...)
+        return create_model("Answer", __base__=ResponseModel, __doc__="按要求回答。", **fields)
 
     @cached_property
     def prompt(self) -> str:
-        return resources.files("gouji_prompts").joinpath(f"{self.name}.md").read_text("utf-8")
+        text = resources.files("gouji_prompts").joinpath(f"{self.prompt_file}.md")
+        header, tables, prose = text.read_text("utf-8").split("\n---\n")
+        blocks = [header]
+        if self.parts:
+            blocks.append(tables.replace("{tables}", "\n".join(map(_describe, self.parts))))
+        if PROSE in self.units:
+            blocks.append(prose)
+        return "\n".join(block.strip() for block in blocks)
 
     @cached_property
     def version(self) -> str:
-        return hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()[:12]
+        return prompt_version(self.prompt_file)
 
     @cached_property
     def schema_digest(self) -> str:
@@ -144,67 +151,217 @@ class Task:
         return hashlib.sha256(schema.encode("utf-8")).hexdigest()[:16]
 
     def render(self, text: str) -> str:
-        return self.prompt.replace("{text}", text)
+        return f"{self.prompt}\n\n{text}"
 
 
-TASKS: dict[str, Task] = {
-    "s2": Task("s2", Part2),
-    "s3": Task("s3", Part3),
-    "s4": Task("s4", Part4),
-    "claims": Task("claims", ProseClaims),
-    "meta": Task("meta", Meta),
-}
+@functools.cache
+def task_named(name: str) -> Task:
+    """A task by its name: its units joined by ``+`` (``s2+s3+s4+prose``)."""
+    return Task(tuple(name.split("+")))
+
+
+@functools.cache
+def prompt_version(prompt_file: str) -> str:
+    text = resources.files("gouji_prompts").joinpath(f"{prompt_file}.md").read_text("utf-8")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def prompt_versions() -> dict[str, str]:
-    return {name: task.version for name, task in TASKS.items()}
+    return {"report": prompt_version("report")}
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free, cautious estimate: a Chinese character or a digit is about a token
+    (open models' tokenizers split digits), other text about three characters a token."""
+    heavy = len(_HEAVY.findall(text))
+    return heavy + (len(text) - heavy) // 3 + 1
+
+
+_HEAVY = re.compile("[\u4e00-\u9fff0-9]")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request of a plan: the task, the text it is shown, and the answer's token room."""
+
+    task: Task
+    text: str
+    prompt_tokens: int  # estimated: instructions, text and answer schema
+    max_tokens: int  # what the answer may use: the context left, at most the client's cap
+
+
+# What any request costs besides its prompt and schema: the message wrapper, and
+# instructor's own sentences around the schema in the JSON modes.
+_OVERHEAD = 80
+
+
+def _text(tables: dict[str, str], lines: list[str]) -> str:
+    blocks = []
+    if tables:
+        blocks.append("表格文字：\n" + "\n\n".join(tables.values()))
+    if lines:
+        blocks.append("正文（开头和含数字的句子）：\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def fits(tables: dict[str, str], lines: list[str], context: int, cap: int) -> Request | None:
+    """The request for these tables' texts and these prose lines, when its prompt and its
+    answer's room fit the context. The answer copies the tables' rows (their text again,
+    with JSON's quotes and commas) and each claim's quote with its fields."""
+    task = task_named("+".join((*tables, *([PROSE] if lines else []))))
+    text = _text(tables, lines)
+    schema = json.dumps(task.model.model_json_schema(), ensure_ascii=False, indent=2)
+    # The schema twice over: a tool's parameters, or instructor's indented copy in a system
+    # message, and the request's own.
+    used = estimate_tokens(task.render(text)) + 2 * estimate_tokens(schema) + _OVERHEAD
+    table_text = "\n".join(tables.values())
+    room_needed = (
+        estimate_tokens(table_text) * 3 // 2
+        + 4 * table_text.count("\n")
+        + sum(estimate_tokens(line) * 3 // 2 + 30 for line in lines)
+        + 64
+    )
+    room = min(cap, context - used)
+    return Request(task, text, used, room) if room >= room_needed else None
+
+
+def plan(
+    tables: dict[str, str], lines: list[str], context: int, cap: int
+) -> tuple[list[Request], list[str], int]:
+    """The fewest requests that fit the context: the tables and the prose in one; else the
+    tables in one (or one per table) and the prose's lines in as few as fit, in order.
+    Returns the requests, the tables too large to ask at all, and the lines too long to ask
+    alone."""
+    whole = fits(tables, lines, context, cap)
+    if whole is not None:
+        return [whole], [], 0
+    requests: list[Request] = []
+    too_large: list[str] = []
+    together = fits(tables, [], context, cap) if tables else None
+    if together is not None:
+        requests.append(together)
+    else:
+        for part, text in tables.items():
+            one = fits({part: text}, [], context, cap)
+            if one is None:
+                too_large.append(part)
+            else:
+                requests.append(one)
+    chunk: list[str] = []
+    dropped = 0
+    for line in lines:
+        if fits({}, [*chunk, line], context, cap) is not None:
+            chunk.append(line)
+            continue
+        if chunk:
+            requests.append(fits({}, chunk, context, cap))
+        chunk = [line]
+        if fits({}, chunk, context, cap) is None:
+            dropped, chunk = dropped + 1, []
+    if chunk:
+        requests.append(fits({}, chunk, context, cap))
+    return requests, too_large, dropped
 
 
 # ---- a document's questions and answers -------------------------------------------------
-_LLM_TEXT_LIMIT = 30_000
-
-
-def select(mode: str, found: Sections, result: ReaderResult, report_meta: dict) -> list[str]:
-    """The tasks to ask: all of them in ``verify``; in ``fallback`` only the parts where the
-    reader left a field uncertain, the claims, and meta where the reader found none."""
-    parts = [p for p in PARTS if not (p == "s2" and found.template == "pre2021")]
+def _parts_to_ask(mode: str, found: Sections, result: ReaderResult) -> list[str]:
+    """The tables to ask about: those the sections found (a witness's rows can be grounded
+    only in a table's printed cells); in ``fallback`` only those where the reader left a
+    field uncertain."""
+    parts = [p for p in PARTS if p in found.regions]
+    if found.template == "pre2021":
+        parts = [p for p in parts if p != "s2"]
     if mode == "fallback":
         doubtful = {k.split(".", 1)[0] for k, c in result.candidates.items() if not c.certain}
         doubtful |= {k.split(".", 1)[0] for f in result.findings for k in f.keys}
         parts = [p for p in parts if p in doubtful]
-    tasks = [*parts, "claims"]
-    if mode == "verify" or None in report_meta.values():
-        tasks.append("meta")
-    return tasks
+    return parts
 
 
-# A sentence that states a figure has a digit or a Chinese numeral before a unit.
+# A sentence that states a figure: a number with its unit or measure word after it (not a
+# date's, a phone number's or a code's digits), or a Chinese numeral before a unit.
 _STATES_A_NUMBER = re.compile(
-    r"\d|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
+    r"(?<![\d\-/:.])\d+(?:\.\d+)?\s*(?:%|[万亿]|[一-龥](?<![年月日号时分]))"
+    r"|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
 )
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+_OPENING = 120  # the title and the opening lines, where the agency and the year are named
 
 
-def text_for(task: str, view: str, found: Sections) -> str:
-    """What one task is shown: its part of the report, not the whole of it."""
-    if task in found.regions:
-        start, end = found.regions[task]
-        return view[start:end]
-    if task == "claims":
-        # Only the sentences that hold a number: the rest of the prose cannot be a claim.
-        prose = (view[a:b] for a, b in found.prose_spans(len(view)))
-        sentences = (m.group() for text in prose for m in _SENTENCE.finditer(text))
-        return "\n".join(s.strip() for s in sentences if _STATES_A_NUMBER.search(s))[
-            :_LLM_TEXT_LIMIT
-        ]
-    if task == "meta":
-        return view[:400]
-    return view[:_LLM_TEXT_LIMIT]
+def _prose_lines(view: str, found: Sections) -> list[str]:
+    """The opening, then the prose's sentences after it that state a figure: the rest of
+    the prose cannot be a claim."""
+    lines = [view[:_OPENING].strip()]
+    for a, b in found.prose_spans(len(view)):
+        for m in _SENTENCE.finditer(view, max(a, _OPENING), b):
+            if _STATES_A_NUMBER.search(m.group()):
+                lines.append(m.group().strip())
+    return lines
+
+
+_PIPE = re.compile(r"[ \t]*\|[ \t]*")
+_PADDING = re.compile(r" {2,}")
+
+
+def _table_text(view: str, part: str, region: tuple[int, int], cells: list) -> str:
+    """A table's lines from its first row label (part 四: its first cell) to the line of the
+    last cell the reader found in it: a witness's rows are grounded only in those cells, and
+    column headers, markdown rule lines, padding and the prose after a table (part 四's
+    region often runs to the report's end) cost tokens for nothing."""
+    end = max(c.end for c in cells)
+    line_end = view.find("\n", end, region[1])
+    start = min(c.start for c in cells)
+    if part != "s4":
+        rows = S2_ROWS if part == "s2" else (*S3_ROWS, S3_COLLAPSED_OTHER)
+        at = region[0]
+        for line in view[region[0] : start].splitlines(keepends=True):
+            if rows_named(compact(line), rows):
+                start = at
+                break
+            at += len(line)
+    start = view.rfind("\n", region[0], start) + 1 or region[0]
+    lines = view[start : line_end if line_end >= 0 else region[1]].splitlines()
+    text = "\n".join(line for line in lines if not MD_RULE.match(line))
+    # The room around a pipe and a run of spaces say no more than one character does.
+    return _PADDING.sub(" ", _PIPE.sub("|", text))
+
+
+def _cells_of(result: ReaderResult, part: str) -> list:
+    """The value cells the reader found in one table (``row_cells`` is keyed by row)."""
+    s2 = {row.name for row in S2_ROWS}
+    return [
+        cell
+        for name, cells in result.row_cells.items()
+        if ("s4" if name == "s4" else "s2" if name in s2 else "s3") == part
+        for cell in cells
+    ]
+
+
+def requests_for(
+    mode: str, view: str, found: Sections, result: ReaderResult, context: int, cap: int
+) -> tuple[list[Request], list[Failure]]:
+    """The requests for one report, each within the context (``plan``): the tables the
+    reader found cells in (in ``fallback`` those it doubted), and the prose. Returns them
+    and what could not be asked."""
+    texts = {}
+    for part in _parts_to_ask(mode, found, result):
+        cells = _cells_of(result, part)
+        if cells:
+            texts[part] = _table_text(view, part, found.regions[part], cells)
+    requests, too_large, dropped = plan(texts, _prose_lines(view, found), context, cap)
+    failures = [
+        Failure(part, LLMContextExceeded(f"这张表的请求超出上下文 {context} 个 token"))
+        for part in too_large
+    ]
+    if dropped:
+        message = f"{dropped} 句单独提问也超出上下文 {context} 个 token"
+        failures.append(Failure(PROSE, LLMContextExceeded(message)))
+    return requests, failures
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One task the LLM could not answer, and why."""
+    """One task the LLM could not answer (or that could not be asked), and why."""
 
     task: str
     error: LLMError
@@ -215,23 +372,34 @@ class Failure:
 
 @dataclass
 class Asked:
-    """What the LLM answered for one document, task by task."""
+    """What the LLM answered for one document, request by request."""
 
     usage: Usage
-    answers: dict[str, dict] = field(default_factory=dict)  # task → flat keys → values
+    requests: list[Request] = field(default_factory=list)
+    tables: dict[str, list] = field(default_factory=dict)  # part → rows as printed
+    claims: list[dict] = field(default_factory=list)
+    meta: dict = field(default_factory=lambda: {"meta.agency": None, "meta.year": None})
     failures: list[Failure] = field(default_factory=list)
 
-    @property
-    def tasks(self) -> list[str]:
-        """Every task asked, answered or not."""
-        return [*self.answers, *(f.task for f in self.failures)]
+    def add(self, request: Request, answer: dict) -> None:
+        self.tables.update({part: answer[part] for part in request.task.parts})
+        if PROSE in request.task.units:
+            self.claims += answer["claims"]
+            for key in ("agency", "year"):
+                if self.meta[f"meta.{key}"] is None:  # the first request's opening names them
+                    self.meta[f"meta.{key}"] = answer[key]
 
-    def table_fields(self) -> dict:
-        """The answered tables' values, by flat key."""
-        return {k: v for t in PARTS for k, v in self.answers.get(t, {}).items()}
-
-    def claims(self) -> list[dict]:
-        return self.answers.get("claims", {}).get("claims", [])
+    def record(self) -> dict:
+        """How the report was asked, for the record's ``llm`` block."""
+        return {
+            "prompt_versions": {r.task.prompt_file: r.task.version for r in self.requests},
+            "asked": [
+                {"task": r.task.name, "prompt_tokens": r.prompt_tokens, "max_tokens": r.max_tokens}
+                for r in self.requests
+            ],
+            "usage": self.usage.to_dict(),
+            "errors": [str(f) for f in self.failures],
+        }
 
     @property
     def unavailable(self) -> bool:

@@ -221,7 +221,7 @@ def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_se
         return [{k: v for k, v in r.items() if k != "llm"} for r in lines]
 
     assert records(40) == records(1)  # two processes of 20 threads on a 2-core machine
-    assert len(llm_server.seen) == 2 * len(paths) * 5
+    assert len(llm_server.seen) == 2 * len(paths)  # one request a report
 
 
 def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp_path, llm_server):
@@ -247,7 +247,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 60
-    while time.time() < deadline and len(llm_server.seen) <= 60:
+    while time.time() < deadline and len(llm_server.seen) <= 45:  # one request a report
         time.sleep(0.05)
     workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
     workers = [int(pid) for pid in workers.stdout.split()]
@@ -257,7 +257,8 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     assert "Traceback" not in process.stderr.read().decode()
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
-    assert len(_records(out)) < 60  # whole lines only, and the run did stop
+    written = len(_records(out))
+    assert written < 60  # whole lines only, and the run did stop
     llm_server.script = lambda task, n: Reply(null_answer(task))
     asked = len(llm_server.seen)
     result = CliRunner(env=env).invoke(
@@ -266,4 +267,6 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     assert result.exit_code == 0
     records = _records(out)
     assert sorted(r["document"] for r in records) == sorted(str(p) for p in folder.iterdir())
-    assert len(llm_server.seen) - asked <= 60 * 5 - 30  # the quick answers came from the cache
+    # One request a report: the written reports are not asked again, and the quick answers
+    # not yet written came from the cache.
+    assert len(llm_server.seen) - asked < 60 - written

@@ -110,3 +110,12 @@ def test_gouji_imports_no_package_built_on_it():
                 continue
             assert not any(n.split(".")[0].startswith("gouji_") for n in names), (path, names)
     assert {c for c in cli.list_commands(click.Context(cli))} >= {"eval", "gold", "extract"}
+
+
+def test_cluster_without_ray_is_a_usage_error(tmp_path, monkeypatch):
+    from gouji import cluster
+
+    monkeypatch.setattr(cluster.importlib.util, "find_spec", lambda name: None)
+    result = CliRunner().invoke(cli, ["cluster", str(tmp_path), "--db", "sqlite://"])
+    assert result.exit_code == 2
+    assert "pip install 'gouji[cluster]'" in result.output

@@ -76,16 +76,17 @@ def test_llm_modes_need_a_model():
 
 
 def test_eval_with_the_llm_records_model_and_prompts(tmp_path, llm_server, monkeypatch):
-    from gouji_eval.llm_server import Reply, answer_from_gold
+    from gouji_eval.llm_server import Oracle
 
     from conftest import gold as gold_of
+    from conftest import shared_path
 
-    expected = gold_of("002_58d1e0dbcfc9fbf4")
-    llm_server.script = lambda task, n: Reply(answer_from_gold(task, expected))
+    seeds = ("000_ca43ff7fde9941af", "002_58d1e0dbcfc9fbf4")
+    llm_server.oracle = Oracle.of([(shared_path("seeds", f"{s}.txt"), gold_of(s)) for s in seeds])
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("GOUJI_CACHE_DIR", str(tmp_path / "cache"))
     result, payload = _eval(tmp_path, "--model", "m", "--llm", "fallback", sets=("seeds",))
     assert result.exit_code == 0, result.output
     assert payload["model"] == "m" and payload["settings"]["llm"] == "fallback"
-    assert set(payload["prompt_versions"]) == {"s2", "s3", "s4", "claims", "meta"}
+    assert set(payload["prompt_versions"]) == {"report"}
     assert payload["metrics"]["seeds.fields.accepted_precision"] == 1.0

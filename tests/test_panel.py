@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -118,11 +119,18 @@ def test_the_corpus_becomes_a_panel(corpus_records, tmp_path):
     records = [json.loads(line) for line in corpus_records.read_text().splitlines()]
     ok = [r for r in records if r["status"] == "ok"]
     pairs = {(r["meta"]["agency"], r["meta"]["year"]) for r in ok}
-    assert len(rows) == len(pairs) == 23  # the 财政金融局 2023 page and its .txt are one row
-    twin = next(r for r in rows if r["other_documents"])
-    assert twin["agency.canonical"] == "平潭综合实验区财政金融局" and twin["year"] == "2023"
+    assert len(rows) == len(pairs) == 23  # the 财政金融局 2023 page and its .txt twin: one row
+    czj = next(
+        r
+        for r in rows
+        if (r["agency.canonical"], r["year"]) == ("平潭综合实验区财政金融局", "2023")
+    )
+    assert czj["document"].endswith("pt_2023_czj_1.html")
     for row in rows:
         assert row["agency.canonical"].startswith("平潭综合实验区")
+        # the crawl's own header: the page's address and the date it was published
+        assert row["source.url"].startswith("https://www.pingtan.gov.cn/zwgk/"), row["document"]
+        assert re.fullmatch(r"20\d\d-\d\d-\d\d", row["source.published"])
         assert row["agency.kind"] in ("zone", "department")
         if row["agency.jurisdiction"] == "平潭综合实验区":
             assert row["agency.code"] == "350128" and row["agency.resolution"] == "override"
@@ -233,31 +241,58 @@ def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
     assert rows[1]["indicator.applications_yoy"] != ""
 
 
-def test_crawl_provenance_is_carried_and_skipped_records_left_out(corpus_records, tmp_path):
+def test_skipped_records_are_left_out_and_a_repost_is_named(corpus_records, tmp_path):
     records = [json.loads(line) for line in corpus_records.read_text().splitlines()]
     page = next(r for r in records if r["document"].endswith("pt_2023_ptsyq_1.txt"))
-    # The crawler's header of this page, in the record's ``source`` (issue 12's contract).
-    page["source"] = {
-        "url": "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202403/t20240308_87885.htm",
-        "published": "2024-03-08",
-        "title": "平潭综合实验区2023年度政府信息公开工作年度报告",
-        "publisher": "平潭综合实验区管委会办公室",
-    }
-    twin = next(r for r in records if r["document"].endswith("pt_2023_czj_1.txt"))
-    twin.update(status="skipped", error="input.twin: 同一页面的 pt_2023_czj_1.html 更完整")
+    repost = {**page, "document": str(tmp_path / "repost.txt"), "sha256": "f" * 64}
+    skipped = {**page, "document": str(tmp_path / "copy.txt"), "status": "skipped"}
+    skipped["error"] = f"input.duplicate: 与 {page['document']} 内容相同"
     path = tmp_path / "records.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    lines = [*records, repost, skipped]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
     rows = _read_csv(_panel([path], tmp_path))
+    assert len(rows) == 23
     row = next(r for r in rows if (r["agency.canonical"], r["year"]) == ("平潭综合实验区", "2023"))
+    assert row["document"] == page["document"] and row["other_documents"] == repost["document"]
     assert row["source.url"].endswith("t20240308_87885.htm")
     assert (row["source.published"], row["source.publisher"]) == (
         "2024-03-08",
         "平潭综合实验区管委会办公室",
     )
-    czj = next(
-        r
-        for r in rows
-        if (r["agency.canonical"], r["year"]) == ("平潭综合实验区财政金融局", "2023")
-    )
-    assert czj["document"].endswith(".html") and czj["other_documents"] == ""
-    assert all(r["source.url"] == "" for r in rows if r is not row)
+    assert not any("copy.txt" in r["document"] + r["other_documents"] for r in rows)
+
+
+def test_a_generated_agency_over_four_years_matches_its_gold(tmp_path):
+    """Four generated reports of one county, 2021–2024, as a user's run: every accepted
+    value in the panel is the report's true value, and each indicator follows from them."""
+    from gouji_eval.generate import generate
+
+    golds = {}
+    records = tmp_path / "records.jsonl"
+    with records.open("w", encoding="utf-8") as out:
+        for year, seed in zip(range(2021, 2025), (31, 32, 33, 34), strict=True):
+            report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
+            text = report.text.replace(report.gold["meta.agency"], "江苏省淮安市洪泽区人民政府")
+            text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
+            path = tmp_path / f"hongze_{year}{report.suffix}"
+            path.write_text(text, encoding="utf-8")
+            out.write(json.dumps(extract_file(path), ensure_ascii=False) + "\n")
+            golds[year] = report.gold["fields"]
+    rows = _read_csv(_panel([records], tmp_path))
+    assert [(r["agency.canonical"], r["agency.code"], r["year"]) for r in rows] == [
+        ("洪泽区人民政府", "320813", str(year)) for year in range(2021, 2025)
+    ]
+    accepted = 0
+    for row in rows:
+        truth = golds[int(row["year"])]
+        for key in FIELD_KEYS:
+            if row[f"{key}.status"] == "accepted":
+                assert _number(row[key]) == truth[key], key
+                accepted += 1
+        expected = truth["s3.granted.total"] / truth["s3.total_processed.total"]
+        assert _number(row["indicator.granted_rate"]) == pytest.approx(expected)
+        if int(row["year"]) > 2021:
+            before = golds[int(row["year"]) - 1]["s3.new_received.total"]
+            change = (truth["s3.new_received.total"] - before) / before
+            assert _number(row["indicator.applications_yoy"]) == pytest.approx(change)
+    assert accepted >= 4 * 190

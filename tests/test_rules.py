@@ -38,7 +38,7 @@ def test_every_error_code_is_a_registered_rule():
 
     found = dict(codes(errors.InputError)) | dict(codes(errors.LLMError))
     found |= {errors.InputError.code: errors.InputError, errors.LLMError.code: errors.LLMError}
-    assert len(found) == 18
+    assert len(found) == 19
     for code, cls in found.items():
         kind = "input" if issubclass(cls, errors.InputError) else "llm"
         assert RULES[code].kind == kind, code
