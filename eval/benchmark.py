@@ -30,9 +30,9 @@ from gouji.settings import Settings
 
 from . import sets
 from .generate import generate
+from .gold import shared_dir
 from .llm_server import Reply, ScriptedLLM
 from .scans import scan_all
-from .sets import shared_dir
 
 _FILLER = (
     "我们坚持以人民为中心的发展思想，把政务公开作为建设法治政府的重要抓手，",

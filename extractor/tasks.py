@@ -39,7 +39,7 @@ from .template import (
 from .text import compact
 
 if TYPE_CHECKING:
-    from .llm import Usage
+    from .model import Usage
     from .reader import ReaderResult
     from .sections import Sections
 
