@@ -222,9 +222,7 @@ def _cells(row: Row) -> list[str]:
     return row[0] + row[1]
 
 
-def render_table(
-    layout: str, rows: list[Row], rng: random.Random, part: str, stray: float = 0.0
-) -> str:
+def render_table(layout: str, rows: list[Row], rng: random.Random, part: str) -> str:
     if layout == "cell_tab":
         return "\n\n".join("\n".join(f"\t{c}" for c in _cells(r)) for r in rows)
     if layout == "cell_blank":
@@ -264,7 +262,7 @@ def render_table(
     if layout == "html":
         return _html_table(rows)
     if layout == "crawl":
-        return _crawl_table(rows, rng, stray)
+        return _crawl_table(rows, rng)
     raise ValueError(f"unknown layout {layout}")
 
 
@@ -284,10 +282,9 @@ def _pdf_text(rows: list[Row], rng: random.Random, part: str) -> str:
     return "\n".join(lines)
 
 
-def _crawl_table(rows: list[Row], rng: random.Random, stray: float) -> str:
+def _crawl_table(rows: list[Row], rng: random.Random) -> str:
     """A crawler's flattening: each row's labels and cells run together, a space kept only
-    here and there (each table its own habit), blank cells gone. ``stray`` is the chance
-    that a space falls inside a number instead (adversarial: the simulation's)."""
+    here and there (each table its own habit), blank cells gone."""
     habit = rng.choice(["none", "none", "none", "spaced", "mixed", "mixed"])
     out = []
     for labels, values in rows:
@@ -296,9 +293,6 @@ def _crawl_table(rows: list[Row], rng: random.Random, stray: float) -> str:
         if cells and rng.random() < 0.2:
             text += " "
         for i, value in enumerate(cells):
-            if len(value) > 1 and value.isdigit() and rng.random() < stray:
-                at = rng.randrange(1, len(value))
-                value = value[:at] + " " + value[at:]
             space = habit == "spaced" or habit == "mixed" and rng.random() < 0.4
             text += (" " if i and space else "") + value
         out.append(text)
@@ -449,11 +443,9 @@ def generate(
     variants: tuple[str, ...] | None = None,
     inject_error: bool | None = None,
     draw: Callable[[random.Random], dict] | None = None,
-    stray: float = 0.0,
 ) -> Report:
     """One report. Unset arguments are drawn from ``seed``, so a seed always gives the
-    same report. ``draw`` makes the figures and ``stray`` is the crawl layout's chance of a
-    space inside a number (both for the simulation)."""
+    same report. ``draw`` makes the figures (the simulation's own)."""
     rng = random.Random(seed)
     layout = layout or rng.choice(LAYOUTS)
     if variants is None:
@@ -501,7 +493,7 @@ def generate(
 
     def table(rows: list[Row], part: str) -> None:
         blocks.append(("table", rows))
-        w.add(render_table(layout, rows, rng, part, stray) + ("" if p_close == "" else "\n\n"))
+        w.add(render_table(layout, rows, rng, part) + ("" if p_close == "" else "\n\n"))
 
     chrome = layout == "crawl" and rng.random() < 0.3
     if is_html:

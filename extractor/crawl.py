@@ -27,13 +27,15 @@ _CHROME_WORDS = (
     r"(?:微信|微博|QQ空间|全真版|文字版|文件下载|打印本页|打印|关闭窗口|关闭|分享到[:：]?|-->)"
 )
 _CHROME = re.compile(
+    # The leading class lets the scanner skip the characters no alternative starts with.
+    r"(?=[当附【打关浏访点阅字])(?:"
     # A breadcrumb with what follows it up to the last share button (or 相关链接:).
     r"当前位置\s*[:：][^\n]{0,300}?(?:相关链接\s*[:：]\s*(?:-->)?|"
     rf"{_CHROME_WORDS}(?:\s*{_CHROME_WORDS})+(?:\s*相关链接\s*[:：]\s*(?:-->)?)?)"
     # The attachments and print buttons closing a page; a view counter anywhere.
     r"|(?:附件下载|【\s*打印\s*】|【\s*关闭\s*】|打印本页|关闭窗口)\s*$"
     r"|(?:浏览次数|访问次数|点击数|阅读次数)\s*[:：]\s*\d+"
-    r"|字号\s*[:：]?\s*[\[【]?\s*大\s*[\]】]?\s*[\[【]?\s*中\s*[\]】]?\s*[\[【]?\s*小\s*[\]】]?",
+    r"|字号\s*[:：]?\s*[\[【]?\s*大\s*[\]】]?\s*[\[【]?\s*中\s*[\]】]?\s*[\[【]?\s*小\s*[\]】]?)",
 )
 # The meta tags government sites' pages carry (政府网站网页设计规范): the same fields.
 _META_TAG = re.compile(

@@ -11,7 +11,8 @@ from pathlib import Path
 from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks
 from .decide import decide
 from .errors import InputError, LLMError, NotAReport
-from .llm import LLMClient, Usage
+from .llm import LLMClient
+from .model import Usage
 from .prose import sentences
 from .reconcile import merge_claims, merge_meta, reconcile, witnessed
 from .record import Record, failed_record, ok_record, skipped_record
@@ -76,7 +77,7 @@ def extract_loaded(
             "set_aside": merged.set_aside,
         }
 
-    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums, result.options)
+    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums)
     findings += cut_findings
     for counts, how in (
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),

@@ -46,10 +46,8 @@ class ReaderResult:
     cuts: list[Cut] = field(default_factory=list)
     # Run-together rows whose digits allow one reading only, per part.
     forced: dict[str, int] = field(default_factory=dict)
-    # What an unplaced cell adds to a sum whatever its reading, and the rows with several
-    # cuts with all their cuts (``splits.confirm``).
+    # What an unplaced cell adds to a sum whatever its reading (``splits.confirm``).
     sums: dict[str, int] = field(default_factory=dict)
-    options: list[tuple[tuple[str, ...], list[list[int | None]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -359,7 +357,6 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
             result.sums.update(
                 {k: found[0][i] for i, k in enumerate(row.keys) if len({c[i] for c in found}) == 1}
             )
-            result.options.append((row.keys, found))
         options = "；或 ".join("、".join(map(str, cut)) for cut in found[:3])
         _unplaced(
             result,
@@ -400,7 +397,6 @@ def _weigh_blanks(result: ReaderResult, part: str, row: Row, numbers: list[Cell]
     if found:
         agreed = {i for i in range(len(row.keys)) if len({r[i] or 0 for r in found}) == 1}
         result.sums.update({row.keys[i]: found[0][i] or 0 for i in agreed})
-        result.options.append((row.keys, found))
 
 
 def _fill_cut(

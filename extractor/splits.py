@@ -33,15 +33,19 @@ confirms it:
 
 How the confirming identities are evaluated (``confirm``):
 
-* cell by cell: a cell is accepted when every identity that involves it, other than the one
-  that chose its cut, can be evaluated and holds, so one row the reader could not place
-  costs only the columns it leaves unknown — but when any of a cut's identities *breaks*, the
-  whole cut waits (its other cells may fit by coincidence only, a dropped blank read as 0);
-* with the rows that were not placed where their sums are still known: a row of zeros with
-  blanks dropped adds 0 to every column whatever its reading, and a row with several cuts (or
-  a few readings with dropped blanks) adds what all its readings that make the identities
-  hold agree on. Those rows themselves stay in review: the identities that would confirm them
-  are the ones that chose their reading.
+* cell by cell: a cell is accepted when no identity that involves it (other than the one
+  that chose its cut) breaks and at least one that reaches beyond its own row holds — part
+  三's results total, its balance, or the two added together (results + carried forward =
+  received + carried over, which checks the result rows when （七）总计 could not be read) —
+  so one row the reader could not place costs only the columns it leaves unknown; but when
+  any of a cut's identities *breaks*, the whole cut waits (its other cells may fit by
+  coincidence only, a dropped blank read as 0);
+* with the rows that were not placed where their sums are known whatever their reading: a
+  row of zeros with blanks dropped adds 0 to every column, and a row with several cuts (or a
+  few readings with dropped blanks) adds what all of them agree on. Never with a reading the
+  column identities would pick for such a row: an identity that chose a value cannot then
+  confirm its neighbours (it would hold by construction, whatever they are — the simulation
+  found exactly that).
 
 A cut is never repaired to make an identity hold: a report whose own figures do not add up
 keeps its printed digits, and the finding says which cut could not be confirmed and why.
@@ -51,11 +55,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import combinations, product
-from math import prod
+from itertools import combinations
 
 from .model import Candidate, Finding, Value
-from .template import IDENTITIES, Identity
+from .template import IDENTITIES, S3_COLUMNS, S3_RESULT_ROWS, Identity
 
 Check = Callable[[list[int]], bool]
 
@@ -230,65 +233,43 @@ def _holds(identity: Identity, values: Mapping[str, Value]) -> bool:
     return abs(left - right) < 1e-9
 
 
-_COMBINATIONS = 256  # the most combinations of several rows' cuts that are tried
+def _derived() -> list[Identity]:
+    """Part 三's two column identities added together, per column: the results and what is
+    carried forward make up what was received and carried over. It checks the result rows
+    when （七）总计 itself could not be read."""
+    out = []
+    for c in S3_COLUMNS:
+        results = tuple(f"s3.{r}.{c}" for r in S3_RESULT_ROWS)
+        received = (f"s3.new_received.{c}", f"s3.carried_over.{c}")
+        out.append(Identity("s3.balance", received, (*results, f"s3.carried_forward.{c}")))
+    return out
+
+
 _INVOLVING: dict[str, list[Identity]] = {}
-for _identity in IDENTITIES:
+for _identity in (*IDENTITIES, *_derived()):
     for _key in _identity.left + _identity.right:
         _INVOLVING.setdefault(_key, []).append(_identity)
-
-
-def _only_fit(
-    options: list[tuple[tuple[str, ...], list[list[int | None]]]], values: Mapping[str, Value]
-) -> dict[str, Value]:
-    """Rows with several cuts (or readings with dropped blanks): the cells on which every
-    combination of their cuts that makes the identities hold agrees. They let the other rows'
-    column identities be evaluated; the rows themselves stay in review, as the identities
-    that would confirm them chose them."""
-    if not options or prod(len(cuts) for _, cuts in options) > _COMBINATIONS:
-        return {}
-    keys = [k for row_keys, _ in options for k in row_keys]
-    identities = {id(i): i for k in keys for i in _INVOLVING.get(k, ())}.values()
-    trial = dict(values)
-    fits: list[dict[str, Value]] = []
-    for combination in product(*(cuts for _, cuts in options)):
-        chosen = {
-            k: v
-            for (row_keys, _), cut in zip(options, combination, strict=True)
-            for k, v in zip(row_keys, cut, strict=True)
-        }
-        trial.update(chosen)
-        checked = [i for i in identities if all(k in trial for k in i.left + i.right)]
-        if all(_holds(i, trial) for i in checked):
-            fits.append(chosen)
-    if not fits:
-        return {}
-    return {k: v for k, v in fits[0].items() if all((f[k] or 0) == (v or 0) for f in fits)}
 
 
 def confirm(
     cuts_: list[Cut],
     candidates: dict[str, Candidate],
     sums: Mapping[str, int],
-    options: list[tuple[tuple[str, ...], list[list[int | None]]]],
 ) -> tuple[list[Finding], dict[str, int]]:
     """Accept each proposed cut's cells whose confirming identities all hold (see the
     module's docstring); the rest stay in review with a finding. Certainty another witness
     gave a cut value (an LLM reading the same run-together digits) is not independent and is
     withdrawn. ``sums`` holds what unplaced cells add to a sum whatever their reading (a row
-    of zeros with blanks dropped adds 0 to every column); ``options``, the rows with several
-    cuts and their cuts (see ``_only_fit``). Returns the findings and the number
-    of rows confirmed whole per part.
-
-    Each cell is confirmed on its own: where a cut is wrong, the cells it got wrong are the
-    ones whose column identities break, so a cell whose identities hold is right even when a
-    neighbour's column cannot be checked."""
+    of zeros with blanks dropped adds 0 to every column, a row with several cuts what they
+    all agree on). Returns the findings and the number of rows confirmed whole per part."""
+    if not cuts_:
+        return [], {}
     values: dict[str, Value] = dict(sums)
     for key, candidate in candidates.items():
         if candidate.certain:
             values[key] = candidate.value
     for cut in cuts_:
         values.update(zip(cut.keys, cut.values, strict=True))
-    values.update(_only_fit(options, values))
     verdicts: dict[int, bool | None] = {}  # per identity: holds, breaks, or None (unknown)
 
     def verdict(identity: Identity) -> bool | None:
@@ -305,9 +286,13 @@ def confirm(
             continue  # another witness disputes the cut: its finding keeps the row in review
         unconfirmed: list[str] = []
         broken = False
+        own = set(cut.keys)
         for key, candidate in zip(cut.keys, ours, strict=True):
-            said = [verdict(i) for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
-            candidate.certain = bool(said) and all(said)
+            others = [i for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
+            # Beyond the row: part 三's column identities; part 四 has only its own totals.
+            beyond = [i for i in others if not own.issuperset(i.left + i.right)] or others
+            said = [verdict(i) for i in others]
+            candidate.certain = False not in said and any(verdict(i) for i in beyond)
             if not candidate.certain:
                 unconfirmed.append(key)
                 broken |= False in said

@@ -242,12 +242,12 @@ class Store:
 
     # ---- reading -----------------------------------------------------------------------
     def documents(self) -> list[dict]:
+        """Every document's row, without its record (``record`` reads one): the review app
+        lists them on every page it draws."""
+        documents = self.t.documents
+        columns = [c for c in documents.c if c.name != "record"]
         with self.engine.connect() as conn:
-            rows = (
-                conn.execute(select(self.t.documents).order_by(self.t.documents.c.id))
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(select(*columns).order_by(documents.c.id)).mappings().all()
         return [dict(r) for r in rows]
 
     def record(self, document_id: int) -> dict:

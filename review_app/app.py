@@ -9,6 +9,7 @@ version the reviewer saw; the queue refuses it, and the page says why, when eith
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import uuid
@@ -17,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import streamlit as st
+from PIL import Image
 
 from gouji import pages, sources
 from gouji.errors import DecisionRefused, InputError
@@ -47,6 +49,7 @@ OPENED_BY = {
     "reopen": "重新打开",
 }
 PAGE_SIZE = 50
+PAGE_SCALE = 2.0  # pixels per PDF point of a page shown as evidence
 # Streamlit's own chrome and English strings a reviewer does not need.
 CHROME = """<style>
 [data-testid="stToolbar"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
@@ -90,7 +93,15 @@ def load_source(path: str, sha256: str):
 
 @st.cache_data(max_entries=32)
 def page_image(path: str, page: int, box: tuple) -> bytes:
-    return pages.page_png(path, page, box)
+    """The page with the value's box, cut to a band around it so the box is in view."""
+    image = Image.open(io.BytesIO(pages.page_png(path, page, box, scale=PAGE_SCALE)))
+    top, bottom = box[1] * PAGE_SCALE, box[3] * PAGE_SCALE
+    band = image.crop(
+        (0, max(0, int(top) - 260), image.width, min(image.height, int(bottom) + 260))
+    )
+    out = io.BytesIO()
+    band.save(out, format="PNG")
+    return out.getvalue()
 
 
 review = get_review(database_url())
@@ -338,13 +349,22 @@ def evidence(item: Item, doc: dict, record: dict, candidates: list[dict]) -> Non
             st.markdown(
                 f'<div class="evidence">{context(source.view, a, b)}</div>', unsafe_allow_html=True
             )
-    if doc["path"].lower().endswith(".pdf") and source is not None:
+
+
+def page_evidence(item: Item, doc: dict, record: dict) -> None:
+    """For a PDF, the part of its page around the value, the value's box outlined."""
+    if not doc["path"].lower().endswith(".pdf"):
+        return
+    try:
         placed = pages.span_box({**record, "document": doc["path"]}, item.key)
-        if placed:
-            page, box = placed
-            st.image(
-                page_image(doc["path"], page, tuple(box)), caption=f"第 {page} 页，框出的是这个值"
-            )
+    except OSError:
+        placed = None
+    if placed:
+        page, box = placed
+        st.image(
+            page_image(doc["path"], page, tuple(box)),
+            caption=f"第 {page} 页（局部），框出的是这个值",
+        )
 
 
 def item_view() -> None:
@@ -395,6 +415,7 @@ def item_view() -> None:
         st.text_input("备注（可选）", key=f"note_{item.id}")
         st.form_submit_button("保存输入值", on_click=typed, args=(item,))
 
+    page_evidence(item, doc, record)
     st.session_state["actions"] = {
         **{
             str(n + 1): Decision(item.id, item.version, kind, o["value"])

@@ -277,6 +277,42 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     assert [c["decision"] for c in store.audit()] == ["confirm", "undo"]
     assert store.values(held.document_id)[held.key] == printed
 
+    # A PDF's item: the value in its text first, then its page with the value boxed.
+    browser.find_elements(By.CSS_SELECTOR, "div[data-testid='stSelectbox']")[0].click()
+    _press(browser, "hongze_2023.pdf\n")  # the sidebar's 报告 filter
+    _wait(lambda: _heading(browser).startswith("hongze_2023.pdf ·"), what="the PDF's item")
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img"))
+    browser.shot("a-pdf-item-shows-its-page-with-the-value-boxed")
+
+
+def test_a_queue_row_opens_its_item(store, app, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from gouji.template import label_of
+
+    queue = Review(store)
+    address = app(store)
+    _enter_name(browser, address, "戊")
+    grids = lambda: browser.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']")  # noqa: E731
+    _press(browser, "\ue00c")
+    _press_until(browser, "q", grids, "the queue")
+    time.sleep(1.5)  # the grid draws its rows on a canvas
+    grid = grids()[0]
+    browser.shot("the-queue")
+    wanted = queue.items(limit=50)[3]
+    # The row's selection box, at the grid's left edge: the header, then rows 35 px high.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", grid)
+    time.sleep(0.5)
+    ActionChains(browser).move_to_element_with_offset(
+        grid, -grid.size["width"] // 2 + 15, -grid.size["height"] // 2 + 35 * 4 + 17
+    ).click().perform()
+    browser.shot("the-row-clicked")
+    label = label_of(wanted.key)
+    _wait(lambda: _heading(browser).endswith(label), what=f"the item {label}")
+    browser.shot("the-row-opened-its-item")
+    assert queue.item(wanted.id).held_by == "戊"
+
 
 def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, browser, monkeypatch):
     """A crawled page whose 200 values are all right but all wait for review (the reader could

@@ -48,12 +48,13 @@ def test_a_cut_its_columns_confirm_is_accepted_and_one_they_break_is_not(extract
     assert status["s3.total_processed.total"] == "accepted"
 
     # The report's own figures do not add up in two columns (予以公开 60 | … | 3 | 65 fits its
-    # row, not 其他 and 总计): the rows those columns involve wait, the others stand.
+    # row, not 其他 and 总计): every cut those columns involve waits; rows the digits force
+    # (all zeros) stand.
     broken = extract_text(HEADER + _s3({**rows, "granted": "600020365"}))
     status = broken["field_status"]
     assert {status[f"s3.granted.{c}"] for c in S3_COLUMNS} == {"review"}
-    assert status["s3.total_processed.other"] == "review"
-    assert status["s3.new_received.other"] == "accepted"  # 一 + 二 = 三 + 四 still holds
+    assert status["s3.total_processed.other"] == status["s3.new_received.other"] == "review"
+    assert {status[f"s3.carried_over.{c}"] for c in S3_COLUMNS} == {"accepted"}
     assert any(
         f["rule"] == "s3.run_together" and "不成立" in f["message"] for f in broken["findings"]
     )
@@ -87,7 +88,7 @@ def test_generated_crawl_pages_accept_only_right_values_and_catch_the_error(extr
             assert any(error["key"] in f["keys"] for f in record["findings"]), report.name
         assert record["source"] == gold["source"]
         assert record["meta"] == {"agency": gold["meta.agency"], "year": gold["meta.year"]}
-    assert accepted >= 0.8 * 12 * len(FIELD_KEYS)
+    assert accepted >= 0.7 * 12 * len(FIELD_KEYS)
 
 
 def test_the_simulation_accepts_no_wrong_value(tmp_path):
@@ -98,7 +99,7 @@ def test_the_simulation_accepts_no_wrong_value(tmp_path):
             if record["field_status"][key] == "accepted":
                 accepted += 1
                 assert same(record["fields"][key], report.gold["fields"][key]), (report.name, key)
-    assert accepted > 0.5 * 150 * len(FIELD_KEYS)
+    assert accepted > 0.4 * 150 * len(FIELD_KEYS)
 
 
 def test_the_real_crawl_is_accepted_where_the_arithmetic_proves_it():

@@ -223,6 +223,31 @@ def test_queue_pages_and_progress(queue):
     assert queue.by_reviewer() == {"甲": 5}
 
 
+def test_the_queue_pages_past_ten_thousand_items(tmp_path):
+    from gouji.record import failed_record
+    from gouji.template import FIELD_KEYS
+
+    store = Store(f"sqlite:///{tmp_path / 'big.db'}")
+    queue = Review(store)
+    docs = [
+        store.save_record(failed_record(str(tmp_path / f"r{n}.txt"), "input.empty: 空", f"{n:064}"))
+        for n in range(60)
+    ]
+    _manual = [
+        {"document_id": d, "key": k, "part": k[:2], "rule": "unplaced", "messages": "[]",
+         "status": "open"}
+        for d in docs
+        for k in FIELD_KEYS
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(store.t.review_items.insert(), _manual)
+    assert queue.count() == 12_000
+    last = queue.items(limit=50, offset=11_950)
+    assert len(last) == 50 and last[-1].document_id == docs[-1]
+    assert queue.next_item(JIA).document_id == docs[0]
+    store.close()
+
+
 def test_extract_into_the_store_and_export_reviewed_values(store_url, tmp_path):
     db = store_url
     seeds = shared_path("seeds")
