@@ -240,7 +240,7 @@ class LLMClient:
     def _send(self, create, **kwargs):
         import openai
 
-        usage = self._state.usage
+        usage = self._state.usage or Usage()  # a request made outside ``ask`` counts nowhere
         if self._breaker.open:
             raise LLMUnavailable(
                 f"端点连续 {self._breaker.limit} 次传输失败，本次运行不再询问；恢复后用 --resume 补问"
