@@ -3,7 +3,7 @@ reviewed document becomes a gold file of the ``reviewed`` set.
 
 A gold file names its document relative to a named root, so the set survives being moved
 with its documents or read from another folder: ``shared`` (the shared materials, see
-``sets.shared_dir``) when the document lies under it, else ``gold`` (the folder of the gold
+``shared_dir``) when the document lies under it, else ``gold`` (the folder of the gold
 file itself)."""
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ from gouji.review import Review
 from gouji.template import FIELD_KEYS
 
 
-def _root(name: str, folder: Path) -> Path:
-    from .sets import shared_dir
+def shared_dir() -> Path:
+    """``$GOUJI_SHARED``, else the ``shared`` folder beside the repository."""
+    env = os.environ.get("GOUJI_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
 
+
+def _root(name: str, folder: Path) -> Path:
     return shared_dir().resolve() if name == "shared" else folder.resolve()
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import simulate
 from .generate import LAYOUTS, generate, write
+from .gold import document_path, shared_dir
 from .scans import scan_all
 
 SET_NAMES = ("seeds", "real", "generated", "simulation", "scanned", "corpus", "reviewed")
@@ -34,12 +35,6 @@ def reviewed_dir() -> Path:
     """``$GOUJI_REVIEWED_DIR``, else ``eval/reviewed`` beside this file."""
     env = os.environ.get("GOUJI_REVIEWED_DIR")
     return Path(env) if env else Path(__file__).resolve().parent / "reviewed"
-
-
-def shared_dir() -> Path:
-    """``$GOUJI_SHARED``, else the ``shared`` folder beside the repository."""
-    env = os.environ.get("GOUJI_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
 
 
 @dataclass
@@ -100,8 +95,6 @@ def _corpus(shared: Path) -> Iterator[Item]:
 def reviewed_files() -> tuple[list[Item], list[Path]]:
     """The reviewed set's (document, gold) pairs, and the gold files whose document is
     not where they say."""
-    from .gold import document_path
-
     found, missing = [], []
     for gold_path in sorted(reviewed_dir().glob("*.json")):
         gold = _read_gold(gold_path)

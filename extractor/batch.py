@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import TextIO
 
 from . import crossyear, twins
-from .llm import LLMClient, Usage
+from .llm import LLMClient
+from .model import Usage
 from .pipeline import extract_file
 from .record import document_key, dumps, skipped_record
 from .settings import Settings

@@ -35,7 +35,7 @@ import re
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import diskcache
@@ -53,6 +53,7 @@ from .errors import (
     LLMTruncated,
     LLMUnavailable,
 )
+from .model import Usage
 from .tasks import estimate_tokens, task_named
 
 MODES = ("tools", "json", "json_schema", "md_json")  # instructor's modes, by their lower-case names
@@ -70,25 +71,6 @@ class _Retryable(Exception):
         super().__init__(str(cause))
         self.cause = cause
         self.retry_after = retry_after
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    requests: int = 0  # answers received (each re-ask is one more)
-    retries: int = 0  # transport retries
-    failures: int = 0  # transport attempts that failed
-    cache_hits: int = 0
-    estimated: int = 0  # answers without a usage block: their tokens are estimated
-
-    def add(self, other: Usage) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -258,7 +240,7 @@ class LLMClient:
     def _send(self, create, **kwargs):
         import openai
 
-        usage = self._state.usage
+        usage = self._state.usage or Usage()  # a request made outside ``ask`` counts nowhere
         if self._breaker.open:
             raise LLMUnavailable(
                 f"端点连续 {self._breaker.limit} 次传输失败，本次运行不再询问；恢复后用 --resume 补问"

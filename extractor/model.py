@@ -1,9 +1,9 @@
-"""The data that flows between steps (candidates, findings, claims), and how a value is
-shown to a person (``show``)."""
+"""The data that flows between steps (candidates, findings, claims, the LLM's usage), and
+how a value is shown to a person (``show``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .rules import RULES
 
@@ -69,3 +69,24 @@ class Claim:
             "span": list(self.span),
             "witness": list(self.witness),
         }
+
+
+@dataclass
+class Usage:
+    """What one document (or a run) cost at the LLM endpoint."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    requests: int = 0  # answers received (each re-ask is one more)
+    retries: int = 0  # transport retries
+    failures: int = 0  # transport attempts that failed
+    cache_hits: int = 0
+    estimated: int = 0  # answers without a usage block: their tokens are estimated
+
+    def add(self, other: Usage) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

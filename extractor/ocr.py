@@ -39,7 +39,7 @@ ENGINE = "rapidocr-onnxruntime"
 INSTALL = "python3 -m pip install rapidocr-onnxruntime"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "ocr"
 # Bump when what is cached per page changes (engine options, rendering).
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 # A number read below this is read again in a tight crop.
 _REREAD_BELOW = 0.9
 
@@ -232,11 +232,14 @@ def _number_word(word: Word) -> Word:
 
 def _second_reading(first: Word, second: Word | None) -> Word:
     """A doubtful number read again in a tight crop: the same text at a higher confidence
-    confirms it; a different text leaves the lower of the two confidences on the second,
-    the better-cropped reading."""
+    confirms it; another number leaves the lower of the two confidences on the second, the
+    better-cropped reading; a reading that is no number at all (a crop a tilted line runs
+    through reads as ``#``) changes nothing."""
     if second is None:
         return first
     second = _number_word(second)
+    if not _is_number(second.text):
+        return first
     if second.text == first.text:
         return Word(first.text, first.quad, max(first.confidence, second.confidence))
     return Word(second.text, first.quad, min(first.confidence, second.confidence))

@@ -11,7 +11,8 @@ from pathlib import Path
 from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks
 from .decide import decide
 from .errors import InputError, LLMError, NotAReport
-from .llm import LLMClient, Usage
+from .llm import LLMClient
+from .model import Usage
 from .prose import sentences
 from .reconcile import merge_claims, merge_meta, reconcile, witnessed
 from .record import Record, failed_record, ok_record, skipped_record

@@ -39,7 +39,7 @@ from .template import (
 from .text import compact
 
 if TYPE_CHECKING:
-    from .llm import Usage
+    from .model import Usage
     from .reader import ReaderResult
     from .sections import Sections
 
@@ -284,6 +284,12 @@ _STATES_A_NUMBER = re.compile(
     r"(?<![\d\-/:.])\d+(?:\.\d+)?\s*(?:%|[万亿]|[一-龥](?<![年月日号时分]))"
     r"|[一二两三四五六七八九十百千万][余多]?[条件次个篇期场项家份处人成]"
 )
+# What the claims never are (addresses, telephone numbers, web and mail addresses): digits
+# inside them state no figure, so a sentence holding only those is not sent.
+_CONTACT = re.compile(
+    r"(?:联系|通讯|通信|办公)地址[^，,。；;]*|(?:联系|咨询)?电话[:：]?[\d\-－—()（） ]{7,}"
+    r"|(?:https?://|www\.)[\w./:%?=&#-]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d{3,4}-\d{7,8}"
+)
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
 _OPENING = 120  # the title and the opening lines, where the agency and the year are named
 
@@ -294,7 +300,7 @@ def _prose_lines(view: str, found: Sections) -> list[str]:
     lines = [view[:_OPENING].strip()]
     for a, b in found.prose_spans(len(view)):
         for m in _SENTENCE.finditer(view, max(a, _OPENING), b):
-            if _STATES_A_NUMBER.search(m.group()):
+            if _STATES_A_NUMBER.search(_CONTACT.sub("", m.group())):
                 lines.append(m.group().strip())
     return lines
 

@@ -91,12 +91,18 @@ def _kill_after(command: list[str], ready, env: dict | None = None) -> None:
     deadline = time.time() + 120
     while time.time() < deadline and not ready():
         time.sleep(0.01)
-    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+    was_ready = ready()
+    alive: list[int] = []
+    for _ in range(20):  # the run's worker processes (pgrep can miss them on a busy machine)
+        found = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+        alive = [int(pid) for pid in found.stdout.split()]
+        if alive:
+            break
+        time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert process.returncode == -signal.SIGKILL  # killed mid-run, not finished
+    assert was_ready and process.returncode == -signal.SIGKILL  # killed mid-run, not finished
     deadline = time.time() + 10
-    alive = [int(pid) for pid in workers.stdout.split()]
     assert alive  # the run had worker processes
     while alive and time.time() < deadline:
         alive = [pid for pid in alive if os.path.exists(f"/proc/{pid}")]
@@ -229,8 +235,13 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     process group) ends them all with the run, leaves whole lines only, and the answers
     already received come from the cache when the run resumes."""
 
+    quick = []  # the reports answered at once (not the check before the run)
+
     def answer(task: str, n: int) -> Reply:
-        return Reply(null_answer(task), delay=0.05 if len(llm_server.seen) <= 40 else 30)
+        if len(llm_server.seen) > 40:
+            return Reply(null_answer(task), delay=30)
+        quick.extend([task] if task != "unknown" else [])
+        return Reply(null_answer(task), delay=0.05)
 
     llm_server.script = answer  # quick at first, then slow: the interrupt lands mid-run
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
@@ -269,4 +280,5 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     assert sorted(r["document"] for r in records) == sorted(str(p) for p in folder.iterdir())
     # One request a report: the written reports are not asked again, and the quick answers
     # not yet written came from the cache.
-    assert len(llm_server.seen) - asked < 60 - written
+    again = sum(1 for seen in llm_server.seen[asked:] if seen.task != "unknown")
+    assert 60 - len(quick) <= again <= 60 - written

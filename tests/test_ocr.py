@@ -154,3 +154,18 @@ def test_scanned_set_holds_its_baseline(tmp_path):
     assert result.exit_code == 0, result.output
     assert "scanned：4 份，失败 0 份" in result.output
     assert "与基线相比没有变差" in result.output
+
+
+def test_a_second_reading_that_is_no_number_leaves_the_first():
+    """A doubtful digit read again in a tight crop: agreeing raises its confidence, another
+    number replaces it at the lower confidence, and debris (a tilted ruling line through
+    the crop reads as ``#``, two cells as ``o 0``) changes nothing."""
+    quad = ((0.0, 0.0), (10.0, 0.0), (10.0, 20.0), (0.0, 20.0))
+    first = ocr.Word("0", quad, 0.62)
+    assert ocr._second_reading(first, ocr.Word("0", quad, 0.99)).confidence == 0.99
+    assert ocr._second_reading(first, ocr.Word("o", quad, 0.97)).confidence == 0.62  # look-alike
+    changed = ocr._second_reading(first, ocr.Word("8", quad, 0.95))
+    assert (changed.text, changed.confidence) == ("8", 0.62)
+    for debris in ("#", "o 0", "。"):
+        assert ocr._second_reading(first, ocr.Word(debris, quad, 0.9)) == first
+    assert ocr._second_reading(first, None) == first
