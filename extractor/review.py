@@ -561,7 +561,7 @@ class Review:
                         f"「{label_of(item.key)}」之后又有了新的决定，不能撤销这一次；"
                         "请在整份报告中重新打开它。"
                     )
-                self._reopen(conn, item, reviewer, at)
+                self._reopen(conn, item, reviewer, at, UNDO)
                 back = Decision(item.id, item.version, UNDO, load(row["old_value"]))
                 self._insert(conn, item, reviewer, back, uuid.uuid4().hex, undoes=row["id"])
                 reopened.append(item.id)
@@ -585,7 +585,9 @@ class Review:
             )  # fmt: skip
             return self.item(item_id, conn)
 
-    def _reopen(self, conn: Connection, item: Item, reviewer: Reviewer, at: float) -> None:
+    def _reopen(
+        self, conn: Connection, item: Item, reviewer: Reviewer, at: float, why: str = REOPEN
+    ) -> None:
         self._release(conn, reviewer)
         conn.execute(
             update(self.t.review_items)
@@ -597,7 +599,7 @@ class Review:
                 held_by=reviewer.name,
                 held_session=reviewer.session,
                 held_until=at + HOLD_SECONDS,
-                opened_by=REOPEN,
+                opened_by=why,
             )
         )
 

@@ -383,7 +383,7 @@ def item_view() -> None:
     opened = OPENED_BY.get(item.opened_by or "extract", item.opened_by)
     st.subheader(f"{doc_names[item.document_id]} · {label_of(item.key)}")
     st.caption(
-        f"{PARTS[item.part].label} · {rule_name(item.rule)} · 由{opened}打开 · "
+        f"{PARTS[item.part].label} · {rule_name(item.rule)} · 来源：{opened} · "
         f"当前值 {show(item.value)} · {reviewer.name} 持有中"
     )
     for message in item.messages:
