@@ -342,10 +342,10 @@ def ocr_speed(folder: Path, quick: bool) -> dict:
     settings = ocr.OcrSettings(cache_dir=folder / "ocr-cache")
     ocr.read(scans[0], "warm-up", ocr.OcrSettings(cache_dir=folder / "warm-up"))  # models
     wall, cpu = time.perf_counter(), time.process_time()
-    pages = sum(ocr.read(s, batch.sha256_of(s), settings).pages_read for s in scans)
+    pages = sum(ocr.read(s, sources.sha256_of(s), settings).pages_read for s in scans)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     again = time.perf_counter()
-    reread = sum(ocr.read(s, batch.sha256_of(s), settings).pages_read for s in scans)
+    reread = sum(ocr.read(s, sources.sha256_of(s), settings).pages_read for s in scans)
     again = time.perf_counter() - again
     print(f"OCR（单线程，{len(scans)} 份扫描件共 {pages} 页，干净与模糊倾斜各半）")
     # The engine's one thread: CPU seconds are what a page costs a core; wall seconds also

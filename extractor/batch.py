@@ -24,7 +24,6 @@ One truth of "done": the output file is the journal of the run, and the store fo
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import multiprocessing
 import os
@@ -47,16 +46,10 @@ from .model import Usage
 from .pipeline import extract_file
 from .record import document_key, dumps, skipped_record
 from .settings import Settings
+from .sources import sha256_of
 
 LOG_EVERY_SECONDS = 10.0
 PARENT_POLL_SECONDS = 0.5
-
-
-def sha256_of(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 @dataclass(slots=True)

@@ -93,6 +93,14 @@ def _looks_binary(text: str) -> bool:
     return len(_CONTROL.findall(sample)) > max(8, len(sample) // 50)
 
 
+def sha256_of(path: Path) -> str | None:
+    """The file's content hash, or None when it cannot be read (its record says why)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def load(
     path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, scans: ocr.OcrSettings | None = None
 ) -> Loaded:

@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from collections import defaultdict
 from pathlib import Path
 
-from .sources import HTML_SUFFIXES, TEXT_SUFFIXES
+from .sources import HTML_SUFFIXES, TEXT_SUFFIXES, sha256_of
 
 DUPLICATE = "input.duplicate"
 TWIN = "input.twin"
@@ -25,13 +24,6 @@ TWIN = "input.twin"
 _TAG = re.compile(r"<[^>]*>")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{12,}")
 _SAMPLES = 8
-
-
-def _digest(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _read(path: Path) -> str:
@@ -58,7 +50,7 @@ def copies(documents: list[Path]) -> dict[Path, tuple[str, Path]]:
     out: dict[Path, tuple[str, Path]] = {}
     first: dict[str, Path] = {}
     for path in documents:
-        digest = _digest(path)
+        digest = sha256_of(path)
         if digest is None:
             continue  # unreadable: its own record will say so
         if digest in first:
