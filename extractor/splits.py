@@ -69,19 +69,24 @@ def cuts(
     complete: Check | None = None,
     partial: Check | None = None,
     limit: int = 4,
+    target: int | None = None,
 ) -> list[list[int]]:
     """Up to ``limit`` ways to cut ``tokens`` (digit strings, in order) into ``n`` numbers.
 
     ``partial`` may reject a prefix early (e.g. a finished group of part 四); ``complete``
-    judges a full cut."""
+    judges a full cut; with ``target``, only cuts summing to it, a prefix over it pruned."""
     found: list[list[int]] = []
     digits_left = [sum(len(t) for t in tokens[i:]) for i in range(len(tokens) + 1)]
 
-    def walk(t: int, pos: int, acc: list[int]) -> None:
+    def walk(t: int, pos: int, acc: list[int], total: int) -> None:
         if len(found) >= limit:
             return
         if t == len(tokens):
-            if len(acc) == n and (complete is None or complete(acc)):
+            if (
+                len(acc) == n
+                and (target is None or total == target)
+                and (complete is None or complete(acc))
+            ):
                 found.append(list(acc))
             return
         token = tokens[t]
@@ -89,17 +94,25 @@ def cuts(
             part = token[pos:end]
             if len(part) > 1 and part[0] == "0":
                 break  # no cell is printed with a leading zero
+            value = int(part)
+            if target is not None and total + value > target:
+                break  # a longer number is larger still
             remaining = digits_left[t + 1] + len(token) - end
             tokens_after = len(tokens) - t - 1 + (1 if end < len(token) else 0)
             need = n - len(acc) - 1
             if need < tokens_after or need > remaining:
                 continue
-            acc.append(int(part))
+            acc.append(value)
             if partial is None or partial(acc):
-                walk(t + 1 if end == len(token) else t, 0 if end == len(token) else end, acc)
+                walk(
+                    t + 1 if end == len(token) else t,
+                    0 if end == len(token) else end,
+                    acc,
+                    total + value,
+                )
             acc.pop()
 
-    walk(0, 0, [])
+    walk(0, 0, [], 0)
     return found
 
 
@@ -115,49 +128,10 @@ def total_cuts(tokens: list[str], n: int, limit: int = 4) -> list[list[int]]:
             continue
         head = tokens[:-1] + ([last[:-width]] if width < len(last) else [])
         total = int(printed)
-        for cut in _summing(head, n - 1, total, limit - len(found)):
+        for cut in cuts(head, n - 1, limit=limit - len(found), target=total):
             found.append([*cut, total])
         if len(found) >= limit:
             break
-    return found
-
-
-def _summing(tokens: list[str], n: int, target: int, limit: int) -> list[list[int]]:
-    """Cuts of ``tokens`` into ``n`` numbers that sum to ``target``."""
-    found: list[list[int]] = []
-    digits_left = [sum(len(t) for t in tokens[i:]) for i in range(len(tokens) + 1)]
-
-    def walk(t: int, pos: int, acc: list[int], total: int) -> None:
-        if len(found) >= limit:
-            return
-        if t == len(tokens):
-            if len(acc) == n and total == target:
-                found.append(list(acc))
-            return
-        token = tokens[t]
-        for end in range(pos + 1, len(token) + 1):
-            part = token[pos:end]
-            if len(part) > 1 and part[0] == "0":
-                break
-            value = int(part)
-            if total + value > target:
-                break  # a longer number is larger still
-            tokens_after = len(tokens) - t - 1 + (1 if end < len(token) else 0)
-            need = n - len(acc) - 1
-            if need < tokens_after or need > digits_left[t + 1] + len(token) - end:
-                continue
-            acc.append(value)
-            walk(
-                t + 1 if end == len(token) else t,
-                0 if end == len(token) else end,
-                acc,
-                total + value,
-            )
-            acc.pop()
-
-    if n == 0:
-        return [[]] if not tokens and target == 0 else []
-    walk(0, 0, [], 0)
     return found
 
 
