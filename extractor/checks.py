@@ -8,7 +8,7 @@ keeps its printed figures and gets a finding a reviewer can settle.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from .model import Claim, Finding, Value, show
@@ -41,13 +41,16 @@ def _message(identity: Identity, values: Mapping[str, Value], left: float, right
     return f"{group}：{terms} = {right:g}，但总计为 {show(values[identity.left[0]])}"
 
 
-def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Finding]:
+def check_identities(
+    values: Mapping[str, Value], known: set[str], never_at_fault: Collection[str] = ()
+) -> list[Finding]:
     """Every identity whose cells are all known (read with certainty, blanks included).
 
     Blank cells count as 0 in a sum; a blank *total* beside components that add up to more
     than 0 is a finding too (the report left out a figure its own table implies). Where
     several identities break and one cell alone explains them all (``_one_cell_at_fault``),
-    their findings name that cell alone."""
+    their findings name that cell alone, unless it is one of ``never_at_fault`` (a value a
+    person gave: the sums it breaks open their other cells)."""
     broken: list[tuple[Identity, Finding]] = []
     held: set[str] = set()  # the cells of the identities that hold
     for identity in IDENTITIES:
@@ -66,7 +69,7 @@ def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Findi
         else:
             held.update(keys)
     at_fault = _one_cell_at_fault(broken, held, values)
-    if at_fault is not None:
+    if at_fault is not None and at_fault not in never_at_fault:
         for _, finding in broken:
             finding.keys = [at_fault]
             finding.message += f"；{len(broken)} 处勾稽关系都只差在{label_of(at_fault)}这一格"
