@@ -376,8 +376,12 @@ def _table_text(view: str, part: str, region: tuple[int, int], cells: list) -> s
         if not holds_cell and (not _LETTER.search(flat) or flat in seen):
             continue
         seen.add(flat)
-        # The room around a pipe and a run of spaces say no more than one character does.
-        kept.append(_PADDING.sub(" ", _PIPE.sub("|", line)))
+        # The room around a pipe and a run of spaces say no more than one character does,
+        # nor a markdown row's outer pipes than its inner ones.
+        line = _PADDING.sub(" ", _PIPE.sub("|", line))
+        if len(line) > 1 and line[0] == line[-1] == "|":
+            line = line[1:-1]
+        kept.append(line)
     return "\n".join(kept)
 
 
