@@ -355,8 +355,10 @@ def _table_text(view: str, part: str, region: tuple[int, int], cells: list) -> s
     padding and the prose after a table cost tokens for nothing."""
     start, end = min(c.start for c in cells), max(c.end for c in cells)
     if part != "s4":
-        at = region[0]
-        for line in view[region[0] : start].splitlines(keepends=True):
+        first_cell, at = start, region[0]
+        # Where no label is printed before the cells, the first cell's line is sent whole.
+        start = view.rfind("\n", region[0], first_cell) + 1 or region[0]
+        for line in view[region[0] : first_cell].splitlines(keepends=True):
             offset = _label_start(line, _ROWS[part])
             if offset is not None:
                 start = at + offset

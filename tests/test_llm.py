@@ -162,6 +162,27 @@ def test_a_table_is_sent_from_its_first_row_label_to_its_last_cell_without_its_h
     assert "\n规章|22|235\n" in tables and "—" not in tables  # its footers: — 4 —, — 5 —
 
 
+def test_a_table_whose_labels_follow_its_cells_is_sent_from_the_first_cells_line():
+    import re
+
+    from gouji.cells import Cell
+    from gouji.tasks import _table_text
+
+    view = (
+        "三、收到和处理政府信息公开申请情况\n表：3 0 0 0 0 0 3\n一、本年新收政府信息公开申请数量\n"
+    )
+    cells = [Cell("number", m.group(), m.start(), m.end(), 1, int(m.group()))
+             for m in re.finditer(r"\d", view)]  # fmt: skip
+    assert _table_text(view, "s3", (0, len(view)), cells) == "表：3 0 0 0 0 0 3"
+    view = "申请人情况自然人总计一、本年新收政府信息公开申请数量3 0 0 0 0 0 3\n"
+    cells = [Cell("number", m.group(), m.start(), m.end(), 0, int(m.group()))
+             for m in re.finditer(r"\d", view)]  # fmt: skip
+    assert (
+        _table_text(view, "s3", (0, len(view)), cells)
+        == "一、本年新收政府信息公开申请数量3 0 0 0 0 0 3"
+    )
+
+
 def test_an_implausible_year_is_reasked_though_no_schema_spells_out_the_range(
     llm_server, llm_client
 ):
