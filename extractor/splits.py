@@ -78,20 +78,27 @@ def cuts(
     partial: Check | None = None,
     limit: int = 4,
     target: int | None = None,
+    fewest: int | None = None,
 ) -> list[list[int]]:
-    """Up to ``limit`` ways to cut ``tokens`` (digit strings, in order) into ``n`` numbers.
+    """Up to ``limit`` ways to cut ``tokens`` (digit strings, in order) into ``n`` numbers
+    (with ``fewest``, into any count from ``fewest`` to ``n``).
 
     ``partial`` may reject a prefix early (e.g. a finished group of part 四); ``complete``
     judges a full cut; with ``target``, only cuts summing to it, a prefix over it pruned."""
+    fewest = n if fewest is None else fewest
     found: list[list[int]] = []
     digits_left = [sum(len(t) for t in tokens[i:]) for i in range(len(tokens) + 1)]
+    before = [sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
+    joined = "".join(tokens)
+    # The digits after a place, read as one number: the most any cut of them can add.
+    most_after = [int(joined[g:]) for g in range(len(joined))] + [0] if target is not None else []
 
     def walk(t: int, pos: int, acc: list[int], total: int) -> None:
         if len(found) >= limit:
             return
         if t == len(tokens):
             if (
-                len(acc) == n
+                fewest <= len(acc) <= n
                 and (target is None or total == target)
                 and (complete is None or complete(acc))
             ):
@@ -103,12 +110,15 @@ def cuts(
             if len(part) > 1 and part[0] == "0":
                 break  # no cell is printed with a leading zero
             value = int(part)
-            if target is not None and total + value > target:
-                break  # a longer number is larger still
+            if target is not None:
+                if total + value > target:
+                    break  # a longer number is larger still
+                if total + value + most_after[before[t] + end] < target:
+                    continue  # the digits left cannot make up the rest
             remaining = digits_left[t + 1] + len(token) - end
             tokens_after = len(tokens) - t - 1 + (1 if end < len(token) else 0)
-            need = n - len(acc) - 1
-            if need < tokens_after or need > remaining:
+            most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
+            if most < tokens_after or least > remaining:
                 continue
             acc.append(value)
             if partial is None or partial(acc):
@@ -124,10 +134,13 @@ def cuts(
     return found
 
 
-def total_cuts(tokens: list[str], n: int, limit: int = 4) -> list[list[int]]:
-    """Up to ``limit`` cuts of ``tokens`` into ``n`` numbers whose last is the sum of the
-    others (part 三's rows), found from the total: each way to read the last number is a
-    target that bounds every prefix, so long rows are cut as fast as short ones."""
+def total_cuts(
+    tokens: list[str], n: int, limit: int = 4, fewest: int | None = None
+) -> list[list[int]]:
+    """Up to ``limit`` cuts of ``tokens`` into ``n`` numbers (or from ``fewest`` to ``n``)
+    whose last is the sum of the others (part 三's rows), found from the total: each way to
+    read the last number is a target that bounds every prefix, so long rows are cut as fast
+    as short ones."""
     found: list[list[int]] = []
     last = tokens[-1]
     for width in range(1, len(last) + 1):
@@ -136,7 +149,8 @@ def total_cuts(tokens: list[str], n: int, limit: int = 4) -> list[list[int]]:
             continue
         head = tokens[:-1] + ([last[:-width]] if width < len(last) else [])
         total = int(printed)
-        for cut in cuts(head, n - 1, limit=limit - len(found), target=total):
+        least = None if fewest is None else fewest - 1
+        for cut in cuts(head, n - 1, limit=limit - len(found), target=total, fewest=least):
             found.append([*cut, total])
         if len(found) >= limit:
             break
@@ -161,23 +175,24 @@ def blank_readings(tokens: list[str], n: int, limit: int) -> list[list[int | Non
     the others) with some cells blank and dropped, a blank counting as 0; ``None`` when
     there may be more than ``limit``. Complete, not a sample: a reading left out could be
     the one printed, and the cut it was left out beside would look like the only one."""
+    if len(tokens) >= n:
+        return []
     found: list[list[int | None]] = []
-    for k in range(max(1, len(tokens)), n):  # k numbers printed, n - k cells blank
-        numbers = total_cuts(tokens, k, limit=limit + 1)
+    if all(d == "0" for t in tokens for d in t):
+        # All zeros, each a cell: the blanks may be anywhere, the total's cell too.
+        k = sum(map(len, tokens))
+        readings = [([0] * k, combinations(range(n), n - k))] if k < n else []
+    else:
+        numbers = total_cuts(tokens, n - 1, limit=limit + 1, fewest=len(tokens))
         if len(numbers) > limit:
             return None
-        if all(d == "0" for t in tokens for d in t) and sum(map(len, tokens)) == k:
-            # All zeros: the blank may be the total itself.
-            numbers = [[0] * k]
-            places = combinations(range(n), n - k)
-        else:
-            places = combinations(range(n - 1), n - k)
+        readings = [(cut, combinations(range(n - 1), n - len(cut))) for cut in numbers]
+    for cut, places in readings:
         for blanks in places:
-            for cut in numbers:
-                values = iter(cut)
-                found.append([None if i in blanks else next(values) for i in range(n)])
-                if len(found) > limit:
-                    return None
+            values = iter(cut)
+            found.append([None if i in blanks else next(values) for i in range(n)])
+            if len(found) > limit:
+                return None
     return found
 
 
@@ -296,7 +311,7 @@ class _Verdicts:
         # The identities that weigh the open rows: what the known cells add to each
         # (left minus right), and what each row's classes add.
         self.weighing: dict[int, tuple[float, dict[int, list[float]]]] = {}
-        for identity in _ALL:
+        for identity in _ALL if self.free else ():
             weighed = self._weigh(identity)
             if weighed is not None:
                 self.weighing[id(identity)] = weighed
@@ -326,18 +341,23 @@ class _Verdicts:
             return self.searched[id(identity)]
         count = len(self.sums)
         checks = [w for i, w in self.weighing.items() if i != id(identity)]
-        # Per check, per row: the least and most the rows from there on can still add.
-        reach = []
-        for _, rows in checks:
-            low, high = [0.0] * (count + 1), [0.0] * (count + 1)
+        totals = [base for base, _ in checks]
+        # Per row, the checks it adds to: what each class adds, and the least and most the
+        # rows after it can still add.
+        touching: list[list[tuple[int, list[float], float, float]]] = [[] for _ in range(count)]
+        for c, (_, rows) in enumerate(checks):
+            low = high = 0.0
             for n in range(count - 1, -1, -1):
-                adds = rows.get(n, [0.0])
-                low[n], high[n] = low[n + 1] + min(adds), high[n + 1] + max(adds)
-            reach.append((low, high))
+                if n in rows:
+                    touching[n].append((c, rows[n], low, high))
+                    low, high = low + min(rows[n]), high + max(rows[n])
+            if not low - 1e-9 <= -totals[c] <= high + 1e-9:
+                self.searched[id(identity)] = []
+                return []
         found: list[tuple[int, ...]] = []
         steps = 0
 
-        def walk(joint: tuple[int, ...], totals: list[float]) -> bool:
+        def walk(joint: tuple[int, ...]) -> bool:
             nonlocal steps
             n = len(joint)
             if n == count:
@@ -347,18 +367,22 @@ class _Verdicts:
                 steps += 1
                 if steps > _STEPS:
                     return False
-                after = [
-                    t + rows.get(n, [0.0] * (k + 1))[k]
-                    for t, (_, rows) in zip(totals, checks, strict=True)
-                ]
-                if all(
-                    low[n + 1] - 1e-9 <= -a <= high[n + 1] + 1e-9
-                    for a, (low, high) in zip(after, reach, strict=True)
-                ) and not walk((*joint, k), after):
+                fits = all(
+                    low - 1e-9 <= -(totals[c] + adds[k]) <= high + 1e-9
+                    for c, adds, low, high in touching[n]
+                )
+                if not fits:
+                    continue
+                for c, adds, _, _ in touching[n]:
+                    totals[c] += adds[k]
+                deeper = walk((*joint, k))
+                for c, adds, _, _ in touching[n]:
+                    totals[c] -= adds[k]
+                if not deeper:
                     return False
             return True
 
-        result = found if walk((), [base for base, _ in checks]) else None
+        result = found if walk(()) else None
         self.searched[id(identity)] = result
         return result
 
@@ -442,12 +466,16 @@ def confirm(
         whole, broken = True, False
         own = set(cut.keys)
         for key in cut.keys:
-            others = [i for i in _INVOLVING.get(key, ()) if i.rule != cut.chosen_by]
+            said = [
+                (verdict(i), own.issuperset(i.left + i.right))
+                for i in _INVOLVING.get(key, ())
+                if i.rule != cut.chosen_by
+            ]
             # Beyond the row: part 三's column identities; part 四 has only its own totals.
-            beyond = [i for i in others if not own.issuperset(i.left + i.right)] or others
-            said = [verdict(i) for i in others]
-            whole &= False not in said and any(verdict(i) for i in beyond)
-            broken |= False in said
+            beyond = [v for v, within in said if not within] or [v for v, _ in said]
+            held = all(v is not False for v, _ in said)
+            whole &= held and any(beyond)
+            broken |= not held
         # A reading is one piece of evidence: confirmed whole or not at all. A wrong reading
         # differs from the printed cells in two or more places; where one of them cannot be
         # checked, the cells that can may fit only because the wrong reading happens to mend
