@@ -32,11 +32,11 @@ from gouji.template import (
 
 # Our prompts' instructions name their task, as a model would read them; the document text
 # that follows may mention any part, so the instruction sentences are what is matched. A
-# table request names each table it asks as "- s3：“三、…”表".
+# table request names each table it asks as "- s3 三、依申请公开：".
 def task_of(text: str) -> str:
     """The task a request asks: its tables and the prose, joined by ``+``."""
-    units = [p for p, part in PARTS.items() if f"- {p}：“{part.heading}”表" in text]
-    if "正文：agency 为发布报告的机关" in text:
+    units = [p for p, part in PARTS.items() if f"- {p} {part.label}：" in text]
+    if "正文：agency 为发布机关" in text:
         units.append("prose")
     return "+".join(units) or "unknown"
 

@@ -8,7 +8,7 @@ keeps its printed figures and gets a finding a reviewer can settle.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from .model import Claim, Finding, Value, show
@@ -41,12 +41,18 @@ def _message(identity: Identity, values: Mapping[str, Value], left: float, right
     return f"{group}：{terms} = {right:g}，但总计为 {show(values[identity.left[0]])}"
 
 
-def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Finding]:
+def check_identities(
+    values: Mapping[str, Value], known: set[str], never_at_fault: Collection[str] = ()
+) -> list[Finding]:
     """Every identity whose cells are all known (read with certainty, blanks included).
 
     Blank cells count as 0 in a sum; a blank *total* beside components that add up to more
-    than 0 is a finding too (the report left out a figure its own table implies)."""
-    findings: list[Finding] = []
+    than 0 is a finding too (the report left out a figure its own table implies). Where
+    several identities break and one cell alone explains them all (``_one_cell_at_fault``),
+    their findings name that cell alone, unless it is one of ``never_at_fault`` (a value a
+    person gave: the sums it breaks open their other cells)."""
+    broken: list[tuple[Identity, Finding]] = []
+    held: set[str] = set()  # the cells of the identities that hold
     for identity in IDENTITIES:
         keys = identity.left + identity.right
         if not known.issuperset(keys):
@@ -58,10 +64,42 @@ def check_identities(values: Mapping[str, Value], known: set[str]) -> list[Findi
         # A single total on the left (every identity but s3.balance) is a printed total.
         blank_total = len(identity.left) == 1 and values[identity.left[0]] is None and right > 0
         if abs(left - right) > 1e-9 or blank_total:
-            findings.append(
-                Finding(identity.rule, list(keys), _message(identity, values, left, right))
-            )
-    return findings
+            finding = Finding(identity.rule, list(keys), _message(identity, values, left, right))
+            broken.append((identity, finding))
+        else:
+            held.update(keys)
+    at_fault = _one_cell_at_fault(broken, held, values)
+    if at_fault is not None and at_fault not in never_at_fault:
+        for _, finding in broken:
+            finding.keys = [at_fault]
+            finding.message += f"；{len(broken)} 处勾稽关系都只差在{label_of(at_fault)}这一格"
+    return [finding for _, finding in broken]
+
+
+def _one_cell_at_fault(
+    broken: list[tuple[Identity, Finding]], held: set[str], values: Mapping[str, Value]
+) -> str | None:
+    """The one cell that two or more broken identities share, when each of them, solved for
+    it, implies the same count for it, and every other cell of theirs is in an identity that
+    holds: then that cell alone is at fault, and the others stand on the identities that
+    hold through them. A single broken identity cannot say which of its cells is wrong, nor
+    can breaks that share no cell or imply different values."""
+    if len(broken) < 2:
+        return None
+    shared = set.intersection(*(set(f.keys) for _, f in broken))
+    if len(shared) != 1:
+        return None
+    (cell,) = shared
+    if not all(k in held for _, f in broken for k in f.keys if k != cell):
+        return None
+    implied = set()
+    for identity, _ in broken:
+        left = sum(values[k] or 0 for k in identity.left if k != cell)
+        right = sum(values[k] or 0 for k in identity.right if k != cell)
+        implied.add(right - left if cell in identity.left else left - right)
+    if len(implied) != 1 or next(iter(implied)) < 0:
+        return None
+    return cell
 
 
 # Below this, an OCR reading is not evidence enough on its own. PP-OCRv4 gives a clean

@@ -101,6 +101,13 @@ def rows_named(label: str, rows: tuple[Row, ...]) -> list[Row]:
     return [rows[i] for i, _ in _rows_named(_row_regex(rows), label)]
 
 
+def first_label_at(label: str, rows: tuple[Row, ...]) -> int | None:
+    """Where in ``label`` (normalised, whitespace-free) the first template row it names is
+    matched, if it names one."""
+    m = _row_regex(rows).search(label)
+    return m.start() if m else None
+
+
 def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     """Label runs (text cells with only empty cells between them) matched to template rows.
 

@@ -615,7 +615,7 @@ class Review:
         acknowledged = {k for k, kind in latest.items() if kind == "publisher_error"}
         broken = [
             f.to_dict()
-            for f in checks.check_identities(values, known)
+            for f in checks.check_identities(values, known, _given(latest))
             # a reviewer already called this the report's own error
             if not acknowledged & set(f.keys)
         ]
@@ -640,7 +640,8 @@ class Review:
             k for k in FIELD_KEYS
             if values.get(k) is not None or status.get(k) == "accepted" or k in settled
         }  # fmt: skip
-        return [f.to_dict() for f in checks.check_identities(values, known)]
+        given = _given(self._latest_decisions(document_id, conn))
+        return [f.to_dict() for f in checks.check_identities(values, known, given)]
 
     def _disputed(self, document_id: int, conn: Connection) -> set[str]:
         """Keys whose witnesses gave different values."""
@@ -673,3 +674,10 @@ class Review:
 def _epoch(stamp: datetime) -> float:
     """Epoch seconds of a stored time (SQLite gives it back without its zone, in UTC)."""
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def _given(latest: dict[str, str]) -> set[str]:
+    """The keys whose latest decision gave them a value of a person's (a candidate taken or
+    a value typed): a sum such a value breaks is never blamed on it alone, so its other
+    cells open for review."""
+    return {k for k, kind in latest.items() if kind in ("take_candidate", "typed")}

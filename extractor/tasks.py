@@ -5,8 +5,8 @@ the printed strings, in a schema of a few dozen tokens that grammar-constrained 
 accept; gouji maps the rows to template keys itself. One request asks every table where it
 fits the context, else one request per table (``table_task``). The instructions name the
 template's rows in the prompt itself, so every structured-output mode shows them to the
-model. A prompt's version is the hash of its file, recorded in every record it helps
-produce.
+model. A prompt's version is the hash of its file and of those rows, recorded in every
+record it helps produce.
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import functools
 import hashlib
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, create_model
 
-from .cells import MD_RULE
 from .errors import UNAVAILABLE, LLMContextExceeded, LLMError
-from .reader import rows_named
+from .reader import first_label_at
 from .template import (
+    HEADERS,
     PARTS,
     S2_ROWS,
     S2_STOCK_COLUMN_LABELS,
@@ -84,25 +85,34 @@ def _short(label: str) -> str:
 
 def _describe(part: str) -> str:
     """The template's rows of one table, in Chinese, for the prompt."""
-    head = f"- {part}：“{PARTS[part].heading}”表"
+    head = f"- {part} {PARTS[part].label}："
     if part == "s2":
-        stock = "、".join(labels[0] for labels in S2_STOCK_COLUMN_LABELS.values())
+        stock = "、".join(labels[-1] for labels in S2_STOCK_COLUMN_LABELS.values())
         rows = [row.label for row in S2_ROWS]
         return (
-            f"{head}，{'、'.join(rows[:2])}各三格（{stock}），"
-            f"{'、'.join(rows[2:])}各一格（收费为万元，可有小数）。"
+            f"{head}{'、'.join(rows[:2])}各 3 格（{stock}），{'、'.join(rows[2:])}各 1 格（万元）。"
         )
     if part == "s3":
         columns = "、".join(S3_COLUMN_LABELS.values())
         rows = "；".join(_short(row.label) for row in S3_ROWS)
-        return f"{head}，每行 {len(S3_COLUMN_LABELS)} 格（{columns}），行依次为：{rows}。"
+        return f"{head}每行 {len(S3_COLUMN_LABELS)} 格（{columns}），行依次为 {rows}。"
     return (
-        f"{head}，共 {len(S4_KEYS)} 格：{'、'.join(S4_GROUP_LABELS.values())}三组，"
-        f'每组依次为{"、".join(S4_COLUMN_LABELS.values())}；没有标签的行 label 写 ""。'
+        f"{head}共 {len(S4_KEYS)} 格，{'、'.join(S4_GROUP_LABELS.values())}三组，"
+        f'每组为{"、".join(S4_COLUMN_LABELS.values())}；行无标签时 label 为 ""。'
     )
 
 
 PROSE = "prose"  # the prose's claims with the report's agency and year
+
+
+def _plausible(year: int | None) -> int | None:
+    if year is not None and not 1990 <= year <= 2100:
+        raise ValueError("year 应为报告所述年度（1990–2100）")
+    return year
+
+
+# Checked on the answer (a wrong year is re-asked), not spelt out in every request's schema.
+_Year = Annotated[int | None, AfterValidator(_plausible)]
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,7 @@ class Task:
         fields: dict = {part: (list[PrintedRow], ...) for part in self.parts}
         if PROSE in self.units:
             fields["agency"] = (str | None, ...)
-            fields["year"] = (int | None, Field(ge=1990, le=2100))
+            fields["year"] = (_Year, ...)
             fields["claims"] = (list[ProseClaim], ...)
         return create_model("Answer", __base__=ResponseModel, __doc__="按要求回答。", **fields)
 
@@ -162,7 +172,10 @@ def task_named(name: str) -> Task:
 
 @functools.cache
 def prompt_version(prompt_file: str) -> str:
+    """The hash of the prompt file and of the template's rows as the prompt describes them:
+    a changed description is a new prompt too."""
     text = resources.files("gouji_prompts").joinpath(f"{prompt_file}.md").read_text("utf-8")
+    text += "\n".join(map(_describe, PARTS))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
@@ -305,31 +318,71 @@ def _prose_lines(view: str, found: Sections) -> list[str]:
     return lines
 
 
+_ROWS = {"s2": S2_ROWS, "s3": (*S3_ROWS, S3_COLLAPSED_OTHER), "s4": ()}
 _PIPE = re.compile(r"[ \t]*\|[ \t]*")
 _PADDING = re.compile(r" {2,}")
+_LETTER = re.compile(r"[^\W\d_]")
+# A row label's number (一、 （一） 1.), which the label patterns leave out.
+_ORDINAL = re.compile(
+    r"(?:[一二三四五六七八九十]{1,2}、|\([一二三四五六七八九十]{1,2}\)|\d{1,2}[.、])\s*$"
+)
+
+
+@functools.cache
+def _headers(part: str) -> re.Pattern[str]:
+    """The template's headers over one table's cells, but those that are also part of a
+    row's label there (三's 其他 and 总计)."""
+    labels = [row.label for row in _ROWS[part]]
+    own = [h for h in HEADERS[part] if not any(re.search(h, label) for label in labels)]
+    return re.compile("|".join(sorted(own, key=len, reverse=True)))
+
+
+def _label_start(line: str, rows: tuple) -> int | None:
+    """Where in ``line`` (view text) the first template row label begins, if it names one:
+    a crawled page prints a table's headers and rows on one line."""
+    found = first_label_at(compact(line), rows)
+    if found is None:
+        return None
+    at = [at for at, ch in enumerate(line) if not ch.isspace()][found]
+    ordinal = _ORDINAL.search(line, 0, at)
+    return ordinal.start() if ordinal else at
 
 
 def _table_text(view: str, part: str, region: tuple[int, int], cells: list) -> str:
-    """A table's lines from its first row label (part 四: its first cell) to the line of the
-    last cell the reader found in it: a witness's rows are grounded only in those cells, and
-    column headers, markdown rule lines, padding and the prose after a table (part 四's
-    region often runs to the report's end) cost tokens for nothing."""
-    end = max(c.end for c in cells)
-    line_end = view.find("\n", end, region[1])
-    start = min(c.start for c in cells)
+    """A table's text from its first row label (part 四: its first cell; its rows are read
+    in template order, their labels unused) to the reader's last cell in it: a witness's
+    rows are grounded only in those cells. Between them, the template's headers are left
+    out, and a line without a cell is sent only when it has words (a label broken over
+    lines, a group's heading) it does not repeat: headers, page footers, markdown rules,
+    padding and the prose after a table cost tokens for nothing."""
+    start, end = min(c.start for c in cells), max(c.end for c in cells)
     if part != "s4":
-        rows = S2_ROWS if part == "s2" else (*S3_ROWS, S3_COLLAPSED_OTHER)
         at = region[0]
         for line in view[region[0] : start].splitlines(keepends=True):
-            if rows_named(compact(line), rows):
-                start = at
+            offset = _label_start(line, _ROWS[part])
+            if offset is not None:
+                start = at + offset
                 break
             at += len(line)
-    start = view.rfind("\n", region[0], start) + 1 or region[0]
-    lines = view[start : line_end if line_end >= 0 else region[1]].splitlines()
-    text = "\n".join(line for line in lines if not MD_RULE.match(line))
-    # The room around a pipe and a run of spaces say no more than one character does.
-    return _PADDING.sub(" ", _PIPE.sub("|", text))
+    starts = sorted(c.start for c in cells)
+    kept: list[str] = []
+    seen: set[str] = set()
+    at = start
+    for line in view[start:end].split("\n"):
+        holds_cell = bisect_left(starts, at + len(line)) > bisect_left(starts, at)
+        at += len(line) + 1
+        line = _headers(part).sub("", line)
+        flat = compact(line)
+        if not holds_cell and (not _LETTER.search(flat) or flat in seen):
+            continue
+        seen.add(flat)
+        # The room around a pipe and a run of spaces say no more than one character does,
+        # nor a markdown row's outer pipes than its inner ones.
+        line = _PADDING.sub(" ", _PIPE.sub("|", line))
+        if len(line) > 1 and line[0] == line[-1] == "|":
+            line = line[1:-1]
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _cells_of(result: ReaderResult, part: str) -> list:

@@ -175,6 +175,21 @@ S4_COLUMN_LABELS = {
 }
 S4_KEYS = tuple(f"s4.{g}.{c}" for g in S4_GROUPS for c in S4_COLUMNS)
 
+# ---- The headers the template prints over the cells (never a row's label) ---------------
+# Normalised text (ASCII brackets and colon), as in the view.
+HEADERS: dict[str, tuple[str, ...]] = {
+    "s2": (
+        r"第二十条第\([一二三四五六七八九十]+\)项",
+        "信息内容",
+        *(label for labels in S2_STOCK_COLUMN_LABELS.values() for label in labels),
+        "本年处理决定数量",
+        "本年收费金额",
+        r"\(单位:万元\)",
+    ),
+    "s3": ("申请人情况", "自然人", "法人或其他组织", *S3_COLUMN_LABELS.values()),
+    "s4": ("行政复议", "行政诉讼", "未经复议直接起诉", "复议后起诉", *S4_COLUMN_LABELS.values()),
+}
+
 # ---- All keys --------------------------------------------------------------------
 S2_KEYS = tuple(k for row in S2_ROWS for k in row.keys)
 S3_KEYS = tuple(k for row in S3_ROWS for k in row.keys)

@@ -263,7 +263,10 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     box = _box(browser, f".st-key-typed_{following.id} input")
     assert box.get_attribute("value") == ""
     assert _box(browser, f".st-key-note_{following.id} input").get_attribute("value") == ""
-    assert not browser.find_elements(By.CSS_SELECTOR, f".st-key-typed_{held.id} input")
+    _wait(
+        lambda: not browser.find_elements(By.CSS_SELECTOR, f".st-key-typed_{held.id} input"),
+        what="the old item's boxes to go",  # when the rerun ends: a PDF's page takes a while
+    )
     browser.shot("next-item-opens-with-empty-boxes")
     box.send_keys("\n")  # Enter on nothing
     _wait(lambda: "输入框是空的" in _page_text(browser), what="the empty-box warning")

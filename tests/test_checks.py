@@ -37,6 +37,45 @@ def test_row_total_message_spells_out_the_sum():
     assert {f.rule for f in findings} == {"s3.row_total", "s3.results_total"}
 
 
+def _zeros() -> dict:
+    return {k: 0 for i in IDENTITIES for k in i.left + i.right}
+
+
+def test_breaks_one_cell_explains_name_that_cell_alone():
+    """A cell in a row's and a column's identity, both broken by it alone and both implying
+    the same count for it: the other cells of those identities hold in theirs."""
+    values = _zeros() | {"s3.new_received.natural_person": 1}
+    findings = check_identities(values, set(values))
+    assert [(f.rule, f.keys) for f in findings] == [
+        ("s3.row_total", ["s3.new_received.natural_person"]),
+        ("s3.balance", ["s3.new_received.natural_person"]),
+    ]
+    assert findings[0].message.endswith(
+        "；2 处勾稽关系都只差在本年新收政府信息公开申请数量·自然人这一格"
+    )
+
+
+def test_breaks_with_a_cell_no_identity_clears_name_every_cell():
+    # One cell explains both breaks, but another cell of theirs stands in no identity that
+    # was judged (carried_over's row has an unread cell): nothing clears it.
+    values = _zeros() | {"s3.new_received.natural_person": 1}
+    known = set(values) - {"s3.carried_over.commercial"}
+    assert [len(f.keys) for f in check_identities(values, known)] == [7, 4]
+
+
+def test_kewei_2024_blank_total_is_the_one_cell_at_fault():
+    """Its 结转下年度 row prints 1 in 自然人 and a blank 总计: the row and the total column's
+    balance both break, both only there; every other cell of theirs is accepted."""
+    record = extract_file(shared_path("realdocs", "kewei_2024.md"))
+    broken = [f for f in record["findings"] if f["rule"] in ("s3.row_total", "s3.balance")]
+    assert [f["keys"] for f in broken] == [["s3.carried_forward.total"]] * 2
+    assert record["fields"]["s3.carried_forward.total"] is None  # never repaired
+    assert record["field_status"]["s3.carried_forward.total"] == "review"
+    for key in ("s3.carried_forward.natural_person", "s3.new_received.total",
+                "s3.carried_over.total", "s3.total_processed.total"):  # fmt: skip
+        assert record["field_status"][key] == "accepted", key
+
+
 def test_identities_with_unknown_cells_are_not_judged():
     values = {k: 1 for i in IDENTITIES for k in i.left + i.right}
     known = set(values) - {"s3.granted.commercial"}
@@ -51,6 +90,7 @@ def test_hongze_2023_publisher_error_in_part_four_is_reported():
         "行政诉讼·复议后起诉：结果维持 5 + 结果纠正 0 + 其他结果 0 + 尚未审结 0 = 5，但总计为 0",
     ]
     assert record["fields"]["s4.review.total"] == 0
+    assert [len(f["keys"]) for f in s4] == [5, 5]  # one broken identity: any cell may be wrong
 
 
 def test_prose_that_contradicts_the_table_is_reported():

@@ -136,6 +136,45 @@ def test_malformed_json_is_reasked_not_retried(mode, llm_server, llm_client):
     assert set(record["field_status"].values()) == {"accepted"}
 
 
+def _tables_sent(server) -> str:
+    prompt = server.seen[-1].body["messages"][-1]["content"]
+    return prompt[prompt.index("表格文字：") : prompt.index("正文（开头")]
+
+
+def test_a_table_is_sent_from_its_first_row_label_to_its_last_cell_without_its_headers(
+    llm_server, llm_client
+):
+    """A crawled page prints each table on one line after its headers; a converted PDF
+    repeats its column headers and keeps its page footers. None of that is sent: the
+    witness's rows are grounded in the reader's cells alone."""
+    client = llm_client()
+    extract_file(shared_path("realcorpus", "pt_2021_lwtj_1.txt"), llm=client, settings=VERIFY)
+    tables = _tables_sent(llm_server)
+    assert "\n一、本年新收政府信息公开申请数量" in tables and "行政许可" in tables
+    for header in ("申请人情况", "自然人", "结果维持", "第二十条第", "信息内容", "五、"):
+        assert header not in tables, header
+    extract_file(shared_path("realdocs", "shuyang_2025_ocr.md"), llm=client, settings=VERIFY)
+    tables = _tables_sent(llm_server)
+    assert tables.count("类别|数据1|") == 1 and "\n3|0|0|0|3\n" in tables  # no outer pipes
+    assert "结果维持" not in tables and "第二十条第" not in tables
+    extract_file(shared_path("realdocs", "shanghai_office_2025.md"), llm=client, settings=VERIFY)
+    tables = _tables_sent(llm_server)
+    assert "\n规章|22|235\n" in tables and "—" not in tables  # its footers: — 4 —, — 5 —
+
+
+def test_an_implausible_year_is_reasked_though_no_schema_spells_out_the_range(
+    llm_server, llm_client
+):
+    truthful(llm_server)
+    llm_server.script = lambda task, n: (
+        Reply(null_answer(task) | {"year": 24}) if task == ALL and n == 0 else None
+    )
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), settings=VERIFY)
+    assert llm_server.requests(ALL) == 2 and record["llm"]["errors"] == []
+    assert record["meta"]["year"] == gold(SEED)["meta.year"]
+    assert "minimum" not in json.dumps(llm_server.seen[0].body)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_rate_limit_honours_retry_after_then_succeeds(mode, llm_server, llm_client):
     truthful(llm_server)

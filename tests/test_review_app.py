@@ -58,7 +58,7 @@ def test_the_item_shows_the_arithmetic_and_the_source(app):
     at = app()
     assert any("但" in e.value for e in at.error)  # the broken sum, spelled out
     assert any("<mark>" in m.value for m in at.markdown)  # the value marked in its text
-    assert "办理结果各项之和不等于（七）总计" in at.caption[0].value  # the rule's name
+    assert "行总计不等于各类申请人之和" in at.caption[0].value  # the rule's name
 
 
 def test_typing_a_value_records_it_and_the_boxes_belong_to_the_item(app, review_db, queue):
