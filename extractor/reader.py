@@ -44,7 +44,7 @@ class ReaderResult:
     alternatives: dict[str, list] = field(default_factory=dict)
     # Run-together rows cut by their own identity: proposals that other identities confirm.
     cuts: list[Cut] = field(default_factory=list)
-    # Run-together rows of part 三 that several cuts fit: the column identities may tell.
+    # Run-together rows of part 三 that several readings fit: the column identities may tell.
     open_rows: list[Open] = field(default_factory=list)
     # Run-together rows whose digits allow one reading only, per part.
     forced: dict[str, int] = field(default_factory=dict)
@@ -356,8 +356,7 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
             result,
             f"{part}.run_together",
             list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，可能漏掉了空白单元格，"
-            "符合勾稽关系的读法太多，无法确定",
+            f"「{row.label}」的数字粘连为「{printed}」，符合勾稽关系的读法太多，无法确定",
         )
         return True
     found = [list(r) for r in (*admitted, *blanks)] if rule is not None else list(anyhow)
