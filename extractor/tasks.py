@@ -89,9 +89,7 @@ def _describe(part: str) -> str:
     if part == "s2":
         stock = "、".join(labels[-1] for labels in S2_STOCK_COLUMN_LABELS.values())
         rows = [row.label for row in S2_ROWS]
-        return (
-            f"{head}{'、'.join(rows[:2])}各 3 格（{stock}），{'、'.join(rows[2:])}各 1 格（万元）。"
-        )
+        return f"{head}{'、'.join(rows[:2])}各 3 格（{stock}），{'、'.join(rows[2:])}各 1 格（收费为万元）。"
     if part == "s3":
         columns = "、".join(S3_COLUMN_LABELS.values())
         rows = "；".join(_short(row.label) for row in S3_ROWS)
