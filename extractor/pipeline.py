@@ -77,14 +77,16 @@ def extract_loaded(
             "set_aside": merged.set_aside,
         }
 
-    cut_findings, confirmed = splits.confirm(result.cuts, candidates, result.sums)
-    findings += cut_findings
+    confirmation = splits.confirm(result.cuts, result.open_rows, candidates, result.sums)
+    findings = [f for f in findings if f not in confirmation.settled] + confirmation.findings
     for counts, how in (
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
-        (confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
+        (confirmation.confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
     ):
         notes += [f"{PARTS[p].name}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())]
     for key, options in result.alternatives.items():
+        if key in confirmation.placed and candidates[key].certain:
+            continue
         disputed.setdefault(key, []).extend(
             {"witness": "reader", "value": value, "span": None} for value in options
         )

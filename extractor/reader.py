@@ -15,9 +15,9 @@ from functools import lru_cache
 from itertools import accumulate
 
 from .cells import Cell, tokenize
-from .model import Candidate, Finding
+from .model import Candidate, Finding, show
 from .sections import Sections
-from .splits import CHOOSERS, Cut, cuts, forced, with_blanks
+from .splits import CHOOSERS, Cut, Open, blank_readings, cuts, forced
 from .template import (
     FIELD_KEYS,
     PARTS,
@@ -44,6 +44,8 @@ class ReaderResult:
     alternatives: dict[str, list] = field(default_factory=dict)
     # Run-together rows cut by their own identity: proposals that other identities confirm.
     cuts: list[Cut] = field(default_factory=list)
+    # Run-together rows of part 三 that several readings fit: the column identities may tell.
+    open_rows: list[Open] = field(default_factory=list)
     # Run-together rows whose digits allow one reading only, per part.
     forced: dict[str, int] = field(default_factory=dict)
     # What an unplaced cell adds to a sum whatever its reading (``splits.confirm``).
@@ -306,26 +308,36 @@ def _read_aligned(
 
 
 _CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not weighed at all
+_BLANK_LIMIT = 36  # readings with dropped blanks weighed in a row (their places among zeros)
 
 
 @lru_cache(maxsize=4096)
-def _readings(
-    tokens: tuple[str, ...], n: int, part: str
-) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
-    """The digits' cuts into ``n`` cells (two at most), and the cuts the part's identity
-    admits. Reports print the same digit strings over and over (``1000001``)."""
+def _readings(tokens: tuple[str, ...], n: int, part: str) -> tuple[tuple, tuple, tuple | None]:
+    """The digits' cuts into ``n`` cells (two at most); the cuts the part's identity admits;
+    and in part 三 the readings with dropped blanks that the row's total admits. The last
+    two are complete or ``None`` (too many to weigh). Reports print the same digit strings
+    over and over (``1000001``)."""
     anyhow = tuple(map(tuple, cuts(list(tokens), n, limit=2)))
     chooser = CHOOSERS.get(part)
-    if chooser is None or len(anyhow) == 1:
-        return anyhow, ()
-    return anyhow, tuple(map(tuple, chooser[1](list(tokens), n, _CUT_LIMIT)))
+    if chooser is None:
+        return anyhow, (), ()
+    if len(anyhow) == 1:
+        admitted = anyhow if chooser[2](list(anyhow[0])) else ()
+    else:
+        admitted = tuple(map(tuple, chooser[1](list(tokens), n, _CUT_LIMIT + 1)))
+        if len(admitted) > _CUT_LIMIT:
+            return anyhow, (), None
+    if part != "s3":
+        return anyhow, admitted, ()
+    blanks = blank_readings(list(tokens), n, _BLANK_LIMIT)
+    return anyhow, admitted, None if blanks is None else tuple(map(tuple, blanks))
 
 
 def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bool:
     """Cells whose borders were lost (digits run together), as ``splits`` says: read them
-    when the digits allow one reading only; propose the one cut the row's identity allows,
-    for other identities to confirm; name the cuts when several fit.
-    Returns False when the cells are not run-together digits at all."""
+    when the digits allow one reading only; propose the one reading the row's identity
+    allows, for other identities to confirm; in part 三, leave the readings to the column
+    identities when several fit. Returns False when the cells are not run-together digits."""
     numbers = [c for c in seq if c.kind != "empty"]
     if not numbers or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
         return False
@@ -337,21 +349,22 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         _fill_cut(result, row, numbers, only, certain=True)
         result.forced[part] = result.forced.get(part, 0) + 1
         return True
-    rule, chosen, _ = CHOOSERS.get(part, (None, None, None))
-    anyhow, admitted = _readings(tuple(tokens), n, part)
-    found = [list(cut) for cut in anyhow]
-    if len(found) == 1 and rule is not None:
-        # The digits' only cut into this row's cells, though a blank may have been dropped:
-        # no identity chose it, so all of them are left to confirm it.
-        _fill_cut(result, row, numbers, found[0], certain=False)
-        result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, None))
+    rule = CHOOSERS[part][0] if part in CHOOSERS else None
+    anyhow, admitted, blanks = _readings(tuple(tokens), n, part)
+    if blanks is None:
+        _unplaced(
+            result,
+            f"{part}.run_together",
+            list(row.keys),
+            f"「{row.label}」的数字粘连为「{printed}」，符合勾稽关系的读法太多，无法确定",
+        )
         return True
-    if chosen is not None:
-        found = [list(cut) for cut in admitted]
+    found = [list(r) for r in (*admitted, *blanks)] if rule is not None else list(anyhow)
+    if not found and len(anyhow) == 1 and rule is not None:
+        found = [list(anyhow[0])]  # its own identity breaks: the finding will say so
     if not found:
-        if chosen is None or sum(len(t) for t in tokens) < n:
+        if rule is None or sum(len(t) for t in tokens) < n:
             return False
-        _weigh_blanks(result, part, row, numbers)
         _unplaced(
             result,
             f"{part}.run_together",
@@ -359,66 +372,86 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
             f"「{row.label}」的数字粘连为「{printed}」，没有一种拆分符合勾稽关系（报告本身可能有误）",
         )
         return True
-    if len(found) > 1:
-        if len(found) < _CUT_LIMIT:  # every cut is known: cells they agree on add the same
-            result.sums.update(
-                {k: found[0][i] for i, k in enumerate(row.keys) if len({c[i] for c in found}) == 1}
+    if len(found) == 1:
+        if rule is None:
+            # No identity to choose or confirm it, and the digits could be fewer cells.
+            _fill_cut(result, row, numbers, found[0], certain=False)
+            result.findings.append(
+                Finding(
+                    f"{part}.run_together",
+                    list(row.keys),
+                    f"「{row.label}」的数字粘连为「{printed}」，可拆为 {'、'.join(map(show, found[0]))}，"
+                    "但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对",
+                )
             )
-        options = "；或 ".join("、".join(map(str, cut)) for cut in found[:3])
-        _unplaced(
-            result,
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
-        )
-        result.alternatives.update(
-            {key: sorted({cut[i] for cut in found}) for i, key in enumerate(row.keys)}
-        )
-        return True
-    if rule is None:
-        # No identity to choose or confirm it, and the digits could be fewer cells.
+            return True
+        # The digits' only reading into this row's cells confirms nothing by itself, and
+        # the one reading its identity admits was chosen by it: others are left to confirm.
+        chosen_by = None if tuple(found[0]) in anyhow and len(anyhow) == 1 else rule
         _fill_cut(result, row, numbers, found[0], certain=False)
-        result.findings.append(
-            Finding(
-                f"{part}.run_together",
-                list(row.keys),
-                f"「{row.label}」的数字粘连为「{printed}」，可拆为 {'、'.join(map(str, found[0]))}，"
-                "但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对",
-            )
-        )
+        result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, chosen_by))
         return True
-    (cut,) = found
-    _fill_cut(result, row, numbers, cut, certain=False)
-    result.cuts.append(Cut(part, row.label, row.keys, cut, printed, rule))
+    options = "；或 ".join("、".join(map(show, cut)) for cut in found[:3])
+    _unplaced(
+        result,
+        f"{part}.run_together",
+        list(row.keys),
+        f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
+    )
+    result.alternatives.update(
+        {
+            key: sorted({cut[i] for cut in found}, key=lambda v: -1 if v is None else v)
+            for i, key in enumerate(row.keys)
+        }
+    )
+    if part == "s3":
+        _open(result, row, numbers, found, printed)
     return True
 
 
+def _open(
+    result: ReaderResult, row: Row, numbers: list[Cell], found: list[list], printed: str
+) -> None:
+    """A part 三 row that several readings fit, for ``splits.confirm`` to weigh with the
+    column identities (the reader's finding, just made, is withdrawn if they decide it)."""
+    spans = [_spans(numbers, reading) for reading in found]
+    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, result.findings[-1]))
+
+
 def _weigh_blanks(result: ReaderResult, part: str, row: Row, numbers: list[Cell]) -> None:
-    """A row that cannot be placed, perhaps because blank cells were dropped: its readings
-    with blanks that its own identity admits, when there are few, for ``splits.confirm``
-    to weigh the other rows' column identities with."""
-    chooser = CHOOSERS.get(part)
+    """A row whose numbers are fewer than its cells: its readings with the missing cells
+    blank that its own identity admits, when there are few, are left to the column
+    identities as for run-together digits."""
     if part != "s3" or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
         return  # part 四's 15 cells leave too many places for the blanks
-    found = with_blanks([c.text for c in numbers], len(row.keys), chooser[2], _CUT_LIMIT)
+    found = blank_readings([c.text for c in numbers], len(row.keys), _BLANK_LIMIT)
     if found:
-        agreed = {i for i in range(len(row.keys)) if len({r[i] or 0 for r in found}) == 1}
-        result.sums.update({row.keys[i]: found[0][i] or 0 for i in agreed})
+        _open(result, row, numbers, [list(r) for r in found], " ".join(c.text for c in numbers))
 
 
 def _fill_cut(
     result: ReaderResult, row: Row, numbers: list[Cell], cut: list[int], certain: bool
 ) -> None:
     """Candidates for a row's cut, each spanning its own digits."""
+    for key, value, span in zip(row.keys, cut, _spans(numbers, cut), strict=True):
+        result.candidates[key] = Candidate(key, value, span, certain)
+
+
+def _spans(numbers: list[Cell], cut: list[int]) -> list[tuple[int, int]]:
+    """Where each value of a cut of ``numbers``' digits is printed."""
+    out = []
     cells = iter(numbers)
     cell, offset = next(cells), 0
-    for key, value in zip(row.keys, cut, strict=True):
+    for value in cut:
+        if value is None:  # a dropped blank: nothing printed, between the digits
+            out.append((cell.start + offset, cell.start + offset))
+            continue
         if offset >= len(cell.text):
             cell, offset = next(cells), 0
         width = len(str(value))
-        span = (cell.start + offset, cell.start + offset + width)
-        result.candidates[key] = Candidate(key, value, span, certain)
+        out.append((cell.start + offset, cell.start + offset + width))
         offset += width
+    return out
 
 
 def _read_rows(

@@ -9,7 +9,7 @@ from gouji.cli import cli
 from gouji.pipeline import extract_file
 from gouji.template import FIELD_KEYS, S3_COLUMNS, S3_ROWS
 from gouji_eval import simulate
-from gouji_eval.generate import generate
+from gouji_eval.generate import generate, write
 from gouji_eval.score import same
 
 from conftest import shared_path
@@ -60,6 +60,61 @@ def test_a_cut_its_columns_confirm_is_accepted_and_one_they_break_is_not(extract
     )
 
 
+def test_a_row_several_readings_fit_is_placed_by_the_identities_that_did_not_pick_it(
+    extract_text,
+):
+    rows = {
+        "new_received": "11 0 0 0 0 0 11",  # spaces kept: 11 | 0 | … | 11, no other reading
+        "granted": "110000011",  # 1 | 10 | 0 | … | 11, or 11 | 0 | … | 11
+        "total_processed": "110000011",
+    }
+    record = extract_text(HEADER + _s3(rows))
+    fields, status = record["fields"], record["field_status"]
+    # The balance puts 0 in 商业企业 of （七）总计, so 11 | 0; 予以公开 is then settled by its
+    # 自然人 column against （七）总计, and its 商业企业 column confirms that reading.
+    for row in ("granted", "total_processed"):
+        assert [fields[f"s3.{row}.{c}"] for c in S3_COLUMNS] == [11, 0, 0, 0, 0, 0, 11]
+        assert {status[f"s3.{row}.{c}"] for c in S3_COLUMNS} == {"accepted"}
+    assert "s3.granted.natural_person" not in record["candidates"]
+
+    # Without the printed spaces nothing tells the three rows' two readings apart; the cells
+    # they all agree on stand.
+    record = extract_text(HEADER + _s3({**rows, "new_received": "110000011"}))
+    assert record["fields"]["s3.granted.natural_person"] is None
+    assert {o["value"] for o in record["candidates"]["s3.granted.natural_person"]} == {1, 11}
+    assert record["field_status"]["s3.total_processed.commercial"] == "review"
+    assert record["fields"]["s3.total_processed.total"] == 11
+    assert record["field_status"]["s3.total_processed.total"] == "accepted"
+
+
+def test_a_reading_with_a_dropped_blank_is_weighed_beside_the_cut(extract_text):
+    # 0 | 32 | 0 | 1 | 2 | 101 | 136 is the only cut into seven cells that adds up, but
+    # 空 | 0 | 3 | 20 | 12 | 101 | 136 (a blank dropped) adds up as well: neither is taken.
+    record = extract_text(HEADER + _s3({"new_received": "032012101136"}))
+    assert record["fields"]["s3.new_received.natural_person"] is None
+    options = record["candidates"]["s3.new_received.commercial"]
+    assert {0, 32} <= {o["value"] for o in options}
+    finding = next(f for f in record["findings"] if "032012101136" in f["message"])
+    assert "空、0、3、20、12、101、136" in finding["message"]
+
+
+def test_the_pages_a_larger_simulation_caught_accept_no_wrong_value(tmp_path):
+    # Pages of 24,000 simulated where earlier rules accepted a wrong value: a proposal whose
+    # dropped-blank reading mirrored an open row's choice, a dropped blank left out of the
+    # readings, and rows whose own figures do not add up with a blank dropped as well.
+    for index in (10663, 11178, 21105, 22746):
+        report = simulate.report(index)
+        write(report, tmp_path)
+        record = extract_file(tmp_path / (report.name + report.suffix))
+        wrong = [
+            key
+            for key in FIELD_KEYS
+            if record["field_status"][key] == "accepted"
+            and not same(record["fields"][key], report.gold["fields"][key])
+        ]
+        assert wrong == [], index
+
+
 def test_part_two_rows_are_accepted_only_when_no_blank_can_have_been_dropped(extract_text):
     text = HEADER + (
         "二、主动公开政府信息情况第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数"
@@ -88,7 +143,7 @@ def test_generated_crawl_pages_accept_only_right_values_and_catch_the_error(extr
             assert any(error["key"] in f["keys"] for f in record["findings"]), report.name
         assert record["source"] == gold["source"]
         assert record["meta"] == {"agency": gold["meta.agency"], "year": gold["meta.year"]}
-    assert accepted >= 0.7 * 12 * len(FIELD_KEYS)
+    assert accepted >= 0.85 * 12 * len(FIELD_KEYS)
 
 
 def test_the_simulation_accepts_no_wrong_value(tmp_path):
@@ -99,7 +154,7 @@ def test_the_simulation_accepts_no_wrong_value(tmp_path):
             if record["field_status"][key] == "accepted":
                 accepted += 1
                 assert same(record["fields"][key], report.gold["fields"][key]), (report.name, key)
-    assert accepted > 0.4 * 150 * len(FIELD_KEYS)
+    assert accepted > 0.7 * 150 * len(FIELD_KEYS)
 
 
 def test_the_real_crawl_is_accepted_where_the_arithmetic_proves_it():
