@@ -18,18 +18,36 @@ A space is read as a border between cells, as in every layout: a space a crawler
 of that text can tell; such pages are outside what this measures.
 
 Each table's gold is what it prints. A *false accept* is an accepted value that differs from
-it; the count must be 0. ``gouji eval`` runs it as the ``simulation`` set and prints it.
+it; the count must be 0. ``gouji eval`` runs it as the ``simulation`` set and prints it;
+``python -m gouji_eval.simulate`` reads more pages beyond those.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
+import sys
+import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from gouji.template import S2_ROWS, S3_COLUMNS, S3_RESULT_ROWS, S3_ROWS, S4_COLUMNS, S4_GROUPS
+from gouji.batch import map_ordered
+from gouji.model import show
+from gouji.pipeline import extract_file
+from gouji.template import (
+    FIELD_KEYS,
+    S2_ROWS,
+    S3_COLUMNS,
+    S3_RESULT_ROWS,
+    S3_ROWS,
+    S4_COLUMNS,
+    S4_GROUPS,
+)
 
 from .generate import Report, generate, write
+from .score import same
 
 SIMULATION_COUNT = 2000
 SIMULATION_SEED = 1_000_000
@@ -107,3 +125,49 @@ def reports(folder: Path, count: int = SIMULATION_COUNT) -> Iterator[Report]:
         page = report(index)
         write(page, folder)
         yield page
+
+
+def judge(index: int) -> tuple[int, list[tuple[int, str, object, object]]]:
+    """The ``index``-th page read as ``gouji extract`` reads it: how many of its fields were
+    accepted, and each accepted value that is wrong (page, key, read, printed)."""
+    page = report(index)
+    with tempfile.TemporaryDirectory() as folder:
+        write(page, folder)
+        record = extract_file(Path(folder) / (page.name + page.suffix))
+    accepted = [k for k in FIELD_KEYS if record["field_status"][k] == "accepted"]
+    wrong = [
+        (index, k, record["fields"][k], page.gold["fields"][k])
+        for k in accepted
+        if not same(record["fields"][k], page.gold["fields"][k])
+    ]
+    return len(accepted), wrong
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulation beyond the eval's pages: ``python -m gouji_eval.simulate``."""
+    parser = argparse.ArgumentParser(
+        description="粘连数字模拟：读更多张模拟表，数被接受却错了的值（必须为 0）。"
+    )
+    parser.add_argument(
+        "--start", type=int, default=SIMULATION_COUNT, help="从第几张起（默认接着评测集之后）"
+    )
+    parser.add_argument("--count", type=int, default=10_000, help="读多少张")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="进程数")
+    args = parser.parse_args(argv)
+    pages = range(args.start, args.start + args.count)
+    accepted, wrong = 0, []
+    for taken, errors in map_ordered(judge, pages, args.workers, ProcessPoolExecutor):
+        accepted += taken
+        wrong += errors
+    fields = len(pages) * len(FIELD_KEYS)
+    print(
+        f"粘连数字模拟：第 {pages.start}–{pages.stop - 1} 张，{fields} 个字段，"
+        f"自动接受 {accepted / fields:.2%}，接受了错误的值 {len(wrong)} 个（必须为 0）"
+    )
+    for index, key, read, printed in wrong:
+        print(f"  第 {index} 张 {key}：读作 {show(read)}，印的是 {show(printed)}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

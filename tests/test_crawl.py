@@ -233,3 +233,15 @@ def test_a_page_saved_twice_and_a_copy_are_read_once(tmp_path):
     assert by_name[text]["duplicate_of"] == first
     assert by_name[html]["error"].startswith("input.duplicate: ")
     assert by_name["page.html"]["status"] == "ok"
+
+
+def test_the_simulation_runs_beyond_the_eval_and_names_each_wrong_value(capsys):
+    assert simulate.main(["--start", "2000", "--count", "3", "--workers", "1"]) == 0
+    assert "第 2000–2002 张，600 个字段" in capsys.readouterr().out
+    # On page 27205 the publisher printed 10 for 1 beside a dropped blank (「102 104」), and
+    # those digits read as a table that adds up everywhere: the one kind of wrong value
+    # the longer simulation still finds.
+    assert simulate.main(["--start", "27205", "--count", "1", "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "接受了错误的值 2 个" in out
+    assert "第 27205 张 s3.unavailable_needs_creation.commercial：读作 1，印的是 10" in out
