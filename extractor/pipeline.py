@@ -77,7 +77,9 @@ def extract_loaded(
             "set_aside": merged.set_aside,
         }
 
-    confirmation = splits.confirm(result.cuts, result.open_rows, candidates, result.sums)
+    confirmation = splits.confirm(
+        result.cuts, result.open_rows, candidates, result.sums, loaded.ocr is None
+    )
     findings = [f for f in findings if f not in confirmation.settled] + confirmation.findings
     for counts, how in (
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),

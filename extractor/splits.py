@@ -409,10 +409,13 @@ def confirm(
     open_rows: list[Open],
     candidates: dict[str, Candidate],
     sums: Mapping[str, int],
+    dropped_are_blank: bool = True,
 ) -> Confirmation:
     """Place the cells of the open rows that the identities decide, and accept each
     reading — proposed or placed — that identities which did not choose it confirm whole
-    (see the module's docstring); the rest stay in review with a finding. Certainty another
+    (see the module's docstring); the rest stay in review with a finding. A reading with
+    cells left blank is accepted only where the text drops blank cells and nothing else
+    (``dropped_are_blank``: not an OCR line, which may have missed a 0). Certainty another
     witness gave a cut value (an LLM reading the same run-together digits) is not
     independent and is withdrawn. ``sums`` holds what unplaced cells add to a sum whatever
     their reading (a row of zeros with blanks dropped adds 0 to every column)."""
@@ -476,6 +479,8 @@ def confirm(
             held = all(v is not False for v, _ in said)
             whole &= held and any(beyond)
             broken |= not held
+        missed = not dropped_are_blank and None in cut.values
+        whole &= not missed
         # A reading is one piece of evidence: confirmed whole or not at all. A wrong reading
         # differs from the printed cells in two or more places; where one of them cannot be
         # checked, the cells that can may fit only because the wrong reading happens to mend
@@ -487,6 +492,8 @@ def confirm(
             continue
         if broken:
             why = "但验证它的勾稽关系不成立（报告本身可能有误，也可能漏掉了空白单元格）"
+        elif missed:
+            why = "但识读出的数少于单元格，缺的可能是漏识的数而不是空白"
         elif cut.part == "s4" and cut.chosen_by is not None:
             why = "没有别的勾稽关系可以验证"
         else:

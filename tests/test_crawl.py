@@ -5,6 +5,7 @@ import json
 
 from click.testing import CliRunner
 
+from gouji import crawl, reader, sections, sources, splits
 from gouji.cli import cli
 from gouji.pipeline import extract_file
 from gouji.template import FIELD_KEYS, S3_COLUMNS, S3_ROWS
@@ -245,3 +246,33 @@ def test_the_simulation_runs_beyond_the_eval_and_names_each_wrong_value(capsys):
     out = capsys.readouterr().out
     assert "接受了错误的值 2 个" in out
     assert "第 27205 张 s3.unavailable_needs_creation.commercial：读作 1，印的是 10" in out
+
+
+def test_a_cell_missing_from_an_ocr_line_is_not_taken_for_a_blank(tmp_path):
+    rows = {
+        "new_received": "1 2 3 4 5 15",  # six numbers for seven cells: a blank was dropped
+        "granted": "1 2 3 4 0 5 15",
+        "total_processed": "1 2 3 4 0 5 15",
+    }
+    path = tmp_path / "report.txt"
+    path.write_text(HEADER + _s3(rows), encoding="utf-8")
+    record = extract_file(path)
+    # The balance puts the blank under 法律服务机构 (0 in （七）总计), and the results confirm it.
+    assert [record["fields"][f"s3.new_received.{c}"] for c in S3_COLUMNS] == [
+        1,
+        2,
+        3,
+        4,
+        None,
+        5,
+        15,
+    ]
+    assert {record["field_status"][f"s3.new_received.{c}"] for c in S3_COLUMNS} == {"accepted"}
+    # Read from a scan, the missing cell may be a 0 that OCR missed: the reading waits.
+    view = crawl.read(sources.load(path).source.view).view
+    result = reader.read(view, sections.find(view))
+    candidates = dict(result.candidates)
+    found = splits.confirm(result.cuts, result.open_rows, candidates, result.sums, False)
+    assert not candidates["s3.new_received.legal_service"].certain
+    assert candidates["s3.granted.natural_person"].certain
+    assert any("漏识" in f.message for f in found.findings)
