@@ -359,7 +359,9 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
             f"「{row.label}」的数字粘连为「{printed}」，符合勾稽关系的读法太多，无法确定",
         )
         return True
-    found = [list(r) for r in (*admitted, *blanks)] if rule is not None else list(anyhow)
+    found = (
+        [list(r) for r in (*admitted, *blanks)] if rule is not None else [list(c) for c in anyhow]
+    )
     if not found and len(anyhow) == 1 and rule is not None:
         found = [list(anyhow[0])]  # its own identity breaks: the finding will say so
     if not found:

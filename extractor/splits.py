@@ -88,10 +88,10 @@ def cuts(
     fewest = n if fewest is None else fewest
     found: list[list[int]] = []
     digits_left = [sum(len(t) for t in tokens[i:]) for i in range(len(tokens) + 1)]
-    before = [sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
-    joined = "".join(tokens)
-    # The digits after a place, read as one number: the most any cut of them can add.
-    most_after = [int(joined[g:]) for g in range(len(joined))] + [0] if target is not None else []
+    if target is not None:
+        # The last r digits read as one number: the most any cut of them can add.
+        joined = "".join(tokens)
+        most_after = [int(joined[len(joined) - r :] or 0) for r in range(len(joined) + 1)]
 
     def walk(t: int, pos: int, acc: list[int], total: int) -> None:
         if len(found) >= limit:
@@ -110,12 +110,11 @@ def cuts(
             if len(part) > 1 and part[0] == "0":
                 break  # no cell is printed with a leading zero
             value = int(part)
-            if target is not None:
-                if total + value > target:
-                    break  # a longer number is larger still
-                if total + value + most_after[before[t] + end] < target:
-                    continue  # the digits left cannot make up the rest
+            if target is not None and total + value > target:
+                break  # a longer number is larger still
             remaining = digits_left[t + 1] + len(token) - end
+            if target is not None and total + value + most_after[remaining] < target:
+                continue  # the digits left cannot make up the rest
             tokens_after = len(tokens) - t - 1 + (1 if end < len(token) else 0)
             most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
             if most < tokens_after or least > remaining:
