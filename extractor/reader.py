@@ -59,11 +59,13 @@ class _Anchor:
     line: int
 
 
-def _unplaced(result: ReaderResult, rule: str, keys: list[str], message: str) -> None:
+def _unplaced(result: ReaderResult, rule: str, keys: list[str], message: str) -> Finding:
     """Keys the reader cannot place: null, uncertain, and a finding that says why."""
     for key in keys:
         result.candidates[key] = Candidate(key, None, None, False)
-    result.findings.append(Finding(rule, list(keys), message))
+    finding = Finding(rule, list(keys), message)
+    result.findings.append(finding)
+    return finding
 
 
 def _window(seq: list[Cell], n: int) -> list[Cell] | None:
@@ -174,7 +176,7 @@ def _place(
         return
     if window is None:
         numbers = [c for c in seq if c.kind != "empty"]
-        _unplaced(
+        finding = _unplaced(
             result,
             f"{part}.row_cells",
             list(row.keys),
@@ -186,7 +188,7 @@ def _place(
             # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
             result.sums.update(dict.fromkeys(row.keys, 0))
         else:
-            _weigh_blanks(result, part, row, numbers)
+            _weigh_blanks(result, part, row, numbers, finding)
         return
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
@@ -394,7 +396,7 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, chosen_by))
         return True
     options = "；或 ".join("、".join(map(show, cut)) for cut in found[:3])
-    _unplaced(
+    finding = _unplaced(
         result,
         f"{part}.run_together",
         list(row.keys),
@@ -407,20 +409,27 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         }
     )
     if part == "s3":
-        _open(result, row, numbers, found, printed)
+        _open(result, row, numbers, found, printed, finding)
     return True
 
 
 def _open(
-    result: ReaderResult, row: Row, numbers: list[Cell], found: list[list], printed: str
+    result: ReaderResult,
+    row: Row,
+    numbers: list[Cell],
+    found: list[list],
+    printed: str,
+    finding: Finding,
 ) -> None:
     """A part 三 row that several readings fit, for ``splits.confirm`` to weigh with the
-    column identities (the reader's finding, just made, is withdrawn if they decide it)."""
+    column identities (the reader's ``finding`` on it is withdrawn if they decide it)."""
     spans = [_spans(numbers, reading) for reading in found]
-    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, result.findings[-1]))
+    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, finding))
 
 
-def _weigh_blanks(result: ReaderResult, part: str, row: Row, numbers: list[Cell]) -> None:
+def _weigh_blanks(
+    result: ReaderResult, part: str, row: Row, numbers: list[Cell], finding: Finding
+) -> None:
     """A row whose numbers are fewer than its cells: its readings with the missing cells
     blank that its own identity admits, when there are few, are left to the column
     identities as for run-together digits."""
@@ -428,7 +437,8 @@ def _weigh_blanks(result: ReaderResult, part: str, row: Row, numbers: list[Cell]
         return  # part 四's 15 cells leave too many places for the blanks
     found = blank_readings([c.text for c in numbers], len(row.keys), _BLANK_LIMIT)
     if found:
-        _open(result, row, numbers, [list(r) for r in found], " ".join(c.text for c in numbers))
+        printed = " ".join(c.text for c in numbers)
+        _open(result, row, numbers, [list(r) for r in found], printed, finding)
 
 
 def _fill_cut(

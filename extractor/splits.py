@@ -453,8 +453,8 @@ def confirm(
         for i, key in enumerate(row.keys):
             if key in keys:
                 candidates[key] = Candidate(key, row.options[at][i], row.spans[at][i], True)
-        values = [v for k, v in zip(row.keys, row.options[at], strict=True) if k in keys]
-        placed.append(Cut("s3", row.label, tuple(keys), values, row.printed, "s3.row_total"))
+        cells = [v for k, v in zip(row.keys, row.options[at], strict=True) if k in keys]
+        placed.append(Cut("s3", row.label, tuple(keys), cells, row.printed, "s3.row_total"))
         settled.append(row.finding)
         rest = [k for k in row.keys if k not in keys]
         if rest:
@@ -498,7 +498,7 @@ def confirm(
         else:
             why = "验证它的勾稽关系缺少数据"
         how = "只有一种拆分" if cut.chosen_by is None else "按本行的勾稽关系只有一种拆分"
-        if cut in placed:
+        if any(cut is p for p in placed):
             how = "有多种拆分，各列的勾稽关系只容许这一种"
         findings.append(
             Finding(
@@ -508,5 +508,5 @@ def confirm(
                 f"{'、'.join(map(show, cut.values))}，{why}，请核对",
             )
         )
-    keys = {k for cut in placed for k in cut.keys}
-    return Confirmation(left + findings, confirmed, settled, keys)
+    placed_keys = {k for cut in placed for k in cut.keys}
+    return Confirmation(left + findings, confirmed, settled, placed_keys)
