@@ -80,7 +80,8 @@ def extract_loaded(
     confirmation = splits.confirm(
         result.cuts, result.open_rows, candidates, result.sums, loaded.ocr is None
     )
-    findings = [f for f in findings if f not in confirmation.settled] + confirmation.findings
+    withdrawn = {id(f) for f in confirmation.settled}
+    findings = [f for f in findings if id(f) not in withdrawn] + confirmation.findings
     for counts, how in (
         (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
         (confirmation.confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
