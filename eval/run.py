@@ -331,7 +331,8 @@ def gate(payload: dict, baseline: Path = BASELINE, update: bool = False) -> tupl
     records this run's metrics as the new baseline instead."""
     if update:
         save_baseline(payload["metrics"], payload["settings"], baseline)
-        return [f"已更新基线：{baseline}"], True
+        ran = "、".join(payload["settings"]["sets"])
+        return [f"已更新基线（{ran}；其余各集保持不变）：{baseline}"], True
     previous = load_baseline(baseline)
     if not previous:
         return [f"没有基线文件 {baseline}；用 --update-baseline 记录一个。"], True
@@ -348,11 +349,18 @@ def load_baseline(path: Path = BASELINE) -> dict[str, float]:
 
 
 def save_baseline(metrics: dict[str, float], settings: dict, path: Path = BASELINE) -> None:
-    payload = {
-        "settings": settings,
-        "metrics": {k: round(v, 6) for k, v in sorted(metrics.items())},
-    }
+    """Record the metrics of the sets this run measured; the other sets keep their level, so
+    raising one set's baseline on purpose never drops another's."""
+    ran = set(settings["sets"])
+    kept = {k: v for k, v in load_baseline(path).items() if k.split(".", 1)[0] not in ran}
+    merged = {**kept, **{k: round(v, 6) for k, v in metrics.items()}}
+    measured = sorted({k.split(".", 1)[0] for k in merged}, key=_set_order)
+    payload = {"settings": {**settings, "sets": measured}, "metrics": dict(sorted(merged.items()))}
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _set_order(name: str) -> int:
+    return sets.SET_NAMES.index(name) if name in sets.SET_NAMES else len(sets.SET_NAMES)
 
 
 def history(folder: Path = RUNS) -> list[dict]:

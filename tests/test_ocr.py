@@ -13,6 +13,8 @@ from gouji import checks, ocr, pages
 from gouji.cli import cli
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
+from gouji_eval import sets
+from gouji_eval.scans import VARIANTS
 
 from conftest import gold, shared_path
 
@@ -152,7 +154,8 @@ def test_scanned_set_holds_its_baseline(tmp_path):
         cli, ["eval", "--set", "scanned", "--artifact", str(tmp_path / "run.json")]
     )
     assert result.exit_code == 0, result.output
-    assert "scanned：4 份，失败 0 份" in result.output
+    pdfs = [item for item in sets.items("real") if item.layout == "pdf"]
+    assert f"scanned：{len(pdfs) * len(VARIANTS)} 份，失败 0 份" in result.output
     assert "与基线相比没有变差" in result.output
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
+from gouji.template import FIELD_KEYS
 from gouji_eval import sets
 from gouji_eval.llm_server import Oracle, ScriptedLLM
 from gouji_eval.score import same
@@ -71,7 +72,11 @@ def test_a_perfect_witness_settles_what_the_reader_doubted(labeled, witnessed):
     assert _wrong_accepted(labeled, records) == []
     alone = sum(len(_accepted(r)) for _, r in labeled)
     together = sum(len(_accepted(r)) for r in records)
-    assert alone == 1540 and together == 1582  # of 1,600 fields on 8 documents
+    fields = len(FIELD_KEYS) * len(labeled)
+    # On the shared documents (9 in 2026: 1,740 alone, 1,782 with a true witness, of 1,800),
+    # the witness settles the rows the reader could not place; what stays is the reports' own
+    # inconsistencies and rows printed with fewer cells than the template has.
+    assert alone >= 0.95 * fields and together - alone >= 40 and together >= 0.985 * fields
     # Every value the reader accepted alone stays accepted.
     assert all(_accepted(a) <= _accepted(r) for (_, a), r in zip(labeled, records, strict=True))
 
