@@ -18,12 +18,13 @@ from . import batch, crossyear
 from . import cluster as ray_cluster
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
+from .limits import Limits
 from .llm import MODES, LLMSettings, check_endpoint, library_logs
 from .panel import FORMATS as PANEL_FORMATS
 from .record import document_key, dumps
 from .rules import RULES
 from .settings import OCR_MODES, WITNESS_MODES, Settings
-from .sources import DEFAULT_MAX_BYTES, iter_documents
+from .sources import iter_documents
 from .store import Store, database_url, store_exists
 from .tasks import prompt_versions
 from .version import __version__
@@ -79,9 +80,16 @@ def settings_options(function):
         click.option(
             "--max-bytes",
             type=click.IntRange(min=1),
-            default=DEFAULT_MAX_BYTES,
-            show_default=True,
-            help="单个文件的大小上限，超过则记为失败。",
+            default=None,
+            help=f"单个文件的大小上限（字节，默认 {Limits.bytes}），超过则记为失败；即 --limits bytes=N。",
+        ),
+        click.option(
+            "--limits",
+            default=None,
+            metavar="NAME=N,...",
+            help="每份报告的工作上限，超过则该报告记为失败、其余照常："
+            + "，".join(f"{k}={v}" for k, v in Limits().to_dict().items())
+            + "（默认值）。",
         ),
         click.option(
             "--llm",
@@ -176,6 +184,7 @@ def settings_options(function):
             settings = Settings.from_env(
                 witness=kwargs.pop("witness"),
                 max_bytes=kwargs.pop("max_bytes"),
+                limits=kwargs.pop("limits"),
                 concurrency=kwargs.pop("concurrency"),
                 model=kwargs.pop("model"),
                 mode=kwargs.pop("structured_output") or old_llm_mode,

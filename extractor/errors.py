@@ -9,7 +9,14 @@
     │   ├── UnsupportedFormat     input.format
     │   ├── NoTextLayer           input.no_text_layer
     │   ├── OcrUnavailable        input.ocr_missing
-    │   └── NotAReport            input.not_a_report
+    │   ├── NotAReport            input.not_a_report
+    │   └── LimitExceeded         a bound of ``limits.Limits`` broken:
+    │       ├── TooManyPages          input.too_many_pages
+    │       ├── TooManyPixels         input.too_many_pixels
+    │       ├── TooLargeInflated      input.too_large_inflated
+    │       ├── TooManyCells          input.too_many_cells
+    │       ├── TimedOut              input.timeout
+    │       └── OutOfMemory           input.out_of_memory
     ├── LLMError              the LLM could not answer one task (the reader's result stands)
     │   ├── LLMTransportError     llm.transport
     │   ├── LLMUnavailable        llm.unavailable
@@ -79,6 +86,34 @@ class OcrUnavailable(InputError):
 
 class NotAReport(InputError):
     code = "input.not_a_report"
+
+
+class LimitExceeded(InputError):
+    """A document over one of its bounds (``limits.Limits``); ``code`` names the bound."""
+
+
+class TooManyPages(LimitExceeded):
+    code = "input.too_many_pages"
+
+
+class TooManyPixels(LimitExceeded):
+    code = "input.too_many_pixels"
+
+
+class TooLargeInflated(LimitExceeded):
+    code = "input.too_large_inflated"
+
+
+class TooManyCells(LimitExceeded):
+    code = "input.too_many_cells"
+
+
+class TimedOut(LimitExceeded):
+    code = "input.timeout"
+
+
+class OutOfMemory(LimitExceeded):
+    code = "input.out_of_memory"
 
 
 class LLMError(GoujiError):

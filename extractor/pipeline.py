@@ -134,7 +134,7 @@ def extract_file(
         with closing(settings.client()) as client:
             return extract_file(path, settings, client)
     try:
-        loaded = sources.load(path, max_bytes=settings.max_bytes, scans=settings.scans)
+        loaded = sources.load(path, limits=settings.limits, scans=settings.scans)
     except InputError as exc:
         return failed_record(str(path), str(exc))
     except OSError as exc:

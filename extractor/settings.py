@@ -1,7 +1,7 @@
 """Run settings: the one object extract, batch, cluster and eval take.
 
-It holds what a record depends on besides its document — the reader's options, the witness
-mode, the LLM's settings — and how a run spends its endpoint (requests in flight). The
+It holds what a record depends on besides its document — the bounds on one document's work
+(``limits.Limits``), the witness mode, the LLM's settings — and how a run spends its endpoint (requests in flight). The
 environment (``GOUJI_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``GOUJI_CACHE_DIR``)
 is read in one place, ``Settings.from_env``; everything after it reads the object. Its
 ``fingerprint`` is what every record, store run and eval artifact carries, so two runs with
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
+from .limits import Limits
 from .llm import LLMClient, LLMSettings
 from .ocr import OcrSettings
 from .record import RECORD_VERSION
-from .sources import DEFAULT_MAX_BYTES
 from .tasks import prompt_versions
 from .version import __version__
 
@@ -32,7 +32,7 @@ OCR_MODES = ("auto", "off")
 
 @dataclass(frozen=True)
 class Settings:
-    max_bytes: int = DEFAULT_MAX_BYTES  # the reader's limit on one file
+    limits: Limits = Limits()  # the bounds on one document's work
     witness: str = "off"  # the LLM as second witness: off, verify or fallback
     llm: LLMSettings | None = None  # the endpoint's settings when the witness is on
     concurrency: int | None = None  # documents in flight to the endpoint (None: the default)
@@ -42,7 +42,8 @@ class Settings:
     def from_env(
         cls,
         witness: str | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int | None = None,
+        limits: str | None = None,
         concurrency: int | None = None,
         env: Mapping[str, str] = os.environ,
         ocr: str = "auto",
@@ -70,7 +71,10 @@ class Settings:
             Path(env["GOUJI_OCR_CACHE"]) if env.get("GOUJI_OCR_CACHE") else None
         )
         scans = OcrSettings(ocr, ocr_cache)
-        return cls(max_bytes, witness, llm if witness != "off" else None, concurrency, scans)
+        bounds = Limits.parse(limits or "")
+        if max_bytes is not None:
+            bounds = replace(bounds, bytes=max_bytes)
+        return cls(bounds, witness, llm if witness != "off" else None, concurrency, scans)
 
     @property
     def uses_llm(self) -> bool:
@@ -93,8 +97,11 @@ class Settings:
             "gouji": __version__,
             "record": RECORD_VERSION,
             "llm": self.witness if self.uses_llm else "off",
-            "max_bytes": self.max_bytes,
+            "max_bytes": self.limits.bytes,
         }
+        others = {k: v for k, v in self.limits.changed().items() if k != "bytes"}
+        if others:  # the defaults add nothing: earlier fingerprints hold
+            out["limits"] = others
         if self.scans.mode != "auto":  # the default adds nothing: earlier fingerprints hold
             out["ocr"] = self.scans.mode
         if self.uses_llm:
@@ -115,7 +122,8 @@ class Settings:
         """What a store run and an eval artifact record about the settings."""
         out: dict[str, Any] = {
             "llm": self.witness if self.uses_llm else "off",
-            "max_bytes": self.max_bytes,
+            "max_bytes": self.limits.bytes,
+            "limits": self.limits.to_dict(),
             "fingerprint": self.fingerprint(),
         }
         if self.uses_llm:
@@ -127,4 +135,4 @@ class Settings:
         who = "读取器"
         if self.uses_llm:
             who += f" + LLM（{self.witness}，{self.llm.model}，{self.llm.resolved_mode()}）"
-        return f"{who}；单个文件上限 {self.max_bytes} 字节；设置指纹 {self.fingerprint()}"
+        return f"{who}；单个文件上限 {self.limits.bytes} 字节；设置指纹 {self.fingerprint()}"

@@ -23,6 +23,7 @@ from .errors import (
     UndecodableInput,
     UnsupportedFormat,
 )
+from .limits import Limits
 from .text import SourceText
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
@@ -31,7 +32,6 @@ WORD_SUFFIXES = frozenset({".docx", ".doc"})
 REPORT_SUFFIXES = (
     TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | ocr.IMAGE_SUFFIXES | frozenset({".pdf"})
 )
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 # Encodings charset-normalizer names for Chinese text; GB2312 and GBK files are decoded as
 # GB18030, their superset, so a character outside GB2312 does not fail the whole file.
@@ -102,7 +102,7 @@ def sha256_of(path: Path) -> str | None:
 
 
 def load(
-    path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, scans: ocr.OcrSettings | None = None
+    path: str | Path, limits: Limits | None = None, scans: ocr.OcrSettings | None = None
 ) -> Loaded:
     """Read one report file. Raises an ``InputError`` with a one-line reason. Scans (PDFs
     without a text layer, images) are read by OCR unless ``scans.mode`` is ``off``."""
@@ -111,8 +111,11 @@ def load(
     if suffix not in REPORT_SUFFIXES:
         raise UnsupportedFormat(f"不支持的文件类型 {suffix or '（无扩展名）'}")
     size = path.stat().st_size
-    if size > max_bytes:
-        raise InputTooLarge(f"文件过大：{size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB")
+    limits = limits or Limits()
+    if size > limits.bytes:
+        raise InputTooLarge(
+            f"文件过大：{size / 1048576:.1f} MB，上限 {limits.bytes / 1048576:.0f} MB"
+        )
     data = path.read_bytes()
     if not data.strip():
         raise EmptyInput("文件为空")

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from gouji import batch
 from gouji.cli import cli
+from gouji.limits import Limits
 from gouji.llm import LLMSettings, RateLimit
 from gouji.settings import Settings
 from gouji_eval.generate import generate, write
@@ -221,7 +222,7 @@ def test_many_requests_in_flight_use_processes_and_change_nothing(folder, llm_se
     def records(workers: int) -> list[dict]:
         llm = LLMSettings(model="m", base_url=llm_server.base_url, api_key="x", use_cache=False)
         out = io.StringIO()
-        settings = Settings(max_bytes=10**8, witness="verify", llm=llm)
+        settings = Settings(limits=Limits(bytes=10**8), witness="verify", llm=llm)
         batch.run(paths, out, settings, workers=workers, quiet=True)
         lines = [json.loads(line) for line in out.getvalue().splitlines()]
         return [{k: v for k, v in r.items() if k != "llm"} for r in lines]

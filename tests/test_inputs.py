@@ -1,5 +1,6 @@
 """Bad input gets a clear one-line error in its own record; other inputs are read."""
 
+from gouji.limits import Limits
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
 
@@ -59,7 +60,7 @@ def test_2019_template_report_says_so(extract_text):
 def test_huge_file(tmp_path):
     path = tmp_path / "huge.txt"
     path.write_text("政府信息公开" * 1000, encoding="utf-8")
-    _failed(extract_file(path, Settings(max_bytes=1000)), "input.too_large")
+    _failed(extract_file(path, Settings(limits=Limits(bytes=1000))), "input.too_large")
 
 
 def test_unreadable_format(tmp_path):

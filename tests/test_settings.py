@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gouji.cli import cli
 from gouji.errors import SettingsError
+from gouji.limits import Limits
 from gouji.settings import Settings
 from gouji.store import Store
 from gouji_eval.generate import generate, write
@@ -64,7 +65,11 @@ def test_extract_cluster_and_eval_record_one_fingerprint_for_the_same_settings(
     clustered = set(_run_fingerprints(url))
     evaluated = _eval(tmp_path, "--max-bytes", "100000")
     assert len(extracted) == 1 and extracted == clustered == {evaluated}
-    assert evaluated == Settings(max_bytes=100_000).fingerprint() != Settings().fingerprint()
+    assert (
+        evaluated
+        == Settings(limits=Limits(bytes=100_000)).fingerprint()
+        != Settings().fingerprint()
+    )
 
 
 def test_with_an_llm_extract_and_eval_agree_too(tmp_path, monkeypatch, llm_server):
