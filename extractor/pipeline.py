@@ -53,7 +53,8 @@ def extract_loaded(
     report_meta = meta.find_meta(view, page.source["title"], page.source["publisher"])
     prose = claims.find_claims(source, found.prose_spans(len(view)))
 
-    candidates, findings, notes = result.candidates, list(result.findings), list(result.notes)
+    candidates, findings = result.candidates, list(result.findings)
+    notes = loaded.notes + result.notes
     disputed: dict = {}
     llm_block = None
     if llm is not None and settings.witness != "off":
