@@ -45,12 +45,16 @@ class Table:
 @dataclass
 class Page:
     """A page image ready to read: ``gray`` the cleaned page (ink dark, paper white), turned
-    straight by ``angle`` degrees about its centre; ``ink`` its binarised ink (1 where ink)."""
+    straight by ``angle`` degrees about its centre; ``ink`` its binarised ink (1 where ink),
+    and its rules."""
 
     gray: np.ndarray
     ink: np.ndarray
     angle: float
     line_width: int  # a rule's thickness in pixels, about
+    horizontal: np.ndarray  # the page's horizontal rules (1 where a rule is)
+    vertical: np.ndarray  # and its vertical ones
+    unruled: np.ndarray  # ``gray`` with the rules whitened: what characters are read from
 
     def to_original(self, box: Box) -> Box:
         """A box on the straightened page, on the page as scanned."""
@@ -158,7 +162,30 @@ def prepare(image: np.ndarray, dpi: float) -> Page:
         ink = _binarise(gray, dpi)
     else:
         angle = 0.0
-    return Page(gray, ink, angle, max(2, round(dpi / 100)))
+    horizontal, vertical = _rules(ink, dpi)
+    unruled = gray.copy()
+    unruled[cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8)) > 0] = 255
+    return Page(gray, ink, angle, max(2, round(dpi / 100)), horizontal, vertical, unruled)
+
+
+def _rules(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The horizontal and vertical runs of ink longer than any character's stroke, the small
+    gaps blur and JPEG leave in a rule closed."""
+    import cv2
+
+    length = max(20, round(dpi / 4))
+    gap = max(3, round(dpi / 40))
+    horizontal = cv2.morphologyEx(
+        _runs(ink, length, horizontal=True),
+        cv2.MORPH_CLOSE,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)),
+    )
+    vertical = cv2.morphologyEx(
+        _runs(ink, length, horizontal=False),
+        cv2.MORPH_CLOSE,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)),
+    )
+    return horizontal, vertical
 
 
 def _positions(mask: np.ndarray, axis: int, tolerance: int) -> list[tuple[int, int, int]]:
@@ -200,17 +227,7 @@ def tables(page: Page, dpi: float) -> list[Table]:
     """The page's ruled tables: at least two rows and two columns of cells."""
     import cv2
 
-    length = max(20, round(dpi / 4))
-    horizontal = _runs(page.ink, length, horizontal=True)
-    vertical = _runs(page.ink, length, horizontal=False)
-    # Close the small gaps blur and JPEG leave in a rule.
-    gap = max(3, round(dpi / 40))
-    horizontal = cv2.morphologyEx(
-        horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1))
-    )
-    vertical = cv2.morphologyEx(
-        vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap))
-    )
+    horizontal, vertical = page.horizontal, page.vertical
     grown = cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     found = []
@@ -314,36 +331,42 @@ INK = 160  # darker than this is ink
 
 
 def _despeckled(region: np.ndarray, dpi: float) -> np.ndarray:
-    """``region`` with its specks whitened: dots too small for a stroke that stand apart
-    from the characters (a decimal point, beside its digits, stays)."""
+    """``region`` with its specks whitened: dots smaller than any character's stroke that
+    stand apart from the characters (a decimal point or a comma, beside them, stays)."""
     import cv2
 
     # Smoothed first, so a stroke that noise broke into pieces is one piece again.
     mask = (cv2.GaussianBlur(region, (0, 0), dpi / 200) < 200).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if count <= 1:
+    if count <= 2:
+        return region  # one mark or none: a lone dot or dash is the reader's to judge
+    speck = max(3, round(dpi / 28))  # a 7 pt digit is twice as tall
+    small = [i for i in range(1, count) if max(stats[i, 2], stats[i, 3]) <= speck]
+    large = [i for i in range(1, count) if max(stats[i, 2], stats[i, 3]) > speck]
+    if not small or not large:
         return region
-    small = max(4, round((dpi / 40) ** 2))  # a 10 pt digit 1 has more ink; a speck less
-    sizes = np.bincount(labels[region < INK], minlength=count)[1:]
-    big = [i + 1 for i in range(count - 1) if sizes[i] > small]
-    if not big:
-        return region  # nothing but dots: a cell's lone point or dash, left to the reader
-    x0 = min(stats[i, 0] for i in big)
-    x1 = max(stats[i, 0] + stats[i, 2] for i in big)
-    top = min(stats[i, 1] for i in big)
-    bottom = max(stats[i, 1] + stats[i, 3] for i in big)
-    reach = max(2, round(dpi / 50))
+    reach = dpi / 15
     out = region.copy()
-    for i in range(1, count):
-        if sizes[i - 1] > small:
-            continue
+    for i in small:
         x, y, w, h = stats[i, :4]
-        inside = (
-            x >= x0 - reach and x + w <= x1 + reach and y >= top - reach and y + h <= bottom + reach
+        near = any(
+            x - reach <= stats[j, 0] + stats[j, 2]
+            and stats[j, 0] - reach <= x + w
+            and y - reach <= stats[j, 1] + stats[j, 3]
+            and stats[j, 1] - reach <= y + h
+            for j in large
         )
-        if not inside:
+        if not near:
             out[labels == i] = 255
     return out
+
+
+def _dot(band: np.ndarray, tallest: int) -> bool:
+    """Whether a line of ink is one round dot, a speck and not a character."""
+    height, width = band.shape
+    if height > 0.6 * tallest or width > 1.6 * height or height > 1.6 * width:
+        return False
+    return band.sum() >= 0.5 * height * width
 
 
 def ink_lines(gray: np.ndarray, box, dpi: float) -> list[Ink]:
@@ -369,6 +392,7 @@ def ink_lines(gray: np.ndarray, box, dpi: float) -> list[Ink]:
             merged.append([a, b])
     inked_rows = (region < INK).sum(axis=1)
     most = max((inked_rows[a:b].sum() for a, b in merged), default=0)
+    tallest = max((b - a for a, b in merged), default=0)
     out = []
     for a, b in merged:
         band = region[a:b] < INK
@@ -379,6 +403,8 @@ def ink_lines(gray: np.ndarray, box, dpi: float) -> list[Ink]:
         left, right = int(cols[0]), int(cols[-1]) + 1
         up, down = a + int(rows[0]), a + int(rows[-1]) + 1
         if down - up < smallest and right - left < 2 * smallest:
+            continue
+        if len(merged) > 1 and _dot(region[up:down, left:right] < INK, tallest):
             continue
         out.append(Ink((x0 + left, top + up, x0 + right, top + down), region[up:down, left:right]))
     return out

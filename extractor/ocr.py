@@ -202,27 +202,30 @@ class Recogniser:
         return out
 
     def decode(self, probabilities, numbers: bool = False) -> tuple[str, tuple[float, ...]]:
-        """The text and each character's confidence; with ``numbers``, only what a number
-        cell can hold is read (a character's confidence is still its share of all)."""
+        """The text and each character's confidence. The recogniser's best path says where
+        its characters are (a run of steps each); with ``numbers``, each is read as the
+        likeliest of what a number cell can hold (``。`` as 0, ``I`` then ``l`` as 11), and
+        its confidence stays that character's share of all, so a guess stays doubtful."""
         import numpy as np
 
-        if numbers:
-            allowed = np.asarray(self.allowed_numbers)
-            best = allowed[probabilities[:, allowed].argmax(axis=1)]
-        else:
-            best = probabilities.argmax(axis=1)
+        best = probabilities.argmax(axis=1)
+        starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
+        ends = np.r_[starts[1:], len(best)]
+        allowed = np.asarray(self.allowed_numbers[1:])
         text, confidences = [], []
-        previous = 0
-        for step, index in enumerate(best):
-            if index != previous and index != 0:
-                text.append(self.characters[index])
-                confidences.append(float(probabilities[step, index]))
-            elif index == previous and index != 0:
-                confidences[-1] = max(confidences[-1], float(probabilities[step, index]))
-            previous = index
+        for start, end in zip(starts, ends, strict=True):
+            if best[start] == 0:
+                continue
+            peak = probabilities[start:end].max(axis=0)
+            index = allowed[peak[allowed].argmax()] if numbers else best[start]
+            seen = self.characters[best[start]]
+            if numbers and seen not in _LOOKALIKES and peak[index] < peak[0]:
+                continue  # no digit's look-alike, and likelier nothing at all: a speck
+            text.append(self.characters[index])
+            confidences.append(round(float(peak[index]), 4))
         if numbers:
             text = ["—" if ch == "一" else ch for ch in text]
-        return "".join(text), tuple(round(c, 4) for c in confidences)
+        return "".join(text), tuple(confidences)
 
 
 @dataclass
@@ -373,7 +376,7 @@ def _unread(ink: grid.Ink) -> Word:
 
 
 def _table_lines(engine: Engine, page: grid.Page, table: grid.Table, dpi: float) -> list[Line]:
-    cell_inks = [(cell, grid.ink_lines(page.gray, cell.box, dpi)) for cell in table.cells]
+    cell_inks = [(cell, grid.ink_lines(page.unruled, cell.box, dpi)) for cell in table.cells]
     words = iter(_read_inks(engine, [ink for _, found in cell_inks for ink in found]))
     by_place: dict[tuple[int, int], Word] = {}
     for cell, found in cell_inks:
@@ -396,7 +399,7 @@ def _table_lines(engine: Engine, page: grid.Page, table: grid.Table, dpi: float)
 
 def _free_lines(engine: Engine, page: grid.Page, tables: list[grid.Table], dpi) -> list[Line]:
     """Text outside the tables: detected, each box recognised, lines by geometry."""
-    gray = page.gray.copy()
+    gray = page.unruled.copy()
     for table in tables:
         x0, top, x1, bottom = table.box
         gray[max(0, top - 2) : bottom + 3, max(0, x0 - 2) : x1 + 3] = 255
@@ -540,8 +543,8 @@ def read_lines(
             found[n] = lines
     missing = [n for n in wanted if n not in found]
     if missing:
-        engine()  # fail with the install hint before rendering anything
-        render.check(path, limits or Limits(), missing)
+        render.check(path, limits or Limits(), missing)  # the bounds, before any drawing
+        engine()  # and the install hint
     for number in missing:
         started = time.perf_counter()
         drawn = render.page_image(path, number)

@@ -119,7 +119,7 @@ def check(path: Path, limits: Limits, pages: Iterable[int] | None = None) -> Non
 
 
 def _size(path: Path, number: int) -> tuple[int, int]:
-    """The pixels page ``number`` would draw to."""
+    """The pixels page ``number`` would draw to (an image's frame: its own)."""
     if is_pdf(path):
         pdf = _open_pdf(path)
         try:
@@ -131,8 +131,7 @@ def _size(path: Path, number: int) -> tuple[int, int]:
             pdf.close()
     with _open_image(path) as image:
         image.seek(number - 1)
-        scale = _image_scale(image)
-        return round(image.width * scale), round(image.height * scale)
+        return image.width, image.height  # decoded whole, whatever it is drawn at
 
 
 def _image_scale(image) -> float:

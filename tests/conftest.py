@@ -16,6 +16,8 @@ import pytest
 from gouji.pipeline import extract_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The real PDFs the eval's scanned set and the OCR tests scan.
+SCANNED = ("hongze_2023", "hongze_2024", "huaian_2024")
 
 
 def shared_path(*parts: str) -> Path:
@@ -49,16 +51,18 @@ def _ocr_page_cache(tmp_path_factory):
     """One OCR page cache for the whole session (never the developer's own): a scan is
     read by the engine once, by whichever test or eval run meets it first."""
     os.environ["GOUJI_OCR_CACHE"] = str(tmp_path_factory.mktemp("ocr-cache"))
+    os.environ["GOUJI_SCANS_DIR"] = str(tmp_path_factory.mktemp("scans"))
 
 
 @pytest.fixture(scope="session")
-def scans(tmp_path_factory) -> dict[tuple[str, str], Path]:
-    """The real PDFs scanned at run time, once a session: (stem, variant) → image-only PDF."""
+def scans(tmp_path_factory) -> dict[tuple[str, str, int], Path]:
+    """The real PDFs scanned at run time, once a session, as the eval's ``scanned`` set
+    scans them (and into the folder it reads them from): (stem, recipe, dpi) → scan."""
     from gouji_eval.scans import scan_all
 
-    sources = [shared_path("realdocs", f"hongze_{year}.pdf") for year in (2023, 2024)]
-    folder = tmp_path_factory.mktemp("scans")
-    return {(s.stem, v): scan for s, scan, v in scan_all(sources, folder)}
+    sources = [shared_path("realdocs", f"{stem}.pdf") for stem in SCANNED]
+    folder = Path(os.environ["GOUJI_SCANS_DIR"])
+    return {(s.source.stem, s.recipe, s.dpi): s.path for s in scan_all(sources, folder)}
 
 
 @pytest.fixture(autouse=True)
