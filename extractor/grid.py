@@ -54,7 +54,6 @@ class Page:
     line_width: int  # a rule's thickness in pixels, about
     horizontal: np.ndarray  # the page's horizontal rules (1 where a rule is)
     vertical: np.ndarray  # and its vertical ones
-    unruled: np.ndarray  # ``gray`` with the rules whitened: what characters are read from
 
     def to_original(self, box: Box) -> Box:
         """A box on the straightened page, on the page as scanned."""
@@ -163,9 +162,7 @@ def prepare(image: np.ndarray, dpi: float) -> Page:
     else:
         angle = 0.0
     horizontal, vertical = _rules(ink, dpi)
-    unruled = gray.copy()
-    unruled[cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8)) > 0] = 255
-    return Page(gray, ink, angle, max(2, round(dpi / 100)), horizontal, vertical, unruled)
+    return Page(gray, ink, angle, max(2, round(dpi / 100)), horizontal, vertical)
 
 
 def _rules(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -241,6 +238,20 @@ def tables(page: Page, dpi: float) -> list[Table]:
     return sorted(found, key=lambda t: t.box[1])
 
 
+def unruled(page: Page, found: list[Table]) -> np.ndarray:
+    """The page with its tables' rules whitened, so a cell's characters are cut from paper
+    (a large title's long strokes, outside any table, are not rules)."""
+    import cv2
+
+    out = page.gray.copy()
+    rules = cv2.dilate(page.horizontal | page.vertical, np.ones((5, 5), np.uint8)) > 0
+    for table in found:
+        x0, top, x1, bottom = table.box
+        region = (slice(max(0, top - 3), bottom + 4), slice(max(0, x0 - 3), x1 + 4))
+        out[region][rules[region]] = 255
+    return out
+
+
 def _table(horizontal, vertical, x0: int, y0: int, width: int, dpi: float) -> Table | None:
     tolerance = max(4, round(dpi / 30))
     reach = width + 2
@@ -305,17 +316,24 @@ def _table(horizontal, vertical, x0: int, y0: int, width: int, dpi: float) -> Ta
 
 @dataclass
 class Ink:
-    """One line of ink inside a box: its box on the page and its pixels, cut tight."""
+    """One line of ink inside a box: its box on the page (cut tight to its dark pixels), and
+    the box's paper around it, where a blurred stroke's lighter edges are."""
 
     box: tuple[int, int, int, int]
-    pixels: np.ndarray
+    region: np.ndarray  # the box's pixels, specks whitened
+    inner: tuple[int, int, int, int]  # the ink's place in ``region``: left, up, right, down
 
     def crop(self, pad: float = 0.25) -> np.ndarray:
-        """The ink with a white margin, as the recogniser was trained on."""
-        height, width = self.pixels.shape
-        margin = max(2, round(height * pad))
-        out = np.full((height + 2 * margin, width + 2 * margin), 255, np.uint8)
-        out[margin : margin + height, margin : margin + width] = self.pixels
+        """The ink with a margin of ``pad`` × its height, taken from the page (paper beyond
+        the box), as the recogniser was trained on."""
+        left, up, right, down = self.inner
+        margin = max(2, round((down - up) * pad))
+        out = np.full((down - up + 2 * margin, right - left + 2 * margin), 255, np.uint8)
+        top, bottom = max(0, up - margin), min(self.region.shape[0], down + margin)
+        first, last = max(0, left - margin), min(self.region.shape[1], right + margin)
+        out[
+            top - up + margin : bottom - up + margin, first - left + margin : last - left + margin
+        ] = self.region[top:bottom, first:last]
         return out
 
     def variant(self) -> np.ndarray:
@@ -406,5 +424,7 @@ def ink_lines(gray: np.ndarray, box, dpi: float) -> list[Ink]:
             continue
         if len(merged) > 1 and _dot(region[up:down, left:right] < INK, tallest):
             continue
-        out.append(Ink((x0 + left, top + up, x0 + right, top + down), region[up:down, left:right]))
+        out.append(
+            Ink((x0 + left, top + up, x0 + right, top + down), region, (left, up, right, down))
+        )
     return out

@@ -315,7 +315,7 @@ def available() -> bool:
 
 
 # Letters the recogniser gives for a digit standing alone (a lone 1 as ``I``, a 0 as ``o``).
-_LOOKALIKES = frozenset("oOοΟ〇DQIl|iL")
+_LOOKALIKES = frozenset("oOοΟ〇θΘøØОоDQIl|iLΙ")
 
 
 def _is_number_text(text: str) -> bool:
@@ -375,8 +375,8 @@ def _unread(ink: grid.Ink) -> Word:
     return Word("?", tuple(map(float, ink.box)), (0.0,))
 
 
-def _table_lines(engine: Engine, page: grid.Page, table: grid.Table, dpi: float) -> list[Line]:
-    cell_inks = [(cell, grid.ink_lines(page.unruled, cell.box, dpi)) for cell in table.cells]
+def _table_lines(engine: Engine, gray, table: grid.Table, dpi: float) -> list[Line]:
+    cell_inks = [(cell, grid.ink_lines(gray, cell.box, dpi)) for cell in table.cells]
     words = iter(_read_inks(engine, [ink for _, found in cell_inks for ink in found]))
     by_place: dict[tuple[int, int], Word] = {}
     for cell, found in cell_inks:
@@ -397,9 +397,9 @@ def _table_lines(engine: Engine, page: grid.Page, table: grid.Table, dpi: float)
     return lines
 
 
-def _free_lines(engine: Engine, page: grid.Page, tables: list[grid.Table], dpi) -> list[Line]:
+def _free_lines(engine: Engine, gray, tables: list[grid.Table], dpi) -> list[Line]:
     """Text outside the tables: detected, each box recognised, lines by geometry."""
-    gray = page.unruled.copy()
+    gray = gray.copy()
     for table in tables:
         x0, top, x1, bottom = table.box
         gray[max(0, top - 2) : bottom + 3, max(0, x0 - 2) : x1 + 3] = 255
@@ -426,10 +426,11 @@ def read_page(image, dpi: float, engine: Engine | None = None) -> list[Line]:
     engine = engine or globals()["engine"]()
     page = grid.prepare(image, dpi)
     tables = grid.tables(page, dpi)
+    gray = grid.unruled(page, tables)
     blocks: list[tuple[float, list[Line]]] = [
-        (table.box[1], _table_lines(engine, page, table, dpi)) for table in tables
+        (table.box[1], _table_lines(engine, gray, table, dpi)) for table in tables
     ]
-    for line in _free_lines(engine, page, tables, dpi):
+    for line in _free_lines(engine, gray, tables, dpi):
         blocks.append((min(w.box[1] for w in line.words), [line]))
     blocks.sort(key=lambda b: b[0])
     lines = [line for _, block in blocks for line in block]
