@@ -5,7 +5,7 @@ page) and a line per engine.
 
     python -m gouji_eval.scanbench                       # the whole matrix, gouji's engine
     python -m gouji_eval.scanbench --engine all          # and every other engine installed
-    python -m gouji_eval.scanbench --recipe noisy --dpi 150 --folder /tmp/scans
+    python -m gouji_eval.scanbench --recipe noisy --dpi 150 --document huaian_2024
 
 Scans are made once into ``--folder`` (default: a folder under the system's temporary
 directory, kept between runs) and each engine's pages are cached beside them, so a second
@@ -160,11 +160,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", action="append", help=f"引擎（默认 {ocr.ENGINE}；all：全部）")
     parser.add_argument("--recipe", action="append", choices=list(scans.RECIPES))
     parser.add_argument("--dpi", action="append", type=int, choices=scans.DPIS)
+    parser.add_argument("--document", action="append", help="只测这份 PDF（文件名不含 .pdf）")
     parser.add_argument(
         "--folder", type=Path, default=Path(tempfile.gettempdir()) / "gouji-scanbench"
     )
     args = parser.parse_args(argv)
-    pdfs = {item.document: item.gold for item in items("real") if item.layout == "pdf"}
+    pdfs = {
+        item.document: item.gold
+        for item in items("real")
+        if item.layout == "pdf" and (not args.document or item.document.stem in args.document)
+    }
     if not pdfs:
         print(f"{shared_dir() / 'realdocs'} 中没有带标注的 PDF")
         return
