@@ -52,6 +52,8 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "ocr"
 PIPELINE_VERSION = 3
 # A cell read below this is read again on a second crop.
 REREAD_BELOW = 0.9
+# A label or heading of at most this many characters with one read below this is read again.
+SHORT_TEXT, UNSURE_TEXT = 24, 0.6
 # What a number cell can hold (a Han 一 in one is a dash).
 NUMBER_CHARACTERS = frozenset("0123456789.,-—/无一")
 
@@ -354,9 +356,24 @@ def _read_inks(engine: Engine, inks: list[grid.Ink]) -> list[Word]:
         for i, w in enumerate(words)
         if w.text and _is_number_text(w.text) and w.confidence < REREAD_BELOW
     ]
-    again = recognise([inks[i].variant() for i in doubtful])
-    for i, p in zip(doubtful, again, strict=True):
-        words[i] = _agree(words[i], recognise.decode(p, numbers=True))
+    # A doubtful label or heading (short: not a line of prose) is read again too, and the
+    # surer of the two readings kept: labels place values, they are not values.
+    unsure = [
+        i
+        for i, w in enumerate(words)
+        if w.text
+        and not _is_number_text(w.text)
+        and len(w.text) <= SHORT_TEXT
+        and w.confidence < UNSURE_TEXT
+    ]
+    again = recognise([inks[i].variant() for i in doubtful + unsure])
+    for i, p in zip(doubtful + unsure, again, strict=True):
+        if i in doubtful:
+            words[i] = _agree(words[i], recognise.decode(p, numbers=True))
+            continue
+        text, confidences = recognise.decode(p)
+        if min(confidences, default=0.0) > words[i].confidence:
+            words[i] = Word(text, words[i].box, confidences)
     return words
 
 
@@ -477,7 +494,7 @@ def _lines(words: list[Word]) -> list[list[Word]]:
 
 
 def _cache_key(sha256: str, page: int) -> str:
-    pipeline = f"{PIPELINE_VERSION}:{ENGINE}:{':'.join(MODELS)}:{REREAD_BELOW}"
+    pipeline = f"{PIPELINE_VERSION}:{ENGINE}:{':'.join(MODELS)}:{REREAD_BELOW}:{UNSURE_TEXT}"
     return hashlib.sha256(f"{sha256}:{page}:{pipeline}".encode()).hexdigest()
 
 
