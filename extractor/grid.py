@@ -66,8 +66,8 @@ class Page:
         xs, ys = [], []
         for x, y in ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3])):
             dx, dy = x - cx, y - cy
-            xs.append(cx + dx * cos + dy * sin)
-            ys.append(cy - dx * sin + dy * cos)
+            xs.append(cx + dx * cos - dy * sin)
+            ys.append(cy + dx * sin + dy * cos)
         return (min(xs), min(ys), max(xs), max(ys))
 
 
@@ -81,10 +81,11 @@ def _flatten(gray: np.ndarray, dpi: float) -> np.ndarray:
     paper's grey and however the light falls; then the ink's contrast stretched."""
     import cv2
 
-    size = max(15, round(dpi / 8)) | 1  # wider than any stroke: the closing keeps only paper
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    # A closing wider than any stroke keeps only the paper; done at a quarter of the size.
+    size = max(3, round(dpi / 32)) | 1
     small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel[: size // 4 | 1, : size // 4 | 1])
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     background = cv2.resize(background, (gray.shape[1], gray.shape[0]))
     flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
     dark = np.percentile(flat, 0.2)
