@@ -15,8 +15,8 @@ bytes (the OCR page cache, keyed by content, then serves a second run).
 * ``noisy``: grey noise of σ 12–20 levels and 20–60 black specks;
 * ``sealed``: a colour scan with seals in red (one in four blue) ink: one over the page's
   right edge (a 骑缝章), one over each table, each ring with its star and strokes;
-* ``photocopy``: grey paper (200–230), washed-out ink, uneven light, strokes thickened or
-  thinned, tilt up to 0.8°, blur σ ≤ 0.7, noise, specks, JPEG 45–55.
+* ``photocopy``: grey paper (200–230), washed-out ink, uneven light, strokes thickened by
+  toner (one page in two), tilt up to 0.8°, blur σ ≤ 0.7, noise, specks, JPEG 45–55.
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ def _press_seal(image: Image.Image, centre: tuple[int, int], dpi: int, rng) -> I
 
 
 def _photocopy(image: Image.Image, scale: float, rng: random.Random) -> Image.Image:
-    """Grey paper, ink never quite black, light falling off across the page, and strokes a
-    little fatter or thinner than printed."""
+    """Grey paper, ink never quite black, light falling off across the page, and (one page
+    in two) strokes fattened by toner."""
     if rng.random() < 0.5:
         image = image.filter(ImageFilter.MinFilter(3))  # toner spread: strokes thicken
     page = np.asarray(image, dtype=np.float32) / 255

@@ -364,7 +364,7 @@ def _despeckled(region: np.ndarray, dpi: float) -> np.ndarray:
     large = [i for i in range(1, count) if max(stats[i, 2], stats[i, 3]) > speck]
     if not small or not large:
         return region
-    reach = dpi / 15
+    reach = dpi / 40  # a point or a comma sits closer to its characters than this
     out = region.copy()
     for i in small:
         x, y, w, h = stats[i, :4]
@@ -405,7 +405,7 @@ def ink_lines(gray: np.ndarray, box, dpi: float) -> list[Ink]:
     # Parts of one character (the strokes of 三, a point under a digit) are one line.
     merged: list[list[int]] = []
     for a, b in bands:
-        if merged and a - merged[-1][1] < dpi / 40 and b - merged[-1][0] < dpi / 5.5:
+        if merged and a - merged[-1][1] < dpi / 15 and b - merged[-1][0] < dpi / 5.5:
             merged[-1][1] = b
         else:
             merged.append([a, b])

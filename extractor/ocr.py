@@ -49,7 +49,7 @@ INSTALL = "python3 -m pip install rapidocr onnxruntime"
 MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "ocr"
 # Bump when what is cached per page changes (engine, models, clean-up, reading).
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 # A cell read below this is read again on a second crop.
 REREAD_BELOW = 0.9
 # A label or heading of at most this many characters with one read below this is read again.
@@ -227,6 +227,11 @@ class Recogniser:
             confidences.append(round(float(peak[index]), 4))
         if numbers:
             text = ["—" if ch == "一" else ch for ch in text]
+            # A point or comma stands between digits; one at a number's edge is a speck.
+            while len(text) > 1 and text[-1] in ".," and any(ch.isdigit() for ch in text):
+                text, confidences = text[:-1], confidences[:-1]
+            while len(text) > 1 and text[0] in ".," and any(ch.isdigit() for ch in text):
+                text, confidences = text[1:], confidences[1:]
         return "".join(text), tuple(confidences)
 
 
