@@ -13,11 +13,10 @@ from pathlib import Path
 
 import charset_normalizer
 
-from . import docxtext, htmltext, ocr, pdftext, render
+from . import docxtext, htmltext, ocr, pdfpages
 from .errors import (
     BinaryInput,
     EmptyInput,
-    InputError,
     InputTooLarge,
     NoTextLayer,
     UndecodableInput,
@@ -143,100 +142,13 @@ def load(
 
 
 def _scanned(path: Path, sha256: str, scans: ocr.OcrSettings, limits: Limits) -> Loaded:
-    try:
-        text = ocr.read(path, sha256, scans, limits)
-    except InputError:
-        raise
-    except Exception as exc:  # the image libraries raise many types for a damaged file
-        raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
+    text = pdfpages.scanned(path, sha256, scans, limits)
     return Loaded(str(path), sha256, SourceText.from_text(text.raw), text.page_starts, text)
 
 
-_UNUSABLE = {
-    "none": "没有文字层，已按扫描件 OCR 识读",
-    "invisible": "的文字层不可见（扫描件下的旧 OCR 结果），已重新 OCR 识读",
-    "garbage": "的文字层是乱码（没有中文），已改用 OCR 识读",
-}
-
-
-def _pages_named(numbers: list[int]) -> str:
-    return "第 " + "、".join(map(str, numbers)) + " 页"
-
-
 def _pdf(path: Path, sha256: str, scans: ocr.OcrSettings, limits: Limits) -> Loaded:
-    """A PDF read page by page: its text layer where it has a usable one, OCR where not."""
-    render.check(path, limits, pages=())  # the page count, before reading any page
-    try:
-        pages = pdftext.read_pages(path)
-    except Exception as exc:  # pdfminer raises many types for a damaged file
-        raise UndecodableInput(f"无法解析 PDF（{type(exc).__name__}）") from None
-    unusable = [n for n, page in enumerate(pages, start=1) if page.unusable]
-    if len(unusable) == len(pages) and all(p.unusable == "none" for p in pages):
-        if scans.mode == "off":
-            raise NoTextLayer(
-                f"PDF 没有文字层（{len(pages)} 页几乎没有可提取的文字，可能是扫描件），"
-                "需要先做 OCR（已用 --ocr off 关闭）"
-            )
-        return _scanned(path, sha256, scans, limits)
-    notes: list[str] = []
-    read: dict[int, ocr.OcrText] = {}
-    pages_read = 0
-    if unusable and scans.mode == "off":
-        notes.append(f"{_pages_named(unusable)}没有可用的文字层，未做 OCR（已用 --ocr off 关闭）")
-        unusable = [n for n in unusable if pages[n - 1].unusable != "none"]
-    elif unusable:
-        try:
-            lines, pages_read = ocr.read_lines(path, sha256, scans, unusable, limits)
-        except InputError:
-            raise
-        except Exception as exc:  # the image libraries raise many types for a damaged file
-            raise UndecodableInput(f"无法读取扫描页（{type(exc).__name__}）") from None
-        read = {n: ocr.layout([lines[n]]) for n in unusable}
-        for reason, why in _UNUSABLE.items():
-            named = [n for n in unusable if pages[n - 1].unusable == reason]
-            if named:
-                notes.append(f"{_pages_named(named)}{why}")
-    return _joined(path, sha256, pages, read, pages_read, notes)
-
-
-def _joined(path, sha256, pages, read, pages_read, notes) -> Loaded:
-    """The pages' texts joined by newlines: text layers as pdfplumber gives them, OCR'd
-    pages as their lines; each OCR'd character keeps its box and confidence."""
-    raw: list[str] = []
-    rendered: list[tuple[str, int]] = []
-    boxes: list = []
-    confidence: list = []
-    page_starts: list[int] = []
-    base = 0
-    for number, page in enumerate(pages, start=1):
-        page_starts.append(base)
-        scanned = read.get(number)
-        text = scanned.raw if scanned is not None else page.raw
-        if scanned is not None:
-            rendered.extend((ch, base + i) for i, ch in enumerate(text))
-            rendered.append(("\n", base + len(text)))
-            boxes.extend(scanned.boxes)
-            confidence.extend(scanned.confidence)
-        else:
-            rendered.extend((ch, base + offset) for ch, offset in page.rendered)
-            boxes.extend([None] * len(text))
-            confidence.extend([None] * len(text))
-        raw.append(text)
-        base += len(text) + 1
-        boxes.append(None)
-        confidence.append(None)
-    whole = "\n".join(raw)
-    if len("".join(whole.split())) < pdftext.MIN_PAGE_TEXT * len(pages):
-        raise NoTextLayer(
-            f"PDF 没有文字层（{len(pages)} 页几乎没有可提取的文字，可能是扫描件），需要先做 OCR"
-        )
-    source = SourceText.from_rendered(
-        whole, "".join(c for c, _ in rendered), [o for _, o in rendered]
-    )
-    scan = None
-    if read:
-        scan = ocr.OcrText(whole, page_starts, boxes, confidence, len(pages), pages_read)
-    return Loaded(str(path), sha256, source, page_starts, scan, notes)
+    read = pdfpages.read(path, sha256, scans, limits)
+    return Loaded(str(path), sha256, read.source, read.page_starts, read.ocr, read.notes)
 
 
 def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
