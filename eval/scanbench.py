@@ -29,6 +29,7 @@ from gouji.settings import Settings
 
 from . import scans
 from .gold import shared_dir
+from .run import _Tally as Fields
 from .score import same
 from .sets import items
 
@@ -70,10 +71,7 @@ MODELS = {
 
 @dataclass
 class Tally:
-    fields: int = 0
-    right: int = 0
-    accepted: int = 0
-    accepted_right: int = 0
+    fields: Fields = field(default_factory=Fields)
     failed: int = 0
     pages: int = 0
     seconds: float = 0.0
@@ -88,19 +86,29 @@ class Tally:
         for key, expected in gold["fields"].items():
             right = same(record["fields"][key], expected)
             accepted = record["field_status"][key] == "accepted"
-            self.fields += 1
-            self.right += right
-            self.accepted += accepted
-            self.accepted_right += accepted and right
+            self.fields.add(right, accepted)
             if accepted and not right:
                 self.wrong.append((Path(record["document"]).name, key, record["fields"][key]))
 
+    def merge(self, other: Tally) -> None:
+        for name in ("total", "right", "accepted", "accepted_right"):
+            setattr(self.fields, name, getattr(self.fields, name) + getattr(other.fields, name))
+        self.failed += other.failed
+        self.pages += other.pages
+        self.seconds += other.seconds
+        self.wrong += other.wrong
+
     def row(self) -> str:
-        share = self.accepted / self.fields if self.fields else 0.0
-        precision = self.accepted_right / self.accepted if self.accepted else 1.0
-        accuracy = self.right / self.fields if self.fields else 0.0
+        m = self.fields.metrics("m") or {
+            "m.accept_rate": 0,
+            "m.accepted_precision": 1,
+            "m.value_accuracy": 0,
+        }
         per_page = self.seconds / self.pages if self.pages else 0.0
-        return f"{share:7.1%} {precision:8.1%} {accuracy:7.1%} {per_page:7.2f} {self.failed:4d}"
+        return (
+            f"{m['m.accept_rate']:7.1%} {m['m.accepted_precision']:8.1%} "
+            f"{m['m.value_accuracy']:7.1%} {per_page:7.2f} {self.failed:4d}"
+        )
 
 
 HEADER = f"{'':24s} {'accepted':>7s} {'precision':>8s} {'right':>7s} {'s/page':>7s} {'fail':>4s}"
@@ -134,23 +142,17 @@ def report(name: str, tallies: dict[tuple[str, int], Tally]) -> None:
         whole = Tally()
         for dpi, tally in by_dpi:
             print(f"{recipe + f' {dpi} dpi':24s} {tally.row()}")
-            _merge(whole, tally)
+            whole.merge(tally)
         if len(by_dpi) > 1:
             print(f"{recipe + ' (all)':24s} {whole.row()}")
     total = Tally()
     for tally in tallies.values():
-        _merge(total, tally)
+        total.merge(tally)
     print(f"{'all':24s} {total.row()}")
     if total.seconds:
         print(f"  {total.pages / total.seconds:.2f} 页/秒（单核 CPU）")
     for wrong in total.wrong:
         print("  接受了错误的值：", *wrong)
-
-
-def _merge(into: Tally, tally: Tally) -> None:
-    for name in ("fields", "right", "accepted", "accepted_right", "failed", "pages", "seconds"):
-        setattr(into, name, getattr(into, name) + getattr(tally, name))
-    into.wrong += tally.wrong
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,6 +4,7 @@ offline, checked against the same gold as their text layer."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
@@ -25,9 +26,17 @@ PLAN = [
     for stem, wanted in zip(SCANNED, scanning.sample(len(SCANNED)), strict=True)
     for recipe, dpi in wanted
 ]
-# The share of the 200 fields a scan must have accepted: where a seal covers a table or a
-# photocopier greyed the page, less.
+# The share of what the text layer has accepted that a scan must have accepted too: where a
+# seal covers a table or a photocopier greyed the page, less. (The text layer leaves a
+# publisher's error in review, 10 fields of 洪泽 2023: no scan can do better.)
 FLOOR = {"sealed": 0.85, "photocopy": 0.85}
+
+
+@functools.cache
+def _printed(stem: str) -> int:
+    """How many fields the report's text layer has accepted."""
+    record = extract_file(shared_path("realdocs", f"{stem}.pdf"))
+    return sum(s == "accepted" for s in record["field_status"].values())
 
 
 @needs_engine
@@ -39,7 +48,7 @@ def test_a_scan_is_read_with_every_accepted_value_right(scans, stem, recipe, dpi
     accepted = [k for k, s in record["field_status"].items() if s == "accepted"]
     wrong = [(k, record["fields"][k], expected["fields"][k]) for k in accepted]
     assert [w for w in wrong if w[1] != w[2]] == []
-    assert len(accepted) >= FLOOR.get(recipe, 0.95) * 200
+    assert len(accepted) >= FLOOR.get(recipe, 0.95) * _printed(stem)
     assert record["meta"] == {"agency": expected["meta.agency"], "year": expected["meta.year"]}
     assert record["ocr"]["pages"] == len(record["page_starts"])
     # Every value the OCR read keeps its confidence; a low one is accepted only where an
