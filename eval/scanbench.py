@@ -99,19 +99,21 @@ class Tally:
         self.wrong += other.wrong
 
     def row(self) -> str:
-        m = self.fields.metrics("m") or {
-            "m.accept_rate": 0,
-            "m.accepted_precision": 1,
-            "m.value_accuracy": 0,
-        }
-        per_page = self.seconds / self.pages if self.pages else 0.0
+        """The tally as the cells of a Markdown table row."""
+        m = self.fields.metrics("m")
+        per_page = f"{self.seconds / self.pages:.2f}" if self.pages else "–"
+        if not m:
+            return f"– | – | – | {per_page} | {self.failed}"
         return (
-            f"{m['m.accept_rate']:7.1%} {m['m.accepted_precision']:8.1%} "
-            f"{m['m.value_accuracy']:7.1%} {per_page:7.2f} {self.failed:4d}"
+            f"{m['m.accept_rate']:.1%} | {m['m.accepted_precision']:.1%} | "
+            f"{m['m.value_accuracy']:.1%} | {per_page} | {self.failed}"
         )
 
 
-HEADER = f"{'':24s} {'accepted':>7s} {'precision':>8s} {'right':>7s} {'s/page':>7s} {'fail':>4s}"
+HEADER = (
+    "| degradation | dpi | accepted | accepted precision | values right | CPU s/page | failed |\n"
+    "|---|---|---|---|---|---|---|"
+)
 
 
 def measure(
@@ -141,14 +143,14 @@ def report(name: str, tallies: dict[tuple[str, int], Tally]) -> None:
         by_dpi = [(dpi, tallies[recipe, dpi]) for dpi in scans.DPIS if (recipe, dpi) in tallies]
         whole = Tally()
         for dpi, tally in by_dpi:
-            print(f"{recipe + f' {dpi} dpi':24s} {tally.row()}")
+            print(f"| {recipe} | {dpi} | {tally.row()} |")
             whole.merge(tally)
         if len(by_dpi) > 1:
-            print(f"{recipe + ' (all)':24s} {whole.row()}")
+            print(f"| **{recipe}** | all | {whole.row()} |")
     total = Tally()
     for tally in tallies.values():
         total.merge(tally)
-    print(f"{'all':24s} {total.row()}")
+    print(f"| **all** | | {total.row()} |")
     if total.seconds:
         print(f"  {total.pages / total.seconds:.2f} 页/秒（单核 CPU）")
     for wrong in total.wrong:

@@ -36,10 +36,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from statistics import median
+from typing import TYPE_CHECKING
 
-from . import grid, render
+from . import render
 from .errors import NoTextLayer, OcrUnavailable
 from .limits import Limits
+
+if TYPE_CHECKING:  # grid brings numpy and OpenCV: imported when a page is read
+    from . import grid
 
 Box = tuple[float, float, float, float]
 
@@ -398,6 +402,8 @@ def _unread(ink: grid.Ink) -> Word:
 
 
 def _table_lines(engine: Engine, gray, table: grid.Table, dpi: float) -> list[Line]:
+    from . import grid
+
     cell_inks = [(cell, grid.ink_lines(gray, cell.box, dpi)) for cell in table.cells]
     words = iter(_read_inks(engine, [ink for _, found in cell_inks for ink in found]))
     by_place: dict[tuple[int, int], Word] = {}
@@ -434,6 +440,8 @@ def _one_line(gray, box: Box, dpi: float) -> list[grid.Ink]:
     """A detected text line's ink, cut tight: the box grown by a quarter of its height
     above and below (a detector's box may cut a stroke), and of the lines of ink found
     there, the one the box holds most of (not a neighbouring line's edge)."""
+    from . import grid
+
     x0, top, x1, bottom = box
     grow = (bottom - top) / 4
     inks = grid.ink_lines(gray, (x0, top - grow, x1, bottom + grow), dpi)
@@ -445,6 +453,8 @@ def _one_line(gray, box: Box, dpi: float) -> list[grid.Ink]:
 def read_page(image, dpi: float, engine: Engine | None = None) -> list[Line]:
     """One page image (RGB or grey array, ``dpi`` pixels an inch) read into lines, boxes in
     the image's pixels: table rows from the grid, other text by geometry, in page order."""
+    from . import grid
+
     engine = engine or globals()["engine"]()
     page = grid.prepare(image, dpi)
     tables = grid.tables(page, dpi)
