@@ -376,6 +376,29 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(f"记录已写入 {output}")
 
 
+def table_options(formats: tuple[str, ...]):
+    """``--format`` and ``-o``, for a command that writes a table (export, panel)."""
+
+    def decorate(function):
+        function = click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help="输出文件。",
+        )(function)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(formats),
+            default=formats[0],
+            show_default=True,
+            help="输出格式（CSV 为带 BOM 的 UTF-8，Excel 可直接打开）。",
+        )(function)
+
+    return decorate
+
+
 def existing_store(db: str | None) -> Store:
     """The store to review, export or take gold from; it must be there already."""
     url = database_url(db)
@@ -449,21 +472,7 @@ def review(db: str | None, port: int, address: str, headless: bool) -> None:
     "records", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @db_option(help="从复核库导出（复核后的值替换抽取值）；默认 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=FORMATS[0],
-    show_default=True,
-    help="输出格式（CSV 为带 BOM 的 UTF-8，Excel 可直接打开）。",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="输出文件。",
-)
+@table_options(FORMATS)
 @click.option("--chinese-header", is_flag=True, help="表头用中文标签（附键名）。")
 @click.option(
     "--long", "long_format", is_flag=True, help="长表：每份报告每个字段一行，附状态和证人。"
@@ -479,8 +488,9 @@ def export(
     """导出抽取结果，每份报告一行。
 
     列为 SCHEMA.md 的键名，每个值后附它的状态（accepted 核对通过、review 待复核、
-    reviewed 已复核、publisher_error 报告本身不一致）。给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
-    已复核的值替换抽取值。跳过的文件（非年度报告、重复）不导出。
+    reviewed 已复核、publisher_error 报告本身不一致）。给出 RECORDS（gouji extract
+    写的 JSONL）时导出其中的抽取值；否则从复核库导出，已复核的值替换抽取值。跳过的
+    文件（非年度报告、重复）不导出。
     """
     from .export import rows_from_records, rows_from_store, write
     from .review import Review
@@ -499,21 +509,7 @@ def export(
 @cli.command()
 @click.argument("records", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @db_option(help="从复核库生成（复核后的值优先）；默认 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(PANEL_FORMATS),
-    default=PANEL_FORMATS[0],
-    show_default=True,
-    help="输出格式（CSV 为带 BOM 的 UTF-8，Excel 可直接打开）。",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="输出文件。",
-)
+@table_options(PANEL_FORMATS)
 @click.option(
     "--overrides",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
