@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from gouji.batch import map_ordered
 from gouji.llm import LLMClient
@@ -88,6 +91,39 @@ class SetResult:
     missed_errors: list[dict] = field(default_factory=list)
 
 
+class Progress:
+    """What the eval says while it runs, on stderr, each line flushed as it is written (a
+    log or a pipe sees it at once): each set as it starts and ends, and every ``every``
+    seconds in between, how far it got."""
+
+    def __init__(self, stream: TextIO | None = None, every: float = 10.0) -> None:
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.started = self.last = 0.0
+
+    def _say(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def start(self, name: str) -> None:
+        self.started = self.last = time.monotonic()
+        self._say(f"评测 {name} 集……")
+
+    def step(self, name: str, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = done / max(now - self.started, 1e-9)
+            self._say(f"  {name}：已读 {done} 份（{rate:.1f} 份/秒）")
+
+    def finish(self, result: SetResult) -> None:
+        elapsed = time.monotonic() - self.started
+        self._say(
+            f"{result.name}：{result.documents} 份，失败 {len(result.failed)} 份，"
+            f"用时 {elapsed:.1f} 秒"
+        )
+
+
 def _error_key(item: dict) -> str:
     """The total an injected or real publisher error printed wrong."""
     if item.get("key"):
@@ -102,6 +138,7 @@ def evaluate_set(
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
     workers: int = 1,
+    progress: Progress | None = None,
 ) -> SetResult:
     result = SetResult(name)
     parts = {p: _Tally() for p in (*PARTS, "fields")}
@@ -117,6 +154,8 @@ def evaluate_set(
 
     for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
         result.documents += 1
+        if progress is not None:
+            progress.step(name, result.documents)
         doc = item.document.name
         if record["status"] != "ok":  # every document of a set is a report to be read
             result.failed.append((doc, record["error"]))
@@ -194,12 +233,23 @@ def evaluate(
     settings: Settings,
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
+    progress: Progress | None = None,
 ) -> list[SetResult]:
-    """Each named set, extracted with ``settings`` (one LLM client for the whole eval)."""
+    """Each named set, extracted with ``settings`` (one LLM client for the whole eval);
+    ``progress`` is told as each set goes."""
     workers = settings.concurrency or (8 if settings.uses_llm else 1)
     llm = settings.client()
+    results = []
     try:
-        return [evaluate_set(n, settings, llm, generated_count, seed, workers) for n in names]
+        for name in names:
+            if progress is not None:
+                progress.start(name)
+            results.append(
+                evaluate_set(name, settings, llm, generated_count, seed, workers, progress)
+            )
+            if progress is not None:
+                progress.finish(results[-1])
+        return results
     finally:
         if llm is not None:
             llm.close()

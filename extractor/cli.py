@@ -16,6 +16,7 @@ import click
 
 from . import batch, crossyear
 from . import cluster as ray_cluster
+from .cli_chinese import Group
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .limits import Limits
@@ -39,7 +40,7 @@ def _added_commands() -> dict[str, EntryPoint]:
     return {e.name: e for e in entry_points(group=COMMAND_GROUP)}
 
 
-class _Commands(click.Group):
+class _Commands(Group):
     """gouji's own commands and those installed packages add, loaded when named."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -52,8 +53,10 @@ class _Commands(click.Group):
         return command
 
 
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gouji")
+@click.group("gouji", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+# Named here: click words these when the option is defined, before any command runs.
+@click.version_option(__version__, prog_name="gouji", message="%(prog)s %(version)s",
+                      help="显示版本并退出。")  # fmt: skip
 def cli() -> None:
     """gouji（勾稽）：从政府信息公开工作年度报告中抽取表格数字，逐项勾稽核对，
     只把存疑的数字交给人复核。"""
@@ -67,20 +70,22 @@ def db_option(required: bool = False, help: str | None = None):
         flag_value="",
         default=None,
         required=required,
+        metavar="URL",
         help=help
         or "复核库：SQLAlchemy URL；不写或只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。",
     )
 
 
 def settings_options(function):
-    """The run's settings as options (the reader's limit, the LLM witness and its endpoint),
-    given to the command as one ``settings: Settings``; with a witness, its endpoint is
-    checked first."""
+    """The run's settings as options (the bounds on a document's work, OCR, the LLM witness
+    and its endpoint), given to the command as one ``settings: Settings``; with a witness,
+    its endpoint is checked first."""
     options = [
         click.option(
             "--max-bytes",
             type=click.IntRange(min=1),
             default=None,
+            metavar="N",
             help=f"单个文件的大小上限（字节，默认 {Limits.bytes}），超过则记为失败；即 --limits bytes=N。",
         ),
         click.option(
@@ -102,6 +107,7 @@ def settings_options(function):
         click.option(
             "--model",
             default=None,
+            metavar="NAME",
             help="模型名（环境变量 GOUJI_MODEL）。端点与密钥取自 OPENAI_BASE_URL、OPENAI_API_KEY。",
         ),
         click.option(
@@ -115,6 +121,7 @@ def settings_options(function):
         click.option(
             "--timeout",
             type=float,
+            metavar="S",
             default=LLMSettings.timeout,
             show_default=True,
             help="单次请求超时（秒）。",
@@ -123,6 +130,7 @@ def settings_options(function):
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
+            metavar="DIR",
             help="LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
         ),
         click.option("--no-cache", is_flag=True, help="不读也不写 LLM 缓存。"),
@@ -130,12 +138,14 @@ def settings_options(function):
             "--max-tokens-per-doc",
             type=click.IntRange(min=1),
             default=None,
+            metavar="N",
             help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
         ),
         click.option(
             "--context-tokens",
             type=click.IntRange(min=512),
             default=None,
+            metavar="N",
             help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
             "放不下时表格与正文、各表分开提问。",
         ),
@@ -143,12 +153,14 @@ def settings_options(function):
             "--concurrency",
             type=click.IntRange(min=1, max=256),
             default=None,
+            metavar="N",
             help="同时向 LLM 端点处理的报告数（默认 8）。",
         ),
         click.option(
             "--rate-limit",
             type=click.FloatRange(min=0.01),
             default=None,
+            metavar="R",
             help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
         ),
         click.option(
@@ -162,6 +174,7 @@ def settings_options(function):
             "--ocr-cache",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
+            metavar="DIR",
             help="OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
             "默认 ~/.cache/gouji/ocr；重跑同一扫描件不再识读。",
         ),
@@ -242,6 +255,7 @@ def _check_endpoint(llm: LLMSettings) -> None:
     "--workers",
     type=click.IntRange(min=1, max=256),
     default=None,
+    metavar="N",
     help="同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
 )
 @settings_options
@@ -254,18 +268,16 @@ def extract(
     workers: int | None,
     settings: Settings,
 ) -> None:
-    """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
+    """抽取 PATHS 中的报告，每份报告写一条记录。
 
-    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、扫描件（无文字层的
-    .pdf 及 .png .jpg .jpeg .tif 图片，内置 OCR 离线识读）、.docx 和 .doc（需 LibreOffice）。
-    某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
-    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
-        ),
-        click.option(
-    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
-    （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
-    全部读取成功时退出码为 0；有失败、或 LLM 端点中途不可用时为 1（端点恢复后用 --resume 补问）；
-    用法错误、或运行前检查 LLM 端点失败时为 2，此时什么也不写。
+    PATHS 为文件或文件夹（文件夹递归读取）。支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、
+    .html、.pdf（文字层）、扫描件（无文字层的 .pdf 及 .png .jpg .jpeg .tif 图片，内置 OCR
+    离线识读）、.docx 和 .doc（需 LibreOffice）。某份报告读取失败时，其记录为 status: failed
+    并附一行原因，其余报告照常处理。
+
+    退出码：每份报告都已读取（或不是报告、与别的文件重复而略过）时为 0；有报告失败、或 LLM
+    端点中途不再回答时为 1（端点恢复后用 --resume 补问）；用法错误、或运行前检查 LLM 端点
+    失败时为 2，此时什么也不写。
     """
     documents = list(iter_documents(paths))
     if not documents:
@@ -364,6 +376,29 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo(f"记录已写入 {output}")
 
 
+def table_options(formats: tuple[str, ...]):
+    """``--format`` and ``-o``, for a command that writes a table (export, panel)."""
+
+    def decorate(function):
+        function = click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help="输出文件。",
+        )(function)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(formats),
+            default=formats[0],
+            show_default=True,
+            help="输出格式（CSV 为带 BOM 的 UTF-8，Excel 可直接打开）。",
+        )(function)
+
+    return decorate
+
+
 def existing_store(db: str | None) -> Store:
     """The store to review, export or take gold from; it must be there already."""
     url = database_url(db)
@@ -374,13 +409,31 @@ def existing_store(db: str | None) -> Store:
     return Store(url)
 
 
+# Streamlit's configuration for the review app: local, quiet and in Chinese as far as
+# Streamlit lets it be (what it cannot, app.py's page does).
+STREAMLIT_CONFIG = {
+    "browser.gatherUsageStats": "false",  # no usage statistics leave the machine
+    # Streamlit's English welcome, its terminal advert and the app's "Help agents write
+    # better apps" pop-up all hang on this one option; gouji prints the address itself.
+    "logger.hideWelcomeMessage": "true",
+    "logger.level": "warning",  # no English log line per start
+    "client.showErrorLinks": "false",  # no "ask Google / ChatGPT" links under an error
+    "client.toolbarMode": "minimal",
+    "server.showEmailPrompt": "false",
+    "server.fileWatcherType": "none",
+}
+
+
 @cli.command()
 @db_option()
-@click.option("--port", type=int, default=8501, show_default=True)
+@click.option(
+    "--port", type=int, default=8501, show_default=True, metavar="N", help="界面监听的端口。"
+)
 @click.option(
     "--address",
     default="127.0.0.1",
     show_default=True,
+    metavar="ADDRESS",
     help="界面监听的地址；默认只有本机能打开，要与同事共用时给出本机的网络地址（如 0.0.0.0）。",
 )
 @click.option("--headless", is_flag=True, help="不自动打开浏览器。")
@@ -397,18 +450,17 @@ def review(db: str | None, port: int, address: str, headless: bool) -> None:
     store.close()
     app = resources.files("gouji_review").joinpath("app.py")
     shown = "localhost" if address in ("127.0.0.1", "0.0.0.0", "::") else address
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.port", str(port),
-        "--server.address", address,
-        # Named, so Streamlit prints it instead of looking up the machine's outside address.
-        "--browser.serverAddress", shown,
-        "--server.headless", "true" if headless else "false",
-        "--server.showEmailPrompt", "false",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-    ]  # fmt: skip
+    config = {
+        **STREAMLIT_CONFIG,
+        "server.port": str(port),
+        "server.address": address,
+        # Named, so Streamlit never looks up the machine's outside address.
+        "browser.serverAddress": shown,
+        "server.headless": "true" if headless else "false",
+    }
+    command = [sys.executable, "-m", "streamlit", "run", str(app)]
+    for name, value in config.items():
+        command += [f"--{name}", value]
     click.echo(f"复核库 {url}；界面地址 http://{shown}:{port}", err=True)
     sys.stderr.flush()
     # Become the server rather than wait on it: stopping `gouji review` stops the app.
@@ -420,14 +472,7 @@ def review(db: str | None, port: int, address: str, headless: bool) -> None:
     "records", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @db_option(help="从复核库导出（复核后的值替换抽取值）；默认 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=FORMATS[0],
-    show_default=True,
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@table_options(FORMATS)
 @click.option("--chinese-header", is_flag=True, help="表头用中文标签（附键名）。")
 @click.option(
     "--long", "long_format", is_flag=True, help="长表：每份报告每个字段一行，附状态和证人。"
@@ -440,11 +485,12 @@ def export(
     chinese_header: bool,
     long_format: bool,
 ) -> None:
-    """导出每份报告一行、按 SCHEMA.md 键名排列的数据，每个值后附它的状态
-    （accepted 核对通过、review 待复核、reviewed 已复核、publisher_error 报告本身不一致）。
+    """导出抽取结果，每份报告一行。
 
-    给出 RECORDS（gouji extract 写的 JSONL）时导出其中的抽取值；否则从复核库导出，
-    已复核的值替换抽取值。跳过的文件（非年度报告、重复）不导出。
+    列为 SCHEMA.md 的键名，每个值后附它的状态（accepted 核对通过、review 待复核、
+    reviewed 已复核、publisher_error 报告本身不一致）。给出 RECORDS（gouji extract
+    写的 JSONL）时导出其中的抽取值；否则从复核库导出，已复核的值替换抽取值。跳过的
+    文件（非年度报告、重复）不导出。
     """
     from .export import rows_from_records, rows_from_store, write
     from .review import Review
@@ -463,26 +509,21 @@ def export(
 @cli.command()
 @click.argument("records", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @db_option(help="从复核库生成（复核后的值优先）；默认 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(PANEL_FORMATS),
-    default=PANEL_FORMATS[0],
-    show_default=True,
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@table_options(PANEL_FORMATS)
 @click.option(
     "--overrides",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
+    metavar="CSV",
     help="机关名称人工修订表（CSV：agency,canonical,kind,jurisdiction,code,note），"
     "默认用 gouji 自带的一份。",
 )
 def panel(
     records: tuple[Path, ...], db: str | None, fmt: str, output: Path, overrides: Path | None
 ) -> None:
-    """生成面板数据：每个机关每年一行，含规范机关名、类型、所属辖区与行政区划代码，
-    200 个数值各带状态（accepted/reviewed/publisher_error/blank/unreadable/review）与出处
+    """生成面板数据：每个机关每年一行。
+
+    每行有规范机关名、类型、所属辖区与行政区划代码，200 个数值各带状态（accepted/reviewed/publisher_error/blank/unreadable/review）与出处
     （文件、sha256、原文链接与发布日期、页码、位置），以及派生指标（公式见 README）。
 
     给出 RECORDS（gouji extract 写的 JSONL，可多个）时用其中的抽取值；否则从复核库生成。
@@ -516,6 +557,7 @@ def panel(
 @click.option(
     "--address",
     default=None,
+    metavar="ADDRESS",
     help="Ray 集群地址（如 ray://head:10001 或 auto）；不填则在本机起一个。",
 )
 @click.option(
@@ -523,15 +565,19 @@ def panel(
     type=click.IntRange(min=1),
     default=ray_cluster.DEFAULT_WORKERS,
     show_default=True,
+    metavar="N",
     help="Ray 上的并行工作者数。",
 )
 @settings_options
 def cluster(
     paths: tuple[Path, ...], db: str, address: str | None, workers: int, settings: Settings
 ) -> None:
-    """在 Ray 集群上抽取 PATHS，每份报告的记录写入共享的复核库（需安装 gouji[cluster]）。
+    """在 Ray 集群上抽取 PATHS，记录写入共享的复核库。
 
-    各节点须能以相同路径读到这些文件（共享文件系统或挂载的存储桶）。
+    需安装 gouji[cluster]。各节点须能以相同路径读到这些文件（共享文件系统或挂载的
+    存储桶）。
+
+    退出码：每份报告都已读取时为 0；有报告失败时为 1；用法错误时为 2。
     """
     if not ray_cluster.available():
         raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'")
@@ -551,10 +597,12 @@ def cluster(
     "records", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 def cross_year(records: tuple[Path, ...]) -> None:
-    """核对同一机关相邻年度的报告（RECORDS 为 gouji extract 写的 JSONL，可多个）：
-    上一年的“结转下年度”应等于下一年的“上年结转”；现行有效件数是否衔接、上年尚未审结的
-    复议诉讼是否计入本年（仅提示）；表格或正文段落与上一年完全相同（请人核对是否照抄）。
-    发现逐行以 JSONL 写到标准输出。"""
+    """核对同一机关相邻年度的报告。
+
+    RECORDS 为 gouji extract 写的 JSONL，可多个。上一年的“结转下年度”应等于下一年的
+    “上年结转”；现行有效件数是否衔接、上年尚未审结的复议诉讼是否计入本年（仅提示）；
+    表格或正文段落与上一年完全相同（请人核对是否照抄）。发现逐行以 JSONL 写到标准输出。
+    """
     summaries = []
     for path in records:
         with path.open(encoding="utf-8") as lines:

@@ -1,6 +1,8 @@
-"""One document, start to finish: file → text → sections → candidates (reader, and the LLM
-witness when there is one) → checks → decisions → record. Orchestration only: each step is
-its module's; this one calls them in order and turns a bad document into its failed record."""
+"""One document, start to finish: file → text (a crawler's header and a portal's chrome
+blanked out) → sections → candidates (the reader, the prose's claims and the report's meta,
+and the LLM witness when there is one) → checks → decisions → record. Orchestration only:
+each step is its module's; this one calls them in order and turns a bad document into its
+failed record, and a file that is not a report into a skipped one."""
 
 from __future__ import annotations
 

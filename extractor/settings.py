@@ -1,11 +1,13 @@
 """Run settings: the one object extract, batch, cluster and eval take.
 
 It holds what a record depends on besides its document — the bounds on one document's work
-(``limits.Limits``), the witness mode, the LLM's settings — and how a run spends its endpoint (requests in flight). The
-environment (``GOUJI_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``GOUJI_CACHE_DIR``)
-is read in one place, ``Settings.from_env``; everything after it reads the object. Its
-``fingerprint`` is what every record, store run and eval artifact carries, so two runs with
-the same settings say so whichever command made them.
+(``limits.Limits``), the witness mode, the LLM's settings, whether scans are OCR'd — and how
+a run spends its endpoint (requests in flight) and where it caches. A run's environment
+(``GOUJI_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``GOUJI_CACHE_DIR``,
+``GOUJI_OCR_CACHE``) is read by ``Settings.from_env``; everything after it reads the object
+(only the OCR page cache also looks at ``GOUJI_OCR_CACHE`` itself, for a run made without
+it). Its ``fingerprint`` is what every record the commands write, every store run and every
+eval artifact carry, so two runs with the same settings say so whichever command made them.
 """
 
 from __future__ import annotations
@@ -111,10 +113,14 @@ class Settings:
                 "prompts": prompt_versions(),
                 "context": self.llm.context_tokens,
             }
+            if self.llm.max_tokens_per_doc:  # a budget decides which requests are sent
+                out["budget"] = self.llm.max_tokens_per_doc
         return out
 
     def fingerprint(self) -> str:
-        """Same fingerprint, same record (for the same document)."""
+        """Same fingerprint, same record (for the same document, and an endpoint that
+        answers alike). What only paces or caches the requests — concurrency, timeout,
+        rate limit, the caches — leaves it as it is."""
         blob = json.dumps(self._identity(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -131,7 +137,8 @@ class Settings:
         return out
 
     def describe(self) -> str:
-        """One line for people, e.g. ``读取器 + LLM（verify，qwen2.5:7b，json）；指纹 3f…``."""
+        """One line for people, e.g. ``读取器 + LLM（verify，qwen2.5:7b，json）；单个文件上限
+        52428800 字节；设置指纹 3f…``."""
         who = "读取器"
         if self.uses_llm:
             who += f" + LLM（{self.witness}，{self.llm.model}，{self.llm.resolved_mode()}）"

@@ -1,6 +1,7 @@
 """Decisions → the store: documents, runs, field values, candidates, findings and review
-items as extraction leaves them (ingestion), and typed reads of them and of the append-only
-audit of corrections. The review queue that works on these tables is ``review``.
+items as extraction leaves them (ingestion), and reads of them and of the append-only audit
+of corrections (rows as dicts keyed by column name). The review queue that works on these
+tables is ``review``.
 
 SQLite by default (a file); ``GOUJI_DB`` or ``--db`` takes any SQLAlchemy URL, so a team can
 share a PostgreSQL database.
@@ -107,10 +108,11 @@ class Store:
             )
 
     def save_record(self, record: dict, run_id: int | None = None) -> int:
-        """Store one extraction record. Re-extracting the same file replaces its values,
-        candidates, findings and open review items; settled items and corrections stay.
-        Saving the record the store already holds changes nothing (a resumed run replays
-        the records its output file kept)."""
+        """Store one extraction record. A document is its path and its content (sha256):
+        re-extracting the same content replaces its values, candidates, findings and open
+        review items, while settled items and corrections stay; a file whose content changed
+        is a new document beside the old one. Saving the record the store already holds
+        changes nothing (a resumed run replays the records its output file kept)."""
         # Absolute, so the review app finds the file whatever folder it runs in.
         path = document_key(record["document"])
         text = dump(record)

@@ -29,6 +29,7 @@ from gouji.store import Store, database_url
 from gouji.template import FIELD_KEYS, PARTS, S2_ROWS, S3_ROWS, label_of
 from gouji_eval.gold import save_reviewed
 from gouji_eval.sets import reviewed_dir
+from gouji_review.disconnected import chinese_when_disconnected
 from gouji_review.keys import keyboard
 from gouji_review.tables import STATE_NAMES, document_view, tables_html
 
@@ -63,6 +64,7 @@ CHROME = """<style>
 
 st.set_page_config(page_title="gouji 复核", layout="wide")
 st.html(CHROME)
+chinese_when_disconnected()
 
 # Navigation: the queue (the rest of this file) and the 数据 page (its own file, data.py).
 _page = st.navigation(

@@ -109,6 +109,8 @@ def test_what_does_not_change_a_record_does_not_change_the_fingerprint():
     same = Settings.from_env(env=env, concurrency=32, timeout=3.0, requests_per_second=2.0)
     assert same.fingerprint() == base.fingerprint()
     assert Settings.from_env(env=env, witness="fallback").fingerprint() != base.fingerprint()
+    # A token budget decides which requests are sent, so it changes the record.
+    assert Settings.from_env(env=env, max_tokens_per_doc=500).fingerprint() != base.fingerprint()
     assert Settings.from_env(env={"GOUJI_MODEL": "n"}).fingerprint() != base.fingerprint()
 
 
