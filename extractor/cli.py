@@ -6,6 +6,7 @@ choices and defaults come from the modules that own them, the run's settings are
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from dataclasses import replace
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from . import batch, crossyear
+from . import batch, crossyear, formats
 from . import cluster as ray_cluster
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
@@ -256,22 +257,18 @@ def extract(
 ) -> None:
     """抽取 PATHS 中的报告（文件或文件夹，文件夹递归），每份报告写一条记录。
 
-    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、扫描件（无文字层的
-    .pdf 及 .png .jpg .jpeg .tif 图片，内置 OCR 离线识读）、.docx 和 .doc（需 LibreOffice）。
+    支持的格式（按扩展名）：
+
+    \b
+    {formats}
+
     某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
-    全部读取成功时退出码为 0，有失败时为 1，用法错误为 2。
-        ),
-        click.option(
-    支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、.html、.pdf（文字层）、.docx 和 .doc
-    （需 LibreOffice）。某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
     全部读取成功时退出码为 0；有失败、或 LLM 端点中途不可用时为 1（端点恢复后用 --resume 补问）；
     用法错误、或运行前检查 LLM 端点失败时为 2，此时什么也不写。
     """
     documents = list(iter_documents(paths))
     if not documents:
-        raise click.UsageError(
-            "没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc .png .jpg .jpeg .tif）"
-        )
+        raise click.UsageError(f"没有找到可读取的报告文件（{' '.join(formats.table())}）")
     settings = replace(settings, scans=replace(settings.scans, progress=not quiet))
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
@@ -313,6 +310,10 @@ def extract(
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
     sys.exit(1 if outcome.failed or outcome.unavailable else 0)
+
+
+# The formats as the registry has them (an installed package's included), not restated here.
+extract.help = inspect.cleandoc(extract.help).replace("{formats}", formats.help_text())
 
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
