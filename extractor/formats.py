@@ -25,10 +25,11 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .errors import UnsupportedFormat
@@ -95,7 +96,7 @@ class Format:
     pages: bool = False  # text in pages (``page_starts``), each page can be drawn for a reviewer
     markup: bool = False  # the raw text is markup: the crawl reads the page's meta tags in it
     twin: str | None = None  # a crawl's copies of one page: "rich" is read, "flat" is its twin
-    origin: str = "gouji"  # who added it: gouji, or the package (name==version) that did
+    origin: str = ""  # the package (name==version) whose entry point added it, else empty
 
     def __post_init__(self) -> None:
         if not self.suffixes or any(not s.startswith(".") or s != s.lower() for s in self.suffixes):
@@ -165,7 +166,7 @@ def _installed() -> tuple[Format, ...]:
         if not isinstance(fmt, Format):
             log.warning("输入格式插件 %s 不是 gouji.formats.Format", point.name)
             continue
-        if fmt.origin == "gouji":
+        if not fmt.origin:
             dist = point.dist
             fmt = replace(fmt, origin=f"{dist.name}=={dist.version}" if dist else point.value)
         found.append(fmt)
@@ -176,30 +177,31 @@ def reload() -> None:
     """Look for installed packages' formats again (after one is installed in a running
     process)."""
     _installed.cache_clear()
+    table.cache_clear()
 
 
-def register(fmt: Format) -> Format:
+def register(fmt: Format) -> None:
     """Add a format in this process (worker processes forked later inherit it; a run over
     worker processes started otherwise needs the entry point): its suffixes are read by it
-    from now on. Returns the format as registered."""
-    if fmt.origin == "gouji":
-        fmt = replace(fmt, origin="python")
+    from now on."""
     _added.append(fmt)
-    return fmt
+    table.cache_clear()
 
 
 def unregister(fmt: Format) -> None:
     """Take back a format ``register`` added: its suffixes go back to whoever had them."""
     _added[:] = [f for f in _added if f != fmt]
+    table.cache_clear()
 
 
-def table() -> dict[str, Format]:
+@functools.cache
+def table() -> Mapping[str, Format]:
     """Suffix → format in force: gouji's, then the installed packages', then those
     registered here, a later one taking a suffix over from an earlier one."""
     out: dict[str, Format] = {}
     for fmt in (*BUILTIN, *_installed(), *_added):
         out.update(dict.fromkeys(fmt.suffixes, fmt))
-    return out
+    return MappingProxyType(out)
 
 
 def every() -> dict[Format, tuple[str, ...]]:
@@ -231,9 +233,9 @@ def has_pages(path: str | Path) -> bool:
 
 
 def added() -> list[str]:
-    """The formats in force that are not gouji's own, as ``name@origin`` (what the settings
-    fingerprint names)."""
-    return [f"{f.name}@{f.origin}" for f in every() if f.origin != "gouji"]
+    """The formats in force that are not gouji's own, as ``name@origin`` (``python`` for one
+    registered in code): what the settings fingerprint names."""
+    return [f"{f.name}@{f.origin or 'python'}" for f in every() if f not in BUILTIN]
 
 
 def help_text() -> str:

@@ -51,9 +51,9 @@ GZIPPED = Format("gzipped", (".txtz",), read_gzipped, "gzip 压缩的纯文本")
 
 @pytest.fixture
 def gzipped():
-    registered = formats.register(GZIPPED)
-    yield registered
-    formats.unregister(registered)
+    formats.register(GZIPPED)
+    yield GZIPPED
+    formats.unregister(GZIPPED)
 
 
 def test_every_builtin_suffix_has_one_format_and_each_says_what_it_gives():
@@ -136,7 +136,8 @@ def test_a_format_added_later_takes_a_suffix_over_and_gives_it_back(report, tmp_
     path = tmp_path / "report.txt"
     path.write_bytes(gzip.compress(report.text.encode("utf-8")))
     assert extract_file(path)["error"].startswith("input.binary: ")
-    takeover = formats.register(Format("gzipped-txt", (".txt",), read_gzipped, "…"))
+    takeover = Format("gzipped-txt", (".txt",), read_gzipped, "…")
+    formats.register(takeover)
     try:
         assert formats.find(path).name == "gzipped-txt"
         assert extract_file(path)["fields"] == report.gold["fields"]
@@ -150,7 +151,8 @@ def test_a_reader_that_breaks_costs_its_document_only(tmp_path):
     def broken(reading: Reading) -> formats.Loaded:
         raise RuntimeError("reader bug")
 
-    fmt = formats.register(Format("broken", (".brk",), broken, "…"))
+    fmt = Format("broken", (".brk",), broken, "…")
+    formats.register(fmt)
     try:
         (tmp_path / "a.brk").write_text("x", encoding="utf-8")
         record = extract_file(tmp_path / "a.brk")
