@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from gouji import batch, ocr, sources
+from gouji.limits import Limits
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
@@ -398,7 +399,53 @@ def ocr_speed(folder: Path, quick: bool) -> dict:
     return {"seconds_per_page": wall / pages, "rerun_pages": reread}
 
 
-SECTIONS = ("reader", "llm", "tokens", "memory", "ocr")
+def _long_tables(folder: Path, rows: int) -> dict[str, Path]:
+    """An HTML page and a Word document each holding one table of ``rows`` rows × 3 cells."""
+    import copy
+
+    import docx
+
+    cells = "".join(f"<tr><td>行{i}</td><td>{i}</td><td>{2 * i}</td></tr>\n" for i in range(rows))
+    page = folder / f"rows_{rows}.html"
+    page.write_text(f"<html><body><table>{cells}</table></body></html>", encoding="utf-8")
+    document = docx.Document()
+    table = document.add_table(rows=1, cols=3)
+    for cell, text in zip(table.rows[0].cells, ("行", "1", "2"), strict=True):
+        cell.text = text
+    row = table._tbl.tr_lst[0]
+    for _ in range(rows - 1):
+        table._tbl.append(copy.deepcopy(row))
+    word = folder / f"rows_{rows}.docx"
+    document.save(word)
+    return {"html": page, "docx": word}
+
+
+def tables(folder: Path, quick: bool) -> dict:
+    """Long tables (issue 25): read whole with the cell bound raised, and refused by the
+    default bound (200,000 cells) — both linear in the rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    raised = Settings(limits=Limits(cells=10**8))
+    print("长表格（每行 3 格；CPU 秒）")
+    figures: dict = {}
+    for rows in (10_000, 50_000) if quick else (10_000, 100_000):
+        for kind, path in _long_tables(folder, rows).items():
+            timed = {}
+            for name, settings in (("read", raised), ("refused", Settings())):
+                cpu = time.process_time()
+                record = extract_file(path, settings)
+                timed[name] = time.process_time() - cpu
+                assert (record["error"] or "").startswith("input.too_many_cells") == (
+                    name == "refused" and rows * 3 > Limits().cells
+                ), record["error"]
+            figures[f"{kind}_{rows}"] = timed
+            print(
+                f"  {kind:<4} {rows:>7,} 行：整表读完 {timed['read']:6.2f} 秒"
+                f"（每千行 {1000 * timed['read'] / rows:.3f} 秒），默认上限下 {timed['refused']:6.2f} 秒"
+            )
+    return figures
+
+
+SECTIONS = ("reader", "llm", "tokens", "memory", "ocr", "tables")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -430,6 +477,8 @@ def main(argv: list[str] | None = None) -> None:
             figures["memory"] = memory(folder, (200, 2000) if args.quick else (1000, 10000))
         if "ocr" in chosen:
             figures["ocr"] = ocr_speed(folder, args.quick)
+        if "tables" in chosen:
+            figures["tables"] = tables(folder / "tables", args.quick)
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", "utf-8")
 

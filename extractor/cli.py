@@ -6,6 +6,7 @@ choices and defaults come from the modules that own them, the run's settings are
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from dataclasses import replace
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from . import batch, crossyear
+from . import batch, crossyear, formats
 from . import cluster as ray_cluster
 from .cli_chinese import Group
 from .errors import EndpointUnavailable, SettingsError
@@ -270,10 +271,12 @@ def extract(
 ) -> None:
     """抽取 PATHS 中的报告，每份报告写一条记录。
 
-    PATHS 为文件或文件夹（文件夹递归读取）。支持 .txt（UTF-8/GB18030 等编码自动识别）、.md、
-    .html、.pdf（文字层）、扫描件（无文字层的 .pdf 及 .png .jpg .jpeg .tif 图片，内置 OCR
-    离线识读）、.docx 和 .doc（需 LibreOffice）。某份报告读取失败时，其记录为 status: failed
-    并附一行原因，其余报告照常处理。
+    PATHS 为文件或文件夹（文件夹递归读取）。支持的格式（按扩展名）：
+
+    \b
+    {formats}
+
+    某份报告读取失败时，其记录为 status: failed 并附一行原因，其余报告照常处理。
 
     退出码：每份报告都已读取（或不是报告、与别的文件重复而略过）时为 0；有报告失败、或 LLM
     端点中途不再回答时为 1（端点恢复后用 --resume 补问）；用法错误、或运行前检查 LLM 端点
@@ -281,9 +284,7 @@ def extract(
     """
     documents = list(iter_documents(paths))
     if not documents:
-        raise click.UsageError(
-            "没有找到可读取的报告文件（.txt .md .html .pdf .docx .doc .png .jpg .jpeg .tif）"
-        )
+        raise click.UsageError(f"没有找到可读取的报告文件（{' '.join(formats.table())}）")
     settings = replace(settings, scans=replace(settings.scans, progress=not quiet))
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
@@ -325,6 +326,10 @@ def extract(
         if store is not None:
             click.echo(f"已写入复核库 {store.url}", err=True)
     sys.exit(1 if outcome.failed or outcome.unavailable else 0)
+
+
+# The formats as the registry has them (an installed package's included), not restated here.
+extract.help = inspect.cleandoc(extract.help).replace("{formats}", formats.help_text())
 
 
 def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:

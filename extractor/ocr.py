@@ -33,7 +33,6 @@ from .errors import NoTextLayer, OcrUnavailable
 
 Box = tuple[float, float, float, float]
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 PDF_SCALE = 2.0  # pixels per PDF point: 144 dpi
 ENGINE = "rapidocr-onnxruntime"
 INSTALL = "python3 -m pip install rapidocr-onnxruntime"

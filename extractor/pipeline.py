@@ -13,6 +13,7 @@ from pathlib import Path
 from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks
 from .decide import decide
 from .errors import InputError, LLMError, NotAReport
+from .formats import Loaded
 from .llm import LLMClient
 from .model import Usage
 from .prose import sentences
@@ -38,12 +39,9 @@ def _ask(client: LLMClient, mode: str, view: str, found, result) -> Asked:
     return asked
 
 
-def extract_loaded(
-    loaded: sources.Loaded, settings: Settings, llm: LLMClient | None = None
-) -> Record:
+def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = None) -> Record:
     """The record for a document already read into text."""
-    is_html = Path(loaded.path).suffix.lower() in sources.HTML_SUFFIXES
-    page = crawl.read(loaded.source.view, loaded.source.raw if is_html else None)
+    page = crawl.read(loaded.source.view, loaded.source.raw if loaded.format.markup else None)
     source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
@@ -55,7 +53,8 @@ def extract_loaded(
     report_meta = meta.find_meta(view, page.source["title"], page.source["publisher"])
     prose = claims.find_claims(source, found.prose_spans(len(view)))
 
-    candidates, findings, notes = result.candidates, list(result.findings), list(result.notes)
+    candidates, findings = result.candidates, list(result.findings)
+    notes = loaded.notes + result.notes
     disputed: dict = {}
     llm_block = None
     if llm is not None and settings.witness != "off":
@@ -141,6 +140,8 @@ def extract_file(
         return failed_record(str(path), str(exc))
     except OSError as exc:
         return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
+    except Exception as exc:  # a reader's bug (an installed format's too) costs one document
+        return failed_record(str(path), _internal(exc))
     try:
         return extract_loaded(loaded, settings, llm)
     except NotAReport as exc:
@@ -148,6 +149,8 @@ def extract_file(
     except InputError as exc:
         return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch
-        return failed_record(
-            str(path), f"internal.error: {type(exc).__name__}: {exc}", loaded.sha256
-        )
+        return failed_record(str(path), _internal(exc), loaded.sha256)
+
+
+def _internal(exc: Exception) -> str:
+    return f"internal.error: {type(exc).__name__}: {exc}"

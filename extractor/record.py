@@ -12,7 +12,7 @@ from .crawl import SOURCE_KEYS
 from .template import FIELD_KEYS
 
 if TYPE_CHECKING:
-    from .sources import Loaded
+    from .formats import Loaded
 
 RECORD_VERSION = 1
 

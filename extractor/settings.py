@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import formats
 from .errors import SettingsError
 from .limits import Limits
 from .llm import LLMClient, LLMSettings
@@ -106,6 +107,8 @@ class Settings:
             out["limits"] = others
         if self.scans.mode != "auto":  # the default adds nothing: earlier fingerprints hold
             out["ocr"] = self.scans.mode
+        if added := formats.added():  # another reader makes other records
+            out["formats"] = added
         if self.uses_llm:
             out |= {
                 "model": self.llm.model,

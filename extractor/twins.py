@@ -16,7 +16,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from .sources import HTML_SUFFIXES, TEXT_SUFFIXES, sha256_of
+from . import formats
+from .sources import sha256_of
 
 DUPLICATE = "input.duplicate"
 TWIN = "input.twin"
@@ -24,6 +25,12 @@ TWIN = "input.twin"
 _TAG = re.compile(r"<[^>]*>")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{12,}")
 _SAMPLES = 8
+
+
+def _twin(path: Path) -> str | None:
+    """A crawl's copies of one page: ``rich`` (the HTML, borders kept) or ``flat`` (text)."""
+    fmt = formats.find(path)
+    return fmt.twin if fmt else None
 
 
 def _read(path: Path) -> str:
@@ -61,11 +68,11 @@ def copies(documents: list[Path]) -> dict[Path, tuple[str, Path]]:
     for path in documents:
         pages[(path.parent, path.stem.lower())].append(path)
     for group in pages.values():
-        rich = [p for p in group if p.suffix.lower() in HTML_SUFFIXES]
+        rich = [p for p in group if _twin(p) == "rich"]
         if not rich:
             continue
         read = out[rich[0]][1] if rich[0] in out else rich[0]  # the copy of it that is read
         for path in group:
-            if path not in out and path.suffix.lower() in TEXT_SUFFIXES and _same_page(path, read):
+            if path not in out and _twin(path) == "flat" and _same_page(path, read):
                 out[path] = (f"{TWIN}: 同一页面的 {read} 更完整", read)
     return out

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from PIL import Image
 
-from gouji import pages, sources
+from gouji import formats, pages, sources
 from gouji.errors import DecisionRefused, InputError
 from gouji.model import show
 from gouji.review import HOLD_SECONDS, Decision, Filter, Item, Review, Reviewer
@@ -354,8 +354,9 @@ def evidence(item: Item, doc: dict, record: dict, candidates: list[dict]) -> Non
 
 
 def page_evidence(item: Item, doc: dict, record: dict) -> None:
-    """For a PDF, the part of its page around the value, the value's box outlined."""
-    if not doc["path"].lower().endswith(".pdf"):
+    """For a document in pages (a PDF, a scan), the part of its page around the value, the
+    value's box outlined."""
+    if not formats.has_pages(doc["path"]):
         return
     try:
         placed = pages.span_box({**record, "document": doc["path"]}, item.key)
