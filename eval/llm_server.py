@@ -121,7 +121,7 @@ PROFILES: dict[str, Behaviour] = {
         _LLAMA,
         replace(_LLAMA, name="llamacpp-new", refuses=(), stream_options=True),  # grammars
         replace(_LLAMA, name="llamacpp-copying", refuses=(), copies=True),
-        replace(_LLAMA, name="llamacpp-looping", loops=True),
+        replace(_LLAMA, name="llamacpp-looping", loops=True, chunk_delay=0.002),
         replace(_LLAMA, name="llamacpp-slow", chunk_delay=0.15),
         Behaviour("relay", drops=("json_schema",)),
         Behaviour("ollama-2048", context=2048),
@@ -723,15 +723,15 @@ def _written(body: dict, mode: str, reply: Reply, behaviour: Behaviour) -> tuple
         if isinstance(reply.payload, str)
         else json.dumps(reply.payload, ensure_ascii=False)
     )
-    if behaviour.loops and not isinstance(reply.payload, str) and "n" not in (reply.payload or {}):
-        unit = arguments[: max(24, len(arguments) // 8)]
-        arguments = unit + unit[-24:] * 2000  # stuck on a stretch, until something stops it
     if mode == "md_json" and not isinstance(reply.payload, str):
         arguments = f"```json\n{arguments}\n```"
     elif mode == "tools" and behaviour.tools_in_content and not isinstance(reply.payload, str):
         name = body["tools"][0]["function"]["name"]
         call = json.dumps({"name": name, "arguments": reply.payload}, ensure_ascii=False)
         arguments = f"<tool_call>\n{call}\n</tool_call>"
+    if behaviour.loops and isinstance(reply.payload, dict) and "n" not in reply.payload:
+        start = arguments[: max(24, len(arguments) // 8)]
+        arguments = start + start[-24:] * 2000  # stuck on a stretch, until something stops it
     if behaviour.thinks:
         arguments = _THOUGHT + arguments
     finish_reason = reply.finish_reason

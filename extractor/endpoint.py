@@ -54,10 +54,11 @@ PROBE_TOKENS = 512
 # model gets the object back. Long enough that the server's count of it against gouji's
 # estimate says how its tokenizer counts a report.
 PROBE_PROMPT = (
-    "下面是一份政府信息公开工作年度报告中的一段话：“2024年，本机关共收到政府信息公开申请34件，"
-    "其中自然人提出30件，法人或其他组织提出4件；上年结转2件。全年办结35件，其中予以公开9件，"
-    "部分公开3件，不予公开2件，无法提供10件，其他处理11件；结转下年度继续办理1件。"
-    "全年因政府信息公开被申请行政复议1件，结果维持。”请用一句话说说这段话讲了什么。"
+    "下面是一份政府信息公开工作年度报告中的一段话和它的表格的两行：“2024年，本机关共收到政府信息公开申请"
+    "34件，其中自然人提出30件，法人或其他组织提出4件；上年结转2件。全年办结35件，其中予以公开9件，"
+    "部分公开3件，不予公开2件，无法提供10件，其他处理11件；结转下年度继续办理1件。”\n"
+    "一、本年新收政府信息公开申请数量|30|4|0|0|0|0|34\n二、上年结转政府信息公开申请数量|2|0|0|0|0|0|2\n"
+    "请用一句话说说这段话讲了什么。"
 )
 PROBE_SCHEMA = {
     "type": "object",
@@ -184,12 +185,20 @@ def check(settings: LLMSettings, say: Callable[[str], None], patience: float = P
         stream_usage = client._stream_usage
     finally:
         client.close()
-    if not honoured:
+    refused = [what for _, what in tried if what.startswith("被拒绝")]
+    if settings.mode and refused:
+        raise EndpointUnavailable(
+            f"LLM 端点 {where} 不接受 {settings.mode} 方式的结构化输出（{refused[0]}）；"
+            "请换一种 --structured-output，或不指定，由检查选出"
+        )
+    if not honoured and not settings.mode:
         said = "；".join(f"{m} {what}" for m, what in tried)
         raise EndpointUnavailable(
             f"LLM 端点 {where} 的模型 {settings.model} 不能按格式回答（{said}）；"
             "请换一个模型，或检查 OPENAI_BASE_URL 指向的服务"
         )
+    # The user's mode wins, also where the probe's answer was not held to the schema: the
+    # report's prompt spells the answer's form out, and every answer is validated.
     chosen = settings.mode or honoured[0]
     why = "；".join(f"{m} {what}" for m, what in tried)
     if settings.mode:

@@ -85,9 +85,12 @@ MIN_ANSWER_TOKENS = 256
 # What a model that reasons before answering may write first, beyond the answer's own room.
 THINKING_TOKENS = 2048
 LIBRARY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore")
-# A prompt the server counted at less than this share of what was sent (scaled by how its
-# tokenizer counts against gouji's estimate) was cut to the server's context.
-CUT_SHARE = 0.6
+# A server that cuts a prompt to its context (Ollama) counts exactly that context: a prompt
+# counted at less than CUT_SHARE of what was sent (scaled by how the server's tokenizer
+# counts against gouji's estimate), or at less than ROUND_CUT_SHARE of it and a whole
+# number of 1,024s (2,048, 4,096 …), was cut. A count on a multiple of 1,024 by chance is
+# one in a thousand, and never that short of what was sent.
+CUT_SHARE, ROUND_CUT_SHARE = 0.75, 0.95
 
 
 class _Retryable(Exception):
@@ -517,7 +520,12 @@ class LLMClient:
     def _check_cut(self, counted: int, sent: int) -> None:
         """A server that read far less of the prompt than was sent cut it to its context."""
         ratio = self.profile.ratio
-        if ratio is None or counted >= CUT_SHARE * ratio * sent:
+        if ratio is None:
+            return
+        expected = ratio * sent
+        if counted >= CUT_SHARE * expected and (
+            counted % 1024 or counted >= ROUND_CUT_SHARE * expected
+        ):
             return
         with self._lock:
             self._cut_context = min(self._cut_context or counted, counted)

@@ -1,6 +1,7 @@
 """The LLM witness, with the real openai client against a scripted server on 127.0.0.1."""
 
 import json
+import time
 
 import pytest
 
@@ -241,7 +242,9 @@ def test_repeated_server_errors_trip_the_breaker_and_leave_the_reader_result_sta
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_timeouts_are_retried(mode, llm_server, llm_client):
+def test_a_silent_endpoint_is_left_before_it_is_asked_again(mode, llm_server, llm_client):
+    """Silent past the timeout, a request is given up and its connection closed, which stops
+    the server working on it: the retry is never a second copy beside the first."""
     truthful(llm_server)
     llm_server.script = lambda task, n: (
         Reply(null_answer(task), delay=2.0) if n == 0 and task == ALL else None
@@ -251,6 +254,25 @@ def test_timeouts_are_retried(mode, llm_server, llm_client):
     )
     assert record["llm"]["errors"] == []
     assert record["llm"]["usage"]["retries"] == 1
+    assert (llm_server.cancelled, llm_server.peak) == (1, 1)
+    assert set(record["field_status"].values()) == {"accepted"}
+
+
+def test_the_breaker_opens_then_one_probe_after_the_cooldown_closes_it(llm_server, llm_client):
+    truthful(llm_server)
+    llm_server.script = lambda task, n: Reply(status=500) if len(llm_server.seen) <= 5 else None
+    client = llm_client(transport_attempts=1, breaker_cooldown=0.5, use_cache=False)
+    path = shared_path("seeds", f"{SEED}.txt")
+    codes = []
+    for _ in range(6):  # five failures in a row open it; the sixth is refused, unsent
+        record = extract_file(path, llm=client, settings=VERIFY)
+        codes.append(record["llm"]["errors"][0].split(": ")[1])
+    assert codes == ["llm.transport"] * 5 + ["llm.unavailable"] and llm_server.requests() == 5
+    time.sleep(0.6)
+    probe = extract_file(path, llm=client, settings=VERIFY)  # half-open: this one goes
+    after = extract_file(path, llm=client, settings=VERIFY)  # closed again
+    assert probe["llm"]["errors"] == [] == after["llm"]["errors"]
+    assert llm_server.requests() == 7 and set(after["field_status"].values()) == {"accepted"}
 
 
 @pytest.mark.parametrize("mode", MODES)
