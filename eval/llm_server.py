@@ -309,7 +309,7 @@ class Oracle:
 
     def claims(self, index: int) -> list[str]:
         """The gold's claims as the short stretches of prose that state them."""
-        return [_short_quote(c["quote"]) for c in self.documents[index].gold["claims"]]
+        return [_short_quote(c) for c in self.documents[index].gold["claims"]]
 
     def reply(self, task: str, text: str, attempt: int) -> Reply:
         index = self.document(text)
@@ -330,21 +330,30 @@ def _row(label: str, cells: list[str]) -> str:
     return label + "".join(f"|{cell}" for cell in cells)
 
 
-_NUMBER_IN_QUOTE = re.compile(r"\d+(?:\.\d+)?|一半|[一二两三四五六七八九十百千]+成")
+_NUMBER_IN_QUOTE = re.compile(
+    r"\d+(?:\.\d+)?|一半|[一二两三四五六七八九十百千]+成[一二三四五六七八九]?"
+)
+_UNIT_AFTER = re.compile(
+    r"\s*[万亿]?\s*[余多]?\s*(?:万人次|人次|万元|元|个百分点|[条件次个篇期场项家份处人部批户名套本册所座]|%)?"
+)
 
 
-def _short_quote(quote: str) -> str:
-    """A claim as gouji's prompt asks for it: its figure with the unit after it and a few
-    characters before, out of the gold's longer quote."""
-    found = _NUMBER_IN_QUOTE.search(quote)
-    if found is None:
-        return quote[:12]
-    start = found.start()
-    before = 0
-    while start > 0 and before < 3:
-        start -= 1
-        before += not quote[start].isspace()
-    return quote[start : found.end() + 3].strip()
+def _short_quote(claim: dict) -> str:
+    """A claim as gouji's prompt asks for it: its figure as printed, with the unit after
+    it, out of the gold's longer quote (the figure that states the gold's value)."""
+    from gouji.claims import find_claims
+    from gouji.text import SourceText
+
+    quote = claim["quote"]
+    pieces = [
+        quote[m.start() : _UNIT_AFTER.match(quote, m.end()).end()].strip()
+        for m in _NUMBER_IN_QUOTE.finditer(quote)
+    ]
+    for piece in pieces:
+        stated = find_claims(SourceText.from_text(piece), [(0, len(piece))], bare=True)
+        if any(abs(c.value - claim["value"]) < 1e-9 for c in stated):
+            return piece
+    return pieces[-1] if pieces else quote[:12]
 
 
 def _sum(values):

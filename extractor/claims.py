@@ -34,6 +34,7 @@ _UNITS = (
 # Hard-wrapped text (PDF) may break a line inside a number: 2\n7篇 is 27篇.
 _NUMBER = r"(?P<num>\d+(?:\n\d+)*(?:\.\d+)?|一半|半数|[一二两三四五六七八九十百千]+)"
 _HALF = ("一半", "半数")  # 50 %
+_DATE_WORDS = ("年", "月", "日", "号", "时", "分")
 _CLAIM = re.compile(
     # The leading class lets the scanner skip characters that cannot start a claim.
     r"(?=[约近超逾突达共累合\d一二两三四五六七八九十百千])"
@@ -131,6 +132,8 @@ def find_claims(
             cheng = m.group("cheng") or (num if num in _HALF else None)
             if not unit and not cheng and not mult and not (bare and num[0].isdigit()):
                 continue
+            if not unit and view.startswith(_DATE_WORDS, m.end("num")):
+                continue  # a year, a date, a time: no figure
             num_start = m.start("num")
             prev = view[num_start - 1] if num_start > 0 else ""
             if prev and (prev.isdigit() or prev in ".-/" or prev.isascii() and prev.isalpha()):

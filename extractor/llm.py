@@ -50,7 +50,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -269,7 +269,6 @@ class LLMClient:
         )
         self._lock = threading.Lock()
         self._stream_usage = self.profile.stream_usage
-        self._cut_context: int | None = None  # the context a server was seen cutting to
         self.vision = LLMClient(settings.vision) if settings.vision else None
 
     @property
@@ -278,9 +277,9 @@ class LLMClient:
 
     @property
     def context_tokens(self) -> int:
-        """The context requests are planned for: the settings', the server's own when it
+        """The context requests are planned for: the settings', or the server's own when it
         said or was seen cutting to less."""
-        known = [self.settings.context_tokens, self.profile.context, self._cut_context]
+        known = [self.settings.context_tokens, self.profile.context]
         return min(c for c in known if c)
 
     @property
@@ -527,8 +526,12 @@ class LLMClient:
             counted % 1024 or counted >= ROUND_CUT_SHARE * expected
         ):
             return
-        with self._lock:
-            self._cut_context = min(self._cut_context or counted, counted)
+        with self._lock:  # the context it cut to is the one to plan for, from now on
+            context = min(self.profile.context or counted, counted)
+            self.profile = replace(self.profile, context=context)
+        from .endpoint import remember
+
+        remember(self.settings, self.profile)  # a later run plans within it from the start
         raise LLMContextExceeded(
             f"端点只读了请求的 {counted} 个 token（约 {round(ratio * sent)} 个），"
             "其余被截掉：模型的上下文太小（如 Ollama 默认的 num_ctx），请调大，或用 --context-tokens"

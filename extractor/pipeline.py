@@ -110,7 +110,8 @@ def extract_loaded(
         merged = reconcile(result, witnessed(asked.tables, result, view, found.regions), source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes
-        prose, ungrounded = merge_claims(prose, asked.claims, source)
+        spans = found.prose_spans(len(view))
+        prose, ungrounded = merge_claims(prose, asked.claims, source, spans)
         findings += merge_meta(report_meta, asked.meta, view)
         llm_block = _llm_block(llm, settings.witness, asked, merged, ungrounded)
         if loaded.ocr is not None and llm.vision is not None:

@@ -388,32 +388,54 @@ def reconcile_pages(
     return Reconciled(out, kept + disagreements, disputed, notes, settled=settled)
 
 
-def _quote_span(view: str, quote: str) -> tuple[int, int] | None:
-    """Where ``quote`` stands in the view, ignoring whitespace (PDF text breaks lines)."""
-    at = view.find(quote)
-    if at >= 0:
-        return (at, at + len(quote))
+def _quote_span(
+    view: str, quote: str, spans: list[tuple[int, int]], at: int
+) -> tuple[int, int, int] | None:
+    """Where ``quote`` stands in the prose (``spans`` of the view) at or after ``at``,
+    ignoring whitespace (PDF text breaks lines), and where its stretch of prose begins."""
     target = compact(quote)
     if not target:
         return None
-    pattern = r"\s*".join(re.escape(ch) for ch in target)
-    m = re.search(pattern, view)
-    return (m.start(), m.end()) if m else None
+    pattern = re.compile(r"\s*".join(re.escape(ch) for ch in target))
+    for lo, hi in spans:
+        if hi > at:
+            m = pattern.search(view, max(lo, at), hi)
+            if m:
+                return (m.start(), m.end(), lo)
+    return None
+
+
+_SENTENCE_END = re.compile(r"[。；;！!？?\n]")
 
 
 def merge_claims(
-    ours: list[Claim], theirs: list[str], source: SourceText
+    ours: list[Claim], theirs: list[str], source: SourceText, spans: list[tuple[int, int]]
 ) -> tuple[list[Claim], int]:
     """Reader claims, plus what the LLM's quotes state that the reader did not already
-    find. A quote counts only where it stands in the source; what it states is read there
-    by the claims parser, as the reader reads the prose (八成 is 80 %, 三成五 35 %, 一半 50 %),
-    so a figure in words grounds like one in digits. Returns the claims and the count of
-    quotes dropped as ungrounded."""
+    find. A quote is a figure as the prose prints it with its unit (``34 件``, ``八成``),
+    in the prose's order: it is found in the prose (``spans``) after the one before it, and
+    what it states is read there by the claims parser, with the words before it in its
+    sentence, as the reader reads the prose. So a figure in words grounds like one in
+    digits (八成 is 80 %, 三成五 35 %, 一半 50 %), and a quote the prose does not print
+    counts for nothing. Returns the claims and the count of quotes dropped as ungrounded."""
+    view = source.view
     merged = list(ours)
-    dropped = 0
+    dropped = at = 0
     for quote in theirs:
-        span = _quote_span(source.view, quote)
-        stated = claims.find_claims(source, [span], bare=True) if span else []
+        found = _quote_span(view, quote, spans, at) or _quote_span(view, quote, spans, 0)
+        stated = []
+        if found is not None:
+            start, at, lo = found
+            sentence = max(
+                (m.end() for m in _SENTENCE_END.finditer(view, max(lo, start - 60), start)),
+                default=max(lo, start - 60),
+            )
+            inside = source.raw_span(start, at)[0]
+            stated = [
+                claim
+                for claim in claims.find_claims(source, [(sentence, at)], bare=True)
+                if claim.span[1] > inside
+            ]
         if not stated:
             dropped += 1
             continue

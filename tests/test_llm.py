@@ -192,8 +192,8 @@ def test_a_wrong_year_alone_never_asks_the_report_again(llm_server, llm_client):
     nothing: the whole report is not re-asked for it, and the reader's year stands."""
     truthful(llm_server)
     for year in (24, 1999):
-        llm_server.script = lambda task, n, year=year: (
-            Reply(llm_server.oracle.reply(task, _prompt(llm_server), n).payload | {"year": year})
+        llm_server.script = lambda task, n, year=year: Reply(
+            llm_server.oracle.reply(task, _prompt(llm_server), n).payload | {"year": year}
         )
         before = llm_server.requests(ALL)
         record = extract_file(
@@ -459,3 +459,28 @@ def test_asking_for_the_llm_without_a_model_is_a_usage_error(tmp_path):
     seed = shared_path("seeds", f"{SEED}.txt")
     result = CliRunner().invoke(cli, ["extract", str(seed), "--llm", "verify"])
     assert result.exit_code == 2 and "GOUJI_MODEL" in result.output
+
+
+def test_figures_in_chinese_numerals_ground_like_digits(llm_server, llm_client, tmp_path):
+    """八成, 三成五 and 一半 quoted by the witness are read by the same parser as the reader
+    reads the prose: they confirm the reader's claims, none is counted ungrounded."""
+    text = shared_path("seeds", f"{SEED}.txt").read_text("utf-8")
+    said = "全年申请办结率达八成，其中三成五由企业提出，一半以上当场答复。"
+    at = text.index("二、主动公开政府信息情况")
+    path = tmp_path / "report.txt"
+    path.write_text(text[:at] + said + "\n" + text[at:], "utf-8")
+
+    class Quoting(Oracle):
+        def reply(self, task, text, attempt):
+            reply = super().reply(task, text, attempt)
+            reply.payload["claims"] = ["八成", "三成五", "一半"]
+            return reply
+
+    llm_server.oracle = Quoting.of([(path, gold(SEED))])
+    record = extract_file(path, llm=llm_client(), settings=VERIFY)
+    assert record["llm"]["ungrounded_claims"] == 0
+    stated = {
+        c["quote"][-3:]: c for c in record["claims"] if "成" in c["quote"] or "半" in c["quote"]
+    }
+    assert {(c["value"], c["unit"]) for c in stated.values()} == {(80, "%"), (35, "%"), (50, "%")}
+    assert all(c["witness"] == ["reader", "llm"] for c in stated.values())
