@@ -180,7 +180,7 @@ def settings_options(function):
             "-v",
             "--verbose",
             is_flag=True,
-            help="在标准错误上显示 openai、httpx、instructor 的日志（密钥和网址中的凭据已隐去）。",
+            help="在标准错误上显示 openai、httpx 的日志（密钥和网址中的凭据已隐去）。",
         ),
     ]
 

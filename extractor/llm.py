@@ -258,6 +258,9 @@ class LLMClient:
         self.mode = settings.mode or self.profile.mode
         self.why = "用户指定（--structured-output）" if settings.mode else self.profile.why
         self._openai = openai_client(settings, settings.timeout)
+        # Bound now: openai loads its resources (over a second) on first use, which belongs
+        # to making the client, not to the first report's request.
+        self._create = self._openai.chat.completions.create
         self._breaker = _Breaker(settings.breaker_failures, settings.breaker_cooldown)
         self._rate = (
             RateLimit(settings.requests_per_second) if settings.requests_per_second else None
@@ -462,7 +465,7 @@ class LLMClient:
 
         streamed, watch = modes.Streamed(), _Repetition()
         try:
-            stream = self._openai.chat.completions.create(**kwargs)
+            stream = self._create(**kwargs)
             with stream:
                 for chunk in stream:
                     streamed.add(chunk)

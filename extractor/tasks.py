@@ -1,12 +1,17 @@
-"""What gouji asks an LLM: the tables as printed, and the prose's claims with the meta.
+"""What gouji asks an LLM: the tables as printed, and the prose's figures with the meta.
 
-The tables come back as their rows in printed order, each row its label and its cells as
-the printed strings, in a schema of a few dozen tokens that grammar-constrained backends
-accept; gouji maps the rows to template keys itself. One request asks every table where it
-fits the context, else one request per table (``table_task``). The instructions name the
-template's rows in the prompt itself, so every structured-output mode shows them to the
-model. A prompt's version is the hash of its file and of those rows, recorded in every
-record it helps produce.
+The tables come back as their rows in printed order, each row one string — the first
+characters of its printed label, then its cells as printed, each after a bar — and the
+prose's figures as printed with their units; gouji finds each in the source and maps the
+rows to template keys itself. A true answer to a full report is a few hundred tokens, and
+the room an answer is given (``answer_tokens``) is what a true one needs: a model that
+loops is cut there. One request asks every table and the prose where it fits the context,
+else the tables apart, then one table at a time (``plan``). The instructions name the
+template's rows and spell the answer's form out in the prompt itself, so every
+structured-output mode shows them to the model, and no descriptive text stands where a
+value goes: an answer that copies the instructions into its values is no witness
+(``Task.copied``). A prompt's version is the hash of its file and of those rows, recorded
+in every record it helps produce.
 """
 
 from __future__ import annotations
