@@ -38,8 +38,8 @@ from .llm import (
     DEFAULT_CACHE_DIR,
     LLMClient,
     LLMSettings,
-    _Refused,
-    _Retryable,
+    Refused,
+    Retryable,
     one_line,
     openai_client,
     redact,
@@ -182,7 +182,7 @@ def check(settings: LLMSettings, say: Callable[[str], None], patience: float = P
             if outcome.ratio:
                 ratios.append(outcome.ratio)
             thinks = thinks or outcome.thinks
-        stream_usage = client._stream_usage
+        stream_usage = client.stream_usage
     finally:
         client.close()
     refused = [what for _, what in tried if what.startswith("被拒绝")]
@@ -236,10 +236,10 @@ def _probe(client: LLMClient, mode: str, settings, where: str, say, waited, pati
         attempt += 1
         usage = Usage()
         try:
-            streamed = client._exchange(mode, PROBE_SCHEMA, messages, PROBE_TOKENS, usage)
-        except _Refused as exc:
+            streamed = client.exchange(mode, PROBE_SCHEMA, messages, PROBE_TOKENS, usage)
+        except Refused as exc:
             return _Outcome(False, f"被拒绝（{exc}）")
-        except _Retryable as exc:
+        except Retryable as exc:
             cause = exc.cause
             if isinstance(cause, openai.APITimeoutError):
                 raise EndpointUnavailable(
@@ -253,7 +253,7 @@ def _probe(client: LLMClient, mode: str, settings, where: str, say, waited, pati
                 raise EndpointUnavailable(
                     f"无法连接 LLM 端点 {where}（{reason}）；请检查 OPENAI_BASE_URL 和服务是否在运行"
                 ) from None
-            wait = client._wait(exc, attempt)
+            wait = client.backoff(exc, attempt)
             if waited[0] + wait > patience:
                 reason = redact(one_line(cause), settings.secrets)
                 raise EndpointUnavailable(

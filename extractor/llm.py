@@ -23,7 +23,7 @@
   ``llm.unavailable``; after ``breaker_cooldown`` seconds one request goes as a probe, and
   its success closes the breaker. A refused key, an exhausted quota or an unknown model
   stops asking for the run.
-* Every request, re-asks included, passes ``_exchange``: unsent when the breaker refuses
+* Every request, re-asks included, passes ``exchange``: unsent when the breaker refuses
   it or the document's token budget cannot hold it and an answer (the answer's
   ``max_tokens`` is cut to what is left), so the budget is never exceeded; counted after,
   with tokens estimated (and counted as estimated) when the reply has no ``usage``.
@@ -93,7 +93,7 @@ LIBRARY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore")
 CUT_SHARE, ROUND_CUT_SHARE = 0.75, 0.95
 
 
-class _Retryable(Exception):
+class Retryable(Exception):
     """A transport failure worth another try, with the server's Retry-After if it sent one."""
 
     def __init__(self, cause: BaseException, retry_after: float | None) -> None:
@@ -102,7 +102,7 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """The endpoint refused the request's structured-output format."""
 
 
@@ -271,7 +271,7 @@ class LLMClient:
             else None
         )
         self._lock = threading.Lock()
-        self._stream_usage = self.profile.stream_usage
+        self.stream_usage = self.profile.stream_usage
         self.vision = LLMClient(settings.vision) if settings.vision else None
 
     @property
@@ -344,7 +344,7 @@ class LLMClient:
         while True:
             try:
                 streamed = self._with_retries(mode, spec.schema, messages, room, usage)
-            except _Refused as exc:
+            except Refused as exc:
                 mode = self._fall_back(mode, str(exc))
                 continue
             answer = modes.answer_text(mode, streamed)
@@ -394,23 +394,23 @@ class LLMClient:
         while True:
             attempt += 1
             try:
-                return self._exchange(mode, schema, messages, room, usage)
-            except _Retryable as exc:
+                return self.exchange(mode, schema, messages, room, usage)
+            except Retryable as exc:
                 usage.failures += 1
                 if attempt >= self.settings.transport_attempts:
                     raise LLMTransportError(
                         f"{attempt} 次请求均失败：{self._line(exc.cause)}"
                     ) from None
                 usage.retries += 1
-                time.sleep(self._wait(exc, attempt))
+                time.sleep(self.backoff(exc, attempt))
 
-    def _wait(self, exc: _Retryable, attempt: int) -> float:
+    def backoff(self, exc: Retryable, attempt: int) -> float:
         if exc.retry_after is not None:
             return min(exc.retry_after, self.settings.backoff_cap)
         ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads clients apart
 
-    def _exchange(self, mode: str, schema: dict, messages: list, room: int, usage: Usage):
+    def exchange(self, mode: str, schema: dict, messages: list, room: int, usage: Usage):
         """One streamed request and its reply, counted."""
         refusal = self._breaker.refusal()
         if refusal is not None:
@@ -432,7 +432,7 @@ class LLMClient:
                     f"剩下的不够回答：每份报告的上限为 {budget}"
                 )
             kwargs["max_tokens"] = min(room, left)
-        if self._stream_usage:
+        if self.stream_usage:
             kwargs["stream_options"] = {"include_usage": True}
         if self._rate is not None:
             self._rate.wait()
@@ -481,7 +481,7 @@ class LLMClient:
             if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore"):
                 raise
             self._breaker.record(ok=False)  # the connection broke mid-answer
-            raise _Retryable(exc, None) from None
+            raise Retryable(exc, None) from None
         self._breaker.record(ok=True)
         return streamed, False
 
@@ -495,10 +495,10 @@ class LLMClient:
             return False
         status, line = exc.status_code, self._line(exc)
         if "stream_options" in kwargs and modes.names_stream_options(status, line):
-            self._stream_usage = False
+            self.stream_usage = False
             return True
         if modes.is_format_refusal(status, line):
-            raise _Refused(f"HTTP {status}：{_message(exc)}")
+            raise Refused(f"HTTP {status}：{_message(exc)}")
         fatal = fatal_reason(exc)
         if fatal is not None:
             self._breaker.stop(fatal)
@@ -512,7 +512,7 @@ class LLMClient:
         if is_transport(exc):
             if not isinstance(exc, openai.RateLimitError):
                 self._breaker.record(ok=False)
-            return _Retryable(exc, retry_after(exc))
+            return Retryable(exc, retry_after(exc))
         if isinstance(exc, openai.APIStatusError):
             if _CONTEXT_SAID.search(self._line(exc)):
                 return LLMContextExceeded(f"端点说请求超出了模型的上下文：{self._line(exc)}")

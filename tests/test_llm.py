@@ -134,6 +134,53 @@ def test_malformed_json_is_reasked_not_retried(mode, llm_server, llm_client):
     assert llm_server.requests(ALL) == 2
     assert record["llm"]["usage"]["requests"] == 2 and record["llm"]["usage"]["retries"] == 0
     assert set(record["field_status"].values()) == {"accepted"}
+    # Asked again with a changed request: the answer, and what is wrong with it, in Chinese.
+    first, again = (s.body["messages"] for s in llm_server.seen if s.task == ALL)
+    assert len(again) == len(first) + 2 and again[-2]["role"] == "assistant"
+    assert again[-1]["content"].startswith("上面的回答不符合要求：不是一个 JSON 对象")
+
+
+def test_a_reask_names_the_first_errors_and_an_answer_repeated_is_not_asked_again(
+    llm_server, llm_client
+):
+    rows = [7] * 40  # fifty errors and more: forty rows not strings, agency not a string
+    llm_server.script = lambda task, n: Reply(
+        {"s2": rows, "s3": rows, "s4": [], "agency": 1, "year": 2024, "claims": []}
+    )
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=llm_client(), settings=VERIFY)
+    (error,) = record["llm"]["errors"]
+    assert error.startswith(f"{ALL}: llm.schema: 2 次回答都不符合格式：s2 第 1 项 应为字符串")
+    assert llm_server.requests(ALL) == 2  # the same answer again: no third ask
+    reask = llm_server.seen[-1].body["messages"][-1]["content"]
+    assert reask == (
+        "上面的回答不符合要求：s2 第 1 项 应为字符串；s2 第 2 项 应为字符串；"
+        "s2 第 3 项 应为字符串，另有 78 处。请改正后重新回答完整的 JSON 对象。"
+    )
+
+
+def test_a_format_refused_mid_run_is_asked_in_the_next_mode_not_counted_an_outage(
+    llm_server, llm_client, tmp_path
+):
+    """A profile that found json_schema and tools honoured; the server now refuses
+    json_schema, naming it: the report is asked again with tools, the client keeps tools,
+    and nothing counts as a transport failure."""
+    from gouji.endpoint import Profile, cached
+
+    truthful(llm_server)
+    refusal = Reply(status=400, message="Invalid schema for response_format 'answer'")
+    llm_server.script = lambda task, n: (
+        refusal if llm_server.seen[-1].mode == "json_schema" else None
+    )
+    profile = Profile("json_schema", "检查", ("json_schema", "tools"), ratio=1.0)
+    client = llm_client(mode=None, profile=profile)
+    record = extract_file(shared_path("seeds", f"{SEED}.txt"), llm=client, settings=VERIFY)
+    assert record["llm"]["errors"] == [] and record["llm"]["structured_output"] == "tools"
+    assert record["llm"]["structured_output_why"].startswith("json_schema 被端点拒绝（HTTP 400：")
+    usage = record["llm"]["usage"]
+    assert (usage["failures"], usage["retries"], usage["requests"]) == (0, 0, 1)
+    assert [s.mode for s in llm_server.seen] == ["json_schema", "tools"]
+    assert cached(client.settings).mode == "tools"  # and so does the next run
+    assert set(record["field_status"].values()) == {"accepted"}
 
 
 def _prompt(server) -> str:
