@@ -211,9 +211,13 @@ class _Breaker:
             self.probing = True  # half-open: this request is the probe
             return None
 
-    def record(self, ok: bool) -> None:
+    def record(self, ok: bool | None) -> None:
+        """A request's end: answered (True), a transport failure (False), or neither (None:
+        a 429, the endpoint pacing us). Whichever, a probe is over."""
         with self.lock:
             self.probing = False
+            if ok is None:
+                return
             self.failures = 0 if ok else self.failures + 1
             if self.failures >= self.limit:
                 self.opened_at = time.monotonic()
@@ -470,9 +474,11 @@ class LLMClient:
                 for chunk in stream:
                     streamed.add(chunk)
                     if watch.looping(streamed.written):
-                        self._breaker.record(ok=True)
+                        self._breaker.record(True)
                         return streamed, True
         except openai.OpenAIError as exc:
+            # The endpoint answered, if only to refuse; a 429 is neither way.
+            self._breaker.record(None if is_transport(exc) else True)
             if self._refuse(exc, kwargs):
                 kwargs.pop("stream_options")
                 return self._stream(kwargs)  # asked again without it, not counted a failure
@@ -480,9 +486,9 @@ class LLMClient:
         except Exception as exc:
             if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore"):
                 raise
-            self._breaker.record(ok=False)  # the connection broke mid-answer
+            self._breaker.record(False)  # the connection broke mid-answer
             raise Retryable(exc, None) from None
-        self._breaker.record(ok=True)
+        self._breaker.record(True)
         return streamed, False
 
     def _refuse(self, exc: BaseException, kwargs: dict) -> bool:
@@ -511,7 +517,7 @@ class LLMClient:
 
         if is_transport(exc):
             if not isinstance(exc, openai.RateLimitError):
-                self._breaker.record(ok=False)
+                self._breaker.record(False)
             return Retryable(exc, retry_after(exc))
         if isinstance(exc, openai.APIStatusError):
             if _CONTEXT_SAID.search(self._line(exc)):
