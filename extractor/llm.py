@@ -504,7 +504,7 @@ class LLMClient:
             self.stream_usage = False
             return True
         if modes.is_format_refusal(status, line):
-            raise Refused(f"HTTP {status}：{_message(exc)}")
+            raise Refused(redact(f"HTTP {status}：{_message(exc)}", self.settings.secrets))
         fatal = fatal_reason(exc)
         if fatal is not None:
             self._breaker.stop(fatal)

@@ -1,9 +1,10 @@
 """Candidates from two witnesses → one candidate per key, and the disagreements.
 
 The LLM is a second, independent witness, and an untrusted one: only a true witness can
-move a value. It copies each table's rows as printed (label and cell strings); its rows are
-matched to the template by their labels, and its values count only where they are printed
-in the source: where its strings, joined in order, give exactly the cells the reader found
+move a value. It copies each table's rows as printed (the first characters of the label,
+and the cells' strings); its rows are matched to the template by the labels the table
+prints where those characters stand, and its values count only where they are printed in
+the source: where its strings, joined in order, give exactly the cells the reader found
 after that row's label, so each string stands at one place and grounds one key. Per key:
 
 * both witnesses agree → the value keeps (or, for a value the reader could not place with
@@ -17,8 +18,10 @@ after that row's label, so each string stands at one place and grounds one key. 
 
 A witness whose grounded values mostly disagree with what the reader placed with
 certainty is set aside for the document. Claims are the union of both witnesses' claims,
-each grounded by its quote. Meta the reader missed is taken from the LLM where the opening
-prints it; two different years are a finding.
+the witness's read where its quotes stand in the prose, by the reader's parser. Meta the
+reader missed is taken from the LLM where the opening prints it; two different years are
+a finding. A vision witness's values (``reconcile_pages``) are weighed against OCR's
+reading of a scan: it read the page, so it confirms or disputes, never fills in.
 """
 
 from __future__ import annotations
