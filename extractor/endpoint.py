@@ -168,14 +168,14 @@ def check(settings: LLMSettings, say: Callable[[str], None], patience: float = P
         breaker_failures=10**6,
     )
     client = LLMClient(replace(probe_settings, profile=Profile.assumed(settings.mode)))
-    waited = [0.0]
+    waiting = _Waiting(patience, say)
     tried: list[tuple[str, str]] = []
     honoured: list[str] = []
     ratios: list[float] = []
     thinks = False
     try:
         for mode in (settings.mode,) if settings.mode else modes.MODES:
-            outcome = _probe(client, mode, settings, where, say, waited, patience)
+            outcome = _probe(client, mode, settings, where, waiting)
             tried.append((mode, outcome.said))
             if outcome.ok:
                 honoured.append(mode)
@@ -219,6 +219,15 @@ def check(settings: LLMSettings, say: Callable[[str], None], patience: float = P
 
 
 @dataclass
+class _Waiting:
+    """The check's patience with an endpoint that asks it to wait, all modes together."""
+
+    patience: float
+    say: Callable[[str], None]
+    waited: float = 0.0
+
+
+@dataclass
 class _Outcome:
     ok: bool
     said: str
@@ -226,7 +235,9 @@ class _Outcome:
     thinks: bool = False
 
 
-def _probe(client: LLMClient, mode: str, settings, where: str, say, waited, patience) -> _Outcome:
+def _probe(
+    client: LLMClient, mode: str, settings: LLMSettings, where: str, waiting: _Waiting
+) -> _Outcome:
     """One mode's tiny request, asked again as the endpoint asks while patience lasts."""
     import openai
 
@@ -254,20 +265,20 @@ def _probe(client: LLMClient, mode: str, settings, where: str, say, waited, pati
                     f"无法连接 LLM 端点 {where}（{reason}）；请检查 OPENAI_BASE_URL 和服务是否在运行"
                 ) from None
             wait = client.backoff(exc, attempt)
-            if waited[0] + wait > patience:
+            if waiting.waited + wait > waiting.patience:
                 reason = redact(one_line(cause), settings.secrets)
                 raise EndpointUnavailable(
                     f"LLM 端点 {where} 回答 HTTP {cause.status_code}（{reason}），"
-                    f"等了 {waited[0]:g} 秒仍未好转；请稍后再试，或检查 OPENAI_BASE_URL 和模型 "
+                    f"等了 {waiting.waited:g} 秒仍未好转；请稍后再试，或检查 OPENAI_BASE_URL 和模型 "
                     f"{settings.model}"
                 ) from None
             busy = "限流" if cause.status_code == 429 else "忙"
-            say(
+            waiting.say(
                 f"LLM 端点{busy}（HTTP {cause.status_code}），按要求等 {wait:g} 秒后再试"
-                f"（已等 {waited[0]:g}/{patience:g} 秒）"
+                f"（已等 {waiting.waited:g}/{waiting.patience:g} 秒）"
             )
             time.sleep(wait)
-            waited[0] += wait
+            waiting.waited += wait
             continue
         except LLMUnavailable as exc:  # a refused key, an exhausted quota, an unknown model
             raise EndpointUnavailable(f"LLM 端点 {where} {_fatal_said(exc, settings)}") from None
