@@ -45,6 +45,11 @@ _FILLER = (
 )
 
 
+def generated_gold(index: int, seed: int = 0, layout: str = "tab_rows") -> dict:
+    """The gold of ``write_reports``'s report ``index`` (its padding states no figure)."""
+    return generate(seed + index, layout=layout, variants=(), inject_error=False).gold
+
+
 def write_reports(
     folder: Path, count: int, target_bytes: int = 8192, seed: int = 0, layout: str = "tab_rows"
 ) -> list[Path]:
@@ -181,9 +186,11 @@ def _named_fields_model():
     """What whole-report prompting asks for (and gouji asked until its answers became rows
     as printed): every table field named in the schema with its Chinese label, a row model
     per kind of row, the claims and meta, in one answer."""
+    from typing import Literal
+
     from pydantic import Field, create_model
 
-    from gouji.tasks import ProseClaim, ResponseModel
+    from gouji.tasks import ResponseModel
     from gouji.template import (
         S2_ROWS,
         S2_STOCK_COLUMN_LABELS,
@@ -220,9 +227,16 @@ def _named_fields_model():
                   **counts(S4_COLUMN_LABELS))  # fmt: skip
     part4 = model("Part4", "四、政府信息公开行政复议、行政诉讼情况。",
                   **{g: (group, Field(description=v)) for g, v in S4_GROUP_LABELS.items()})  # fmt: skip
-    claims = model(
-        "ProseClaims", "正文中陈述数量、金额或比例的数字。", claims=(list[ProseClaim], ...)
+    claim = model(
+        "ProseClaim",
+        "正文中的一个数。",
+        metric=(str, ...),
+        value=(float, ...),
+        unit=(str, ...),
+        qualifier=(Literal["exact", "at_least", "about"], ...),
+        quote=(str, ...),
     )
+    claims = model("ProseClaims", "正文中陈述数量、金额或比例的数字。", claims=(list[claim], ...))
     meta = model(
         "Meta",
         "报告的发布机关和年度。",
@@ -233,8 +247,9 @@ def _named_fields_model():
     return model("WholeReport", "整份报告。", **{k: (v | None, None) for k, v in parts.items()})
 
 
-def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, list[str], int]:
-    """The requests gouji sends for these reports, the reports it read, and the context."""
+def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, list[dict], int]:
+    """The requests gouji sends for these reports, the records of the reports it read, and
+    the context."""
     client = _client(server.base_url, None)
     before = len(server.seen)
     out = io.StringIO()
@@ -242,43 +257,54 @@ def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, lis
               quiet=True)  # fmt: skip
     client.close()
     records = [json.loads(line) for line in out.getvalue().splitlines()]
-    read = [r["document"] for r in records if r["status"] == "ok"]
+    read = [r for r in records if r["status"] == "ok"]
     return server.seen[before:], read, client.settings.context_tokens
 
 
 def _whole_report(server: ScriptedLLM, documents: list[str]) -> list:
-    """The same reports asked once each, whole, for every named field."""
-    whole = _named_fields_model()
+    """The same reports asked once each, whole, for every named field (in tools mode, as
+    gouji asked before)."""
+    from gouji import modes
+
+    schema = _named_fields_model().model_json_schema()
     server.script = lambda task, n: Reply({})  # every part of it may be left out
     client = _client(server.base_url, None)
-    client._state.usage = Usage()  # what the client counts a request against, outside ask
     before = len(server.seen)
     for document in documents:
         view = sources.load(document).source.view
-        client._client.chat.completions.create(
-            model="benchmark",
-            response_model=whole,
-            messages=[{"role": "user", "content": _WHOLE_PROMPT + view}],
-            max_retries=0,
+        messages = [{"role": "user", "content": _WHOLE_PROMPT + view}]
+        client._openai.chat.completions.create(
+            model="benchmark", **modes.request("tools", schema, messages)
         )
     client.close()
     server.script = lambda task, n: None
     return server.seen[before:]
 
 
+def _labeled(name: str, folder: Path, count: int) -> list[tuple[Path, dict | None]]:
+    """A token set's reports, each with its gold when it has one (the corpus has none)."""
+    if name == "generated":
+        paths = sorted(folder.glob("*.txt"))[:count]
+        return [(p, generated_gold(i)) for i, p in enumerate(paths)]
+    return [(item.document, item.gold) for item in sets.items(name)]
+
+
 def tokens(folder: Path, count: int) -> dict:
-    """Request tokens per report as the server sees them (prompt, schema and text alike), on
-    each set, against whole-report prompting; and the largest request against the context."""
+    """Tokens per report as the server counts them, on each set: the request (prompt,
+    schema and text alike) against whole-report prompting, the largest request against the
+    context, and the answer a true witness gives (the oracle of the test server, from the
+    gold files; the corpus has none) against the 800 tokens a report's 200 figures and its
+    claims should take."""
     server = ScriptedLLM().start()
     figures: dict = {}
     try:
         for name in TOKEN_SETS:
-            if name == "generated":
-                paths = sorted(folder.glob("*.txt"))[:count]
-            else:
-                paths = [item.document for item in sets.items(name)]
-            if not paths:
+            labeled = _labeled(name, folder, count)
+            if not labeled:
                 continue
+            paths = [p for p, _ in labeled]
+            golds = [(p, g) for p, g in labeled if g is not None]
+            server.oracle = Oracle.of(golds) if len(golds) == len(labeled) else None
             one: dict = {}
             for mode in ("verify", "fallback"):
                 seen, read, context = _asked(server, paths, mode)
@@ -286,7 +312,10 @@ def tokens(folder: Path, count: int) -> dict:
                 one[mode] = sum(s.tokens for s in seen) / len(read)
                 one[f"{mode}_schema"] = sum(s.format_tokens for s in seen) / len(read)
                 one[f"{mode}_largest"] = max(s.tokens + s.body["max_tokens"] for s in seen)
-            seen = _whole_report(server, read)
+                answers = [r["llm"]["usage"]["completion_tokens"] for r in read]
+                one[f"{mode}_answer"] = sum(answers) / len(read) if server.oracle else None
+                one[f"{mode}_answer_max"] = max(answers) if server.oracle else None
+            seen = _whole_report(server, [r["document"] for r in read])
             one["whole"] = sum(s.tokens for s in seen) / len(read)
             one["whole_schema"] = sum(s.format_tokens for s in seen) / len(read)
             for mode in ("verify", "fallback"):
@@ -302,6 +331,15 @@ def tokens(folder: Path, count: int) -> dict:
             f"  verify {one['verify']:6.0f}（{one['verify_schema']:3.0f}）{one['verify_ratio']:5.2f} 倍"
             f"  fallback {one['fallback']:6.0f}，{one['fallback_ratio']:5.2f} 倍"
             f"  最大请求 {largest}/{one['context']}"
+        )
+    print("每份报告的回答 token（如实作答的证人；目标 ≤ 800）")
+    for name, one in figures.items():
+        if one["verify_answer"] is None:
+            print(f"  {name:<9} —（没有标注，无从如实作答）")
+            continue
+        print(
+            f"  {name:<9} verify 平均 {one['verify_answer']:5.0f}，最多 {one['verify_answer_max']:4d}"
+            f"  fallback 平均 {one['fallback_answer']:5.0f}，最多 {one['fallback_answer_max']:4d}"
         )
     return figures
 
@@ -445,7 +483,67 @@ def tables(folder: Path, quick: bool) -> dict:
     return figures
 
 
-SECTIONS = ("reader", "llm", "tokens", "memory", "ocr", "tables")
+def servers(folder: Path) -> dict:
+    """Each server profile of the test server (``llm_server.PROFILES``: how llama.cpp,
+    Ollama, relays, DeepSeek and reasoning models behave) through ``gouji extract`` on the
+    labeled reports, with a true witness: the mode the start check chose, the requests,
+    tokens and seconds per report, the answers that failed and the wrong values accepted
+    (which must be none). Fakes: the seconds are this machine's, not a model's."""
+    from click.testing import CliRunner
+
+    from gouji.cli import cli
+
+    from .llm_server import PROFILES
+    from .score import same
+
+    items = [*sets.items("seeds"), *sets.items("real")]
+    if not items:
+        return {}
+    golds = {str(item.document): item.gold for item in items}
+    figures: dict = {}
+    print(
+        f"各种服务器（测试服务器模拟的行为，如实作答；{len(items)} 份标注报告，每份一次 gouji extract）"
+    )
+    for name in PROFILES:
+        server = ScriptedLLM(name).start()
+        server.oracle = Oracle.of([(item.document, item.gold) for item in items])
+        env = {"OPENAI_BASE_URL": server.base_url, "GOUJI_MODEL": "m",
+               "GOUJI_CACHE_DIR": str(folder / f"cache-{name}")}  # fmt: skip
+        out = folder / f"{name}.jsonl"
+        started = time.perf_counter()
+        CliRunner(env=env).invoke(
+            cli, ["extract", *map(str, golds), "-o", str(out), "--quiet", "--timeout", "5"]
+        )
+        elapsed = time.perf_counter() - started
+        server.stop()
+        records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+        usage = Usage()
+        for record in records:
+            usage.add(Usage(**record["llm"]["usage"]))
+        one = {
+            "mode": records[0]["llm"]["structured_output"],
+            "requests": usage.requests / len(records),
+            "prompt": usage.prompt_tokens / len(records),
+            "completion": usage.completion_tokens / len(records),
+            "seconds": elapsed / len(records),
+            "failed": sum(len(r["llm"]["errors"]) for r in records),
+            "accepted": sum(s == "accepted" for r in records for s in r["field_status"].values()),
+            "wrong": sum(
+                status == "accepted" and not same(r["fields"][k], golds[r["document"]]["fields"][k])
+                for r in records
+                for k, status in r["field_status"].items()
+            ),
+        }
+        figures[name] = one
+        print(
+            f"  {name:<17} {one['mode']:<12} 每份 {one['requests']:4.1f} 次请求，"
+            f"提示 {one['prompt']:5.0f}、回答 {one['completion']:4.0f} token，{one['seconds']:5.2f} 秒；"
+            f"失败的回答 {one['failed']:2d}，接受 {one['accepted']}，其中错误 {one['wrong']}"
+        )
+    return figures
+
+
+SECTIONS = ("reader", "llm", "tokens", "servers", "memory", "ocr", "tables")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -473,6 +571,8 @@ def main(argv: list[str] | None = None) -> None:
         if "tokens" in chosen:
             figures["tokens"] = tokens(folder / "speed", 10 if args.quick else 30)
             figures["witness"] = witness_benefit()
+        if "servers" in chosen:
+            figures["servers"] = servers(folder)
         if "memory" in chosen:
             figures["memory"] = memory(folder, (200, 2000) if args.quick else (1000, 10000))
         if "ocr" in chosen:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import click
 
-from . import batch, crossyear, formats
+from . import batch, crossyear, endpoint, formats
 from . import cluster as ray_cluster
 from .cli_chinese import Group
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
 from .limits import Limits
-from .llm import MODES, LLMSettings, check_endpoint, library_logs
+from .llm import MODES, LLMSettings, library_logs
 from .panel import FORMATS as PANEL_FORMATS
 from .record import document_key, dumps
 from .rules import RULES
@@ -115,7 +115,8 @@ def settings_options(function):
             "--structured-output",
             type=click.Choice(MODES),
             default=None,
-            help="instructor 的结构化输出方式；默认按端点选择（DeepSeek、Ollama 用 json，其余用 tools）。",
+            help="结构化输出方式；默认由运行前的检查选出端点支持的最好一种"
+            "（依次试 json_schema、tools、json、md_json，结果按端点和模型缓存）。",
         ),
         # The option's old name, until the next release.
         click.option("--llm-mode", "old_llm_mode", type=click.Choice(MODES), hidden=True),
@@ -125,7 +126,7 @@ def settings_options(function):
             metavar="S",
             default=LLMSettings.timeout,
             show_default=True,
-            help="单次请求超时（秒）。",
+            help="端点最长可以多久没有任何输出（秒）；回答是流式读取的，写得慢不算超时。",
         ),
         click.option(
             "--cache-dir",
@@ -151,11 +152,22 @@ def settings_options(function):
             "放不下时表格与正文、各表分开提问。",
         ),
         click.option(
+            "--llm-vision",
+            is_flag=True,
+            help="扫描件的表格页另以图片发给看图的模型（同一端点），与 OCR 的读数核对；默认不发。",
+        ),
+        click.option(
+            "--vision-model",
+            default=None,
+            metavar="NAME",
+            help="看图的模型（环境变量 GOUJI_VISION_MODEL），默认与 --model 相同。",
+        ),
+        click.option(
             "--concurrency",
             type=click.IntRange(min=1, max=256),
             default=None,
             metavar="N",
-            help="同时向 LLM 端点处理的报告数（默认 8）。",
+            help="同时向 LLM 端点处理的报告数（默认：端点说明的并行数，如 llama.cpp 的 slots；否则 8）。",
         ),
         click.option(
             "--rate-limit",
@@ -183,7 +195,7 @@ def settings_options(function):
             "-v",
             "--verbose",
             is_flag=True,
-            help="在标准错误上显示 openai、httpx、instructor 的日志（密钥和网址中的凭据已隐去）。",
+            help="在标准错误上显示 openai、httpx 的日志（密钥和网址中的凭据已隐去）。",
         ),
     ]
 
@@ -210,12 +222,14 @@ def settings_options(function):
                 requests_per_second=kwargs.pop("rate_limit"),
                 ocr=kwargs.pop("ocr"),
                 ocr_cache=kwargs.pop("ocr_cache"),
+                vision=kwargs.pop("llm_vision"),
+                vision_model=kwargs.pop("vision_model"),
             )
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
         if settings.uses_llm:
-            library_logs(kwargs.pop("verbose"), settings.llm.api_key)
-            _check_endpoint(settings.llm)
+            library_logs(kwargs.pop("verbose"), settings.llm.secrets)
+            settings = _start(settings)
         else:
             kwargs.pop("verbose")
         return function(*args, settings=settings, **kwargs)
@@ -225,14 +239,25 @@ def settings_options(function):
     return wrapper
 
 
-def _check_endpoint(llm: LLMSettings) -> None:
-    """Before any document, and before anything is written: one line and status 2 when the
-    endpoint, the key or the model fails."""
+def _start(settings: Settings) -> Settings:
+    """Before any document, and before anything is written: the endpoint's start check
+    (none when a former run's is cached), its findings put in the settings (the mode, the
+    server's parallel slots as the concurrency unless the user gave one); one line and
+    status 2 when the endpoint cannot serve the run."""
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
-        check_endpoint(llm)
+        llm, asked = endpoint.start(settings.llm, say)
+        if asked:
+            say(f"LLM 端点检查：{llm.profile.describe()}")
+        if llm.vision is not None:
+            vision, asked = endpoint.start(llm.vision, say)
+            llm = replace(llm, vision=vision)
+            if asked:
+                say(f"看图模型检查：{vision.profile.describe()}")
     except EndpointUnavailable as exc:
         click.echo(f"错误：{exc}；或用 --llm off 只用读取器。", err=True)
         sys.exit(2)
+    return replace(settings, llm=llm, concurrency=settings.concurrency or llm.profile.slots)
 
 
 @cli.command()

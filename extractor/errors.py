@@ -24,6 +24,8 @@
     │   ├── LLMEmptyAnswer        llm.empty
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
+    │   ├── LLMCopied             llm.copied
+    │   ├── LLMRepeating          llm.repeating
     │   ├── LLMBudgetExceeded     llm.budget
     │   ├── LLMContextExceeded    llm.context
     │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
@@ -157,6 +159,18 @@ class LLMTruncated(LLMError):
 
 class LLMSchemaError(LLMError):
     code = "llm.schema"
+
+
+class LLMCopied(LLMError):
+    """An answer that copies the prompt's own wording into its values: no witness."""
+
+    code = "llm.copied"
+
+
+class LLMRepeating(LLMError):
+    """An answer stopped while it repeated itself (a model in a loop)."""
+
+    code = "llm.repeating"
 
 
 class LLMBudgetExceeded(LLMError):

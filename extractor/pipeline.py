@@ -10,33 +10,81 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks
+from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks, vision
 from .decide import decide
-from .errors import InputError, LLMError, NotAReport
+from .errors import InputError, LLMContextExceeded, LLMError, NotAReport
 from .formats import Loaded
 from .llm import LLMClient
 from .model import Usage
 from .prose import sentences
-from .reconcile import merge_claims, merge_meta, reconcile, witnessed
+from .reconcile import (
+    merge_claims,
+    merge_meta,
+    reconcile,
+    reconcile_pages,
+    witnessed,
+    witnessed_pages,
+)
 from .record import Record, failed_record, ok_record, skipped_record
 from .settings import Settings
-from .tasks import Asked, Failure
+from .tasks import PROSE, Asked, Failure
 from .template import PARTS
 
 
 def _ask(client: LLMClient, mode: str, view: str, found, result) -> Asked:
-    limits = client.settings.context_tokens, client.settings.max_output_tokens
-    requests, failures = tasks.requests_for(mode, view, found, result, *limits)
-    asked = Asked(Usage(), requests, failures=failures)
-    for request in requests:
-        name = request.task.name
-        try:
-            asked.add(
-                request, client.ask(name, request.text, asked.usage, request.max_tokens).fields
+    """The report's questions, planned for the context the client knows; what a server
+    turned out to cut to a smaller context is planned again for that one, once."""
+    texts = tasks.table_texts(mode, view, found, result)
+    lines = tasks.prose_lines(view, found)
+    cap, context = client.settings.max_output_tokens, client.context_tokens
+    requests, failures = tasks.requests_for(texts, lines, context, cap, client.thinking)
+    asked = Asked(Usage(), failures=failures)
+    while requests:
+        cut: list = []
+        for request in requests:
+            asked.requests.append(request)
+            name = request.task.name
+            try:
+                answer = client.ask(name, request.text, asked.usage, request.max_tokens)
+            except LLMContextExceeded as exc:
+                if client.context_tokens < context:
+                    cut.append(request)
+                asked.failures.append(Failure(name, exc))
+                continue
+            except LLMError as exc:
+                asked.failures.append(Failure(name, exc))
+                continue
+            asked.add(request, answer.fields)
+            asked.modes.add(answer.mode)
+        requests = []
+        if cut:
+            context = client.context_tokens
+            again = {p: texts[p] for r in cut for p in r.task.parts}
+            lines_again = lines if any(PROSE in r.task.units for r in cut) else []
+            requests, failures = tasks.requests_for(
+                again, lines_again, context, cap, client.thinking
             )
-        except LLMError as exc:
-            asked.failures.append(Failure(name, exc))
+            asked.failures += failures
     return asked
+
+
+def _llm_block(client: LLMClient, witness: str, asked: Asked, merged, ungrounded: int) -> dict:
+    """The record's ``llm``: who was asked, how (the structured-output mode, and why that
+    one), what it cost and what went wrong."""
+    return {
+        "mode": witness,
+        "model": client.settings.model,
+        "endpoint": client.endpoint,
+        "structured_output": "+".join(sorted(asked.modes)) or client.mode,
+        "structured_output_why": client.why,
+        "context_tokens": client.context_tokens,
+        **asked.record(),
+        # The endpoint did not answer some task: a resumed run asks again.
+        "unavailable": asked.unavailable,
+        "ungrounded_claims": ungrounded,
+        "ungrounded_fields": len(merged.ungrounded),
+        "set_aside": merged.set_aside,
+    }
 
 
 def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = None) -> Record:
@@ -57,26 +105,33 @@ def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = N
     notes = loaded.notes + result.notes
     disputed: dict = {}
     llm_block = None
+    on_page: set[str] = set()  # keys a vision model read on the page as OCR did
     if llm is not None and settings.witness != "off":
         asked = _ask(llm, settings.witness, view, found, result)
-        merged = reconcile(result, witnessed(asked.tables, result, view), source)
+        merged = reconcile(result, witnessed(asked.tables, result, view, found.regions), source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes
-        prose, ungrounded = merge_claims(prose, asked.claims, source)
+        spans = found.prose_spans(len(view))
+        prose, ungrounded = merge_claims(prose, asked.claims, source, spans)
         findings += merge_meta(report_meta, asked.meta, view)
-        llm_block = {
-            "mode": settings.witness,
-            "model": llm.settings.model,
-            "endpoint": llm.endpoint,
-            "instructor_mode": llm.mode,
-            "context_tokens": llm.settings.context_tokens,
-            **asked.record(),
-            # The endpoint did not answer some task: a resumed run asks again.
-            "unavailable": asked.unavailable,
-            "ungrounded_claims": ungrounded,
-            "ungrounded_fields": len(merged.ungrounded),
-            "set_aside": merged.set_aside,
-        }
+        llm_block = _llm_block(llm, settings.witness, asked, merged, ungrounded)
+        if loaded.ocr is not None and llm.vision is not None:
+            rows, failed = vision.ask_pages(llm.vision, loaded, found, result, asked.usage)
+            read = reconcile_pages(
+                candidates, findings, witnessed_pages(rows, view, found.regions), source
+            )
+            candidates, findings, on_page = read.candidates, read.findings, read.settled
+            disputed |= read.disputed
+            notes += read.notes
+            llm_block["vision"] = {
+                "model": llm.vision.settings.model,
+                "structured_output": llm.vision.mode,
+                "errors": [str(f) for f in failed],
+                "confirmed_fields": len(on_page),
+                "disputed_fields": len(read.disputed),
+                "set_aside": read.set_aside,
+            }
+            llm_block["usage"] = asked.usage.to_dict()
 
     confirmation = splits.confirm(
         result.cuts, result.open_rows, candidates, result.sums, loaded.ocr is None
@@ -104,7 +159,10 @@ def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = N
     if loaded.ocr is not None:
         read_at = {k: source.raw_span(*c.span) for k, c in candidates.items() if c.span}
         scan = loaded.ocr.evidence(read_at)
-        findings += checks.check_confidence(scan["confidence"], values, known)
+        # A value a vision model read on the page as OCR did needs no identity to vouch for
+        # OCR's doubt about it (identities are still checked above).
+        doubted = {k: c for k, c in scan["confidence"].items() if k not in on_page}
+        findings += checks.check_confidence(doubted, values, known)
 
     fields, status, spans, witness = decide(candidates, findings, source)
     return ok_record(

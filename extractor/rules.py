@@ -90,6 +90,8 @@ _ALL: list[Rule] = [
     Rule("llm.endpoint", "llm", "LLM 端点未通过运行前的检查"),
     Rule("llm.truncated", "llm", "LLM 的回答被截断"),
     Rule("llm.schema", "llm", "LLM 的回答不符合格式"),
+    Rule("llm.copied", "llm", "LLM 的回答照抄了提示中的说明"),
+    Rule("llm.repeating", "llm", "LLM 的回答陷入重复，已停止"),
     Rule("llm.budget", "llm", "超出每份报告的 token 预算"),
     Rule("llm.context", "llm", "请求超出模型的上下文"),
     # across years (crossyear)

@@ -51,10 +51,14 @@ class Settings:
         env: Mapping[str, str] = os.environ,
         ocr: str = "auto",
         ocr_cache: Path | None = None,
+        vision: bool = False,
+        vision_model: str | None = None,
         **llm_options: Any,
     ) -> Settings:
         """The settings a user gave (``None`` options: not given), completed from the
-        environment. With a model configured the witness defaults to ``verify``."""
+        environment. With a model configured the witness defaults to ``verify``. With
+        ``vision``, scans' table pages also go to a vision model on the same endpoint
+        (``vision_model``, ``GOUJI_VISION_MODEL``, else the model)."""
         values = {
             "model": env.get("GOUJI_MODEL"),
             "base_url": env.get("OPENAI_BASE_URL"),
@@ -63,6 +67,9 @@ class Settings:
         }
         values |= {k: v for k, v in llm_options.items() if v is not None}
         llm = LLMSettings(**values)
+        if vision:
+            model = vision_model or env.get("GOUJI_VISION_MODEL") or llm.model
+            llm.vision = replace(llm, model=model, mode=None, vision=None)
         witness = witness or ("verify" if llm.configured else "off")
         if witness not in WITNESS_MODES:
             raise SettingsError(f"未知的 LLM 证人模式 {witness}（可选 {'、'.join(WITNESS_MODES)}）")
@@ -118,6 +125,8 @@ class Settings:
             }
             if self.llm.max_tokens_per_doc:  # a budget decides which requests are sent
                 out["budget"] = self.llm.max_tokens_per_doc
+            if self.llm.vision is not None:  # off by default: earlier fingerprints hold
+                out["vision"] = [self.llm.vision.model, self.llm.vision.resolved_mode()]
         return out
 
     def fingerprint(self) -> str:
@@ -136,7 +145,7 @@ class Settings:
             "fingerprint": self.fingerprint(),
         }
         if self.uses_llm:
-            out |= {"model": self.llm.model, "instructor_mode": self.llm.resolved_mode()}
+            out |= {"model": self.llm.model, "structured_output": self.llm.resolved_mode()}
         return out
 
     def describe(self) -> str:

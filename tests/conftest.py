@@ -79,7 +79,7 @@ def llm_server():
 
 @pytest.fixture
 def llm_client(llm_server, tmp_path):
-    """A real openai + instructor client pointed at the scripted local server."""
+    """A real openai client pointed at the scripted local server."""
     from gouji.llm import LLMClient, LLMSettings
 
     clients = []

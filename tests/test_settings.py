@@ -92,9 +92,9 @@ def test_the_environment_is_read_once_into_the_object():
         "qwen2.5:7b",
         5,
     )
-    assert settings.llm.resolved_mode() == "json"  # chosen from the endpoint
+    assert settings.llm.resolved_mode() == "auto"  # the start check chooses it
     assert settings.describe() == (
-        "读取器 + LLM（verify，qwen2.5:7b，json）；单个文件上限 52428800 字节；"
+        "读取器 + LLM（verify，qwen2.5:7b，auto）；单个文件上限 52428800 字节；"
         f"设置指纹 {settings.fingerprint()}"
     )
     assert Settings.from_env(env={}) == Settings()
