@@ -105,13 +105,12 @@ def extract_loaded(
         scan = loaded.ocr.evidence(read_at)
         findings += checks.check_confidence(scan["confidence"], values, known)
 
-    fields, status, spans, witness = decide(candidates, findings, source)
     return ok_record(
         loaded,
         template=found.template,
         meta=report_meta,
         source=page.source,
-        decided=(fields, status, spans, witness),
+        decided=decide(candidates, findings, source),
         claims=[c.to_dict() for c in prose],
         findings=[f.to_dict() for f in findings],
         candidates=disputed,

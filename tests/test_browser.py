@@ -196,7 +196,7 @@ def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
     address = app(store)
     first = _enter_name(browser, address, "甲")
     tab_jia = browser.current_window_handle
-    (held,) = [i for i in queue.items() if i.held_by == "甲"]
+    (held,) = [i for i in queue.reads.items() if i.held_by == "甲"]
     browser.shot("jia-opens-an-item")
     with store.engine.begin() as conn:  # ten quiet minutes later: the hold has run out
         conn.execute(store.t.review_items.update().values(held_until=time.time() - 1))
@@ -216,18 +216,18 @@ def test_two_reviewers_a_lapsed_hold_and_a_stale_page(store, app, browser):
     assert "已由乙处理" in _page_text(browser)
     browser.shot("jia-is-told-why-3-was-not-saved")
     assert _heading(browser) != first  # 甲 is on a fresh item now, shown with its value
-    (fresh,) = [i for i in queue.items() if i.held_by == "甲"]
+    (fresh,) = [i for i in queue.reads.items() if i.held_by == "甲"]
     assert fresh.id != held.id
     assert _box(browser, f".st-key-typed_{fresh.id} input").get_attribute("value") == ""
     audit = store.audit()
-    assert [(c["reviewer"], c["key"], c["new_value"]) for c in audit] == [("乙", held.key, 7)]
+    assert [(c.reviewer, c.key, c.new_value) for c in audit] == [("乙", held.key, 7)]
     assert store.values(held.document_id)[held.key] == 7
 
     browser.switch_to.new_window("tab")  # a second tab under 甲's name is told
     _enter_name(browser, address, "甲")
     _wait(lambda: "正以「甲」的名义复核" in _page_text(browser), what="the same-name warning")
     browser.shot("a-second-session-named-jia-is-told")
-    mine = {i.held_session for i in queue.items() if i.held_by == "甲"}
+    mine = {i.held_session for i in queue.reads.items() if i.held_by == "甲"}
     assert len(mine) == 2  # each tab holds its own item
 
 
@@ -250,15 +250,15 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     _box(browser, "input[aria-label^='备注']").send_keys("看错行了")
     box.send_keys(Keys.ESCAPE)
     browser.shot("typed-35-not-saved")
-    (held,) = [i for i in queue.items() if i.held_by == "丙"]
+    (held,) = [i for i in queue.reads.items() if i.held_by == "丙"]
     printed = held.value
     _press_until(browser, "c", lambda: store.audit(), "a confirmation")  # confirm as read
     _wait(lambda: _heading(browser) != first, what="the next item")
     (correction,) = store.audit()
-    assert (correction["item_id"], correction["decision"], correction["new_value"]) == (
+    assert (correction.item_id, correction.decision, correction.new_value) == (
         held.id, "confirm", printed,
     )  # fmt: skip
-    (following,) = [i for i in queue.items() if i.held_by == "丙"]
+    (following,) = [i for i in queue.reads.items() if i.held_by == "丙"]
     # The next item's own boxes (each box is keyed by its item), once they are drawn.
     box = _box(browser, f".st-key-typed_{following.id} input")
     assert box.get_attribute("value") == ""
@@ -276,8 +276,8 @@ def test_keys_stay_out_of_inputs_no_value_is_carried_and_undo(store, app, browse
     _wait(lambda: _heading(browser) == first, what="the undone item")
     browser.shot("undo-reopens-the-item")
     assert "已撤销" in _page_text(browser)
-    assert queue.item(held.id).status == "open"
-    assert [c["decision"] for c in store.audit()] == ["confirm", "undo"]
+    assert queue.reads.item(held.id).status == "open"
+    assert [c.decision for c in store.audit()] == ["confirm", "undo"]
     assert store.values(held.document_id)[held.key] == printed
 
     # A PDF's item: the value in its text first, then its page with the value boxed.
@@ -303,7 +303,7 @@ def test_a_queue_row_opens_its_item(store, app, browser):
     time.sleep(1.5)  # the grid draws its rows on a canvas
     grid = grids()[0]
     browser.shot("the-queue")
-    wanted = queue.items(limit=50)[3]
+    wanted = queue.reads.items(limit=50)[3]
     # The row's selection box, at the grid's left edge: the header, then rows 35 px high.
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", grid)
     time.sleep(0.5)
@@ -314,7 +314,7 @@ def test_a_queue_row_opens_its_item(store, app, browser):
     label = label_of(wanted.key)
     _wait(lambda: _heading(browser).endswith(label), what=f"the item {label}")
     browser.shot("the-row-opened-its-item")
-    assert queue.item(wanted.id).held_by == "戊"
+    assert queue.reads.item(wanted.id).held_by == "戊"
 
 
 def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, browser, monkeypatch):
@@ -335,8 +335,8 @@ def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, brows
         failed_record(str(tmp_path / "empty.txt"), "input.empty: 文件为空", "0" * 64)
     )
     queue = Review(store)
-    waiting = queue.count(Filter(document_id=doc))
-    assert waiting == 200 and queue.identity_breaks(doc) == []
+    waiting = queue.reads.count(Filter(document_id=doc))
+    assert waiting == 200 and queue.reads.identity_breaks(doc) == []
     printed = store.values(doc)
     address = app(store)
     _enter_name(browser, address, "丁")
@@ -348,13 +348,15 @@ def test_a_crawled_report_confirmed_in_a_few_keys_then_gold(tmp_path, app, brows
     tables = lambda: browser.find_elements(By.CSS_SELECTOR, "td[data-key]")  # noqa: E731
     keys += _press_until(browser, "d", tables, "the whole document")
     browser.shot("document-view-before")
-    keys += _press_until(browser, "a", lambda: queue.fully_reviewed(doc), "the document confirmed")
+    keys += _press_until(
+        browser, "a", lambda: queue.reads.fully_reviewed(doc), "the document confirmed"
+    )
     elapsed = time.time() - started
     _wait(lambda: "按原样确认了整份报告" in _page_text(browser), what="the confirmation")
     browser.shot("document-view-confirmed")
     assert keys <= 5 and elapsed <= 30, (keys, elapsed)
     assert store.values(doc) == printed
-    assert set(queue.states(doc).values()) <= {"accepted", "reviewed"}
+    assert set(queue.reads.states(doc).values()) <= {"accepted", "reviewed"}
     print(f"confirmed {waiting} items with {keys} keys in {elapsed:.1f} s")
 
     button = _wait(

@@ -37,7 +37,7 @@ def test_a_reviewer_must_give_a_name(app):
 
 
 def _held(queue, name="甲"):
-    (item,) = [i for i in queue.items() if i.held_by == name]
+    (item,) = [i for i in queue.reads.items() if i.held_by == name]
     return item
 
 
@@ -48,9 +48,9 @@ def test_taking_a_candidate_settles_the_item_and_moves_on(app, review_db, queue)
     at.button(key=f"take_{held.id}_0").click().run()
     assert _current(at) != first
     (correction,) = review_db.audit()
-    assert correction["item_id"] == held.id and correction["reviewer"] == "甲"
-    assert correction["version"] == 0 and correction["session"]
-    assert queue.item(held.id).status == "settled"
+    assert correction.item_id == held.id and correction.reviewer == "甲"
+    assert correction.version == 0 and correction.session
+    assert queue.reads.item(held.id).status == "settled"
     assert any("已保存" in s.value for s in at.success)
 
 
@@ -68,7 +68,7 @@ def test_typing_a_value_records_it_and_the_boxes_belong_to_the_item(app, review_
     at.text_input(key=f"note_{held.id}").input("按原件核对")
     at.button(key=f"FormSubmitter:typed_form_{held.id}-保存输入值").click().run()
     (correction,) = review_db.audit()
-    assert (correction["new_value"], correction["decision"], correction["note"]) == (
+    assert (correction.new_value, correction.decision, correction.note) == (
         42,
         "typed",
         "按原件核对",
@@ -84,10 +84,10 @@ def test_publisher_error_keeps_the_printed_value(app, review_db, queue):
     held = _held(queue)
     at.button(key=f"publisher_error_{held.id}").click().run()
     corrections = review_db.audit()
-    assert corrections[0]["decision"] == "publisher_error"
-    assert corrections[0]["new_value"] == held.value
+    assert corrections[0].decision == "publisher_error"
+    assert corrections[0].new_value == held.value
     # The identity's other open cells are settled as printed with it.
-    assert {c["decision"] for c in corrections} == {"publisher_error"}
+    assert {c.decision for c in corrections} == {"publisher_error"}
 
 
 def test_skip_puts_the_item_back(app, review_db, queue):
@@ -102,7 +102,7 @@ def test_two_reviewers_work_different_items(app, queue):
     first = app("甲")
     second = app("乙")
     assert _current(first) != _current(second)
-    held = {i.held_by: i.id for i in queue.items() if i.held_by}
+    held = {i.held_by: i.id for i in queue.reads.items() if i.held_by}
     assert set(held) == {"甲", "乙"} and held["甲"] != held["乙"]
 
 
@@ -119,14 +119,17 @@ def test_the_queue_lists_values_and_pages(app, queue):
     assert not at.exception
     (table,) = at.dataframe
     assert list(table.value.columns)[:3] == ["报告", "字段", "当前值"]
-    assert len(table.value) == min(50, queue.count())
-    assert f"共 {-(-queue.count() // 50)} 页，{queue.count()} 项" in at.number_input[0].label
+    assert len(table.value) == min(50, queue.reads.count())
+    assert (
+        f"共 {-(-queue.reads.count() // 50)} 页，{queue.reads.count()} 项"
+        in at.number_input[0].label
+    )
 
 
 def test_whole_document_view_colours_cells_by_state(app, review_db, queue):
     from gouji_review.tables import tables_html
 
-    seed, generated, hongze = (d["id"] for d in review_db.documents())
+    seed, generated, hongze = (d.id for d in review_db.documents())
     at = app()
     at.segmented_control(key="view").set_value("document").run()
     assert at.selectbox(key="document").value == generated  # the document being worked
@@ -134,12 +137,12 @@ def test_whole_document_view_colours_cells_by_state(app, review_db, queue):
     assert any("结果维持 10 + 结果纠正 1" in w.value for w in at.warning)
     at.selectbox(key="document").set_value(seed).run()
     assert any("勾稽关系全部成立" in s.value for s in at.success)
-    item = next(i for i in queue.items() if i.key == "s4.review.total")
+    item = next(i for i in queue.reads.items() if i.key == "s4.review.total")
     reviewer = Reviewer("甲", "another-tab")
-    assert queue.claim(item.id, reviewer)
-    queue.settle(reviewer, Decision(item.id, item.version, "publisher_error", 0))
+    assert queue.holds.claim(item.id, reviewer)
+    queue.decisions.settle(reviewer, Decision(item.id, item.version, "publisher_error", 0))
     marks = {"recheck": {"s4.review.upheld"}}
-    html = tables_html(review_db.values(hongze), queue.states(hongze), marks)
+    html = tables_html(review_db.values(hongze), queue.reads.states(hongze), marks)
     assert 'class="publisher_error" data-key="s4.review.total"' in html
     assert 'class="accepted" data-key="s2.licensing"' in html
     assert 'class="publisher_error recheck" data-key="s4.review.upheld"' in html
