@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 
 from .migrations import migrate
 from .record import document_key, empties
@@ -57,6 +57,14 @@ def now() -> datetime:
 
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("GOUJI_DB") or DEFAULT_DB
+
+
+def shown_url(url: str) -> str:
+    """The store's URL as people may see it: its password masked (``***``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "（无法解析的复核库地址）"
 
 
 def store_exists(url: str) -> bool:
