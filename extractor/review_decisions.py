@@ -25,7 +25,6 @@ from .review_holds import Holds
 from .review_reads import Reads
 from .review_rows import (
     DECISIONS,
-    GIVEN,
     HOLD_SECONDS,
     Confirmed,
     Decision,
@@ -404,7 +403,7 @@ class Decisions:
         known = {k for k in FIELD_KEYS if status.get(k) == FieldStatus.ACCEPTED or k in settled}
         latest = self.reads.latest_kinds(document_id, conn)
         acknowledged = {k for k, kind in latest.items() if kind == DecisionKind.PUBLISHER_ERROR}
-        given = {k for k, kind in latest.items() if kind in GIVEN}
+        given = self.reads.given(document_id, conn)
         broken = [
             f.to_dict()
             for f in checks.check_identities(values, known, given)

@@ -269,8 +269,12 @@ class Reads:
             if values.get(k) is not None or k in settled
             or (k in fields and fields[k].status == FieldStatus.ACCEPTED)
         }  # fmt: skip
-        given = {k for k, kind in self.latest_kinds(document_id, conn).items() if kind in GIVEN}
-        return values, known, given
+        return values, known, self.given(document_id, conn)
+
+    def given(self, document_id: int, conn: Connection) -> set[str]:
+        """The keys whose value a person gave (a candidate taken, a value typed), reopened
+        or not: a sum such a value breaks is never blamed on it alone."""
+        return {k for k, r in self.effective(document_id, conn).items() if r.decision in GIVEN}
 
     def messages_now(self, document_id: int) -> dict[str, list[str]]:
         """Why each key of the document is questioned, as of its current values: the

@@ -217,8 +217,8 @@ def source_name(source: str | None) -> str:
 
 def context(view: str, a: int, b: int) -> str:
     """A few lines around view[a:b] as HTML, the value marked: enough to see its row."""
-    before = view[max(0, a - 240) : a].split("\n")[-6:]
-    after = view[b : b + 200].split("\n")[:3]
+    before = view[max(0, a - 240) : a].split("\n")[-4:]
+    after = view[b : b + 200].split("\n")[:2]
     return (
         html.escape("\n".join(before))
         + f"<mark>{html.escape(view[a:b]) or '□'}</mark>"
@@ -617,6 +617,9 @@ def item_view() -> None:
     with right:
         evidence(item, doc, record, candidates)
         page_evidence(item, doc, record)
+        if history := reads.history(item.document_id, item.key):
+            st.caption(f"这一格的历史（{len(history)} 条）")
+            st.dataframe(history_table(history), hide_index=True)
     with left:
         messages = reads.messages_now(item.document_id).get(item.key)
         for message in messages or ["当前数值下，这一项原先的问题已不存在；请确认或改正它的值。"]:
@@ -639,7 +642,7 @@ def item_view() -> None:
             st.button(label, key=f"take_{item.id}_{n}", on_click=decide, args=(decision,))
         if not keep:
             st.caption("这个值没能定位或没有读出：请选一个候选值，或输入数值（空白单元格填“空”）。")
-        row = st.columns(2)
+        row = st.columns([3, 1])
         row[0].button(
             "I. 报告本身不一致，按原样保留",
             key=f"publisher_error_{item.id}",
@@ -654,9 +657,6 @@ def item_view() -> None:
             st.text_input("输入数值（空白单元格填“空”），Enter 保存", key=f"typed_{item.id}")
             st.text_input("备注（可选）", key=f"note_{item.id}")
             st.form_submit_button("保存输入值", on_click=typed, args=(item,))
-        if history := reads.history(item.document_id, item.key):
-            st.caption(f"这一格的历史（{len(history)} 条）")
-            st.dataframe(history_table(history), hide_index=True)
     actions = {str(n + 1): d for n, (_, d) in enumerate(choices[:9])}
     if keep:
         actions["c"] = keep[1]

@@ -9,8 +9,12 @@ import re
 # CommonMark lets a backslash escape any ASCII punctuation; Streamlit's extensions
 # (colours :red[…], icons :material/…:, $formulas$) start with punctuation too.
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# GitHub's autolinks (http://…, www.…, name@host) are found in the text after the escapes
+# are undone: an invisible word joiner inside each of their marks keeps them text.
+_LINK_MARKS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+_JOINER = "\u2060"
 
 
 def plain(text: object) -> str:
     """``text`` escaped for a Markdown element, so it shows exactly as written."""
-    return _PUNCTUATION.sub(r"\\\1", str(text))
+    return _PUNCTUATION.sub(r"\\\1", _LINK_MARKS.sub(_JOINER, str(text)))

@@ -292,3 +292,29 @@ def test_the_name_and_the_tab_live_in_the_address(app, review_db, queue):
     assert not [w for w in again.sidebar.warning if "名义复核" in w.value]
     assert _current(again) == _current(at)
     assert queue.holds.register(Reviewer("甲", tab)) == []
+
+
+def test_a_replaced_pdf_is_not_drawn(tmp_path, monkeypatch):
+    """The page view checks the file against the record's sha256: a file replaced since it
+    was read shows no page (it would be the wrong one), and says why."""
+    import shutil
+
+    from gouji.pipeline import extract_file
+    from gouji.store import Store
+
+    from conftest import shared_path
+
+    pdf = tmp_path / "report.pdf"
+    shutil.copy(shared_path("realdocs", "hongze_2023.pdf"), pdf)
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.save_record(extract_file(pdf))
+    monkeypatch.setenv("GOUJI_DB", store.url)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.text_input(key="reviewer").input("甲").run()
+    assert at.get("image") and not at.warning  # the page, with the value boxed
+    shutil.copy(shared_path("realdocs", "hongze_2024.pdf"), pdf)
+    at.button(key=next(b.key for b in at.button if b.key.startswith("skip_"))).click().run()
+    assert not at.get("image")
+    assert any("原文件已改动或不在原处" in w.value for w in at.warning)
+    store.close()
