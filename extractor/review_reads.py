@@ -130,27 +130,14 @@ class Reads:
         colleagues' decisions they overrode, and their own a colleague overrode."""
         c = self.t.corrections
         mine = c.alias("mine")
+        queries = (
+            select(c.c.reviewer, func.count()).where(c.c.decision.in_(DECISIONS)),
+            select(c.c.reviewer, func.count()).where(c.c.overrides.is_not(None)),
+            select(mine.c.reviewer, func.count()).join(c, c.c.overrides == mine.c.id),
+        )
         with self.store.engine.connect() as conn:
-            made = dict(
-                conn.execute(
-                    select(c.c.reviewer, func.count())
-                    .where(c.c.decision.in_(DECISIONS))
-                    .group_by(c.c.reviewer)
-                ).all()
-            )
-            overrides = dict(
-                conn.execute(
-                    select(c.c.reviewer, func.count())
-                    .where(c.c.overrides.is_not(None))
-                    .group_by(c.c.reviewer)
-                ).all()
-            )
-            overridden = dict(
-                conn.execute(
-                    select(mine.c.reviewer, func.count())
-                    .join(c, c.c.overrides == mine.c.id)
-                    .group_by(mine.c.reviewer)
-                ).all()
+            made, overrides, overridden = (
+                dict(conn.execute(q.group_by(q.selected_columns[0])).all()) for q in queries
             )
         return {
             name: ReviewerCounts(made.get(name, 0), overrides.get(name, 0), overridden.get(name, 0))

@@ -38,6 +38,7 @@ from gouji.store import database_url
 from gouji.template import FIELD_KEYS, PARTS, S2_ROWS, S3_ROWS, S4_GROUP_LABELS, label_of
 from gouji_eval.gold import save_reviewed, why_not_gold
 from gouji_eval.sets import reviewed_dir
+from gouji_review.counts import counts_rows
 from gouji_review.keys import keyboard
 from gouji_review.plain import plain
 from gouji_review.tables import STATE_NAMES, TABLE_KEYS, document_view, tables_html
@@ -525,43 +526,24 @@ def page_evidence(item: Item, doc: DocumentRow, record: dict) -> None:
         )
 
 
-def options_for(item: Item, record: dict) -> list[tuple[str, Decision]]:
+def options_for(item: Item) -> list[tuple[str, Decision]]:
     """The values a reviewer may take, each named by where it came from: the witnesses'
-    candidates, the value as read (when someone changed it since), and the current value
-    when a person gave it."""
+    candidates, and the value as read when someone changed it since."""
     field = store.field_rows(item.document_id).get(item.key)
-    current = reads.source_of(item.document_id, item.key)
     unplaced = field is not None and field.empty == Empty.UNPLACED
-    out: list[tuple[str, Decision]] = []
-    seen = set()
-    for candidate in store.candidates(item.document_id, item.key):
-        if (candidate.witness, show(candidate.value)) in seen:
-            continue
-        seen.add((candidate.witness, show(candidate.value)))
-        who = WITNESS_NAMES.get(candidate.witness, candidate.witness)
-        how = "的一种读法" if unplaced and candidate.span is None else "读到的值"
-        out.append(
-            (
-                f"采用{who}{how}：{show(candidate.value)}",
-                Decision(
-                    item.id, item.version, DecisionKind.TAKE_CANDIDATE, candidate.value,
-                    source=candidate.witness,
-                ),
-            )
-        )  # fmt: skip
+    offered = [
+        (c.witness, c.value, "的一种读法" if unplaced and c.span is None else "读到的值")
+        for c in store.candidates(item.document_id, item.key)
+    ]
     read = field is not None and (field.value is not None or field.empty == Empty.BLANK)
-    if read and (field.witness, show(field.value)) not in seen and current != field.witness:
-        who = WITNESS_NAMES.get(field.witness or "reader", field.witness)
-        out.append(
-            (
-                f"采用{who}读到的值：{show(field.value)}",
-                Decision(
-                    item.id, item.version, DecisionKind.TAKE_CANDIDATE, field.value,
-                    source=field.witness,
-                ),
-            )
-        )  # fmt: skip
-    return out
+    if read and reads.source_of(item.document_id, item.key) != field.witness:
+        offered.append((field.witness or "reader", field.value, "读到的值"))
+    out: dict[tuple[str, str], tuple[str, Decision]] = {}
+    for witness, value, how in offered:
+        who = WITNESS_NAMES.get(witness, witness)
+        take = Decision(item.id, item.version, DecisionKind.TAKE_CANDIDATE, value, source=witness)
+        out.setdefault((witness, show(value)), (f"采用{who}{how}：{show(value)}", take))
+    return list(out.values())
 
 
 def keep_option(item: Item) -> tuple[str, Decision] | None:
@@ -605,7 +587,6 @@ def item_view() -> None:
     st.session_state["open_item"] = item.id
     doc = documents[item.document_id]
     record = store.record(item.document_id)
-    candidates = store.candidates(item.document_id, item.key)
     opened = OPENED_BY.get(item.opened_by or "extract", item.opened_by)
     current = reads.source_of(item.document_id, item.key)
     st.subheader(f"{plain(doc.name)} · {label_of(item.key)}")
@@ -615,7 +596,7 @@ def item_view() -> None:
     )
     left, right = st.columns([5, 6], gap="medium")
     with right:
-        evidence(item, doc, record, candidates)
+        evidence(item, doc, record, store.candidates(item.document_id, item.key))
         page_evidence(item, doc, record)
         if history := reads.history(item.document_id, item.key):
             st.caption(f"这一格的历史（{len(history)} 条）")
@@ -633,35 +614,40 @@ def item_view() -> None:
                 + (f"（备注：{plain(standing.note)}）" if standing.note else "")
                 + f"。你若改为别的值，将改写{plain(standing.reviewer)}的决定，对方会看到。"
             )
-        choices = options_for(item, record)
-        keep = keep_option(item)
-        buttons = [(f"{n + 1}. {label}", d) for n, (label, d) in enumerate(choices[:9])]
-        if keep:
-            buttons.append(keep)
-        for n, (label, decision) in enumerate(buttons):
-            st.button(label, key=f"take_{item.id}_{n}", on_click=decide, args=(decision,))
-        if not keep:
-            st.caption("这个值没能定位或没有读出：请选一个候选值，或输入数值（空白单元格填“空”）。")
-        row = st.columns([3, 1])
-        row[0].button(
-            "I. 报告本身不一致，按原样保留",
-            key=f"publisher_error_{item.id}",
-            on_click=decide,
-            args=(Decision(item.id, item.version, DecisionKind.PUBLISHER_ERROR, item.value),),
-            disabled=keep is None,
-            help="发布方自己的数字对不上：保留印出的值，记为发布方错误；同一勾稽关系中其余待复核的格一并处理",
-        )
-        row[1].button("S. 跳过", key=f"skip_{item.id}", on_click=skip, args=(item,))
-        # Keyed by the item: what was typed for one item never shows up on the next.
-        with st.form(f"typed_form_{item.id}", border=False, enter_to_submit=True):
-            st.text_input("输入数值（空白单元格填“空”），Enter 保存", key=f"typed_{item.id}")
-            st.text_input("备注（可选）", key=f"note_{item.id}")
-            st.form_submit_button("保存输入值", on_click=typed, args=(item,))
-    actions = {str(n + 1): d for n, (_, d) in enumerate(choices[:9])}
+        st.session_state["actions"] = decision_controls(item)
+
+
+def decision_controls(item: Item) -> dict[str, Decision]:
+    """The item's buttons and its box for a typed value; returns what each key decides."""
+    choices = options_for(item)[:9]
+    keep = keep_option(item)
+    buttons = [(f"{n + 1}. {label}", d) for n, (label, d) in enumerate(choices)]
     if keep:
-        actions["c"] = keep[1]
-        actions["i"] = Decision(item.id, item.version, DecisionKind.PUBLISHER_ERROR, item.value)
-    st.session_state["actions"] = actions
+        buttons.append(keep)
+    for n, (label, decision) in enumerate(buttons):
+        st.button(label, key=f"take_{item.id}_{n}", on_click=decide, args=(decision,))
+    if not keep:
+        st.caption("这个值没能定位或没有读出：请选一个候选值，或输入数值（空白单元格填“空”）。")
+    inconsistent = Decision(item.id, item.version, DecisionKind.PUBLISHER_ERROR, item.value)
+    row = st.columns([3, 1])
+    row[0].button(
+        "I. 报告本身不一致，按原样保留",
+        key=f"publisher_error_{item.id}",
+        on_click=decide,
+        args=(inconsistent,),
+        disabled=keep is None,
+        help="发布方自己的数字对不上：保留印出的值，记为发布方错误；同一勾稽关系中其余待复核的格一并处理",
+    )
+    row[1].button("S. 跳过", key=f"skip_{item.id}", on_click=skip, args=(item,))
+    # Keyed by the item: what was typed for one item never shows up on the next.
+    with st.form(f"typed_form_{item.id}", border=False, enter_to_submit=True):
+        st.text_input("输入数值（空白单元格填“空”），Enter 保存", key=f"typed_{item.id}")
+        st.text_input("备注（可选）", key=f"note_{item.id}")
+        st.form_submit_button("保存输入值", on_click=typed, args=(item,))
+    actions = {str(n + 1): d for n, (_, d) in enumerate(choices)}
+    if keep:
+        actions.update(c=keep[1], i=inconsistent)
+    return actions
 
 
 # ---- the queue ---------------------------------------------------------------------------
@@ -773,24 +759,10 @@ def document_view_page() -> None:
     meta = record["meta"]
     values, states = store.values(chosen), reads.states(chosen)
     items = {i.key: i for i in reads.items(Filter(None, document_id=chosen))}
-    history: dict[str, list[Correction]] = {}
-    for row in store.audit(chosen):
-        history.setdefault(row.key, []).append(row)
-    candidates: dict[str, list] = {}
-    for c in store.candidates(chosen):
-        candidates.setdefault(c.key, []).append((c.witness, c.value))
-    hints = {
-        k: "候选值 " + "、".join(f"{source_name(w)} {show(v)}" for w, v in found)
-        for k, found in candidates.items()
-    }
+    contexts, hints = document_contexts(doc, record, values, states)
     marks = {
         "recheck": {k for k, i in items.items() if i.opened_by == "recheck" and i.status == "open"},
         "hints": hints,
-    }
-    source = load_source(doc.path, doc.sha256)
-    contexts = {
-        key: cell_context(key, values, states, source, record, history, candidates)
-        for key in FIELD_KEYS
     }
     open_count = sum(1 for i in items.values() if i.status == "open")
     st.caption(
@@ -801,7 +773,6 @@ def document_view_page() -> None:
     # What the reviewer is shown: confirmation applies to these versions only.
     st.session_state["shown"] = {i.id: i.version for i in items.values() if i.status == "open"}
     st.session_state["shown_items"] = {k: (i.id, i.status) for k, i in items.items()}
-    st.session_state["shown_document"] = chosen
     cursor = st.session_state.pop("cursor", None)
     if (settled := st.session_state.pop("settled_item", None)) is not None:
         cursor = reads.item(settled).key
@@ -819,6 +790,27 @@ def document_view_page() -> None:
     else:
         st.success("当前数值下勾稽关系全部成立。")
     gold_button(chosen)
+
+
+def document_contexts(doc: DocumentRow, record: dict, values: dict, states: dict):
+    """What the panel beside the tables shows for each cell, and what hovering a cell not
+    placed says (its candidates)."""
+    history: dict[str, list[Correction]] = {}
+    for row in store.audit(doc.id):
+        history.setdefault(row.key, []).append(row)
+    candidates: dict[str, list] = {}
+    for c in store.candidates(doc.id):
+        candidates.setdefault(c.key, []).append((c.witness, c.value))
+    hints = {
+        k: "候选值 " + "、".join(f"{source_name(w)} {show(v)}" for w, v in found)
+        for k, found in candidates.items()
+    }
+    source = load_source(doc.path, doc.sha256)
+    contexts = {
+        key: cell_context(key, values, states, source, record, history, candidates)
+        for key in FIELD_KEYS
+    }
+    return contexts, hints
 
 
 def gold_button(document_id: int) -> None:
@@ -916,14 +908,7 @@ def audit_view() -> None:
     overridden = {r.overrides: r for r in rows if r.overrides is not None}
     by_id = {r.id: r for r in rows}
     if counts := reads.by_reviewer():
-        st.dataframe(
-            [
-                {"复核人": n, "决定": c.decisions, "改写他人的决定": c.overrides,
-                 "被他人改写": c.overridden}
-                for n, c in counts.items()
-            ],
-            hide_index=True,
-        )  # fmt: skip
+        st.dataframe(counts_rows(counts), hide_index=True)
     st.dataframe(
         [
             {

@@ -24,6 +24,7 @@ from gouji.status import FieldStatus
 from gouji.store import Store, database_url, shown_url
 from gouji.template import FIELD_KEYS, label_of
 from gouji_eval import run
+from gouji_review.counts import counts_rows
 from gouji_review.plain import plain
 
 STATUS_NAMES = {
@@ -196,14 +197,7 @@ with reviewers_tab:
         st.info("还没有人作出复核决定。")
     else:
         st.caption("改写：在同事作出决定之后，把那一格改成了另一个值（审计记录中逐条可查）。")
-        st.dataframe(
-            [
-                {"复核人": name, "决定": c.decisions, "改写他人的决定": c.overrides,
-                 "被他人改写": c.overridden}
-                for name, c in counts.items()
-            ],
-            hide_index=True,
-        )  # fmt: skip
+        st.dataframe(counts_rows(counts), hide_index=True)
 
 # ---- the eval over its recorded runs ----------------------------------------------------------
 with eval_tab:
