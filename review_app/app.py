@@ -61,6 +61,7 @@ OPENED_BY = {
     "undo": "撤销",
 }
 PAGE_SIZE = 50
+NAME_CHARS = 100  # as long as the store keeps a reviewer's name
 PAGE_SCALE = 2.0  # pixels per PDF point of a page shown as evidence
 CROP_MARGIN = 110  # pixels of the page kept above and below the value's box
 # The page's keys, once: (key, action sent, what it does). The keyboard listens to these;
@@ -128,7 +129,7 @@ def tab_session() -> str:
     mine = ctx.session_id if ctx else None
     tab, tabs = st.query_params.get("tab"), _tabs()
     other = tabs.get(tab) if tab else None
-    if not tab or (
+    if not re.fullmatch(r"[0-9a-f]{32}", tab or "") or (
         other not in (None, mine)
         and Runtime.exists()
         and Runtime.instance().is_active_session(other)
@@ -293,7 +294,7 @@ if st.session_state["view"] == "document" and st.session_state.get("doc") is Non
 
 # ---- who is reviewing ----------------------------------------------------------------
 st.sidebar.title("gouji 复核")
-st.session_state.setdefault("reviewer", st.query_params.get("reviewer", ""))
+st.session_state.setdefault("reviewer", st.query_params.get("reviewer", "")[:NAME_CHARS])
 
 
 def name_changed() -> None:
@@ -308,7 +309,11 @@ def name_changed() -> None:
 
 
 name = st.sidebar.text_input(
-    "复核人", key="reviewer", placeholder="请填写姓名，按 Enter", on_change=name_changed
+    "复核人",
+    key="reviewer",
+    max_chars=NAME_CHARS,
+    placeholder="请填写姓名，按 Enter",
+    on_change=name_changed,
 ).strip()
 st.session_state.setdefault("previous_name", name)
 reviewer = Reviewer(name, session) if name else None

@@ -318,3 +318,16 @@ def test_a_replaced_pdf_is_not_drawn(tmp_path, monkeypatch):
     assert not at.get("image")
     assert any("原文件已改动或不在原处" in w.value for w in at.warning)
     store.close()
+
+
+def test_every_key_is_documented_in_the_app(app):
+    """The sidebar's 快捷键 lists each key the page and the tables listen to, W included."""
+    from gouji_review.tables import TABLE_KEYS
+
+    at = app()
+    (help_text,) = [m.value for m in at.sidebar.markdown if "整份报告中" in m.value]
+    listed = {
+        line.split("**")[1].replace("\\", "") for line in help_text.splitlines() if "**" in line
+    }
+    assert {"1–9", "C", "V", "I", "S", "U", "W", "D", "Q", "Esc"} <= listed
+    assert {k.upper() if len(k) == 1 else k for k in TABLE_KEYS} <= listed  # Enter R T A O
