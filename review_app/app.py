@@ -34,7 +34,7 @@ from gouji.review_rows import PERSON
 from gouji.rows import Correction, DocumentRow
 from gouji.rules import RULES
 from gouji.status import Empty, FieldStatus
-from gouji.store import database_url
+from gouji.store import Store, database_url
 from gouji.template import FIELD_KEYS, PARTS, S2_ROWS, S3_ROWS, S4_GROUP_LABELS, label_of
 from gouji_eval.gold import save_reviewed, why_not_gold
 from gouji_eval.sets import reviewed_dir
@@ -108,8 +108,6 @@ if _page.title == "数据":
 
 @st.cache_resource
 def get_review(url: str) -> Review:
-    from gouji.store import Store
-
     return Review(Store(url))
 
 
