@@ -29,6 +29,7 @@ from gouji.limits import Limits
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
+from gouji.status import FieldStatus
 
 from . import sets
 from .generate import generate
@@ -368,8 +369,8 @@ def witness_benefit() -> dict:
                 record = extract_file(item.document, Settings(witness=mode), client)
                 for key, status in record["field_status"].items():
                     one["fields"] += 1
-                    one["accepted"] += status == "accepted"
-                    one["wrong"] += status == "accepted" and not same(
+                    one["accepted"] += status == FieldStatus.ACCEPTED
+                    one["wrong"] += status == FieldStatus.ACCEPTED and not same(
                         record["fields"][key], item.gold["fields"][key]
                     )
             figures[name] = one

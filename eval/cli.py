@@ -99,7 +99,8 @@ def eval_command(
         return
     names = list(set_names or sets.DEFAULT_SETS)
     if "reviewed" in names:
-        click.echo(sets.describe_reviewed())
+        for line in sets.describe_reviewed():
+            click.echo(line)
     progress = None if quiet else run.Progress()
     results = run.evaluate(names, settings, generated_count, seed, progress)
     for result in results:
@@ -125,20 +126,36 @@ def eval_command(
     help="标注文件目录，默认 eval/reviewed（即 gouji eval --set reviewed）。",
 )
 def gold(db: str | None, into: Path | None) -> None:
-    """把读取成功且复核完毕的报告存为标注数据（reviewed 集）。"""
+    """把复核人确认过的报告存为标注数据（reviewed 集）。
+
+    标注只来自人：报告读取成功、没有待复核的字段，且最近一次抽取之后由署名的复核人确认过，
+    才会保存（在“整份报告”中按 A 或点确认按钮，或每个值都由人作出决定）。
+    每份保存的报告写明谁确认的；没有保存的按原因计数。
+    """
+    from collections import Counter
+
     from gouji.review import Review
 
-    from .gold import save_reviewed
+    from .gold import save_reviewed, why_not_gold
 
     folder = into or sets.reviewed_dir()
     store = existing_store(db)
     review = Review(store)
-    saved = 0
+    saved, reasons = 0, Counter()
     try:
         for doc in store.documents():
-            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
-                click.echo(str(save_reviewed(review, doc["id"], folder)))
-                saved += 1
+            if doc.status == "skipped":
+                continue
+            if why := why_not_gold(review, doc.id):
+                reasons[why.split("（")[0]] += 1
+                continue
+            path = save_reviewed(review, doc.id, folder)
+            confirmed = sorted({c.reviewer for c in review.reads.confirmations(doc.id)})
+            how = f"{'、'.join(confirmed)}确认了整份报告" if confirmed else "每个值都由复核人决定"
+            click.echo(f"{path}：{doc.name}，{how}")
+            saved += 1
     finally:
         store.close()
-    click.echo(f"已保存 {saved} 份复核完毕的报告到 {folder}", err=True)
+    click.echo(f"已保存 {saved} 份人确认过的报告到 {folder}", err=True)
+    for why, count in reasons.most_common():
+        click.echo(f"未保存 {count} 份：{why}", err=True)

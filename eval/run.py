@@ -22,6 +22,7 @@ from gouji.llm import LLMClient
 from gouji.pipeline import extract_file
 from gouji.rules import RULES, of_kind
 from gouji.settings import Settings
+from gouji.status import FieldStatus
 from gouji.tasks import prompt_versions
 from gouji.template import FIELD_KEYS, PARTS
 
@@ -166,12 +167,14 @@ def evaluate_set(
         gold = item.gold
         if gold is None:
             corpus_fields += len(FIELD_KEYS)
-            corpus_accepted += sum(s == "accepted" for s in record["field_status"].values())
+            corpus_accepted += sum(
+                s == FieldStatus.ACCEPTED for s in record["field_status"].values()
+            )
             continue
         for key in FIELD_KEYS:
             value, expected = record["fields"][key], gold["fields"][key]
             right = same(value, expected)
-            accepted = record["field_status"][key] == "accepted"
+            accepted = record["field_status"][key] == FieldStatus.ACCEPTED
             parts[key.split(".", 1)[0]].add(right, accepted)
             parts["fields"].add(right, accepted)
             layouts[item.layout].add(right, accepted)
@@ -181,16 +184,21 @@ def evaluate_set(
                     result.wrong_accepted.append(
                         {"document": doc, "key": key, "value": value, "expected": expected}
                     )
+        # Gold that a person did not label (a reviewed file's prose, or its meta when no
+        # one confirmed the whole report) holds null there: it is not scored.
         gold_claims = gold.get("claims", [])
-        claims["gold"] += len(gold_claims)
-        by_quote = not item.gold_text
-        claims["found"] += sum(claim_found(c, record["claims"], by_quote) for c in gold_claims)
-        claims["extracted"] += len(record["claims"])
-        claims["matched"] += sum(claim_found(c, gold_claims, by_quote) for c in record["claims"])
-        meta["total"] += 2
-        meta["right"] += (record["meta"]["agency"] == gold["meta.agency"]) + (
-            record["meta"]["year"] == gold["meta.year"]
-        )
+        if gold_claims is not None:
+            claims["gold"] += len(gold_claims)
+            by_quote = not item.gold_text
+            claims["found"] += sum(claim_found(c, record["claims"], by_quote) for c in gold_claims)
+            claims["extracted"] += len(record["claims"])
+            claims["matched"] += sum(
+                claim_found(c, gold_claims, by_quote) for c in record["claims"]
+            )
+        for meta_key in ("agency", "year"):
+            if gold[f"meta.{meta_key}"] is not None:
+                meta["total"] += 1
+                meta["right"] += record["meta"][meta_key] == gold[f"meta.{meta_key}"]
         for inconsistency in gold.get("source_inconsistencies", []):
             injected += 1
             key = _error_key(inconsistency)

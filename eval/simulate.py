@@ -36,6 +36,7 @@ from pathlib import Path
 from gouji.batch import map_ordered
 from gouji.model import show
 from gouji.pipeline import extract_file
+from gouji.status import FieldStatus
 from gouji.template import (
     FIELD_KEYS,
     S2_ROWS,
@@ -134,7 +135,7 @@ def judge(index: int) -> tuple[int, list[tuple[int, str, object, object]]]:
     with tempfile.TemporaryDirectory() as folder:
         write(page, folder)
         record = extract_file(Path(folder) / (page.name + page.suffix))
-    accepted = [k for k in FIELD_KEYS if record["field_status"][k] == "accepted"]
+    accepted = [k for k in FIELD_KEYS if record["field_status"][k] == FieldStatus.ACCEPTED]
     wrong = [
         (index, k, record["fields"][k], page.gold["fields"][k])
         for k in accepted

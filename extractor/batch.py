@@ -47,6 +47,7 @@ from .pipeline import extract_file
 from .record import document_key, dumps, skipped_record
 from .settings import Settings
 from .sources import sha256_of
+from .status import FieldStatus
 
 LOG_EVERY_SECONDS = 10.0
 PARENT_POLL_SECONDS = 0.5
@@ -166,7 +167,7 @@ class Outcome:
             self.not_reports += 1
             return None
         self.unavailable += bool((record.get("llm") or {}).get("unavailable"))
-        self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
+        self.in_review += sum(1 for s in record["field_status"].values() if s == FieldStatus.REVIEW)
         self.rules.update(f["rule"] for f in record["findings"])
         return crossyear.summarise(record)
 

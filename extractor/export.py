@@ -1,6 +1,7 @@
 """The store (or a JSONL of records) → one row per document in SCHEMA.md keys, each value
-with its status, so nothing still in review leaves looking checked; written as CSV, JSONL,
-Parquet or XLSX (``write_table``, which the panel writes with too).
+with its status, so nothing still in review leaves looking checked, and no null leaves
+looking like a blank the report prints unless it is one; written as CSV, JSONL, Parquet or
+XLSX (``write_table``, which the panel writes with too).
 
 Report text is not trusted in a spreadsheet: a crawled ``原文链接: =cmd|…`` must not run. In
 CSV and XLSX a text cell loses its control characters (which XLSX cannot hold) and one that
@@ -16,7 +17,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .record import empties
 from .review import Review
+from .status import FieldStatus, waiting
 from .template import FIELD_KEYS, label_of
 from .text import CONTROL
 
@@ -55,8 +58,9 @@ def _zh_key(column: str) -> str:
 
 def row(document: str, record: dict, values: dict, status: dict, witness: dict) -> dict:
     """The one export row of a document: identity and meta from its record, then per key
-    its value, its status (``accepted``, ``review``, ``reviewed``, ``publisher_error``)
-    and who gave the value."""
+    its value, its status (a ``FieldStatus``: ``accepted``, ``review``, ``reviewed``,
+    ``publisher_error``, or for a null nobody decided that the report does not print blank,
+    ``unplaced`` or ``not_read``) and who gave the value."""
     out = {
         "document": document,
         "sha256": record["sha256"],
@@ -79,11 +83,16 @@ def rows_from_records(path: Path) -> Iterator[dict]:
             if line.strip():
                 record = json.loads(line)
                 if record["status"] != "skipped":
+                    empty = empties(record)
+                    status = {
+                        k: waiting(empty.get(k)) if s == FieldStatus.REVIEW else FieldStatus(s)
+                        for k, s in record["field_status"].items()
+                    }
                     yield row(
                         record["document"],
                         record,
                         record["fields"],
-                        record["field_status"],
+                        status,
                         record.get("field_witness") or {},
                     )
 
@@ -93,16 +102,17 @@ def rows_from_store(review: Review) -> Iterator[dict]:
     status in review."""
     store = review.store
     for doc in store.documents():
-        if doc["status"] == "skipped":
+        if doc.status == "skipped":
             continue
-        record = store.record(doc["id"])
-        if doc["status"] != "ok":
-            yield row(doc["path"], record, {}, dict.fromkeys(FIELD_KEYS, "review"), {})
+        record = store.record(doc.id)
+        states = review.reads.states(doc.id)
+        if doc.status != "ok":
+            yield row(doc.path, record, {}, states, {})
             continue
-        witness = {k: r["witness"] for k, r in store.field_rows(doc["id"]).items()}
-        for correction in store.audit(doc["id"]):
-            witness[correction["key"]] = f"reviewer:{correction['reviewer']}"
-        yield row(doc["path"], record, store.values(doc["id"]), review.states(doc["id"]), witness)
+        witness = {k: f.witness for k, f in store.field_rows(doc.id).items()}
+        for correction in store.audit(doc.id):
+            witness[correction.key] = f"reviewer:{correction.reviewer}"
+        yield row(doc.path, record, store.values(doc.id), states, witness)
 
 
 def _lines(rows: Iterable[dict], long: bool) -> Iterator[list]:

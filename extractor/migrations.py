@@ -174,6 +174,39 @@ def m004_sessions_versions_undo(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+@migration
+def m005_empties_sources_confirmations(conn: Connection) -> None:
+    """A null field value says which kind of empty it is (a blank the report prints, a value
+    gouji could not place, a value not read); those stored before say nothing, so a null
+    accepted (grounded as a blank) is taken as a printed blank and any other as unplaced,
+    which no confirmation "as printed" can settle. A decision names where its value came
+    from (a witness, or a person) and the colleague's decision it overrode; a reviewer's
+    confirmation of a whole report is a row of its own."""
+    conn.execute(text("ALTER TABLE field_values ADD COLUMN empty VARCHAR(16)"))
+    conn.execute(
+        text(
+            "UPDATE field_values SET empty = CASE WHEN status = 'accepted' THEN 'blank' "
+            "ELSE 'unplaced' END WHERE value IS NULL OR value = 'null'"
+        )
+    )
+    conn.execute(text("ALTER TABLE corrections ADD COLUMN source VARCHAR(120)"))
+    conn.execute(text("ALTER TABLE corrections ADD COLUMN overrides INTEGER"))
+    meta = MetaData()
+    Table("documents", meta, Column("id", Integer, primary_key=True))
+    Table(
+        "confirmations",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        Column("reviewer", String(100), nullable=False),
+        Column("session", String(64)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("note", Text),
+        Index("ix_confirmations_document", "document_id"),
+    )
+    meta.create_all(conn)
+
+
 _APPLIED = Table(
     "_migrations",
     MetaData(),

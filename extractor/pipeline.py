@@ -164,13 +164,12 @@ def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = N
         doubted = {k: c for k, c in scan["confidence"].items() if k not in on_page}
         findings += checks.check_confidence(doubted, values, known)
 
-    fields, status, spans, witness = decide(candidates, findings, source)
     return ok_record(
         loaded,
         template=found.template,
         meta=report_meta,
         source=page.source,
-        decided=(fields, status, spans, witness),
+        decided=decide(candidates, findings, source),
         claims=[c.to_dict() for c in prose],
         findings=[f.to_dict() for f in findings],
         candidates=disputed,

@@ -59,10 +59,13 @@ class _Anchor:
     line: int
 
 
-def _unplaced(result: ReaderResult, rule: str, keys: list[str], message: str) -> Finding:
-    """Keys the reader cannot place: null, uncertain, and a finding that says why."""
+def _unplaced(
+    result: ReaderResult, rule: str, keys: list[str], message: str, read: bool = True
+) -> Finding:
+    """Keys the reader cannot place (``read``: their row was found), or did not read at all:
+    null, uncertain, and a finding that says why."""
     for key in keys:
-        result.candidates[key] = Candidate(key, None, None, False)
+        result.candidates[key] = Candidate(key, None, None, False, read=read)
     finding = Finding(rule, list(keys), message)
     result.findings.append(finding)
     return finding
@@ -523,7 +526,8 @@ def _missing(result: ReaderResult, part: str, rows: tuple[Row, ...], found: dict
     for row in rows:
         if row.name in found or row.keys[0] in result.candidates:
             continue
-        _unplaced(result, f"{part}.row_missing", list(row.keys), f"表中未找到「{row.label}」一行")
+        message = f"表中未找到「{row.label}」一行"
+        _unplaced(result, f"{part}.row_missing", list(row.keys), message, read=False)
 
 
 def read_s2(view: str, region: tuple[int, int], result: ReaderResult) -> None:
@@ -652,11 +656,13 @@ def read(view: str, sections: Sections) -> ReaderResult:
                 "s2.pre2021_template",
                 keys,
                 "第二部分为 2019 年版表格（本年新制作/本年新公开/对外公开总数量），与现行模板字段不对应，未填",
+                read=False,
             )
             continue
         if region is None:
             keys = [k for k in FIELD_KEYS if k.startswith(part + ".")]
-            _unplaced(result, f"{part}.table_missing", keys, f"未找到{PARTS[part].name}的表格")
+            message = f"未找到{PARTS[part].name}的表格"
+            _unplaced(result, f"{part}.table_missing", keys, message, read=False)
             continue
         reader(view, region, result)
     return result

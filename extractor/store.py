@@ -19,11 +19,13 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 
 from .migrations import migrate
-from .record import document_key
+from .record import document_key, empties
+from .rows import CandidateRow, Correction, DocumentRow, FieldRow, FindingRow, span_of
 from .rules import RULES
+from .status import Empty, FieldStatus
 from .template import FIELD_KEYS, PART_OF_KEY
 
 DEFAULT_DB = "sqlite:///gouji.db"
@@ -37,6 +39,7 @@ TABLES = (
     "review_items",
     "corrections",
     "reviewer_sessions",
+    "confirmations",
 )
 
 
@@ -55,6 +58,14 @@ def now() -> datetime:
 
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("GOUJI_DB") or DEFAULT_DB
+
+
+def shown_url(url: str) -> str:
+    """The store's URL as people may see it: its password masked (``***``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "（无法解析的复核库地址）"
 
 
 def store_exists(url: str) -> bool:
@@ -158,6 +169,7 @@ class Store:
                 return doc_id
             spans = record.get("spans", {})
             witness = record.get("field_witness", {})
+            empty = empties(record)
             conn.execute(
                 insert(self.t.field_values),
                 [
@@ -166,6 +178,7 @@ class Store:
                         "key": key,
                         "value": dump(record["fields"][key]),
                         "status": record["field_status"][key],
+                        "empty": empty.get(key),
                         "witness": witness.get(key),
                         "span_start": (spans.get(key) or [None, None])[0],
                         "span_end": (spans.get(key) or [None, None])[1],
@@ -225,7 +238,7 @@ class Store:
                 reasons.setdefault(key, []).append(finding)
         rows = []
         for key in FIELD_KEYS:
-            if status.get(key) != "review" or key in have:
+            if status.get(key) != FieldStatus.REVIEW or key in have:
                 continue
             why = reasons.get(key, [])
             rows.append(
@@ -243,14 +256,14 @@ class Store:
             _insert_ignoring_duplicates(conn, self.t.review_items, rows)
 
     # ---- reading -----------------------------------------------------------------------
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentRow]:
         """Every document's row, without its record (``record`` reads one): the review app
         lists them on every page it draws."""
         documents = self.t.documents
         columns = [c for c in documents.c if c.name != "record"]
         with self.engine.connect() as conn:
             rows = conn.execute(select(*columns).order_by(documents.c.id)).mappings().all()
-        return [dict(r) for r in rows]
+        return [DocumentRow(**r) for r in rows]
 
     def record(self, document_id: int) -> dict:
         with self.engine.connect() as conn:
@@ -278,45 +291,78 @@ class Store:
                 current[r.key] = load(r.new_value)
         return current
 
-    def field_rows(self, document_id: int, conn: Connection | None = None) -> dict[str, dict]:
+    def field_rows(self, document_id: int, conn: Connection | None = None) -> dict[str, FieldRow]:
+        """Each key's field as extracted."""
         with self.reading(conn) as conn:
             rows = conn.execute(
                 select(self.t.field_values).where(self.t.field_values.c.document_id == document_id)
             ).mappings()
-            return {r["key"]: dict(r) for r in rows}
+            return {
+                r["key"]: FieldRow(
+                    r["key"],
+                    load(r["value"]),
+                    FieldStatus(r["status"]),
+                    Empty(r["empty"]) if r["empty"] else None,
+                    r["witness"],
+                    span_of(r["span_start"], r["span_end"]),
+                )  # fmt: skip
+                for r in rows
+            }
 
-    def findings(self) -> list[dict]:
-        """Every finding (those made after storing, across years, too) with its document."""
+    def findings(self, document_id: int | None = None) -> list[FindingRow]:
+        """Every finding (those made after storing, across years, too) with its document;
+        those of one document with ``document_id``."""
         f, d = self.t.findings, self.t.documents
         query = (
-            select(f.c.rule, f.c["keys"], f.c.message, d.c.id, d.c.path, d.c.agency, d.c.year)
+            select(d.c.id, d.c.path, d.c.agency, d.c.year, f.c.rule, f.c["keys"], f.c.message)
             .join(d, d.c.id == f.c.document_id)
             .order_by(f.c.id)
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [{**dict(r), "keys": load(r["keys"])} for r in rows]
-
-    def candidates_of(self, document_id: int, key: str) -> list[dict]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(self.t.candidates)
-                .where(
-                    self.t.candidates.c.document_id == document_id, self.t.candidates.c.key == key
-                )
-                .order_by(self.t.candidates.c.id)
-            ).mappings()
-            return [{**dict(r), "value": load(r["value"])} for r in rows]
-
-    def audit(self, document_id: int | None = None, conn: Connection | None = None) -> list[dict]:
-        """Every decision, oldest first."""
-        query = select(self.t.corrections).order_by(self.t.corrections.c.id)
         if document_id is not None:
-            query = query.where(self.t.corrections.c.document_id == document_id)
+            query = query.where(f.c.document_id == document_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [FindingRow(*r[:5], load(r[5]), r[6]) for r in rows]
+
+    def candidates(self, document_id: int, key: str | None = None) -> list[CandidateRow]:
+        """The witnesses' values kept for the document's disputed and unplaced fields (of
+        one ``key``), in the order they were stored."""
+        candidates = self.t.candidates.c
+        query = select(self.t.candidates).where(candidates.document_id == document_id)
+        if key is not None:
+            query = query.where(candidates.key == key)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(candidates.id)).mappings().all()
+        return [
+            CandidateRow(
+                r["key"], r["witness"], load(r["value"]), span_of(r["span_start"], r["span_end"])
+            )
+            for r in rows
+        ]
+
+    def audit(
+        self,
+        document_id: int | None = None,
+        conn: Connection | None = None,
+        key: str | None = None,
+    ) -> list[Correction]:
+        """Every decision (of one document, of one of its keys), oldest first."""
+        corrections = self.t.corrections
+        query = select(corrections).order_by(corrections.c.id)
+        if document_id is not None:
+            query = query.where(corrections.c.document_id == document_id)
+        if key is not None:
+            query = query.where(corrections.c.key == key)
         with self.reading(conn) as conn:
             rows = conn.execute(query).mappings().all()
         return [
-            {**dict(r), "old_value": load(r["old_value"]), "new_value": load(r["new_value"])}
+            Correction(
+                **{
+                    **r,
+                    "old_value": load(r["old_value"]),
+                    "new_value": load(r["new_value"]),
+                }
+            )
             for r in rows
         ]
 
@@ -344,7 +390,7 @@ class Store:
             found = [f for f in found if (f["rule"], dump(f["keys"]), f["message"]) not in have]
             self._insert_findings(conn, doc_id, found)
             if review:
-                flagged = {key: "review" for f in found for key in f["keys"]}
+                flagged = {key: FieldStatus.REVIEW for f in found for key in f["keys"]}
                 self.open_items(conn, doc_id, flagged, found, opened_by="cross_year")
 
 

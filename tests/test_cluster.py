@@ -23,8 +23,8 @@ def test_documents_extracted_on_ray_land_in_the_shared_store(store_url, tmp_path
     assert result.exit_code == 1  # the empty file failed, the others did not
     assert "成功 6，失败 1" in result.output
     store = Store(store_url)
-    documents = {d["path"].rsplit("/", 1)[-1]: d for d in store.documents()}
-    assert len(documents) == 7 and documents["empty.txt"]["error"] == "input.empty: 文件为空"
+    documents = {d.path.rsplit("/", 1)[-1]: d for d in store.documents()}
+    assert len(documents) == 7 and documents["empty.txt"].error == "input.empty: 文件为空"
     for report in reports:
         doc = documents[report.name + ".txt"]
-        assert store.values(doc["id"]) == report.gold["fields"]
+        assert store.values(doc.id) == report.gold["fields"]

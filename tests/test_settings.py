@@ -26,7 +26,7 @@ def _run_fingerprints(url: str) -> list[str]:
     store = Store(url)
     with store.engine.connect() as conn:
         settings = conn.execute(select(store.t.runs.c.settings)).scalars().all()
-    records = [store.record(d["id"])["settings"] for d in store.documents()]
+    records = [store.record(d.id)["settings"] for d in store.documents()]
     store.close()
     return [json.loads(s)["fingerprint"] for s in settings] + records
 
