@@ -17,7 +17,7 @@ from itertools import accumulate
 from .cells import Cell, tokenize
 from .model import Candidate, Finding, show
 from .sections import Sections
-from .splits import CHOOSERS, Cut, Open, blank_readings, cuts, forced
+from .splits import Chooser, Cut, Open, blank_readings, chooser, cuts, forced, weighed_beyond
 from .template import (
     FIELD_KEYS,
     PARTS,
@@ -27,6 +27,7 @@ from .template import (
     S3_OTHER_SUBROWS,
     S3_ROWS,
     S4_KEYS,
+    S4_ROW,
     Row,
 )
 from .text import compact
@@ -188,7 +189,7 @@ def _place(
             # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
             result.sums.update(dict.fromkeys(row.keys, 0))
         else:
-            _weigh_blanks(result, part, row, numbers, finding)
+            _weigh_blanks(result, row, numbers, finding)
         return
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
@@ -313,23 +314,40 @@ _CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not we
 _BLANK_LIMIT = 36  # readings with dropped blanks weighed in a row (their places among zeros)
 
 
+# The collapsed （六） row stands for its three sub-rows: their row total is its own.
+_COLLAPSED_SHAPE = next(r for r in S3_ROWS if r.name == S3_OTHER_SUBROWS[0]).keys
+
+
+def _chooser(row: Row) -> Chooser | None:
+    """The sums within ``row`` that choose its run-together cut (``splits.chooser``)."""
+    return chooser(_COLLAPSED_SHAPE if row is S3_COLLAPSED_OTHER else row.keys)
+
+
+def _opens(row: Row) -> bool:
+    """Whether several readings of ``row`` that its row total admits are left to the sums
+    beyond it to weigh (part 三's column identities; ``splits.confirm``)."""
+    choose = _chooser(row)
+    return choose is not None and choose.row_total and weighed_beyond(row.keys)
+
+
 @lru_cache(maxsize=4096)
-def _readings(tokens: tuple[str, ...], n: int, part: str) -> tuple[tuple, tuple, tuple | None]:
-    """The digits' cuts into ``n`` cells (two at most); the cuts the part's identity admits;
-    and in part 三 the readings with dropped blanks that the row's total admits. The last
-    two are complete or ``None`` (too many to weigh). Reports print the same digit strings
-    over and over (``1000001``)."""
+def _readings(
+    tokens: tuple[str, ...], n: int, choose: Chooser | None
+) -> tuple[tuple, tuple, tuple | None]:
+    """The digits' cuts into ``n`` cells (two at most); the cuts the row's own sums admit;
+    and where its last cell is the total of the others, the readings with dropped blanks
+    that total admits. The last two are complete or ``None`` (too many to weigh). Reports
+    print the same digit strings over and over (``1000001``)."""
     anyhow = tuple(map(tuple, cuts(list(tokens), n, limit=2)))
-    chooser = CHOOSERS.get(part)
-    if chooser is None:
+    if choose is None:
         return anyhow, (), ()
     if len(anyhow) == 1:
-        admitted = anyhow if chooser[2](list(anyhow[0])) else ()
+        admitted = anyhow if choose.holds(list(anyhow[0])) else ()
     else:
-        admitted = tuple(map(tuple, chooser[1](list(tokens), n, _CUT_LIMIT + 1)))
+        admitted = tuple(map(tuple, choose.cuts(list(tokens), _CUT_LIMIT + 1)))
         if len(admitted) > _CUT_LIMIT:
             return anyhow, (), None
-    if part != "s3":
+    if not choose.row_total:
         return anyhow, admitted, ()
     blanks = blank_readings(list(tokens), n, _BLANK_LIMIT)
     return anyhow, admitted, None if blanks is None else tuple(map(tuple, blanks))
@@ -351,8 +369,8 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         _fill_cut(result, row, numbers, only, certain=True)
         result.forced[part] = result.forced.get(part, 0) + 1
         return True
-    rule = CHOOSERS[part][0] if part in CHOOSERS else None
-    anyhow, admitted, blanks = _readings(tuple(tokens), n, part)
+    choose = _chooser(row)
+    anyhow, admitted, blanks = _readings(tuple(tokens), n, choose)
     if blanks is None:
         _unplaced(
             result,
@@ -362,12 +380,12 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         )
         return True
     found = (
-        [list(r) for r in (*admitted, *blanks)] if rule is not None else [list(c) for c in anyhow]
+        [list(r) for r in (*admitted, *blanks)] if choose is not None else [list(c) for c in anyhow]
     )
-    if not found and len(anyhow) == 1 and rule is not None:
+    if not found and len(anyhow) == 1 and choose is not None:
         found = [list(anyhow[0])]  # its own identity breaks: the finding will say so
     if not found:
-        if rule is None or sum(len(t) for t in tokens) < n:
+        if choose is None or sum(len(t) for t in tokens) < n:
             return False
         _unplaced(
             result,
@@ -377,7 +395,7 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         )
         return True
     if len(found) == 1:
-        if rule is None:
+        if choose is None:
             # No identity to choose or confirm it, and the digits could be fewer cells.
             _fill_cut(result, row, numbers, found[0], certain=False)
             result.findings.append(
@@ -391,7 +409,8 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
             return True
         # The digits' only reading into this row's cells confirms nothing by itself, and
         # the one reading its identity admits was chosen by it: others are left to confirm.
-        chosen_by = None if tuple(found[0]) in anyhow and len(anyhow) == 1 else rule
+        alone = tuple(found[0]) in anyhow and len(anyhow) == 1
+        chosen_by = frozenset() if alone else choose.rules
         _fill_cut(result, row, numbers, found[0], certain=False)
         result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, chosen_by))
         return True
@@ -408,7 +427,7 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
             for i, key in enumerate(row.keys)
         }
     )
-    if part == "s3":
+    if _opens(row):
         _open(result, row, numbers, found, printed, finding)
     return True
 
@@ -424,17 +443,17 @@ def _open(
     """A part 三 row that several readings fit, for ``splits.confirm`` to weigh with the
     column identities (the reader's ``finding`` on it is withdrawn if they decide it)."""
     spans = [_spans(numbers, reading) for reading in found]
-    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, finding))
+    rules = _chooser(row).rules
+    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, finding, rules))
 
 
-def _weigh_blanks(
-    result: ReaderResult, part: str, row: Row, numbers: list[Cell], finding: Finding
-) -> None:
+def _weigh_blanks(result: ReaderResult, row: Row, numbers: list[Cell], finding: Finding) -> None:
     """A row whose numbers are fewer than its cells: its readings with the missing cells
     blank that its own identity admits, when there are few, are left to the column
-    identities as for run-together digits."""
-    if part != "s3" or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
-        return  # part 四's 15 cells leave too many places for the blanks
+    identities as for run-together digits (part 四's 15 cells, one row, leave too many
+    places for the blanks and no identity beyond them)."""
+    if not _opens(row) or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
+        return
     found = blank_readings([c.text for c in numbers], len(row.keys), _BLANK_LIMIT)
     if found:
         printed = " ".join(c.text for c in numbers)
@@ -563,6 +582,7 @@ def read_s3(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         _expand_collapsed_other(result)
     for key in S3_COLLAPSED_OTHER.keys:
         result.candidates.pop(key, None)
+        result.alternatives.pop(key, None)
     result.findings = [
         f for f in result.findings if not any(k.startswith("s3.other_collapsed.") for k in f.keys)
     ]
@@ -617,8 +637,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
     result.row_cells["s4"] = [c for c in seq if c.kind != "empty"]
     window = _window(seq, len(S4_KEYS))
     glued = window is None or any(c.glued for c in window)
-    part4 = Row("part4", "第四部分", (r"$^",), S4_KEYS)
-    if glued and _place_cut(result, "s4", part4, seq):
+    if glued and _place_cut(result, "s4", S4_ROW, seq):
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")

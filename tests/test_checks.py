@@ -1,8 +1,8 @@
 """勾稽 checks: a broken identity is a finding; the printed number is kept as printed."""
 
 from gouji.checks import check_identities
+from gouji.identities import IDENTITIES
 from gouji.pipeline import extract_file
-from gouji.template import IDENTITIES
 from gouji_eval.generate import generate
 
 from conftest import shared_path

@@ -7,9 +7,10 @@ import pytest
 
 from gouji import errors
 from gouji.cells import tokenize
+from gouji.identities import IDENTITIES
 from gouji.model import Finding, show
 from gouji.rules import RULES, of_kind
-from gouji.template import FIELD_KEYS, IDENTITIES, PARTS
+from gouji.template import FIELD_KEYS, PARTS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
