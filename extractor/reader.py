@@ -170,34 +170,21 @@ def _place(
 ) -> None:
     n = len(row.keys)
     window = _window(seq, n)
-    label = row.label
-    notes = [c.note for c in window if c.note] if window is not None else []
-    glued = window is None or any(c.glued for c in window)
+    marked = [c for c in window if c.note or c.glued] if window is not None else None
+    glued = marked is None or any(c.glued for c in marked)
     if glued and _place_cut(result, part, row, seq):
         return
     if window is None:
-        numbers = [c for c in seq if c.kind != "empty"]
-        finding = _unplaced(
-            result,
-            f"{part}.row_cells",
-            list(row.keys),
-            f"「{label}」一行读到 {len(numbers)} 个数（应为 {n} 个），无法确定各数所属的列",
-        )
-        if sum(len(c.text) for c in numbers) < n and all(
-            c.kind == "blank" or c.kind == "number" and c.value == 0 for c in numbers
-        ):
-            # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
-            result.sums.update(dict.fromkeys(row.keys, 0))
-        else:
-            _weigh_blanks(result, row, numbers, finding)
+        _place_miscounted(result, part, row, seq)
         return
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
     )
+    candidates = result.candidates
     for key, cell in zip(row.keys, window, strict=True):
         value = cell.value if cell.kind == "number" else None
         certain = not floating and cell.note is None
-        result.candidates[key] = Candidate(
+        candidates[key] = Candidate(
             key, value, (cell.start, cell.end), certain, "reader", cell.note
         )
     if floating:
@@ -205,12 +192,33 @@ def _place(
             Finding(
                 f"{part}.row_layout",
                 list(row.keys),
-                f"「{label}」一行的数字不在标签所在行，行与数字的对应关系无法确认",
+                f"「{row.label}」一行的数字不在标签所在行，行与数字的对应关系无法确认",
             )
         )
-    for note in dict.fromkeys(notes):
+    for note in dict.fromkeys(c.note for c in marked if c.note):
         keys = [k for k, c in zip(row.keys, window, strict=True) if c.note == note]
-        result.findings.append(Finding(f"{part}.cell_note", keys, f"「{label}」：{note}"))
+        result.findings.append(Finding(f"{part}.cell_note", keys, f"「{row.label}」：{note}"))
+
+
+def _place_miscounted(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> None:
+    """A row whose cells are more or fewer than its columns: unplaced, with what its
+    numbers add to a sum whatever their places when they can only be zeros, or its readings
+    with the missing cells blank left to the column identities."""
+    n = len(row.keys)
+    numbers = [c for c in seq if c.kind != "empty"]
+    finding = _unplaced(
+        result,
+        f"{part}.row_cells",
+        list(row.keys),
+        f"「{row.label}」一行读到 {len(numbers)} 个数（应为 {n} 个），无法确定各数所属的列",
+    )
+    if sum(len(c.text) for c in numbers) < n and all(
+        c.kind == "blank" or c.kind == "number" and c.value == 0 for c in numbers
+    ):
+        # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
+        result.sums.update(dict.fromkeys(row.keys, 0))
+    else:
+        _weigh_blanks(result, row, numbers, finding)
 
 
 def _template_sequence(rows: tuple[Row, ...], anchors: list[_Anchor]) -> list[Row]:
@@ -239,33 +247,8 @@ def _read_aligned(
     agree. They are trusted only when the missing rows' labels also stand in that gap."""
     sequence = _template_sequence(rows, anchors)
     index = {r.name: i for i, r in enumerate(sequence)}
-    owned: set[int] = set()
-    fixed: list[tuple[_Anchor, list[Cell]]] = []
-    floating_labels: list[_Anchor] = []
-    seen: dict[str, _Anchor] = {}
-    last = -1
-    for k, anchor in enumerate(anchors):
-        inline = [c for c in _values_after(flat, anchors, k) if c.line == anchor.line]
-        has_values = any(c.kind in ("number", "blank") for c in inline)
-        name = anchor.row.name
-        if not has_values or name not in index:
-            floating_labels.append(anchor)
-            continue
-        if name in seen or index[name] <= last:
-            # Printed twice, or out of template order: this label cannot be a fixed point.
-            owned.update(map(id, inline))
-            result.findings.append(
-                Finding(
-                    f"{part}.row_order",
-                    list(anchor.row.keys),
-                    f"「{anchor.row.label}」一行重复或不在模板顺序的位置上，未采用",
-                )
-            )
-            continue
-        owned.update(map(id, inline))
-        fixed.append((anchor, inline))
-        seen[name] = anchor
-        last = index[name]
+    fixed, loose, owned = _fixed_points(result, part, flat, anchors, index)
+    seen = {anchor.row.name: anchor for anchor, _ in fixed}
     for anchor, inline in fixed:
         result.row_cells[anchor.row.name] = [c for c in inline if c.kind != "empty"]
         _place(result, part, anchor.row, inline, anchor.line, False, set())
@@ -277,37 +260,89 @@ def _read_aligned(
     bounds = [(-1, -1), *((index[a.row.name], a.line) for a, _ in fixed), (len(sequence), 1 << 30)]
     for (i, line_a), (j, line_b) in zip(bounds, bounds[1:], strict=False):
         missing = sequence[i + 1 : j]
-        between = [(n, cells) for n, cells in floating if line_a < n < line_b]
         if not missing:
             continue
-        if len(between) != len(missing):
-            if between:
-                keys = [k for row in missing for k in row.keys]
-                _unplaced(
-                    result,
-                    f"{part}.row_cells",
-                    keys,
-                    f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
-                    f"而其间有 {len(between)} 行数字，无法对应",
-                )
-            continue
-        labelled = {a.row.name for a in floating_labels if line_a < a.line < line_b}
-        trusted = all(row.name in labelled for row in missing)
-        for row, (number, cells) in zip(missing, between, strict=True):
-            result.row_cells[row.name] = [c for c in cells if c.kind != "empty"]
-            _place(result, part, row, cells, number, False, set())
-            seen.setdefault(row.name, _Anchor(row, -1, number))
-            if not trusted:
-                for key in row.keys:
-                    result.candidates[key].certain = False
-                result.findings.append(
-                    Finding(
-                        f"{part}.row_order",
-                        list(row.keys),
-                        f"「{row.label}」一行的数字旁没有标签，按模板行序对齐，请核对",
-                    )
-                )
+        between = [(n, cells) for n, cells in floating if line_a < n < line_b]
+        labelled = {a.row.name for a in loose if line_a < a.line < line_b}
+        _fill_gap(result, part, missing, between, labelled, seen)
     return seen
+
+
+def _fixed_points(
+    result: ReaderResult,
+    part: str,
+    flat: list[Cell],
+    anchors: list[_Anchor],
+    index: dict[str, int],
+) -> tuple[list[tuple[_Anchor, list[Cell]]], list[_Anchor], set[int]]:
+    """The labels printed beside their values, in template order (each with the values on
+    its line), the labels that float without values, and the cells (by ``id``) the fixed
+    points and the labels out of order own. A label printed twice, or out of template
+    order, cannot be a fixed point: a finding says so."""
+    owned: set[int] = set()
+    fixed: list[tuple[_Anchor, list[Cell]]] = []
+    loose: list[_Anchor] = []
+    seen: set[str] = set()
+    last = -1
+    for k, anchor in enumerate(anchors):
+        inline = [c for c in _values_after(flat, anchors, k) if c.line == anchor.line]
+        name = anchor.row.name
+        if name not in index or not any(c.kind in ("number", "blank") for c in inline):
+            loose.append(anchor)
+            continue
+        owned.update(map(id, inline))
+        if name in seen or index[name] <= last:
+            result.findings.append(
+                Finding(
+                    f"{part}.row_order",
+                    list(anchor.row.keys),
+                    f"「{anchor.row.label}」一行重复或不在模板顺序的位置上，未采用",
+                )
+            )
+            continue
+        fixed.append((anchor, inline))
+        seen.add(name)
+        last = index[name]
+    return fixed, loose, owned
+
+
+def _fill_gap(
+    result: ReaderResult,
+    part: str,
+    missing: list[Row],
+    between: list[tuple[int, list[Cell]]],
+    labelled: set[str],
+    seen: dict[str, _Anchor],
+) -> None:
+    """The template rows ``missing`` between two fixed points, filled in order from the
+    unlabelled number lines ``between`` them when the counts agree; trusted only when every
+    missing row's label (``labelled``) also stands in the gap."""
+    if len(between) != len(missing):
+        if between:
+            keys = [k for row in missing for k in row.keys]
+            _unplaced(
+                result,
+                f"{part}.row_cells",
+                keys,
+                f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
+                f"而其间有 {len(between)} 行数字，无法对应",
+            )
+        return
+    trusted = all(row.name in labelled for row in missing)
+    for row, (number, cells) in zip(missing, between, strict=True):
+        result.row_cells[row.name] = [c for c in cells if c.kind != "empty"]
+        _place(result, part, row, cells, number, False, set())
+        seen.setdefault(row.name, _Anchor(row, -1, number))
+        if not trusted:
+            for key in row.keys:
+                result.candidates[key].certain = False
+            result.findings.append(
+                Finding(
+                    f"{part}.row_order",
+                    list(row.keys),
+                    f"「{row.label}」一行的数字旁没有标签，按模板行序对齐，请核对",
+                )
+            )
 
 
 _CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not weighed at all
@@ -372,55 +407,54 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
     choose = _chooser(row)
     anyhow, admitted, blanks = _readings(tuple(tokens), n, choose)
     if blanks is None:
-        _unplaced(
-            result,
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，符合勾稽关系的读法太多，无法确定",
-        )
+        why = "符合勾稽关系的读法太多，无法确定"
+        _unplaced(result, f"{part}.run_together", list(row.keys), _glued(row, printed, why))
         return True
-    found = (
-        [list(r) for r in (*admitted, *blanks)] if choose is not None else [list(c) for c in anyhow]
-    )
+    found = [list(r) for r in (anyhow if choose is None else (*admitted, *blanks))]
     if not found and len(anyhow) == 1 and choose is not None:
         found = [list(anyhow[0])]  # its own identity breaks: the finding will say so
     if not found:
         if choose is None or sum(len(t) for t in tokens) < n:
             return False
-        _unplaced(
-            result,
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，没有一种拆分符合勾稽关系（报告本身可能有误）",
+        why = "没有一种拆分符合勾稽关系（报告本身可能有误）"
+        _unplaced(result, f"{part}.run_together", list(row.keys), _glued(row, printed, why))
+    elif len(found) > 1:
+        _several_readings(result, part, row, numbers, found, printed)
+    elif choose is None:
+        # No identity to choose or confirm it, and the digits could be fewer cells.
+        _fill_cut(result, row, numbers, found[0], certain=False)
+        cut = "、".join(map(show, found[0]))
+        why = f"可拆为 {cut}，但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对"
+        result.findings.append(
+            Finding(f"{part}.run_together", list(row.keys), _glued(row, printed, why))
         )
-        return True
-    if len(found) == 1:
-        if choose is None:
-            # No identity to choose or confirm it, and the digits could be fewer cells.
-            _fill_cut(result, row, numbers, found[0], certain=False)
-            result.findings.append(
-                Finding(
-                    f"{part}.run_together",
-                    list(row.keys),
-                    f"「{row.label}」的数字粘连为「{printed}」，可拆为 {'、'.join(map(show, found[0]))}，"
-                    "但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对",
-                )
-            )
-            return True
+    else:
         # The digits' only reading into this row's cells confirms nothing by itself, and
         # the one reading its identity admits was chosen by it: others are left to confirm.
         alone = tuple(found[0]) in anyhow and len(anyhow) == 1
         chosen_by = frozenset() if alone else choose.rules
         _fill_cut(result, row, numbers, found[0], certain=False)
         result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, chosen_by))
-        return True
+    return True
+
+
+def _glued(row: Row, printed: str, why: str) -> str:
+    return f"「{row.label}」的数字粘连为「{printed}」，{why}"
+
+
+def _several_readings(
+    result: ReaderResult,
+    part: str,
+    row: Row,
+    numbers: list[Cell],
+    found: list[list],
+    printed: str,
+) -> None:
+    """A row that several readings fit: unplaced, its readings kept for the reviewer, and
+    where the column identities can weigh it, left open for them (``splits.confirm``)."""
     options = "；或 ".join("、".join(map(show, cut)) for cut in found[:3])
-    finding = _unplaced(
-        result,
-        f"{part}.run_together",
-        list(row.keys),
-        f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
-    )
+    why = f"有多种拆分都符合勾稽关系：{options}"
+    finding = _unplaced(result, f"{part}.run_together", list(row.keys), _glued(row, printed, why))
     result.alternatives.update(
         {
             key: sorted({cut[i] for cut in found}, key=lambda v: -1 if v is None else v)
@@ -429,7 +463,6 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
     )
     if _opens(row):
         _open(result, row, numbers, found, printed, finding)
-    return True
 
 
 def _open(
