@@ -152,9 +152,7 @@ def add_up(f: dict, sums: Iterable[Identity]) -> None:
 def satisfied(f: dict) -> dict:
     """``f``, checked: a figure for every key, and every sum of every identity holds."""
     assert set(f) == set(FIELD_KEYS)
-    broken = [
-        s for s in sums_for(Use.EVERY) if sum(f[k] for k in s.left) != sum(f[k] for k in s.right)
-    ]
+    broken = [s for s in sums_for(Use.EVERY) if s.sides(f)[0] != s.sides(f)[1]]
     assert not broken, f"the figures break {broken[0]}"
     return f
 

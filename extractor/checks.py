@@ -30,13 +30,10 @@ def check_identities(
     broken: list[tuple[Identity, Finding]] = []
     held: set[str] = set()  # the cells of the identities that hold
     for identity in IDENTITIES:
-        keys = identity.left + identity.right
-        if not known.issuperset(keys):
+        keys = identity.keys
+        if not known.issuperset(keys) or all(values[k] is None for k in keys):
             continue
-        if all(values[k] is None for k in keys):
-            continue
-        left = sum(values[k] or 0 for k in identity.left)
-        right = sum(values[k] or 0 for k in identity.right)
+        left, right = identity.sides(values)
         # A single total on the left (every identity but s3.balance) is a printed total.
         blank_total = len(identity.left) == 1 and values[identity.left[0]] is None and right > 0
         if abs(left - right) > 1e-9 or blank_total:
@@ -95,11 +92,10 @@ def check_confidence(
     LLM's agreement does not count here: it reads the same OCR output, not the page."""
     held: set[str] = set()
     for identity in _OCR_CHECKS:
-        keys = identity.left + identity.right
+        keys = identity.keys
         if not known.issuperset(keys) or all(values[k] is None for k in keys):
             continue
-        left = sum(values[k] or 0 for k in identity.left)
-        right = sum(values[k] or 0 for k in identity.right)
+        left, right = identity.sides(values)
         if abs(left - right) <= 1e-9:
             held.update(keys)
     return [

@@ -43,22 +43,19 @@ def decide(
     status: dict = {}
     spans: dict = {}
     witness: dict = {}
+    raw, raw_span = source.raw, source.raw_span
     for key in FIELD_KEYS:
         candidate = candidates.get(key)
         if candidate is None:
             fields[key], status[key], spans[key], witness[key] = None, "review", None, None
             continue
-        fields[key] = candidate.value
+        value = fields[key] = candidate.value
         if candidate.span is None:
             witness[key], spans[key], status[key] = None, None, "review"
             continue
         witness[key] = candidate.witness
-        start, end = source.raw_span(*candidate.span)
+        start, end = raw_span(*candidate.span)
         spans[key] = [start, end]
-        ok = (
-            candidate.certain
-            and key not in named
-            and grounded(source.raw[start:end], candidate.value)
-        )
+        ok = candidate.certain and key not in named and grounded(raw[start:end], value)
         status[key] = "accepted" if ok else "review"
     return fields, status, spans, witness

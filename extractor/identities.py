@@ -31,8 +31,9 @@ in the totals of the identities that lie within a row. Entries are numbered as
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .template import (
     S2_ROWS,
@@ -44,6 +45,9 @@ from .template import (
     S4_ROW,
     label_of,
 )
+
+if TYPE_CHECKING:
+    from .model import Value  # model reads the rule registry, which reads this table
 
 
 class Use(enum.Flag):
@@ -63,10 +67,20 @@ class Identity:
     rule: str
     left: tuple[str, ...]
     right: tuple[str, ...]
+    keys: tuple[str, ...] = field(init=False, repr=False, compare=False)  # left, then right
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return self.left + self.right
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", self.left + self.right)
+
+    def sides(self, values: Mapping[str, Value]) -> tuple[Value, Value]:
+        """What each side adds up to, a blank counting as 0."""
+        left, right = self.left, self.right
+        if len(left) == 1:
+            return values[left[0]] or 0, sum(filter(None, map(values.__getitem__, right)))
+        return (
+            sum(filter(None, map(values.__getitem__, left))),
+            sum(filter(None, map(values.__getitem__, right))),
+        )
 
 
 # A broken sum's message: the sum, each cell's value as printed (空 for a blank), and the

@@ -119,21 +119,34 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     regex = _row_regex(rows)
     anchors: list[_Anchor] = []
     run: list[int] = []
-    for index, cell in enumerate([*flat, None]):
-        kind = cell.kind if cell is not None else "end"
+    for index, cell in enumerate(flat):
+        kind = cell.kind
         if kind == "text":
             run.append(index)
-            continue
-        if kind == "empty" or not run:
-            continue
-        pieces = ["".join(flat[i].text.split()) for i in run]
-        ends = list(accumulate(len(p) for p in pieces))
-        for row_index, end in _rows_named(regex, "".join(pieces)):
-            cell_index = run[bisect_left(ends, end)]
-            anchors.append(_Anchor(rows[row_index], cell_index, flat[cell_index].line))
-        run = []
+        elif kind != "empty" and run:
+            anchors += _anchors_of(flat, run, rows, regex)
+            run = []
+    if run:
+        anchors += _anchors_of(flat, run, rows, regex)
     anchors.sort(key=lambda a: a.cell_index)
     return anchors
+
+
+def _anchors_of(
+    flat: list[Cell], run: list[int], rows: tuple[Row, ...], regex: re.Pattern[str]
+) -> list[_Anchor]:
+    """The anchors of one label run (the indices of its text cells in ``flat``)."""
+    pieces = tuple(["".join(flat[i].text.split()) for i in run])
+    named = _run_rows(regex, pieces)
+    return [_Anchor(rows[row], run[at], flat[run[at]].line) for at, row in named]
+
+
+@lru_cache(maxsize=4096)
+def _run_rows(regex: re.Pattern[str], pieces: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """(the piece whose end closes the name, row index) of each row a label run names.
+    Reports print the same labels over and over, so a bulk run works out each run once."""
+    ends = list(accumulate(len(p) for p in pieces))
+    return tuple((bisect_left(ends, end), row) for row, end in _rows_named(regex, "".join(pieces)))
 
 
 def _is_row_layout(lines: list[list[Cell]]) -> bool:
@@ -153,6 +166,23 @@ def _values_after(flat: list[Cell], anchors: list[_Anchor], k: int) -> list[Cell
     for cell in flat[start:stop]:
         if cell.kind == "text":
             if k + 1 >= len(anchors) and seq:
+                break
+            continue
+        seq.append(cell)
+    return seq
+
+
+def _values_on_line(flat: list[Cell], anchors: list[_Anchor], k: int) -> list[Cell]:
+    """``_values_after`` the ``k``-th label, on the label's own line only."""
+    anchor, last = anchors[k], k + 1 >= len(anchors)
+    stop = len(flat) if last else anchors[k + 1].cell_index
+    seq: list[Cell] = []
+    for index in range(anchor.cell_index + 1, stop):
+        cell = flat[index]
+        if cell.line != anchor.line:
+            break
+        if cell.kind == "text":
+            if last and seq:
                 break
             continue
         seq.append(cell)
@@ -285,7 +315,7 @@ def _fixed_points(
     seen: set[str] = set()
     last = -1
     for k, anchor in enumerate(anchors):
-        inline = [c for c in _values_after(flat, anchors, k) if c.line == anchor.line]
+        inline = _values_on_line(flat, anchors, k)
         name = anchor.row.name
         if name not in index or not any(c.kind in ("number", "blank") for c in inline):
             loose.append(anchor)

@@ -294,8 +294,7 @@ class Confirmation:
 
 
 def _holds(identity: Identity, values: Mapping[str, Value]) -> bool:
-    left = sum(values[k] or 0 for k in identity.left)
-    right = sum(values[k] or 0 for k in identity.right)
+    left, right = identity.sides(values)
     return abs(left - right) < 1e-9
 
 
@@ -408,9 +407,9 @@ class _Verdicts:
     def __call__(self, identity: Identity) -> bool | None:
         if id(identity) not in self.cache:
             weighed = self.weighing.get(id(identity))
-            named = [k for k in identity.left + identity.right if k in self.free]
+            named = [k for k in identity.keys if k in self.free]
             if not named:
-                known = all(k in self.values for k in identity.left + identity.right)
+                known = all(k in self.values for k in identity.keys)
                 verdict = _holds(identity, self.values) if known else None
             elif weighed is None:
                 verdict = None
