@@ -145,8 +145,10 @@ def _segments(word: str, following: str = "") -> list[tuple[str, int, int]]:
     pos = 0
     for m in _DIGITS.finditer(word):
         a, b = m.span()
-        after = word[b:] or following
-        if (a and word[a - 1] == "第") or after.startswith(_DATE_UNIT):
+        dated = (
+            word.startswith(_DATE_UNIT, b) if b < len(word) else following.startswith(_DATE_UNIT)
+        )
+        if (a and word[a - 1] == "第") or dated:
             continue
         if "." not in m.group() and _ROW_NUMBER_AFTER.match(word, b):
             if b - a == 1:

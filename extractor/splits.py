@@ -94,10 +94,12 @@ def cuts(
         joined = "".join(tokens)
         most_after = [int(joined[len(joined) - r :] or 0) for r in range(len(joined) + 1)]
 
+    count = len(tokens)
+
     def walk(t: int, pos: int, acc: list[int], total: int) -> None:
         if len(found) >= limit:
             return
-        if t == len(tokens):
+        if t == count:
             if (
                 fewest <= len(acc) <= n
                 and (target is None or total == target)
@@ -106,28 +108,27 @@ def cuts(
                 found.append(list(acc))
             return
         token = tokens[t]
-        for end in range(pos + 1, len(token) + 1):
-            part = token[pos:end]
-            if len(part) > 1 and part[0] == "0":
-                break  # no cell is printed with a leading zero
-            value = int(part)
+        size = len(token)
+        most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
+        # No cell is printed with a leading zero: a 0 is a number of its own.
+        last = pos + 1 if token[pos] == "0" else size
+        for end in range(pos + 1, last + 1):
+            value = int(token[pos:end])
             if target is not None and total + value > target:
                 break  # a longer number is larger still
-            remaining = digits_left[t + 1] + len(token) - end
+            remaining = digits_left[t + 1] + size - end
+            if least > remaining:
+                break  # too few digits left for the numbers to come, and fewer further on
             if target is not None and total + value + most_after[remaining] < target:
                 continue  # the digits left cannot make up the rest
-            tokens_after = len(tokens) - t - 1 + (1 if end < len(token) else 0)
-            most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
-            if most < tokens_after or least > remaining:
-                continue
+            if most < count - t - (end == size):
+                continue  # more tokens left than numbers to come
             acc.append(value)
             if partial is None or partial(acc):
-                walk(
-                    t + 1 if end == len(token) else t,
-                    0 if end == len(token) else end,
-                    acc,
-                    total + value,
-                )
+                if end == size:
+                    walk(t + 1, 0, acc, total + value)
+                else:
+                    walk(t, end, acc, total + value)
             acc.pop()
 
     walk(0, 0, [], 0)
@@ -405,21 +406,22 @@ class _Verdicts:
         return result
 
     def __call__(self, identity: Identity) -> bool | None:
-        if id(identity) not in self.cache:
-            weighed = self.weighing.get(id(identity))
-            named = [k for k in identity.keys if k in self.free]
-            if not named:
-                known = all(k in self.values for k in identity.keys)
-                verdict = _holds(identity, self.values) if known else None
-            elif weighed is None:
-                verdict = None
-            else:
-                base, rows = weighed
-                kept = self.readings_without(identity) or []
-                seen = {sum(adds[j[n]] for n, adds in rows.items()) for j in kept}
-                verdict = abs(base + seen.pop()) < 1e-9 if len(seen) == 1 else None
-            self.cache[id(identity)] = verdict
-        return self.cache[id(identity)]
+        verdict = self.cache.get(id(identity), self)  # ``self``: not judged yet
+        if verdict is self:
+            verdict = self.cache[id(identity)] = self._judge(identity)
+        return verdict
+
+    def _judge(self, identity: Identity) -> bool | None:
+        if not any(k in self.free for k in identity.keys):
+            known = all(k in self.values for k in identity.keys)
+            return _holds(identity, self.values) if known else None
+        weighed = self.weighing.get(id(identity))
+        if weighed is None:
+            return None
+        base, rows = weighed
+        kept = self.readings_without(identity) or []
+        seen = {sum(adds[j[n]] for n, adds in rows.items()) for j in kept}
+        return abs(base + seen.pop()) < 1e-9 if len(seen) == 1 else None
 
 
 def confirm(
@@ -529,10 +531,10 @@ def _judged(cut: Cut, verdict: _Verdicts) -> tuple[bool, bool]:
     cell needs one beyond its own row that holds, where there is one) and whether any of
     them breaks."""
     whole, broken = True, False
-    own = set(cut.keys)
+    within = _within(cut.keys)
     for key in cut.keys:
         said = [
-            (verdict(i), own.issuperset(i.keys))
+            (verdict(i), id(i) in within)
             for i in _INVOLVING.get(key, ())
             if i.rule not in cut.chosen_by
         ]
@@ -542,6 +544,13 @@ def _judged(cut: Cut, verdict: _Verdicts) -> tuple[bool, bool]:
         whole &= held and any(beyond)
         broken |= not held
     return whole, broken
+
+
+@lru_cache(maxsize=256)
+def _within(keys: tuple[str, ...]) -> frozenset[int]:
+    """The sums (by ``id``) all of whose cells are among ``keys``."""
+    own = set(keys)
+    return frozenset(id(i) for k in keys for i in _INVOLVING.get(k, ()) if own.issuperset(i.keys))
 
 
 def _unconfirmed(cut: Cut, broken: bool, missed: bool, was_placed: bool) -> Finding:
