@@ -22,12 +22,13 @@ NOTED = re.compile(r"(\d+(?:\.\d+)?)\s*\((?:其中|含|包括)[^)]*\)")
 UNITED = re.compile(r"(\d+(?:\.\d+)?)\s*(万元|元|件|条|个|项|次)")
 _LEADING_ZERO = "「{}」以 0 开头，可能是几个单元格粘连"
 BLANK_MARKS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "─", "-/-"})
-_FOOTER_LINE = re.compile(
-    r"^\s*(?:[-—–]+\s*\d{1,3}\s*[-—–]+|第\s*\d+\s*页(?:\s*[,/，]?\s*共\s*\d+\s*页)?"
-    r"|\d{1,3}\s*/\s*\d{1,3}|Page\s*\d+(?:\s*/\s*P\.\s*\d+)?|P\.\s*\d+)\s*$",
-    re.IGNORECASE,
-)
+# Page footers a PDF's text keeps inside a table: between two cells (— 3 —), or on a line of
+# their own (- 3 -, 第 3 页 共 5 页, 3/5, Page 3 / P. 5).
 _INLINE_FOOTER = re.compile(r"(?<!\S)[—–]\s*\d{1,3}\s*[—–](?!\S)|(?<!\S)-\s\d{1,3}\s-(?!\S)")
+_FOOTER_LINE = re.compile(
+    r"(?i)^\s*(?:[-—–]+\s*\d{1,3}\s*[-—–]+|第\s*\d+\s*页(?:\s*[,/，]?\s*共\s*\d+\s*页)?"
+    r"|\d{1,3}\s*/\s*\d{1,3}|Page\s*\d+(?:\s*/\s*P\.\s*\d+)?|P\.\s*\d+)\s*$"
+)
 # A markdown table's rule line (|---|---|): no cell.
 MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
