@@ -42,11 +42,13 @@ that confirms it:
 * **No reading fits, or too many.** The row is not placed; the finding says that the
   report's own figures do not add up, or lists the options.
 
-How the confirming identities are evaluated (``confirm``): a reading is accepted whole or
-not at all — each of its cells needs an identity beyond its own row that holds (part 三's
-results total, its balance, or the two added together: results + carried forward = received
-+ carried over, which checks the result rows when （七）总计 could not be read), and none
-that breaks. A wrong reading differs from the printed cells in two places or more; where one
+Which identities choose and which confirm is read from the identity table (``identities``,
+the sums that feed ``Use.CUT``): the sums that lie within one printed row choose its cut
+(:func:`chooser`), every other sum confirms. How the confirming identities are evaluated
+(``confirm``): a reading is accepted whole or not at all — each of its cells needs an
+identity beyond its own row that holds (part 三's results total, its balance, or the two
+added together: results + carried forward = received + carried over, which checks the
+result rows when （七）总计 could not be read), and none that breaks. A wrong reading differs from the printed cells in two places or more; where one
 of them cannot be checked, the cells that can may fit only because the wrong reading happens
 to mend the publisher's own error, or read 0 where a blank was dropped (no identity tells a
 blank from 0). Rows that were not placed count where their sums are known whatever their
@@ -111,7 +113,7 @@ def cuts(
         size = len(token)
         most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
         # No cell is printed with a leading zero: a 0 is a number of its own.
-        last = pos + 1 if token[pos] == "0" else size
+        last = pos + 1 if token.startswith("0", pos) else size
         for end in range(pos + 1, last + 1):
             value = int(token[pos:end])
             if target is not None and total + value > target:
