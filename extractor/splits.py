@@ -206,7 +206,7 @@ for _identity in _ALL:
         _INVOLVING.setdefault(_key, []).append(_identity)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per row (``chooser``), a cache key by identity
 class Chooser:
     """The sums that lie within one printed row (part 三's row total, part 四's group
     totals): they choose how the row's run-together digits are cut, so they never confirm
