@@ -5,8 +5,9 @@ add up to which, once per row, column or group it holds in: ``sum(left) == sum(r
 the message a reviewer reads where a sum breaks, and the decisions it feeds (``uses``).
 Nothing else states an identity: the checks, the run-together cuts, the OCR and witness
 rules, the rule registry (and through it README's rule table) and the eval's generator all
-read this table. Adding an identity is one entry here, plus a test; an entry that reports
-without a message is refused when the module loads.
+read this table. Adding an identity is one entry here, plus a test (and, where it reports,
+its line in README's rule table, which a test keeps equal to the registry); an entry that
+reports without a message is refused when the module loads.
 
 An identity changes these decisions — a change here moves what is *accepted*, so whoever
 reviews one reruns ``python -m gouji_eval.simulate`` and ``gouji eval`` on it:
@@ -24,8 +25,8 @@ reviews one reruns ``python -m gouji_eval.simulate`` and ``gouji eval`` on it:
 
 The generator (``gouji_eval.generate``, and the simulation through it) completes every
 printed total from its parts, checks that every sum holds, and prints a publisher's error
-in the totals of the identities that lie within a row. Entries are numbered as
-``../shared/SCHEMA.md`` lists them (a gold file's ``source_inconsistencies`` name them so).
+in the totals of the identities that lie within a row. The reporting entries are numbered
+as ``../shared/SCHEMA.md`` lists them (a gold file's ``source_inconsistencies`` name them so).
 """
 
 from __future__ import annotations
@@ -187,9 +188,9 @@ RELATIONS: tuple[Relation, ...] = (
         _adds_up,
     ),
     # The two column identities above added together, per column: the results and what is
-    # carried forward make up what was received and carried over. It checks the result rows
-    # where （七）总计 itself could not be read; where it breaks, one of the two breaks too
-    # and says so, so it reports nothing of its own.
+    # carried forward make up what was received and carried over. It confirms cuts of the
+    # result rows where （七）总计 itself could not be read; it reports nothing (where
+    # （七）总计 was read, it says nothing the two do not).
     relation(
         "s3.results_balance",
         "办理结果与结转下年度之和不等于新收加上年结转",
