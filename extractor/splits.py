@@ -127,10 +127,8 @@ def cuts(
                 continue  # more tokens left than numbers to come
             acc.append(value)
             if partial is None or partial(acc):
-                if end == size:
-                    walk(t + 1, 0, acc, total + value)
-                else:
-                    walk(t, end, acc, total + value)
+                at = (t + 1, 0) if end == size else (t, end)  # the next token, or this one's rest
+                walk(*at, acc, total + value)
             acc.pop()
 
     walk(0, 0, [], 0)
