@@ -32,13 +32,13 @@ from itertools import accumulate
 
 from . import claims
 from .cells import BLANK_MARKS, Cell, classify_number
+from .identities import Use, keys_for
 from .model import Candidate, Claim, Finding, Value, show
 from .reader import ReaderResult, rows_named
 from .rules import RULES
 from .tasks import split_row
 from .template import (
     FIELD_KEYS,
-    IDENTITIES,
     S2_ROWS,
     S3_COLLAPSED_OTHER,
     S3_COLUMNS,
@@ -50,7 +50,7 @@ from .template import (
 from .text import SourceText, compact, normalise
 
 # Keys some identity checks: only there may a value the LLM alone gives be trusted.
-_CHECKED = frozenset(k for identity in IDENTITIES for k in (*identity.left, *identity.right))
+_CHECKED = keys_for(Use.WITNESS)
 
 
 @dataclass

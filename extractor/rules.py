@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .identities import RELATIONS, Use
 from .template import PARTS
 
 KINDS = ("identity", "value", "reader", "prose", "meta", "llm", "cross_year", "input", "review")
@@ -46,11 +47,8 @@ def _per_part(suffix: str, kind: str, name: str, parts: str, **flags: bool) -> l
 
 
 _ALL: list[Rule] = [
-    # identities (template.IDENTITIES)
-    Rule("s3.row_total", "identity", "行总计不等于各类申请人之和", "s3"),
-    Rule("s3.results_total", "identity", "办理结果各项之和不等于（七）总计", "s3"),
-    Rule("s3.balance", "identity", "新收加上年结转不等于办结加结转下年度", "s3"),
-    Rule("s4.total", "identity", "复议诉讼总计不等于各结果之和", "s4"),
+    # the identities that report (``identities.RELATIONS``), as that table names them
+    *(Rule(r.rule, "identity", r.name, r.part) for r in RELATIONS if Use.FINDING in r.uses),
     # values (checks.check_values)
     *_per_part("negative", "value", "数值为负", "s2 s3 s4"),
     *_per_part("not_integer", "value", "件数不是整数", "s2 s3 s4"),

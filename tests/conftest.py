@@ -1,4 +1,5 @@
-"""Shared fixtures: the ../shared materials (read at run time, never copied) and helpers."""
+"""Shared fixtures: the ../shared materials (``$GOUJI_SHARED`` moves them; read at run time,
+never copied) and helpers. What a fixture changes in the environment is put back after it."""
 
 from __future__ import annotations
 
@@ -14,14 +15,26 @@ from pathlib import Path
 import pytest
 
 from gouji.pipeline import extract_file
+from gouji_eval.gold import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()  # $GOUJI_SHARED, else ../shared beside the repository
+
+
+# A crawler's header above a page's text (``gouji.crawl`` reads and blanks it).
+CRAWL_HEADER = (
+    "标题: 某县交通运输局2023年度政府信息公开工作年度报告\n"
+    "发布时间: 2024-01-31 08:28\n文号: \n发布机构: \n栏目: 政府信息公开年报\n"
+    "原文链接: https://www.example.gov.cn/zwgk/202401/t20240131_1.htm\n"
+    "==================== 正文 ====================\n"
+)
 
 
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not here (../shared is read at run time, never copied)")
+        pytest.skip(
+            f"{path} is not here ($GOUJI_SHARED or ../shared, read at run time, never copied)"
+        )
     return path
 
 
@@ -47,8 +60,11 @@ def extract_text(tmp_path):
 @pytest.fixture(scope="session", autouse=True)
 def _ocr_page_cache(tmp_path_factory):
     """One OCR page cache for the whole session (never the developer's own): a scan is
-    read by the engine once, by whichever test or eval run meets it first."""
-    os.environ["GOUJI_OCR_CACHE"] = str(tmp_path_factory.mktemp("ocr-cache"))
+    read by the engine once, by whichever test or eval run meets it first. The
+    developer's own setting is back when the session ends."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GOUJI_OCR_CACHE", str(tmp_path_factory.mktemp("ocr-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")
