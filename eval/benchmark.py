@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gouji import batch, ocr, sources
@@ -398,7 +399,72 @@ def ocr_speed(folder: Path, quick: bool) -> dict:
     return {"seconds_per_page": wall / pages, "rerun_pages": reread}
 
 
-SECTIONS = ("reader", "llm", "tokens", "memory", "ocr")
+def _upload_all(url: str, paths: list[Path], connections: int = 8) -> list[str]:
+    """Each file POSTed to the API, ``connections`` at once; their ids."""
+    import httpx
+
+    def send(path: Path) -> str:
+        with path.open("rb") as body:
+            response = client.post(f"{url}/v1/documents", files={"file": (path.name, body)})
+        response.raise_for_status()
+        return response.json()["id"]
+
+    with (
+        httpx.Client(timeout=60, limits=httpx.Limits(max_connections=connections)) as client,
+        ThreadPoolExecutor(connections) as pool,
+    ):
+        return list(pool.map(send, paths))
+
+
+def _served_until_done(url: str, count: int) -> None:
+    import httpx
+
+    with httpx.Client(timeout=60) as client:
+        while True:
+            listed = client.get(f"{url}/v1/documents", params={"limit": 1}).json()["total"]
+            waiting = sum(
+                client.get(f"{url}/v1/documents", params={"status": s, "limit": 1}).json()["total"]
+                for s in ("queued", "running")
+            )
+            if listed >= count and not waiting:
+                return
+            time.sleep(0.05)
+
+
+def serve_speed(folder: Path, count: int) -> dict:
+    """Documents a second through ``gouji serve`` (upload, queue, extraction, store) against
+    ``gouji extract --db`` on the same files with the same workers, each on a new store. The
+    CLI's time is its whole run, start-up included; the API's is from the first upload to the
+    last record stored, on a server already started (a service is started once)."""
+    from .served import Served
+
+    paths = write_reports(folder / "serve", count, seed=20_000)
+    workers = str(batch.default_workers(Settings(), sys.maxsize))
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "gouji.cli", "extract", str(folder / "serve"), "-q",
+         "-o", str(folder / "serve.jsonl"), "--db", f"sqlite:///{folder / 'cli.db'}",
+         "--workers", workers],
+        check=False,
+    )  # fmt: skip
+    cli = time.perf_counter() - start
+    args = ["--db", f"sqlite:///{folder / 'api.db'}", "--uploads", str(folder / "uploads")]
+    with Served([*args, "--workers", workers], folder / "serve.log") as served:
+        start = time.perf_counter()
+        _upload_all(served.url, paths)
+        uploaded = time.perf_counter() - start
+        _served_until_done(served.url, count)
+        api = time.perf_counter() - start
+    print(f"HTTP 接口（{count} 份生成的报告，{workers} 个工作进程，新的 SQLite 复核库）")
+    print(f"  gouji extract --db：{count / cli:8.1f} 份/秒（含启动）")
+    print(
+        f"  gouji serve：       {count / api:8.1f} 份/秒（上传完 {uploaded:.1f} 秒，全部完成 {api:.1f} 秒）"
+    )
+    print(f"  接口 / 命令行：      {cli / api:8.2f} 倍（目标 ≥ 0.8）")
+    return {"cli_per_second": count / cli, "api_per_second": count / api, "ratio": cli / api}
+
+
+SECTIONS = ("reader", "llm", "tokens", "memory", "ocr", "serve")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -430,6 +496,8 @@ def main(argv: list[str] | None = None) -> None:
             figures["memory"] = memory(folder, (200, 2000) if args.quick else (1000, 10000))
         if "ocr" in chosen:
             figures["ocr"] = ocr_speed(folder, args.quick)
+        if "serve" in chosen:
+            figures["serve"] = serve_speed(folder, 100 if args.quick else 500)
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", "utf-8")
 

@@ -4,6 +4,7 @@ its module's; this one calls them in order and turns a bad document into its fai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -37,11 +38,14 @@ def _ask(client: LLMClient, mode: str, view: str, found, result) -> Asked:
 
 
 def extract_loaded(
-    loaded: sources.Loaded, settings: Settings, llm: LLMClient | None = None
+    loaded: sources.Loaded,
+    settings: Settings,
+    llm: LLMClient | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> Record:
     """The record for a document already read into text."""
     is_html = Path(loaded.path).suffix.lower() in sources.HTML_SUFFIXES
-    page = crawl.read(loaded.source.view, loaded.source.raw if is_html else None)
+    page = crawl.read(loaded.source.view, loaded.source.raw if is_html else None, provenance)
     source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
@@ -123,16 +127,21 @@ def extract_loaded(
 
 
 def extract_file(
-    path: str | Path, settings: Settings | None = None, llm: LLMClient | None = None
+    path: str | Path,
+    settings: Settings | None = None,
+    llm: LLMClient | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong.
 
     ``settings`` default to the reader alone. With an LLM witness, ``llm`` is the run's
-    client (shared by its documents); without one, a client is made for this call."""
+    client (shared by its documents); without one, a client is made for this call.
+    ``provenance``: the page's ``url``, ``published``, ``title`` and ``publisher`` as a
+    crawler sent them beside the file, for what the file itself does not say."""
     settings = settings or Settings()
     if llm is None and settings.uses_llm:
         with closing(settings.client()) as client:
-            return extract_file(path, settings, client)
+            return extract_file(path, settings, client, provenance)
     try:
         loaded = sources.load(path, limits=settings.limits, scans=settings.scans)
     except InputError as exc:
@@ -140,7 +149,7 @@ def extract_file(
     except OSError as exc:
         return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
     try:
-        return extract_loaded(loaded, settings, llm)
+        return extract_loaded(loaded, settings, llm, provenance)
     except NotAReport as exc:
         return skipped_record(str(path), str(exc), loaded.sha256)
     except InputError as exc:
