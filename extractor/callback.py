@@ -70,7 +70,14 @@ class _CheckedBackend(httpcore.SyncBackend):
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
         for address in addresses:  # every address: the resolver's order may change
             _vet(address, self.allow_private)
-        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
+        for address in addresses[:-1]:
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError:
+                continue
+        return super().connect_tcp(str(addresses[-1]), port, timeout, local_address, socket_options)
 
 
 def post(

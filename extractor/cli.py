@@ -633,6 +633,8 @@ def serve(
     )
     try:
         api.run(service, sock, token)
+    except KeyboardInterrupt:  # uvicorn stops cleanly, then passes Ctrl-C on
+        click.echo("已停止；未完成的任务留在队列中，下次启动时继续。", err=True)
     finally:
         store.close()
 

@@ -5,7 +5,8 @@ A job's id is its file's sha256, so the same file sent twice is the same documen
 ``LEASE_SECONDS`` and renewed while it works), then takes its record's status (``ok``,
 ``failed``, ``skipped``). Nothing is held only in memory: a server killed mid-job leaves its
 jobs running under a lease nobody renews, and whichever server looks next (the same one
-restarted, or another on the same store) sends them back to the queue. A job claimed
+restarted, or another on the same store) sends them back to the queue — at once when the
+dead server ran on the same machine, else when the lease runs out. A job claimed
 ``MAX_ATTEMPTS`` times without finishing is a document that kills its server: it gets a
 failed record instead of a fourth try.
 """
@@ -13,12 +14,13 @@ failed record instead of a fourth try.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, insert, select, update
+from sqlalchemy import MetaData, Table, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -201,6 +203,24 @@ class Jobs:
                 .values(status="queued", owner=None, lease_until=None)
             ).rowcount
 
+    def requeue_orphans(self, host: str) -> int:
+        """Running jobs of servers on ``host`` whose process is gone go back to the queue at
+        once (a restart need not wait for their leases): an owner is ``host:pid:nonce``."""
+        with self.store.engine.begin() as conn:
+            owners = conn.execute(
+                select(self.t.c.owner)
+                .where(self.t.c.status == "running", self.t.c.owner.startswith(f"{host}:"))
+                .distinct()
+            ).scalars()
+            gone = [owner for owner in owners if not _alive(int(owner.split(":")[-2]))]
+            if not gone:
+                return 0
+            return conn.execute(
+                update(self.t)
+                .where(self.t.c.status == "running", self.t.c.owner.in_(gone))
+                .values(status="queued", owner=None, lease_until=None)
+            ).rowcount
+
     def release(self, owner: str, job_id: str, counted: bool = False) -> None:
         """Back to the queue: the server is stopping (not counted as an attempt), or the
         worker died under it (``counted``: a document that kills its worker stops at
@@ -221,8 +241,10 @@ class Jobs:
         fingerprint: str,
     ) -> list[Job]:
         """Jobs done, each with its record (stored as the document id given, or kept here
-        when the store keeps no record of it), in the caller's transaction; those that were
-        still this server's (a job whose lease lapsed may have gone to another)."""
+        when the store keeps no record of it), in the caller's transaction. Returns those
+        still this server's (a job whose lease lapsed may have gone to another) that have a
+        callback to make (one may have been asked for while the job ran)."""
+        jobs = self.t
         finished = []
         for job, record, document_id in done:
             values = {
@@ -233,15 +255,16 @@ class Jobs:
                 "owner": None,
                 "lease_until": None,
                 "finished_at": now(),
-                "callback": "pending" if job.callback_url else None,
+                "callback": case((jobs.c.callback_url.is_not(None), "pending"), else_=None),
             }
             if conn.execute(
-                update(self.t)
-                .where(self.t.c.id == job.id, self.t.c.owner == owner)
-                .values(**values)
+                update(jobs).where(jobs.c.id == job.id, jobs.c.owner == owner).values(**values)
             ).rowcount:
-                finished.append(job)
-        return finished
+                finished.append(job.id)
+        if not finished:
+            return []
+        calling = select(jobs).where(jobs.c.id.in_(finished), jobs.c.callback == "pending")
+        return [self._job(r) for r in conn.execute(calling)]
 
     # ---- callbacks ---------------------------------------------------------------------
     def callbacks_due(self) -> list[Job]:
@@ -294,3 +317,13 @@ class Jobs:
                 select(func.count()).select_from(joined).where(*where)
             ).scalar_one()
         return rows, total
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

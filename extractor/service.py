@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -111,7 +112,8 @@ class Service:
         self.review = Review(store)
         self.engine = Engine(settings, workers)
         self.allow_private_callbacks, self.token = allow_private_callbacks, token
-        self.owner = uuid.uuid4().hex
+        self.host = socket.gethostname()[:40]
+        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.incoming = uploads / ".incoming"
         self._events: queue.Queue = queue.Queue()
         self._running: dict[str, tuple[Job, Future]] = {}
@@ -135,6 +137,7 @@ class Service:
             prompt_versions() if uses_llm else {},
             self.settings.llm.model if uses_llm else None,
         )
+        self.jobs.requeue_orphans(self.host)
         self.jobs.requeue_lapsed()
         for job in self.jobs.callbacks_due():
             self._call_back(job)
@@ -263,12 +266,11 @@ class Service:
             stored.append((job, record, document_id))
         room = WINDOW * self.engine.workers - len(self._running) if claim else 0
         with self._writing, self.store.engine.begin() as conn:
-            finished = self.jobs.finish(conn, self.owner, stored, self.engine.fingerprint)
+            calling = self.jobs.finish(conn, self.owner, stored, self.engine.fingerprint)
             claimed = self.jobs.claim(conn, self.owner, room) if room > 0 else []
-        for job in finished:
-            self._done += 1
-            if job.callback_url:
-                self._call_back(job)
+        self._done += len(stored)
+        for job in calling:
+            self._call_back(job)
         exhausted = []
         for job in claimed:
             if job.attempts > MAX_ATTEMPTS:
