@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, case, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from .store import Store, dump, load, now
 
@@ -84,63 +83,55 @@ class Jobs:
         return None if row is None else self._job(row)
 
     # ---- submitting --------------------------------------------------------------------
-    def submit(self, upload: Upload, fingerprint: str) -> tuple[Job, bool]:
-        """The job of ``upload``, and whether it was queued now. The same content already
-        here is that job (a callback asked for now is added when it had none), unless its
-        record was made with other settings: then it is queued again, as ``--resume`` would
-        redo it. Content the store already holds from ``gouji extract --db`` with these
-        settings becomes a finished job naming that document."""
+    def submit(self, conn: Connection, upload: Upload, fingerprint: str) -> tuple[Job, bool]:
+        """The job of ``upload``, and whether it was queued now, in the caller's transaction
+        (a server commits the uploads that arrive together at once). The same content
+        already here is that job (a callback asked for now is added when it had none),
+        unless its record was made with other settings: then it is queued again, as
+        ``--resume`` would redo it. Content the store already holds from ``gouji extract
+        --db`` with these settings becomes a finished job naming that document."""
         jobs = self.t
-        with self.store.engine.begin() as conn:
-            job = conn.execute(select(jobs).where(jobs.c.id == upload.sha256)).first()
-            if job is not None and (not job.settings or job.settings == fingerprint):
-                if upload.callback_url and not job.callback_url:
-                    conn.execute(
-                        update(jobs)
-                        .where(jobs.c.id == job.id)
-                        .values(
-                            callback_url=upload.callback_url,
-                            callback="pending" if job.status not in WAITING else None,
-                        )
-                    )
-                return self._job(conn.execute(select(jobs).where(jobs.c.id == job.id)).one()), False
-            queued = {
-                "path": upload.path,
-                "filename": upload.filename,
-                "source": dump(upload.source),
-                "callback_url": upload.callback_url,
-                "status": "queued",
-                "attempts": 0,
-                "owner": None,
-                "lease_until": None,
-                "document_id": None,
-                "record": None,
-                "settings": None,
-                "callback": None,
-                "submitted_at": now(),
-                "finished_at": None,
-            }
-            if job is not None:  # made with other settings: redone
-                conn.execute(update(jobs).where(jobs.c.id == job.id).values(**queued))
-                return self._job(conn.execute(select(jobs).where(jobs.c.id == job.id)).one()), True
-            held = self._stored(conn, upload.sha256, fingerprint)
-            if held is not None:
-                document_id, status = held
-                queued |= {"status": status, "document_id": document_id, "settings": fingerprint}
-                queued |= {
-                    "finished_at": now(),
-                    "callback": "pending" if upload.callback_url else None,
-                }
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(jobs).values(id=upload.sha256, **queued))
-            except IntegrityError:  # the same file, sent twice at once: the other one won
-                return self._job(
-                    conn.execute(select(jobs).where(jobs.c.id == upload.sha256)).one()
-                ), False
-            return self._job(
-                conn.execute(select(jobs).where(jobs.c.id == upload.sha256)).one()
-            ), held is None
+        job = conn.execute(select(jobs).where(jobs.c.id == upload.sha256)).first()
+        if job is not None and (not job.settings or job.settings == fingerprint):
+            if upload.callback_url and not job.callback_url:
+                pending = "pending" if job.status not in WAITING else None
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job.id)
+                    .values(callback_url=upload.callback_url, callback=pending)
+                )
+            return self._read(conn, job.id), False
+        queued = {
+            "path": upload.path,
+            "filename": upload.filename,
+            "source": dump(upload.source),
+            "callback_url": upload.callback_url,
+            "status": "queued",
+            "attempts": 0,
+            "owner": None,
+            "lease_until": None,
+            "document_id": None,
+            "record": None,
+            "settings": None,
+            "callback": None,
+            "submitted_at": now(),
+            "finished_at": None,
+        }
+        if job is not None:  # made with other settings: redone
+            conn.execute(update(jobs).where(jobs.c.id == job.id).values(**queued))
+            return self._read(conn, job.id), True
+        held = self._stored(conn, upload.sha256, fingerprint)
+        if held is not None:
+            document_id, status = held
+            queued |= {"status": status, "document_id": document_id, "settings": fingerprint}
+            queued |= {"finished_at": now(), "callback": "pending" if upload.callback_url else None}
+        # The same file sent at the same moment to another server on this store makes this
+        # an IntegrityError: the caller's transaction is then tried again, and finds it.
+        conn.execute(insert(jobs).values(id=upload.sha256, **queued))
+        return self._read(conn, upload.sha256), held is None
+
+    def _read(self, conn: Connection, job_id: str) -> Job:
+        return self._job(conn.execute(select(self.t).where(self.t.c.id == job_id)).one())
 
     def _stored(self, conn, sha256: str, fingerprint: str) -> tuple[int, str] | None:
         """A document of this content the store holds, made with these settings."""

@@ -21,7 +21,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
 
 from . import batch, callback
 from .jobs import MAX_ATTEMPTS, Job, Jobs, Upload
@@ -125,6 +128,8 @@ class Service:
         # This server's writes take turns here rather than in SQLite's busy handler, whose
         # growing sleeps cost more than the writes themselves when uploads and records race.
         self._writing = threading.Lock()
+        self._arrivals = threading.Lock()
+        self._arrived: list[_Waiting] = []
 
     # ---- life --------------------------------------------------------------------------
     def start(self) -> None:
@@ -161,17 +166,34 @@ class Service:
     # ---- submitting --------------------------------------------------------------------
     def submit(self, received: Path, upload: Upload) -> tuple[Job, bool]:
         """Keep the file ``received`` (hashed as ``upload.sha256``) and queue it; the job,
-        and whether it is new (false: the same content was here already)."""
+        and whether it is new (false: the same content was here already). Answered only
+        once the job is stored; uploads that wait on the store together are stored in one
+        transaction (a group commit), so a burst of uploads costs a few commits, not one
+        each."""
         folder = self.uploads / upload.sha256
         folder.mkdir(parents=True, exist_ok=True)
         kept = folder / upload.filename
         os.replace(received, kept)
+        upload = replace(upload, path=str(kept.resolve()))
+        waiting = _Waiting(upload)
+        with self._arrivals:
+            self._arrived.append(waiting)
         with self._writing:
-            job, created = self.jobs.submit(
-                Upload(upload.sha256, str(kept.resolve()), upload.filename, upload.source,
-                       upload.callback_url),
-                self.engine.fingerprint,
-            )  # fmt: skip
+            if waiting.result is None and waiting.error is None:  # no commit took it yet
+                with self._arrivals:
+                    batch, self._arrived = self._arrived, []
+                try:
+                    results = self._store_jobs(batch)
+                except Exception as exc:  # each upload of the batch answers with it
+                    for one in batch:
+                        one.error = exc
+                else:
+                    for one, result in zip(batch, results, strict=True):
+                        one.result = result
+        if waiting.error is not None:
+            kept.unlink(missing_ok=True)
+            raise waiting.error
+        job, created = waiting.result
         if Path(job.path) != kept.resolve():  # the content was here under another name
             kept.unlink(missing_ok=True)
         if created:
@@ -179,6 +201,16 @@ class Service:
         elif job.done and job.callback == "pending":
             self._call_back(job)
         return job, created
+
+    def _store_jobs(self, batch: list[_Waiting]) -> list[tuple[Job, bool]]:
+        try:
+            return self._submit_all(batch)
+        except IntegrityError:  # another server stored one of these files first: now it is there
+            return self._submit_all(batch)
+
+    def _submit_all(self, batch: list[_Waiting]) -> list[tuple[Job, bool]]:
+        with self.store.engine.begin() as conn:
+            return [self.jobs.submit(conn, w.upload, self.engine.fingerprint) for w in batch]
 
     # ---- reading -----------------------------------------------------------------------
     def document(self, job_id: str) -> dict | None:
@@ -298,6 +330,15 @@ class Service:
         if not sent:
             log.warning("回调失败：任务 %s 的回调地址没有接受（已重试）", job_id[:12])
         self.jobs.called_back(job_id, sent)
+
+
+@dataclass
+class _Waiting:
+    """An upload waiting for its job to be stored."""
+
+    upload: Upload
+    result: tuple[Job, bool] | None = None
+    error: Exception | None = None
 
 
 def default_workers(settings: Settings) -> int:
