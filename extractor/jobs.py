@@ -212,17 +212,20 @@ class Jobs:
                 .values(status="queued", owner=None, lease_until=None)
             ).rowcount
 
-    def release(self, owner: str, job_id: str, counted: bool = False) -> None:
-        """Back to the queue: the server is stopping (not counted as an attempt), or the
-        worker died under it (``counted``: a document that kills its worker stops at
-        ``MAX_ATTEMPTS``)."""
+    def release(
+        self, conn: Connection, owner: str, job_ids: list[str], counted: bool = False
+    ) -> None:
+        """Back to the queue, in the caller's transaction: the server is stopping (not
+        counted as an attempt), or the worker died under them (``counted``: a document that
+        kills its worker stops at ``MAX_ATTEMPTS``)."""
+        if not job_ids:
+            return
         attempts = self.t.c.attempts if counted else self.t.c.attempts - 1
-        with self.store.engine.begin() as conn:
-            conn.execute(
-                update(self.t)
-                .where(self.t.c.id == job_id, self.t.c.owner == owner, self.t.c.status == "running")
-                .values(status="queued", owner=None, lease_until=None, attempts=attempts)
-            )
+        conn.execute(
+            update(self.t)
+            .where(self.t.c.id.in_(job_ids), self.t.c.owner == owner, self.t.c.status == "running")
+            .values(status="queued", owner=None, lease_until=None, attempts=attempts)
+        )
 
     def finish(
         self,

@@ -155,8 +155,8 @@ class Service:
         self._events.put(None)
         if self._thread is not None:
             self._thread.join()
-        for job, _ in self._running.values():
-            self.jobs.release(self.owner, job.id)
+        with self.store.engine.begin() as conn:
+            self.jobs.release(conn, self.owner, list(self._running))
         self._running.clear()
         self.engine.close()
         self._callbacks.shutdown(wait=False, cancel_futures=True)
@@ -241,7 +241,7 @@ class Service:
     # ---- the dispatcher ----------------------------------------------------------------
     def _loop(self) -> None:
         renewed = time.monotonic()
-        done: list[tuple[Job, dict]] = []
+        done: list[tuple[Job, dict | None]] = []
         while not self._stopping.is_set():
             try:
                 self._turn(done)
@@ -249,11 +249,10 @@ class Service:
                 events = [self._events.get(timeout=POLL_SECONDS)]
                 while events[-1] is not None and not self._events.empty():
                     events.append(self._events.get_nowait())
-                finished = [job_id for kind, job_id in filter(None, events) if kind == "done"]
-                done = self._collect(finished)
+                done = self._collect([e[1] for e in events if e is not None and e[0] == "done"])
             except queue.Empty:
                 pass
-            except Exception:  # the store went away for a moment: keep serving
+            except Exception:  # the store went away for a moment: the same turn is tried again
                 log.exception("处理队列时出错，稍后重试")
                 time.sleep(POLL_SECONDS)
             if time.monotonic() - renewed >= RENEW_SECONDS:
@@ -266,39 +265,34 @@ class Service:
                     log.exception("续租任务时出错，稍后重试")
         self._turn(done, claim=False)  # records that came in as the server was stopping
 
-    def _collect(self, job_ids: list[str]) -> list[tuple[Job, dict]]:
-        """The records of the jobs whose futures are done."""
-        done = []
+    def _collect(self, job_ids: list[str]) -> list[tuple[Job, dict | None]]:
+        """The jobs whose futures are done, with their records; None for a job whose worker
+        died under it (or under a neighbour): it is tried again, up to ``MAX_ATTEMPTS``."""
+        done: list[tuple[Job, dict | None]] = []
         for job_id in job_ids:
             job, future = self._running.pop(job_id)
             try:
                 done.append((job, future.result()))
             except BrokenExecutor:
-                # A worker died under this job or a neighbour: tried again, up to MAX_ATTEMPTS.
                 log.warning("工作进程意外退出，任务 %s 重新排队", job_id[:12])
-                with self._writing:
-                    self.jobs.release(self.owner, job_id, counted=True)
+                done.append((job, None))
             except Exception as exc:  # extract_file makes a record of every document's error
                 error = f"internal.error: {type(exc).__name__}: {exc}"
                 done.append((job, failed_record(job.path, error, job.id)))
         return done
 
-    def _turn(self, done: list[tuple[Job, dict]], claim: bool = True) -> None:
+    def _turn(self, done: list[tuple[Job, dict | None]], claim: bool = True) -> None:
         """The records of ``done`` into the store (not a report: nothing for the store, as in
         a batch run; the job keeps its record); then, in one transaction, their jobs finished
-        and new ones claimed while the pool has room (``WINDOW`` documents a worker, so none
-        waits between documents and a claim takes several at once)."""
-        stored = []
-        for job, record in done:
-            record.setdefault("settings", self.engine.fingerprint)
-            document_id = None
-            if record["status"] != "skipped":
-                with self._writing:
-                    document_id = self.store.save_record(record, self._run_id)
-            stored.append((job, record, document_id))
+        (or, their worker dead, queued again) and new ones claimed while the pool has room
+        (``WINDOW`` documents a worker, so none waits between documents and a claim takes
+        several at once)."""
+        stored = [(job, *self._store(record)) for job, record in done if record]
+        again = [job.id for job, record in done if record is None]
         room = WINDOW * self.engine.workers - len(self._running) if claim else 0
         with self._writing, self.store.engine.begin() as conn:
             calling = self.jobs.finish(conn, self.owner, stored, self.engine.fingerprint)
+            self.jobs.release(conn, self.owner, again, counted=True)
             claimed = self.jobs.claim(conn, self.owner, room) if room > 0 else []
         self._done += len(stored)
         for job in calling:
@@ -317,6 +311,23 @@ class Service:
             future.add_done_callback(lambda _, job_id=job.id: self._events.put(("done", job_id)))
         if exhausted:
             self._turn(exhausted)
+
+    def _store(self, record: dict) -> tuple[dict, int | None]:
+        """The record into the store: the record as stored, and its document's id. A record
+        the store refuses becomes the document's failed record saying so (a store that is
+        not there raises: the turn is tried again)."""
+        record.setdefault("settings", self.engine.fingerprint)
+        if record["status"] == "skipped":
+            return record, None
+        with self._writing:
+            try:
+                return record, self.store.save_record(record, self._run_id)
+            except Exception as exc:
+                log.exception("复核库拒绝了 %s 的记录", Path(record["document"]).name)
+                error = f"internal.error: 复核库拒绝了这份记录（{type(exc).__name__}）"
+                refused = failed_record(record["document"], error, record["sha256"])
+                refused["settings"] = record["settings"]
+                return refused, self.store.save_record(refused, self._run_id)
 
     # ---- callbacks ---------------------------------------------------------------------
     def _call_back(self, job: Job) -> None:

@@ -437,12 +437,7 @@ def _children(pid: int) -> set[int]:
 def test_a_killed_server_resumes_its_jobs_at_start(tmp_path):
     """SIGKILL while a scanned page is being read: nothing queued or running is lost, the
     worker processes die with the server, and the next start reads every document."""
-    import pypdfium2
-
-    pdf = pypdfium2.PdfDocument(str(shared_path("realdocs", "hongze_2023.pdf")))
-    scan = tmp_path / "page.png"
-    pdf[2].render(scale=2).to_pil().save(scan)
-    pdf.close()
+    scan = _page_scan(tmp_path)
     store = f"sqlite:///{tmp_path / 'store.db'}"
     args = ["--db", store, "--uploads", str(tmp_path / "uploads"), "--workers", "1"]
     env = {"GOUJI_OCR_CACHE": str(tmp_path / "ocr")}  # an empty cache: the scan takes seconds
@@ -480,6 +475,51 @@ def test_a_killed_server_resumes_its_jobs_at_start(tmp_path):
     extracted = _extracted(texts, tmp_path)
     for job_id, path in zip(ids[1:], texts, strict=True):
         _same_record(records[job_id], extracted[path.name])
+
+
+def _page_scan(folder: Path) -> Path:
+    """One page of a real report as an image: OCR keeps a worker busy for seconds."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(str(shared_path("realdocs", "hongze_2023.pdf")))
+    scan = folder / "page.png"
+    pdf[2].render(scale=2).to_pil().save(scan)
+    pdf.close()
+    return scan
+
+
+def _workers(pid: int) -> set[int]:
+    """The server's worker processes (not multiprocessing's resource tracker)."""
+    return {
+        child
+        for child in _children(pid)
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    }
+
+
+def test_a_worker_that_dies_costs_its_job_an_attempt_not_the_server(tmp_path):
+    args = ["--db", f"sqlite:///{tmp_path / 'store.db'}", "--uploads", str(tmp_path / "up")]
+    env = {"GOUJI_OCR_CACHE": str(tmp_path / "ocr")}
+    with (
+        Served([*args, "--workers", "1"], tmp_path / "log", env) as served,
+        httpx.Client(base_url=served.url, timeout=60) as client,
+    ):
+        job_id = _upload(client, _page_scan(tmp_path)).json()["id"]
+        deadline = time.monotonic() + 60
+        while not _workers(served.process.pid):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(0.5)
+        [worker] = _workers(served.process.pid)
+        os.kill(worker, 9)  # as the kernel's OOM killer would
+        record = _wait(client, [job_id])[job_id]
+        assert record["sha256"] == job_id
+        assert "工作进程意外退出" in served.text()
+        engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        with engine.connect() as conn:
+            attempts = conn.execute(text("SELECT attempts FROM jobs")).scalar_one()
+        engine.dispose()
+        assert attempts == 2
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------
