@@ -116,6 +116,27 @@ def test_the_same_file_again_is_the_same_document(server, client):
     assert len(list((server.folder / "uploads" / again.json()["id"]).iterdir())) == 1
 
 
+def test_a_file_gouji_extract_stored_is_that_document_unless_its_settings_differ(
+    server, client, tmp_path
+):
+    seeds = shared_path("seeds")
+    same, other = (seeds / "000_ca43ff7fde9941af.txt", seeds / "002_58d1e0dbcfc9fbf4.txt")
+    runner = CliRunner()
+    args = ["extract", "--quiet", "-o", str(tmp_path / "out.jsonl"), "--db", server.store]
+    assert runner.invoke(cli, [*args, str(same)]).exit_code == 0
+    assert runner.invoke(cli, [*args, "--max-bytes", "4000000", str(other)]).exit_code == 0
+    stored = _upload(client, same)
+    assert stored.status_code == 200 and stored.json()["duplicate"] is True
+    extracted = _extracted([same], tmp_path)[same.name]
+    served = client.get(f"/v1/documents/{stored.json()['id']}").json()
+    assert served == {"id": extracted["sha256"], **extracted}
+    # Read with other settings (another size limit): read again with the server's.
+    again = _upload(client, other)
+    assert again.status_code == 202 and again.json()["duplicate"] is False
+    record = _wait(client, [again.json()["id"]])[again.json()["id"]]
+    _same_record(record, _extracted([other], tmp_path)[other.name])
+
+
 def test_listing_by_agency_year_and_status(server, client):
     listed = client.get("/v1/documents", params={"agency": "洪泽", "year": 2023, "status": "ok"})
     assert listed.status_code == 200
