@@ -298,6 +298,7 @@ class Jobs:
             select(
                 jobs.c.id, jobs.c.status, jobs.c.filename, documents.c.agency,
                 documents.c.year, documents.c.error, jobs.c.submitted_at, jobs.c.finished_at,
+                jobs.c.record,
             )
             .select_from(joined)
             .where(*where)
@@ -307,6 +308,9 @@ class Jobs:
         )  # fmt: skip
         with self.store.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
+            for row in rows:  # a skipped document's reason is in the record its job keeps
+                kept = load(row.pop("record"))
+                row["error"] = row["error"] or (kept or {}).get("error")
             total = conn.execute(
                 select(func.count()).select_from(joined).where(*where)
             ).scalar_one()

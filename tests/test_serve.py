@@ -145,6 +145,7 @@ def test_listing_by_agency_year_and_status(server, client):
     assert listed.json()["total"] == 2
     skipped = client.get("/v1/documents", params={"status": "skipped"}).json()["documents"]
     assert [d["filename"] for d in skipped] == ["README.md"]
+    assert skipped[0]["error"].startswith("input.not_a_report: ")
     page = client.get("/v1/documents", params={"limit": 3, "offset": 3}).json()
     assert len(page["documents"]) == 3 and page["total"] >= len(server.ids)
 
