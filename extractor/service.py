@@ -24,6 +24,7 @@ from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, Thre
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from . import batch, callback
@@ -70,13 +71,16 @@ class Engine:
         if self.llm is not None:
             return ThreadPoolExecutor(self.workers, thread_name_prefix="gouji-extract")
         # spawn, not fork: the server has threads, which a forked child would not.
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=batch._die_with_parent,
             initargs=(os.getpid(),),
             max_tasks_per_child=WORKER_TASKS,
         )
+        for _ in range(self.workers):  # the workers start (and import gouji) now
+            pool.submit(int)
+        return pool
 
     def submit(self, path: str, provenance: Mapping[str, str]) -> Future:
         try:
@@ -282,18 +286,27 @@ class Service:
         return done
 
     def _turn(self, done: list[tuple[Job, dict | None]], claim: bool = True) -> None:
-        """The records of ``done`` into the store (not a report: nothing for the store, as in
-        a batch run; the job keeps its record); then, in one transaction, their jobs finished
-        (or, their worker dead, queued again) and new ones claimed while the pool has room
+        """In one transaction: the records of ``done`` into the store (not a report: nothing
+        for the store, as in a batch run; the job keeps its record), their jobs finished
+        (or, their worker dead, queued again), and new ones claimed while the pool has room
         (``WINDOW`` documents a worker, so none waits between documents and a claim takes
-        several at once)."""
-        stored = [(job, *self._store(record)) for job, record in done if record]
+        several at once). A turn costs the store one commit, however many documents it
+        moves; if the store refuses one record, each is stored alone so the others go on."""
+        records = [(job, record) for job, record in done if record]
+        for _, record in records:
+            record.setdefault("settings", self.engine.fingerprint)
         again = [job.id for job, record in done if record is None]
         room = WINDOW * self.engine.workers - len(self._running) if claim else 0
-        with self._writing, self.store.engine.begin() as conn:
-            calling = self.jobs.finish(conn, self.owner, stored, self.engine.fingerprint)
-            self.jobs.release(conn, self.owner, again, counted=True)
-            claimed = self.jobs.claim(conn, self.owner, room) if room > 0 else []
+        with self._writing:
+            try:
+                with self.store.engine.begin() as conn:
+                    stored = [(job, record, self._save(record, conn)) for job, record in records]
+                    calling, claimed = self._move(conn, stored, again, room)
+            except Exception:
+                log.exception("写入复核库时出错，逐份重试")
+                stored = [(job, *self._alone(record)) for job, record in records]
+                with self.store.engine.begin() as conn:
+                    calling, claimed = self._move(conn, stored, again, room)
         self._done += len(stored)
         for job in calling:
             self._call_back(job)
@@ -312,22 +325,31 @@ class Service:
         if exhausted:
             self._turn(exhausted)
 
-    def _store(self, record: dict) -> tuple[dict, int | None]:
-        """The record into the store: the record as stored, and its document's id. A record
-        the store refuses becomes the document's failed record saying so (a store that is
-        not there raises: the turn is tried again)."""
-        record.setdefault("settings", self.engine.fingerprint)
+    def _move(
+        self, conn: Connection, stored: list, again: list[str], room: int
+    ) -> tuple[list[Job], list[Job]]:
+        """The queue's side of a turn: jobs finished, jobs queued again, jobs claimed."""
+        calling = self.jobs.finish(conn, self.owner, stored, self.engine.fingerprint)
+        self.jobs.release(conn, self.owner, again, counted=True)
+        return calling, self.jobs.claim(conn, self.owner, room) if room > 0 else []
+
+    def _save(self, record: dict, conn: Connection | None = None) -> int | None:
         if record["status"] == "skipped":
-            return record, None
-        with self._writing:
-            try:
-                return record, self.store.save_record(record, self._run_id)
-            except Exception as exc:
-                log.exception("复核库拒绝了 %s 的记录", Path(record["document"]).name)
-                error = f"internal.error: 复核库拒绝了这份记录（{type(exc).__name__}）"
-                refused = failed_record(record["document"], error, record["sha256"])
-                refused["settings"] = record["settings"]
-                return refused, self.store.save_record(refused, self._run_id)
+            return None
+        return self.store.save_record(record, self._run_id, conn)
+
+    def _alone(self, record: dict) -> tuple[dict, int | None]:
+        """The record stored in its own transaction; one the store refuses becomes the
+        document's failed record saying so (a store that is not there raises: the turn is
+        tried again)."""
+        try:
+            return record, self._save(record)
+        except Exception as exc:
+            log.exception("复核库拒绝了 %s 的记录", Path(record["document"]).name)
+            error = f"internal.error: 复核库拒绝了这份记录（{type(exc).__name__}）"
+            refused = failed_record(record["document"], error, record["sha256"])
+            refused["settings"] = record["settings"]
+            return refused, self._save(refused)
 
     # ---- callbacks ---------------------------------------------------------------------
     def _call_back(self, job: Job) -> None:

@@ -106,15 +106,19 @@ class Store:
                 .values(finished_at=now(), usage=dump(usage), documents=count)
             )
 
-    def save_record(self, record: dict, run_id: int | None = None) -> int:
+    def save_record(
+        self, record: dict, run_id: int | None = None, conn: Connection | None = None
+    ) -> int:
         """Store one extraction record. Re-extracting the same file replaces its values,
         candidates, findings and open review items; settled items and corrections stay.
         Saving the record the store already holds changes nothing (a resumed run replays
-        the records its output file kept)."""
+        the records its output file kept). With ``conn``, inside the caller's transaction
+        (``gouji serve`` commits a turn's records and their jobs at once)."""
         # Absolute, so the review app finds the file whatever folder it runs in.
         path = document_key(record["document"])
         text = dump(record)
-        with self.engine.begin() as conn:
+        writing = contextlib.nullcontext(conn) if conn is not None else self.engine.begin()
+        with writing as conn:
             existing, held = conn.execute(
                 select(self.t.documents.c.id, self.t.documents.c.record).where(
                     self.t.documents.c.path == path,
