@@ -26,7 +26,6 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote
@@ -120,12 +119,6 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 # ---- receiving an upload -----------------------------------------------------------------
-@dataclass
-class _Part:
-    name: str
-    filename: str | None
-
-
 class _Form:
     """A multipart body parsed as it streams in: the file written to disk, hashed and
     counted on the way (refused once past ``limit``); the small fields kept."""
@@ -138,7 +131,7 @@ class _Form:
         self.sha256 = hashlib.sha256()
         self.size = 0
         self._out = None
-        self._part: _Part | None = None
+        self._part: str | None = None  # the name of the part being read
         self._data = bytearray()
         self._headers: dict[bytes, bytes] = {}
         self._field, self._value = bytearray(), bytearray()
@@ -178,11 +171,11 @@ class _Form:
             raise Refused(
                 "api.bad_request", f"未知的字段 {name!r}（可用：file、{'、'.join(FIELDS)}）"
             )
-        self._part = _Part(name, None)
+        self._part = name
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
-        if self._part is not None and self._part.name == "file":
+        if self._part == "file":
             self.size += len(chunk)
             if self.size > self.limit:
                 raise InputTooLarge(_too_large(self.limit))
@@ -191,20 +184,18 @@ class _Form:
             return
         self._data.extend(chunk)
         if len(self._data) > FIELD_BYTES:
-            raise Refused(
-                "api.bad_request", f"字段 {self._part.name} 过长（上限 {FIELD_BYTES} 字节）"
-            )
+            raise Refused("api.bad_request", f"字段 {self._part} 过长（上限 {FIELD_BYTES} 字节）")
 
     def _part_end(self) -> None:
         if self._part is None:
             return
-        if self._part.name == "file":
+        if self._part == "file":
             self._out.close()
             self._out = None
         else:
             text = _CONTROL.sub("", self._data.decode("utf-8", "replace")).strip()
             if text:
-                self.fields[self._part.name] = text
+                self.fields[self._part] = text
 
     def discard(self) -> None:
         if self._out is not None:
@@ -239,8 +230,12 @@ async def receive(request: Request, folder: Path, limit: int) -> tuple[_Form, Up
         raise InputTooLarge(_too_large(limit))
     form = _Form(folder, limit)
     parser = MultipartParser(params[b"boundary"], form.callbacks())
+    received = 0
     try:
         async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit + FORM_OVERHEAD:  # fields sent on and on, past any file
+                raise InputTooLarge(_too_large(limit))
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError:

@@ -237,6 +237,28 @@ def test_errors_are_json_with_codes_and_chinese_messages(server, client, tmp_pat
     assert not list((server.folder / "uploads" / ".incoming").iterdir())  # nothing left behind
 
 
+def test_a_file_name_cannot_leave_the_upload_folder(server, client):
+    body = shared_path("seeds", "000_ca43ff7fde9941af.txt").read_bytes() + b"\n"
+    boundary = "b0undary"
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="..\\../逃出\x07去.txt"\r\n\r\n'
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    sent = client.post(
+        "/v1/documents",
+        content=form,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    record = _wait(client, [sent.json()["id"]])[sent.json()["id"]]
+    kept = Path(record["document"])
+    assert kept.parent == server.folder / "uploads" / sent.json()["id"]
+    assert kept.name == "逃出_去.txt" and kept.is_file()
+
+
 def test_docs_are_served_from_the_package(client):
     page = client.get("/docs")
     assert page.status_code == 200
