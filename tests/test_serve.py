@@ -567,51 +567,31 @@ def test_a_worker_that_dies_costs_its_job_an_attempt_not_the_server(tmp_path):
 
 
 def test_a_record_the_store_refuses_fails_alone(tmp_path):
-    """One record the store will not take (as PostgreSQL refuses a NUL byte) becomes that
-    document's failed record; the documents beside it are stored as read."""
-    from gouji.jobs import Upload
-    from gouji.service import Service
-    from gouji.settings import Settings
-
-    class Refusing(Store):
-        def save_record(self, record, run_id=None, conn=None):
-            if Path(record["document"]).name == "refused.md" and record["status"] == "ok":
-                raise ValueError("the store refuses this record")
-            return super().save_record(record, run_id, conn)
-
-    store = Refusing(f"sqlite:///{tmp_path / 'store.db'}")
-    service = Service(store, Settings(), tmp_path / "uploads", workers=1)
-    service.start()
-    try:
-        ids = []
-        for name, source in (
-            ("refused.md", "kewei_2024.md"),
-            ("kept.md", "shanghai_office_2025.md"),
-        ):
-            data = shared_path("realdocs", source).read_bytes()
-            received = service.incoming / name
-            received.write_bytes(data)
-            sha = hashlib.sha256(data).hexdigest()
-            ids.append(service.submit(received, Upload(sha, str(received), name, {}, None))[0].id)
-        deadline = time.monotonic() + 120
-        while not all(service.jobs.get(i).done for i in ids):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        refused, kept = (service.document(i) for i in ids)
-    finally:
-        service.stop()
-        store.close()
-    assert refused["status"] == "failed"
-    assert refused["error"] == "internal.error: 复核库拒绝了这份记录（ValueError）"
-    assert refused["sha256"] == ids[0]
-    assert kept["status"] == "ok"
-    _same_record(
-        kept,
-        _extracted([shared_path("realdocs", "shanghai_office_2025.md")], tmp_path)[
-            "shanghai_office_2025.md"
-        ]
-        | {"document": "kept.md"},
-    )
+    """One record the store will not take (as PostgreSQL refuses a NUL byte; here a trigger
+    refuses it) becomes that document's failed record; the documents beside it are stored
+    as read."""
+    refused_file = shared_path("realdocs", "kewei_2024.md")
+    kept_file = shared_path("realdocs", "shanghai_office_2025.md")
+    refused_sha = hashlib.sha256(refused_file.read_bytes()).hexdigest()
+    store = tmp_path / "store.db"
+    args = ["--db", f"sqlite:///{store}", "--uploads", str(tmp_path / "up")]
+    with Served(args, tmp_path / "log") as served:  # the store made and migrated
+        engine = create_engine(f"sqlite:///{store}")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON documents "
+                    f"WHEN NEW.sha256 = '{refused_sha}' AND NEW.status = 'ok' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+        engine.dispose()
+        with httpx.Client(base_url=served.url, timeout=60) as client:
+            ids = [_upload(client, path).json()["id"] for path in (refused_file, kept_file)]
+            refused, kept = (_wait(client, ids)[i] for i in ids)
+    assert refused["status"] == "failed" and refused["sha256"] == refused_sha
+    assert refused["error"] == "internal.error: 复核库拒绝了这份记录（IntegrityError）"
+    _same_record(kept, _extracted([kept_file], tmp_path)[kept_file.name])
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------
