@@ -8,7 +8,8 @@ reading + normalising; LLM path ≤ 1.3 × ideal at concurrency 32; warm rerun �
 cold; peak memory at 10,000 documents ≤ 1.2 × that at 1,000; tokens per report ≤ 0.5 ×
 whole-report prompting, beside what ``verify`` and ``fallback`` buy on the labeled reports
 with the oracle witness (issue 14). OCR (issue 16): ≤ 4 s a page on one core, and a rerun of
-the same scans does no OCR.
+the same scans does no OCR. ``gouji serve`` (issue 27): documents a second through the API ≥
+0.8 × ``gouji extract --db`` on the same files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gouji import batch, ocr, sources
@@ -544,7 +546,81 @@ def servers(folder: Path) -> dict:
     return figures
 
 
-SECTIONS = ("reader", "llm", "tokens", "servers", "memory", "ocr", "tables")
+def _upload_all(url: str, paths: list[Path], connections: int = 8) -> list[str]:
+    """Each file POSTed to the API, ``connections`` at once; their ids."""
+    import httpx
+
+    def send(path: Path) -> str:
+        with path.open("rb") as body:
+            response = client.post(f"{url}/v1/documents", files={"file": (path.name, body)})
+        response.raise_for_status()
+        return response.json()["id"]
+
+    with (
+        httpx.Client(timeout=60, limits=httpx.Limits(max_connections=connections)) as client,
+        ThreadPoolExecutor(connections) as pool,
+    ):
+        return list(pool.map(send, paths))
+
+
+def _served_until_done(url: str, count: int) -> None:
+    """Wait, as a client polling the list would, until every document is done."""
+    import httpx
+
+    with httpx.Client(timeout=60) as client:
+        while True:
+            listed = client.get(f"{url}/v1/documents", params={"limit": 1}).json()["total"]
+            waiting = sum(
+                client.get(f"{url}/v1/documents", params={"status": s, "limit": 1}).json()["total"]
+                for s in ("queued", "running")
+            )
+            if listed >= count and not waiting:
+                return
+            time.sleep(0.2)
+
+
+def serve_speed(folder: Path, count: int, rounds: int = 3) -> dict:
+    """Documents a second through ``gouji serve`` (upload, queue, extraction, store) against
+    ``gouji extract --db`` on the same files with the same workers, each on a new store, the
+    best of ``rounds`` interleaved runs of each. The CLI's time is its whole run, start-up
+    included; the API's is from the first upload to the last record stored, on a server
+    already started (a service is started once)."""
+    from .served import Served
+
+    paths = write_reports(folder / "serve", count, seed=20_000)
+    workers = str(batch.default_workers(Settings(), sys.maxsize))
+    cli = api = uploaded = float("inf")
+    for n in range(rounds):
+        run = folder / f"serve-{n}"
+        run.mkdir()
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "gouji.cli", "extract", str(folder / "serve"), "-q",
+             "-o", str(run / "out.jsonl"), "--db", f"sqlite:///{run / 'cli.db'}",
+             "--workers", workers],
+            check=False,
+        )  # fmt: skip
+        cli = min(cli, time.perf_counter() - start)
+        args = ["--db", f"sqlite:///{run / 'api.db'}", "--uploads", str(run / "uploads")]
+        with Served([*args, "--workers", workers], run / "serve.log") as served:
+            start = time.perf_counter()
+            _upload_all(served.url, paths)
+            sent = time.perf_counter() - start
+            _served_until_done(served.url, count)
+            if time.perf_counter() - start < api:
+                api, uploaded = time.perf_counter() - start, sent
+    print(
+        f"HTTP 接口（{count} 份生成的报告，{workers} 个工作进程，新的 SQLite 复核库，{rounds} 轮取最快）"
+    )
+    print(f"  gouji extract --db：{count / cli:8.1f} 份/秒（含启动）")
+    print(
+        f"  gouji serve：       {count / api:8.1f} 份/秒（上传完 {uploaded:.1f} 秒，全部完成 {api:.1f} 秒）"
+    )
+    print(f"  接口 / 命令行：      {cli / api:8.2f} 倍（目标 ≥ 0.8）")
+    return {"cli_per_second": count / cli, "api_per_second": count / api, "ratio": cli / api}
+
+
+SECTIONS = ("reader", "llm", "tokens", "servers", "memory", "ocr", "tables", "serve")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -580,6 +656,8 @@ def main(argv: list[str] | None = None) -> None:
             figures["ocr"] = ocr_speed(folder, args.quick)
         if "tables" in chosen:
             figures["tables"] = tables(folder / "tables", args.quick)
+        if "serve" in chosen:
+            figures["serve"] = serve_speed(folder, 100 if args.quick else 500)
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", "utf-8")
 

@@ -27,7 +27,7 @@ from .record import document_key, dumps
 from .rules import RULES
 from .settings import OCR_MODES, WITNESS_MODES, Settings
 from .sources import iter_documents
-from .store import Store, database_url, store_exists
+from .store import Store, database_url, shown_url, store_exists
 from .tasks import prompt_versions
 from .version import __version__
 
@@ -620,6 +620,96 @@ def cluster(
         err=True,
     )
     sys.exit(1 if counts.get("failed") else 0)
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="监听地址；默认只有本机能访问。其他地址（如 0.0.0.0）须先设置环境变量 GOUJI_API_TOKEN，"
+    "请求须带 Authorization: Bearer <令牌>。",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8502,
+    show_default=True,
+    metavar="N",
+    help="端口；0 表示由系统选一个空闲端口（启动时打印）。",
+)
+@db_option()
+@click.option(
+    "--uploads",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="gouji-uploads",
+    show_default=True,
+    metavar="DIR",
+    help="上传文件的保存目录；复核界面从这里打开原文件。",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    metavar="N",
+    help="同时抽取的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则全部 CPU 核。",
+)
+@click.option(
+    "--allow-private-callbacks",
+    is_flag=True,
+    help="允许回调本机和内网地址（默认拒绝，以免接口被用来访问内网）。",
+)
+@settings_options
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    uploads: Path,
+    workers: int | None,
+    allow_private_callbacks: bool,
+    settings: Settings,
+) -> None:
+    """以 HTTP 接口提供抽取服务：POST /v1/documents 上传报告，GET /v1/documents/{id} 取回记录，
+    GET /v1/documents 列出，GET /v1/panel 取面板数据；接口文档在 /docs。
+
+    记录写入复核库（与 gouji extract --db 相同），复核后的值在 GET 中标为 reviewed。
+    任务存在复核库中，服务重启后继续处理未完成的任务。
+    """
+    import os
+
+    from . import api
+    from .service import Service, default_workers
+
+    token = os.environ.get("GOUJI_API_TOKEN") or None
+    problem = api.token_problem(host, token)
+    if problem:
+        raise click.UsageError(problem)
+    try:
+        sock = api.bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"无法在 {host}:{port} 上监听：{exc.strerror or exc}") from None
+    store = Store(db or None)
+    uploads = uploads.resolve()
+    workers = workers or default_workers(settings)
+    service = Service(
+        store, settings, uploads, workers, allow_private_callbacks=allow_private_callbacks,
+        token=token,
+    )  # fmt: skip
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{sock.getsockname()[1]}"
+    click.echo(
+        f"gouji serve 在 {address} 监听（接口文档 {address}/docs）；复核库 {shown_url(store.url)}；"
+        f"上传目录 {uploads}；同时抽取 {workers} 份；"
+        + ("需要访问令牌。" if token else "不需要访问令牌（只在本机监听）。"),
+        err=True,
+    )
+    try:
+        api.run(service, sock, token)
+    except KeyboardInterrupt:  # uvicorn stops cleanly, then passes Ctrl-C on
+        click.echo("已停止；未完成的任务留在队列中，下次启动时继续。", err=True)
+    finally:
+        store.close()
 
 
 @cli.command("cross-year")

@@ -30,7 +30,8 @@
     │   ├── LLMContextExceeded    llm.context
     │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
     ├── SettingsError         settings that cannot run (a usage error, before any document)
-    └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
+    ├── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
+    └── CallbackRefused       a callback URL ``gouji serve`` will not call (loopback, private …)
 
 Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
 ``"<code>: <one-line Chinese message>"``.
@@ -197,3 +198,9 @@ class SettingsError(GoujiError):
 class DecisionRefused(GoujiError):
     """A review decision the queue will not apply (the item's hold is not the reviewer's,
     or its value changed since it was shown); ``str()`` tells the reviewer why."""
+
+
+class CallbackRefused(GoujiError):
+    """A callback URL ``gouji serve`` will not call: not http(s), or an address only the
+    server can reach (loopback, private, link-local …) unless the operator allows those;
+    ``str()`` says why, in Chinese."""

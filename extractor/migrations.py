@@ -207,6 +207,41 @@ def m005_empties_sources_confirmations(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+@migration
+def m006_jobs(conn: Connection) -> None:
+    """``gouji serve``'s durable queue: one row per uploaded content (its sha256 is the id the
+    API gives), queued → running → its record's status. A running job is leased to one
+    server (``owner``) until ``lease_until``; a lease that runs out (the server was killed)
+    sends the job back to the queue. Documents are found by content too (a file sent again is
+    the document already read)."""
+    meta = MetaData()
+    documents = Table(
+        "documents", meta, Column("id", Integer, primary_key=True), Column("sha256", String(64))
+    )
+    Table(
+        "jobs",
+        meta,
+        Column("id", String(64), primary_key=True),  # the file's sha256
+        Column("path", Text, nullable=False),  # the upload as stored
+        Column("filename", Text, nullable=False),  # as the client named it
+        Column("source", Text, nullable=False),  # JSON: the provenance sent with it
+        Column("callback_url", Text),
+        Column("status", String(16), nullable=False),  # queued, running, ok, failed, skipped
+        Column("attempts", Integer, nullable=False),
+        Column("owner", String(64)),
+        Column("lease_until", Float),  # epoch seconds
+        Column("document_id", Integer, ForeignKey("documents.id")),
+        Column("record", Text),  # JSON: a skipped record (the store keeps none)
+        Column("settings", String(32)),  # the fingerprint its record was made with
+        Column("callback", String(16)),  # pending, sent, failed; null: none asked
+        Column("submitted_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True)),
+        Index("ix_jobs_status", "status", "submitted_at"),
+    )
+    meta.tables["jobs"].create(conn)
+    Index("ix_documents_sha256", documents.c.sha256).create(conn)
+
+
 _APPLIED = Table(
     "_migrations",
     MetaData(),

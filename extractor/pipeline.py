@@ -6,6 +6,7 @@ failed record, and a file that is not a report into a skipped one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -87,9 +88,16 @@ def _llm_block(client: LLMClient, witness: str, asked: Asked, merged, ungrounded
     }
 
 
-def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = None) -> Record:
-    """The record for a document already read into text."""
-    page = crawl.read(loaded.source.view, loaded.source.raw if loaded.format.markup else None)
+def extract_loaded(
+    loaded: Loaded,
+    settings: Settings,
+    llm: LLMClient | None = None,
+    provenance: Mapping[str, str] | None = None,
+) -> Record:
+    """The record for a document already read into text; ``provenance``, where given, is
+    what a crawler said of the page (``gouji serve`` takes it with an upload)."""
+    raw = loaded.source.raw if loaded.format.markup else None
+    page = crawl.read(loaded.source.view, raw, provenance)
     source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
@@ -181,16 +189,21 @@ def extract_loaded(loaded: Loaded, settings: Settings, llm: LLMClient | None = N
 
 
 def extract_file(
-    path: str | Path, settings: Settings | None = None, llm: LLMClient | None = None
+    path: str | Path,
+    settings: Settings | None = None,
+    llm: LLMClient | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong.
 
     ``settings`` default to the reader alone. With an LLM witness, ``llm`` is the run's
-    client (shared by its documents); without one, a client is made for this call."""
+    client (shared by its documents); without one, a client is made for this call.
+    ``provenance``: the page's ``url``, ``published``, ``title`` and ``publisher`` as a
+    crawler sent them beside the file, for what the file itself does not say."""
     settings = settings or Settings()
     if llm is None and settings.uses_llm:
         with closing(settings.client()) as client:
-            return extract_file(path, settings, client)
+            return extract_file(path, settings, client, provenance)
     try:
         loaded = sources.load(path, limits=settings.limits, scans=settings.scans)
     except InputError as exc:
@@ -200,7 +213,7 @@ def extract_file(
     except Exception as exc:  # a reader's bug (an installed format's too) costs one document
         return failed_record(str(path), _internal(exc))
     try:
-        return extract_loaded(loaded, settings, llm)
+        return extract_loaded(loaded, settings, llm, provenance)
     except NotAReport as exc:
         return skipped_record(str(path), str(exc), loaded.sha256)
     except InputError as exc:

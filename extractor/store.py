@@ -118,16 +118,21 @@ class Store:
                 .values(finished_at=now(), usage=dump(usage), documents=count)
             )
 
-    def save_record(self, record: dict, run_id: int | None = None) -> int:
+    def save_record(
+        self, record: dict, run_id: int | None = None, conn: Connection | None = None
+    ) -> int:
         """Store one extraction record. A document is its path and its content (sha256):
         re-extracting the same content replaces its values, candidates, findings and open
         review items, while settled items and corrections stay; a file whose content changed
         is a new document beside the old one. Saving the record the store already holds
-        changes nothing (a resumed run replays the records its output file kept)."""
+        changes nothing (a resumed run replays the records its output file kept). With
+        ``conn``, inside the caller's transaction (``gouji serve`` commits a turn's records and
+        their jobs at once)."""
         # Absolute, so the review app finds the file whatever folder it runs in.
         path = document_key(record["document"])
         text = dump(record)
-        with self.engine.begin() as conn:
+        writing = contextlib.nullcontext(conn) if conn is not None else self.engine.begin()
+        with writing as conn:
             existing, held = conn.execute(
                 select(self.t.documents.c.id, self.t.documents.c.record).where(
                     self.t.documents.c.path == path,
