@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 from gouji import batch, ocr, sources
+from gouji.discover import hash_file
+from gouji.limits import Limits
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
@@ -111,7 +113,7 @@ def _timed_run(paths: list[Path], client: LLMClient, mode: str, workers: int) ->
     """Seconds, and the requests sent."""
     start = time.perf_counter()
     settings = Settings(witness=mode, llm=client.settings)
-    outcome = batch.run(paths, io.StringIO(), settings, llm=client, workers=workers, quiet=True)
+    outcome = batch.run(paths, io.StringIO(), settings, workers=workers, quiet=True)
     return time.perf_counter() - start, outcome.usage.requests
 
 
@@ -155,9 +157,7 @@ def llm_path(folder: Path, latency: float, quick: bool) -> dict:
             usage = Usage()
             start = time.perf_counter()
             settings = Settings(witness="verify", llm=client.settings)
-            batch_outcome = batch.run(
-                paths, io.StringIO(), settings, llm=client, workers=1, quiet=True
-            )
+            batch_outcome = batch.run(paths, io.StringIO(), settings, workers=1, quiet=True)
             warm = time.perf_counter() - start
             usage.add(batch_outcome.usage)
             client.close()
@@ -237,8 +237,7 @@ def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, lis
     client = _client(server.base_url, None)
     before = len(server.seen)
     out = io.StringIO()
-    batch.run(paths, out, Settings(witness=mode, llm=client.settings), llm=client, workers=4,
-              quiet=True)  # fmt: skip
+    batch.run(paths, out, Settings(witness=mode, llm=client.settings), workers=4, quiet=True)
     client.close()
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     read = [r["document"] for r in records if r["status"] == "ok"]
@@ -384,10 +383,10 @@ def ocr_speed(folder: Path, quick: bool) -> dict:
     settings = ocr.OcrSettings(cache_dir=folder / "ocr-cache")
     ocr.read(scans[0], "warm-up", ocr.OcrSettings(cache_dir=folder / "warm-up"))  # models
     wall, cpu = time.perf_counter(), time.process_time()
-    pages = sum(ocr.read(s, sources.sha256_of(s), settings).pages_read for s in scans)
+    pages = sum(ocr.read(s, hash_file(s, Limits()), settings).pages_read for s in scans)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     again = time.perf_counter()
-    reread = sum(ocr.read(s, sources.sha256_of(s), settings).pages_read for s in scans)
+    reread = sum(ocr.read(s, hash_file(s, Limits()), settings).pages_read for s in scans)
     again = time.perf_counter() - again
     print(f"OCR（单线程，{len(scans)} 份扫描件共 {pages} 页，干净与模糊倾斜各半）")
     # The engine's one thread: CPU seconds are what a page costs a core; wall seconds also

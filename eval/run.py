@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gouji.batch import map_ordered
-from gouji.llm import LLMClient
-from gouji.pipeline import extract_file
+from gouji.batch import Run
 from gouji.rules import RULES, of_kind
 from gouji.settings import Settings
 from gouji.tasks import prompt_versions
@@ -97,12 +96,11 @@ def _error_key(item: dict) -> str:
 
 def evaluate_set(
     name: str,
-    settings: Settings,
-    llm: LLMClient | None = None,
+    run: Run,
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
-    workers: int = 1,
 ) -> SetResult:
+    """One set, its documents read by ``run`` as ``gouji extract`` reads them."""
     result = SetResult(name)
     parts = {p: _Tally() for p in (*PARTS, "fields")}
     layouts: dict[str, _Tally] = defaultdict(_Tally)
@@ -112,10 +110,15 @@ def evaluate_set(
     injected = caught = balanced = 0
     corpus_fields = corpus_accepted = 0
 
-    def one(item: sets.Item) -> tuple[sets.Item, dict]:
-        return item, extract_file(item.document, settings, llm)
+    taken: deque[sets.Item] = deque()  # the items whose records are on their way
 
-    for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
+    def documents() -> Iterator[Path]:
+        for item in sets.items(name, generated_count, seed):
+            taken.append(item)
+            yield item.document
+
+    for record in run.records(documents()):
+        item = taken.popleft()
         result.documents += 1
         doc = item.document.name
         if record["status"] != "ok":  # every document of a set is a report to be read
@@ -195,14 +198,11 @@ def evaluate(
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
 ) -> list[SetResult]:
-    """Each named set, extracted with ``settings`` (one LLM client for the whole eval)."""
+    """Each named set, extracted with ``settings`` by one run (its worker processes, and the
+    LLM clients in them, serve the whole eval)."""
     workers = settings.concurrency or (8 if settings.uses_llm else 1)
-    llm = settings.client()
-    try:
-        return [evaluate_set(n, settings, llm, generated_count, seed, workers) for n in names]
-    finally:
-        if llm is not None:
-            llm.close()
+    with Run(settings, workers=workers) as run:
+        return [evaluate_set(n, run, generated_count, seed) for n in names]
 
 
 def all_metrics(results: list[SetResult]) -> dict[str, float]:

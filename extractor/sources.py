@@ -1,13 +1,11 @@
-"""File → text with offsets: decode a report file into a ``SourceText``, and find the report
-files named or held in folders (``iter_documents``)."""
+"""File → text with offsets: decode a report file into a ``SourceText`` (which files a run
+reads, and their hashes, is ``discover``'s)."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-import os
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from . import docxtext, htmltext, ocr, pdftext
 from .errors import (
     BinaryInput,
     EmptyInput,
-    InputTooLarge,
     NoTextLayer,
     OcrUnavailable,
     UndecodableInput,
@@ -93,33 +90,24 @@ def _looks_binary(text: str) -> bool:
     return len(_CONTROL.findall(sample)) > max(8, len(sample) // 50)
 
 
-def sha256_of(path: Path) -> str | None:
-    """The file's content hash, or None when it cannot be read (its record says why)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def load(
-    path: str | Path, limits: Limits | None = None, scans: ocr.OcrSettings | None = None
+    path: str | Path,
+    limits: Limits | None = None,
+    scans: ocr.OcrSettings | None = None,
+    sha256: str | None = None,
 ) -> Loaded:
     """Read one report file. Raises an ``InputError`` with a one-line reason. Scans (PDFs
-    without a text layer, images) are read by OCR unless ``scans.mode`` is ``off``."""
+    without a text layer, images) are read by OCR unless ``scans.mode`` is ``off``.
+    ``sha256``: the content's hash when the caller has it (a run hashes each file once)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in REPORT_SUFFIXES:
         raise UnsupportedFormat(f"不支持的文件类型 {suffix or '（无扩展名）'}")
-    size = path.stat().st_size
-    limits = limits or Limits()
-    if size > limits.bytes:
-        raise InputTooLarge(
-            f"文件过大：{size / 1048576:.1f} MB，上限 {limits.bytes / 1048576:.0f} MB"
-        )
+    (limits or Limits()).check_bytes(path.stat().st_size)
     data = path.read_bytes()
     if not data.strip():
         raise EmptyInput("文件为空")
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
     scans = scans or ocr.OcrSettings()
     if suffix in ocr.IMAGE_SUFFIXES:
         if scans.mode == "off":
@@ -158,17 +146,3 @@ def _scanned(path: Path, sha256: str, scans: ocr.OcrSettings) -> Loaded:
     except Exception as exc:  # the image libraries raise many types for a damaged file
         raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
     return Loaded(str(path), sha256, SourceText.from_text(text.raw), text.page_starts, text)
-
-
-def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as named, and report files found in folders (recursively, in sorted order)."""
-    for path in map(Path, paths):
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if candidate.suffix.lower() in REPORT_SUFFIXES:
-                        yield candidate
-        else:
-            yield path

@@ -21,6 +21,8 @@ from gouji.settings import Settings
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply, null_answer
 
+from conftest import store_rows, write_years
+
 
 @pytest.fixture
 def folder(tmp_path):
@@ -40,44 +42,13 @@ def _years_and_bad_files(folder):
     """Three years of one agency spread through the folder's order (two hand-overs to
     check across years, one of them broken), a copy of the first, and files that cannot be
     read: empty, a dangling link, a symlink loop."""
-    for name, year, seed in (
-        ("a_qinghe", 2021, 11),
-        ("m_qinghe", 2022, 12),
-        ("z_qinghe", 2023, 13),
-    ):
-        report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
-        text = report.text.replace(report.gold["meta.agency"], "白鹭湾区人民政府")
-        text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
-        (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
+    write_years(folder, (("a_qinghe", 2021, 11), ("m_qinghe", 2022, 12), ("z_qinghe", 2023, 13)))
     (folder / "b_empty.txt").write_bytes(b"")
     # A copy read once: skipped, also when its original was read before a kill.
     (folder / "zz_copy.txt").write_bytes((folder / "a_qinghe_2021.txt").read_bytes())
     (folder / "c_gone.txt").symlink_to(folder / "nowhere.txt")
     (folder / "d_loop.txt").symlink_to(folder / "e_loop.txt")
     (folder / "e_loop.txt").symlink_to(folder / "d_loop.txt")
-
-
-def _store_rows(url: str) -> dict[str, list]:
-    """Every row of the store's record tables, by document path instead of ids."""
-    from sqlalchemy import MetaData, create_engine, select
-
-    engine = create_engine(url)
-    tables = MetaData()
-    tables.reflect(engine)
-    rows = {}
-    with engine.connect() as conn:
-        paths = dict(conn.execute(select(tables.tables["documents"].c["id", "path"])).all())
-        for name in ("documents", "field_values", "candidates", "findings", "review_items"):
-            table = tables.tables[name]
-            drop = {"id", "document_id", "run_id", "updated_at", "held_until", "created_at"}
-            found = []
-            for row in conn.execute(select(table)).mappings():
-                kept = {k: v for k, v in row.items() if k not in drop}
-                kept["path"] = paths[row["id"] if name == "documents" else row["document_id"]]
-                found.append(json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str))
-            rows[name] = sorted(found)
-    engine.dispose()
-    return rows
 
 
 def _lines(out) -> int:
@@ -145,7 +116,7 @@ def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path,
     assert {Path(f["document"]).name for f in found} >= {"m_qinghe_2022.txt"}
     assert sorted(sidecar(cut).splitlines()) == sorted(sidecar(whole).splitlines())
     if with_db:
-        assert _store_rows(f"sqlite:///{cut.with_suffix('.db')}") == _store_rows(
+        assert store_rows(f"sqlite:///{cut.with_suffix('.db')}") == store_rows(
             f"sqlite:///{whole.with_suffix('.db')}"
         )
 

@@ -1,0 +1,344 @@
+"""Documents read in supervised worker processes, so the worst file costs only its own record.
+
+A run hands each document to a worker process (``pipeline.extract_file`` there) and watches
+the workers between records:
+
+* a document still running after ``Limits.seconds``: its worker is killed and replaced, and
+  the document's record is ``input.timeout``;
+* a worker whose memory grew by more than ``Limits.memory_mib`` since it last sat idle (its
+  resident set, read from ``/proc``, every ``POLL_SECONDS``): killed and replaced,
+  ``input.out_of_memory``;
+* a worker that dies by itself (a crash in a library): ``internal.crash``; killed by a
+  SIGKILL nobody here sent (the system's out-of-memory killer), ``input.out_of_memory``.
+
+Reader-only runs give each worker one document at a time, so the one that broke a bound is
+known. LLM runs give a worker several (threads waiting on the endpoint): a timed-out document
+is still known by its clock, and the others of its worker are read again; after a crash or a
+memory kill, which one it was is not known, so each is read again alone, and only one that
+breaks a bound alone gets the failed record.
+
+Workers end with the run however it ends: told to stop when it is done, killed when it is
+interrupted, and each watches its parent, so a ``kill -9`` of the run ends them too. They
+are forked (fast: the modules are already loaded) when the run's process has no other
+thread, else started by the fork server (a Ray worker or a web server has threads that
+a fork would copy in mid-step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from .errors import InputError, OutOfMemory, TimedOut, WorkerCrashed
+from .limits import MIB
+from .pipeline import extract_file
+from .record import Record, failed_record
+from .settings import Settings
+
+POLL_SECONDS = 0.05
+PARENT_POLL_SECONDS = 0.5
+# Past this many requests in flight, one interpreter's lock, not the endpoint, sets the pace
+# (benchmark, 32 in flight: 1.15 × ideal in two processes, 1.28 × in one).
+THREADS_PER_PROCESS = 16
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One document to read: its path and, when the run has it, its content hash."""
+
+    path: str
+    sha256: str | None = None
+
+
+@dataclass(slots=True)
+class _Task:
+    index: int
+    job: Job
+    alone: bool = False  # read again after a crash: no other document beside it
+    started: float = 0.0
+
+
+@dataclass(slots=True)
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    tasks: dict[int, _Task] = field(default_factory=dict)
+    alone: bool = False
+    idle_rss: int = 0  # bytes resident when it last had nothing to do
+
+
+def shape(settings: Settings, workers: int) -> tuple[int, int]:
+    """(processes, threads each) for ``workers`` documents at once: a process each for the
+    reader, which is CPU work; threads for LLM runs, which wait on the endpoint, spread over
+    processes past ``THREADS_PER_PROCESS``."""
+    if not settings.uses_llm:
+        return workers, 1
+    processes = min(os.cpu_count() or 1, -(-workers // THREADS_PER_PROCESS))
+    return processes, -(-workers // processes)
+
+
+class Pool:
+    """Supervised worker processes reading documents: ``imap`` gives their records in order.
+
+    Not thread-safe: one caller at a time (``batch.Run`` holds a lock around it)."""
+
+    def __init__(self, settings: Settings, workers: int = 1) -> None:
+        self.processes, self.threads = shape(settings, workers)
+        self.settings = settings.share(self.processes)  # each process its share of the rate
+        self.limits = settings.limits
+        # Finished records held for order: a slow document lets the others run this far ahead.
+        self.window = max(32, 4 * self.processes * self.threads)
+        self._workers: list[_Worker] = []
+        self._checked = 0.0
+        self._closed = False
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.close(now=kind is not None)
+
+    def imap(self, items: Iterable[Job | Record]) -> Iterator[Record]:
+        """Each item's record, in order: a ``Job`` is read by a worker; a record (a document
+        the run settled without reading it) passes through in its place."""
+        items = iter(items)
+        waiting: deque[_Task] = deque()
+        done: dict[int, Record] = {}
+        taken = given = 0
+        more = True
+        try:
+            while True:
+                while more and taken - given < self.window:
+                    item = next(items, None)
+                    if item is None:
+                        more = False
+                        break
+                    if isinstance(item, Job):
+                        waiting.append(_Task(taken, item))
+                    else:
+                        done[taken] = item
+                    taken += 1
+                while given in done:
+                    yield done.pop(given)
+                    given += 1
+                if not more and given == taken:
+                    return
+                self._dispatch(waiting)
+                self._supervise(waiting, done)
+        except BaseException:
+            self.close(now=True)  # interrupted: nobody will take what the workers hold
+            raise
+
+    def close(self, now: bool = False) -> None:
+        """Stop the workers: when they are done (``now``: at once)."""
+        self._closed = True
+        for worker in self._workers:
+            if not now:
+                with contextlib.suppress(OSError):  # gone already
+                    worker.conn.send(None)
+        for worker in self._workers:
+            worker.process.join(timeout=0 if now else 30)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers = []
+
+    # ---- supervision ------------------------------------------------------------------
+    def _start(self) -> _Worker:
+        context = _context()
+        mine, theirs = context.Pipe()
+        process = context.Process(
+            target=_work, args=(theirs, self.settings, self.threads), daemon=True
+        )
+        process.start()
+        theirs.close()
+        return _Worker(process, mine)
+
+    def _dispatch(self, waiting: deque[_Task]) -> None:
+        for worker in [w for w in self._workers if not w.tasks and not w.process.is_alive()]:
+            self._bury(worker, None, waiting, {})  # gone while idle: replaced, nothing lost
+        while len(self._workers) < self.processes and not self._closed:
+            self._workers.append(self._start())
+        while waiting:
+            task = waiting[0]
+            worker = next((w for w in self._workers if self._takes(w, task)), None)
+            if worker is None:
+                return
+            waiting.popleft()
+            if not worker.tasks:
+                worker.idle_rss = _rss(worker.process.pid)
+            task.started = time.monotonic()
+            worker.tasks[task.index] = task
+            worker.alone = task.alone
+            # A worker gone already: supervision finds it and reads the task again.
+            with contextlib.suppress(OSError):
+                worker.conn.send((task.index, task.job))
+
+    def _takes(self, worker: _Worker, task: _Task) -> bool:
+        if worker.alone:
+            return False
+        return not worker.tasks if task.alone else len(worker.tasks) < self.threads
+
+    def _supervise(self, waiting: deque[_Task], done: dict[int, Record]) -> None:
+        busy = [w for w in self._workers if w.tasks]
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], POLL_SECONDS)
+        for worker in busy:
+            if worker.conn in ready or worker.process.sentinel in ready:
+                self._receive(worker, done)
+        now = time.monotonic()
+        check_memory = now - self._checked >= POLL_SECONDS
+        if check_memory:
+            self._checked = now
+        for worker in busy:
+            if not worker.tasks:
+                continue
+            if not worker.process.is_alive():
+                self._receive(worker, done)
+                self._bury(worker, _death(worker.process.exitcode), waiting, done)
+                continue
+            if any(now - t.started > self.limits.seconds for t in worker.tasks.values()):
+                self._kill(worker, done)
+                error = TimedOut(f"处理超过 {self.limits.seconds:g} 秒的上限，已中止")
+                for task in list(worker.tasks.values()):
+                    if now - task.started > self.limits.seconds:
+                        done[task.index] = _failed(task, error)
+                        del worker.tasks[task.index]
+                self._bury(worker, None, waiting, done)
+            elif check_memory:
+                grown = _rss(worker.process.pid) - worker.idle_rss
+                if grown > self.limits.memory_mib * MIB:
+                    self._kill(worker, done)
+                    message = f"内存增长超过 {self.limits.memory_mib} MiB 的上限，已中止"
+                    self._bury(worker, OutOfMemory(message), waiting, done)
+
+    def _receive(self, worker: _Worker, done: dict[int, Record]) -> None:
+        try:
+            while worker.conn.poll():
+                index, record = worker.conn.recv()
+                worker.tasks.pop(index, None)
+                done[index] = record
+        except (EOFError, OSError):
+            pass  # it died: its sentinel says so
+        if not worker.tasks:
+            worker.alone = False
+
+    def _kill(self, worker: _Worker, done: dict[int, Record]) -> None:
+        self._receive(worker, done)  # what it finished before it is stopped
+        worker.process.kill()
+        worker.process.join()
+
+    def _bury(
+        self,
+        worker: _Worker,
+        error: InputError | None,
+        waiting: deque[_Task],
+        done: dict[int, Record],
+    ) -> None:
+        """A worker gone: ``error`` is the record of the document it held alone; with several
+        (or no error: they did nothing wrong), each is read again (alone after a crash)."""
+        self._workers.remove(worker)
+        worker.conn.close()
+        tasks = sorted(worker.tasks.values(), key=lambda t: t.index, reverse=True)
+        for task in tasks:
+            if error is not None and (len(tasks) == 1 or task.alone):
+                done[task.index] = _failed(task, error)
+            else:
+                waiting.appendleft(_Task(task.index, task.job, alone=error is not None))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork when this process has no other thread; else the fork server, with gouji loaded."""
+    methods = multiprocessing.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _failed(task: _Task, error: InputError) -> Record:
+    return failed_record(task.job.path, str(error), task.job.sha256)
+
+
+def _death(exitcode: int | None) -> InputError:
+    """Why a worker ended by itself, as its document's error."""
+    if exitcode == -signal.SIGKILL:
+        return OutOfMemory("读取它的进程被系统终止（多半是内存不足）")
+    if exitcode is not None and exitcode < 0:
+        how = f"信号 {signal.Signals(-exitcode).name}"
+    else:
+        how = f"退出码 {exitcode}"
+    return WorkerCrashed(f"读取它的进程意外退出（{how}）")
+
+
+def _rss(pid: int | None) -> int:
+    """A process's resident memory in bytes; 0 where ``/proc`` does not say."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _work(conn: Connection, settings: Settings, threads: int) -> None:
+    """One worker process: ``threads`` threads sharing one LLM client read the documents
+    the run sends, until it sends ``None`` (or goes)."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's: it stops us
+    client = settings.client()
+    gc.freeze()  # the modules and the client live as long as the process
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    sending = threading.Lock()
+
+    def serve() -> None:
+        while (task := jobs.get()) is not None:
+            index, job = task
+            record = extract_file(job.path, settings, client, job.sha256)
+            with sending:
+                conn.send((index, record))
+
+    pool = [threading.Thread(target=serve, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            break
+        if task is None:
+            break
+        jobs.put(task)
+    for _ in pool:
+        jobs.put(None)
+    for thread in pool:
+        thread.join()
+    if client is not None:
+        client.close()
+
+
+def _die_with_parent() -> None:
+    """First thing in every worker: it ends when its parent does, kill -9 included (a worker
+    blocked on its pipe would wait forever otherwise). Polling the parent's id works whichever
+    way the worker was started (a fork server ends with the run, and so its workers)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
