@@ -66,7 +66,7 @@ class _Task:
     index: int
     job: Job
     alone: bool = False  # read again after a crash: no other document beside it
-    started: float = 0.0
+    started: float | None = None  # when a thread of its worker took it
 
 
 @dataclass(slots=True)
@@ -179,17 +179,29 @@ class Pool:
             waiting.popleft()
             if not worker.tasks:
                 worker.idle_rss = _rss(worker.process.pid)
-            task.started = time.monotonic()
             worker.tasks[task.index] = task
             worker.alone = task.alone
+            self._clock(worker)
             # A worker gone already: supervision finds it and reads the task again.
             with contextlib.suppress(OSError):
                 worker.conn.send((task.index, task.job))
 
     def _takes(self, worker: _Worker, task: _Task) -> bool:
+        """A worker takes as many documents as it has threads, and one more waiting behind
+        them, so it never waits on the run between two."""
         if worker.alone:
             return False
-        return not worker.tasks if task.alone else len(worker.tasks) < self.threads
+        return not worker.tasks if task.alone else len(worker.tasks) <= self.threads
+
+    def _running(self, worker: _Worker) -> list[_Task]:
+        """The tasks its threads are on: the oldest it holds (they take them in order)."""
+        return list(worker.tasks.values())[: self.threads]
+
+    def _clock(self, worker: _Worker) -> None:
+        """Start the clock of each task a thread has just taken."""
+        for task in self._running(worker):
+            if task.started is None:
+                task.started = time.monotonic()
 
     def _supervise(self, waiting: deque[_Task], done: dict[int, Record]) -> None:
         busy = [w for w in self._workers if w.tasks]
@@ -201,6 +213,7 @@ class Pool:
         check_memory = now - self._checked >= POLL_SECONDS
         if check_memory:
             self._checked = now
+        seconds = self.limits.seconds
         for worker in busy:
             if not worker.tasks:
                 continue
@@ -208,13 +221,13 @@ class Pool:
                 self._receive(worker, done)
                 self._bury(worker, _death(worker.process.exitcode), waiting, done)
                 continue
-            if any(now - t.started > self.limits.seconds for t in worker.tasks.values()):
+            late = [t for t in self._running(worker) if now - t.started > seconds]
+            if late:
                 self._kill(worker, done)
-                error = TimedOut(f"处理超过 {self.limits.seconds:g} 秒的上限，已中止")
-                for task in list(worker.tasks.values()):
-                    if now - task.started > self.limits.seconds:
+                error = TimedOut(f"处理超过 {seconds:g} 秒的上限，已中止")
+                for task in late:
+                    if worker.tasks.pop(task.index, None) is not None:
                         done[task.index] = _failed(task, error)
-                        del worker.tasks[task.index]
                 self._bury(worker, None, waiting, done)
             elif check_memory:
                 grown = _rss(worker.process.pid) - worker.idle_rss
@@ -233,6 +246,7 @@ class Pool:
             pass  # it died: its sentinel says so
         if not worker.tasks:
             worker.alone = False
+        self._clock(worker)
 
     def _kill(self, worker: _Worker, done: dict[int, Record]) -> None:
         self._receive(worker, done)  # what it finished before it is stopped
@@ -246,16 +260,17 @@ class Pool:
         waiting: deque[_Task],
         done: dict[int, Record],
     ) -> None:
-        """A worker gone: ``error`` is the record of the document it held alone; with several
-        (or no error: they did nothing wrong), each is read again (alone after a crash)."""
+        """A worker gone, and the tasks it held: ``error`` is the record of the one it was
+        reading when it was alone on it; several were being read, each is read again alone;
+        those not yet begun (or with no error: they did nothing wrong) are read again."""
         self._workers.remove(worker)
         worker.conn.close()
-        tasks = sorted(worker.tasks.values(), key=lambda t: t.index, reverse=True)
-        for task in tasks:
-            if error is not None and (len(tasks) == 1 or task.alone):
+        running = self._running(worker) if error is not None else []
+        for task in sorted(worker.tasks.values(), key=lambda t: t.index, reverse=True):
+            if len(running) == 1 and task is running[0]:
                 done[task.index] = _failed(task, error)
             else:
-                waiting.appendleft(_Task(task.index, task.job, alone=error is not None))
+                waiting.appendleft(_Task(task.index, task.job, alone=task in running))
 
 
 def _context() -> multiprocessing.context.BaseContext:
