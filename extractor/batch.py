@@ -283,7 +283,9 @@ class Run:
         output = self._output
         kept = self._resume(output) if self.resume else 0
         if isinstance(output, Path):
-            self._out = output.open("a" if self.resume else "w", encoding="utf-8")
+            # A name's undecodable bytes (lone surrogates) become JSON escapes of themselves.
+            mode = "a" if self.resume else "w"
+            self._out = output.open(mode, encoding="utf-8", errors="backslashreplace")
         else:
             self._out = output
         if self._store is not None:
@@ -294,7 +296,8 @@ class Run:
                 settings.llm.model if settings.uses_llm else None,
             )
         if self._failed is not None:
-            self._failed_out = self._failed.open("w", encoding="utf-8")
+            # Each path as the file system has it, to be read back as an argument.
+            self._failed_out = self._failed.open("w", encoding="utf-8", errors="surrogateescape")
         if kept:
             for record in _journal(output):
                 self.outcome.skipped += 1

@@ -5,10 +5,13 @@ Each file found (``discover.Found``) gets a row in the run's order: its path, th
 names it across runs (``record.document_key``), its hash, why it is not to be opened (if so),
 and later whether it is a copy of another file of the run (``twins``) and whether the journal
 already holds it (``--resume``). The journal's lines are indexed here too while a run resumes.
+Paths, and errors that name them, are kept as the file system's bytes (``os.fsencode``): a
+name need not be UTF-8, and SQLite keeps bytes as they are.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,15 +26,15 @@ _CHUNK = 500
 _SCHEMA = """
 PRAGMA cache_size = -2048;
 CREATE TABLE files (
-    ordinal INTEGER PRIMARY KEY, path TEXT NOT NULL, key TEXT NOT NULL, sha256 TEXT,
-    error TEXT, status TEXT, folder TEXT NOT NULL, stem TEXT NOT NULL, role TEXT,
-    copy_of INTEGER, copy_error TEXT, done INTEGER NOT NULL DEFAULT 0
+    ordinal INTEGER PRIMARY KEY, path BLOB NOT NULL, key BLOB NOT NULL, sha256 TEXT,
+    error BLOB, status TEXT, folder BLOB NOT NULL, stem BLOB NOT NULL, role TEXT,
+    copy_of INTEGER, copy_error BLOB, done INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX files_sha256 ON files (sha256, ordinal);
 CREATE INDEX files_key ON files (key);
 CREATE INDEX files_page ON files (folder, stem, role, ordinal);
 CREATE TABLE lines (
-    key TEXT PRIMARY KEY, offset INTEGER NOT NULL, length INTEGER NOT NULL, sha256 TEXT,
+    key BLOB PRIMARY KEY, offset INTEGER NOT NULL, length INTEGER NOT NULL, sha256 TEXT,
     current INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
@@ -73,13 +76,13 @@ class Ledger:
             "INSERT INTO files (path, key, sha256, error, status, folder, stem, role)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                str(path),
-                document_key(path),
+                os.fsencode(path),
+                os.fsencode(document_key(path)),
                 found.sha256,
-                None if found.refused is None else str(found.refused),
+                None if found.refused is None else os.fsencode(str(found.refused)),
                 found.status,
-                str(path.parent),
-                path.stem.lower(),
+                os.fsencode(path.parent),
+                os.fsencode(path.stem.lower()),
                 None if found.refused is not None else twins.role(path),
             ),
         )
@@ -114,11 +117,11 @@ class Ledger:
         ).fetchall():
             last = pairs[-1][0]
             for ordinal, path, read, read_path in pairs:
-                error = twins.twin(Path(path), Path(read_path))
+                error = twins.twin(Path(os.fsdecode(path)), Path(os.fsdecode(read_path)))
                 if error is not None:
                     self._db.execute(
                         "UPDATE files SET copy_of = ?, copy_error = ? WHERE ordinal = ?",
-                        (read, error, ordinal),
+                        (read, os.fsencode(error), ordinal),
                     )
 
     # ---- the journal of a resumed run --------------------------------------------------
@@ -126,7 +129,7 @@ class Ledger:
         """A line of the journal; a later line of the same document replaces an earlier one."""
         self._db.execute(
             "INSERT OR REPLACE INTO lines VALUES (?, ?, ?, ?, ?)",
-            (key, offset, length, sha256, current),
+            (os.fsencode(key), offset, length, sha256, current),
         )
 
     def keep_lines(self) -> tuple[int, int]:
@@ -174,6 +177,9 @@ class Ledger:
         ).fetchall():
             last = rows[-1][0]
             for _, path, sha256, error, status, copy_error, original in rows:
+                error = None if error is None else os.fsdecode(error)
                 if original is not None:
-                    error, status = copy_error or twins.duplicate(original), "skipped"
-                yield Entry(path, sha256, error, status, original)
+                    original = os.fsdecode(original)
+                    copied = os.fsdecode(copy_error) if copy_error else twins.duplicate(original)
+                    error, status = copied, "skipped"
+                yield Entry(os.fsdecode(path), sha256, error, status, original)

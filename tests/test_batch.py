@@ -254,3 +254,37 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     # not yet written came from the cache.
     again = sum(1 for seen in llm_server.seen[asked:] if seen.task != "unknown")
     assert 60 - len(quick) <= again <= 60 - written
+
+
+def test_failed_files_are_named_escaped_and_listed_for_a_rerun(tmp_path, store_url):
+    folder = tmp_path / "reports"
+    write(generate(1, layout="tab_rows", variants=(), inject_error=False), folder)
+    (folder / os.fsdecode(b"a\xff.txt")).write_bytes(b"\x00a")  # a name that is not UTF-8
+    (folder / "bad\x1b[2J\r.txt").write_bytes(b"")  # a name that would clear the terminal
+    for i in range(24):  # each its own content (copies of one would be duplicates)
+        (folder / f"e{i:02d}.txt").write_bytes(b"\x00%d" % i)
+    out, listed = tmp_path / "out.jsonl", tmp_path / "failed.txt"
+    url = store_url.replace("://postgres@", "://postgres:hunter2@")  # the test server trusts
+    result = CliRunner().invoke(
+        cli, ["extract", str(folder), "-o", str(out), "--db", url, "--failed", str(listed)]
+    )
+    assert result.exit_code == 1
+    shown = result.output.split("读取失败的文件：\n", 1)[1].splitlines()
+    binary = "input.binary: 二进制文件，不是文本（含 NUL 字节）"
+    assert shown[0] == f"  {folder}/a\\xff.txt：{binary}"
+    assert shown[1] == f"  {folder}/bad\\x1b[2J\\x0d.txt：input.empty: 文件为空"
+    assert shown[2:20] == [f"  {folder}/e{i:02d}.txt：{binary}" for i in range(18)]
+    assert shown[20] == "  ……另有 6 份失败"
+    assert "\x1b" not in result.output and "hunter2" not in result.output
+    if "postgres" in url:
+        assert "已写入复核库 postgresql+psycopg://postgres:***@" in result.output
+    paths = [os.fsdecode(p) for p in listed.read_bytes().split(b"\n")[:-1]]
+    assert len(paths) == 26 and paths[1] == str(folder / "bad\x1b[2J\r.txt")
+    # The list reruns as it is: one path a line, as `xargs -d '\n' gouji extract` gives them.
+    again = CliRunner().invoke(cli, ["extract", *paths, "-o", str(tmp_path / "again.jsonl"), "-q"])
+    assert again.exit_code == 1
+    errors = [r["error"] for r in _records(tmp_path / "again.jsonl")]
+    assert errors == [binary, "input.empty: 文件为空"] + [binary] * 24
+    assert _records(tmp_path / "again.jsonl")[0]["document"] == str(
+        folder / os.fsdecode(b"a\xff.txt")
+    )
