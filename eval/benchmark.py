@@ -8,7 +8,9 @@ reading + normalising; LLM path ≤ 1.3 × ideal at concurrency 32; warm rerun �
 cold; peak memory at 10,000 documents ≤ 1.1 × that at 1,000 (issue 25); tokens per report ≤ 0.5 ×
 whole-report prompting, beside what ``verify`` and ``fallback`` buy on the labeled reports
 with the oracle witness (issue 14). OCR (issue 16): ≤ 4 s a page on one core, and a rerun of
-the same scans does no OCR.
+the same scans does no OCR. Hostile files (issue 25): good reports beside the files of
+``gouji_eval.hostile`` finish on two workers in under 2 minutes with the run's peak memory
+under 2 GB, a record for every file; ``--resume`` over them is instant.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from gouji import batch, ocr, sources
 from gouji.discover import hash_file
-from gouji.limits import Limits
+from gouji.limits import MIB, Limits
 from gouji.llm import LLMClient, LLMSettings, Usage
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
@@ -377,6 +381,76 @@ def _memory_child(folder: Path) -> None:
     print(run, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
+def _tree_rss(root: int) -> int:
+    """The resident memory of a process and all its descendants, in bytes (Linux)."""
+    parents: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parents[int(entry)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/statm", "rb") as statm:
+                sizes[int(entry)] = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(sizes.get(pid, 0) for pid in tree)
+
+
+def _watched(command: list[str]) -> tuple[float, int, str]:
+    """Run ``command``: its wall time, the peak memory of it and its workers together (sampled
+    every 50 ms), and what it wrote on standard error."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    reader.start()
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.05)
+    reader.join()
+    return time.perf_counter() - start, peak, "".join(errors)
+
+
+def hostile_run(folder: Path, limits: str | None) -> dict:
+    """Good reports beside the hostile files of ``gouji_eval.hostile``, on two workers: the
+    wall time, the peak memory of the run and its workers, each hostile file's record, and a
+    resumed run's time."""
+    from . import hostile as bombs
+
+    what = bombs.write(folder)
+    for seed in range(20):
+        report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
+        (folder / f"good_{seed:02d}.txt").write_text(report.text, encoding="utf-8")
+    out = folder.parent / "hostile.jsonl"
+    command = [sys.executable, "-m", "gouji.cli", "extract", str(folder), "-o", str(out),
+               "--workers", "2", "-q", *(["--limits", limits] if limits else [])]  # fmt: skip
+    wall, peak, _ = _watched(command)
+    records = {
+        Path(r["document"]).name: r
+        for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())
+    }
+    again, _, _ = _watched([*command, "--resume"])
+    print(f"恶意文件 {len(what)} 个与正常报告 20 份，两个工作进程（上限：{limits or '默认'}）")
+    for name, text in what.items():
+        record = records[name]
+        print(f"  {name:<18} {text}：{record['status']} {(record['error'] or '')[:60]}")
+    good = sum(records[f"good_{i:02d}.txt"]["status"] == "ok" for i in range(20))
+    print(f"  正常报告读出 {good}/20，记录 {len(records)} 条")
+    print(
+        f"  用时 {wall:6.1f} 秒（目标 < 120），峰值内存 {peak / MIB:7.1f} MB（目标 < 2048，运行与工作进程之和）"
+    )
+    print(f"  续跑（--resume）{again:5.1f} 秒")
+    return {"seconds": wall, "peak_mb": peak / MIB, "resume_seconds": again, "good": good}
+
+
 def ocr_speed(folder: Path, quick: bool) -> dict:
     """The real PDFs scanned (clean, and blurred + tilted + JPEG), read by OCR with an empty
     page cache, then again: the engine runs on one thread, so its CPU time is one core's."""
@@ -402,7 +476,7 @@ def ocr_speed(folder: Path, quick: bool) -> dict:
     return {"seconds_per_page": wall / pages, "rerun_pages": reread}
 
 
-SECTIONS = ("reader", "llm", "tokens", "memory", "ocr")
+SECTIONS = ("reader", "llm", "tokens", "memory", "ocr", "hostile")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -411,6 +485,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--only", choices=SECTIONS, action="append", help="只测这一项（可重复）")
     parser.add_argument("--json", type=Path, help="把各项数字另写入这个 JSON 文件")
+    parser.add_argument(
+        "--hostile-limits", metavar="NAME=N,...", help="恶意文件一项所用的 --limits（默认同 gouji）"
+    )
     parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -434,6 +511,8 @@ def main(argv: list[str] | None = None) -> None:
             figures["memory"] = memory(folder, (200, 2000) if args.quick else (1000, 10000))
         if "ocr" in chosen:
             figures["ocr"] = ocr_speed(folder, args.quick)
+        if "hostile" in chosen:
+            figures["hostile"] = hostile_run(folder / "hostile", args.hostile_limits)
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", "utf-8")
 

@@ -5,17 +5,18 @@ the workers between records:
 
 * a document still running after ``Limits.seconds``: its worker is killed and replaced, and
   the document's record is ``input.timeout``;
-* a worker whose memory grew by more than ``Limits.memory_mib`` since it last sat idle (its
-  resident set, read from ``/proc``, every ``POLL_SECONDS``): killed and replaced,
-  ``input.out_of_memory``;
+* a worker whose memory grew by more than ``Limits.memory_mib`` since it began the document
+  (its resident set, read from ``/proc``, every ``POLL_SECONDS``; with several documents in
+  a worker, since the oldest began): killed and replaced, ``input.out_of_memory``;
 * a worker that dies by itself (a crash in a library): ``internal.crash``; killed by a
   SIGKILL nobody here sent (the system's out-of-memory killer), ``input.out_of_memory``.
 
-Reader-only runs give each worker one document at a time, so the one that broke a bound is
-known. LLM runs give a worker several (threads waiting on the endpoint): a timed-out document
-is still known by its clock, and the others of its worker are read again; after a crash or a
-memory kill, which one it was is not known, so each is read again alone, and only one that
-breaks a bound alone gets the failed record.
+Reader-only workers read one document at a time (with the next one waiting in the worker, so
+it never waits on the run), so the one that broke a bound is known; a waiting one is read
+again elsewhere. LLM runs give a worker several (threads waiting on the endpoint): a timed-out
+document is still known by its clock, and the others of its worker are read again; after a
+crash or a memory kill, which one it was is not known, so each is read again alone, and only
+one that breaks a bound alone gets the failed record.
 
 Workers end with the run however it ends: told to stop when it is done, killed when it is
 interrupted, and each watches its parent, so a ``kill -9`` of the run ends them too. They
@@ -67,6 +68,7 @@ class _Task:
     job: Job
     alone: bool = False  # read again after a crash: no other document beside it
     started: float | None = None  # when a thread of its worker took it
+    rss: int = 0  # its worker's resident memory then, in bytes
 
 
 @dataclass(slots=True)
@@ -75,7 +77,6 @@ class _Worker:
     conn: Connection
     tasks: dict[int, _Task] = field(default_factory=dict)
     alone: bool = False
-    idle_rss: int = 0  # bytes resident when it last had nothing to do
 
 
 def shape(settings: Settings, workers: int) -> tuple[int, int]:
@@ -177,8 +178,6 @@ class Pool:
             if worker is None:
                 return
             waiting.popleft()
-            if not worker.tasks:
-                worker.idle_rss = _rss(worker.process.pid)
             worker.tasks[task.index] = task
             worker.alone = task.alone
             self._clock(worker)
@@ -198,10 +197,12 @@ class Pool:
         return list(worker.tasks.values())[: self.threads]
 
     def _clock(self, worker: _Worker) -> None:
-        """Start the clock of each task a thread has just taken."""
+        """Start the clock of each task a thread has just taken, and note its worker's
+        memory then (what the task may grow it by is its bound)."""
         for task in self._running(worker):
             if task.started is None:
                 task.started = time.monotonic()
+                task.rss = _rss(worker.process.pid)
 
     def _supervise(self, waiting: deque[_Task], done: dict[int, Record]) -> None:
         busy = [w for w in self._workers if w.tasks]
@@ -230,8 +231,8 @@ class Pool:
                         done[task.index] = _failed(task, error)
                 self._bury(worker, None, waiting, done)
             elif check_memory:
-                grown = _rss(worker.process.pid) - worker.idle_rss
-                if grown > self.limits.memory_mib * MIB:
+                before = min(t.rss for t in self._running(worker))
+                if _rss(worker.process.pid) - before > self.limits.memory_mib * MIB:
                     self._kill(worker, done)
                     message = f"内存增长超过 {self.limits.memory_mib} MiB 的上限，已中止"
                     self._bury(worker, OutOfMemory(message), waiting, done)
