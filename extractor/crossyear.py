@@ -104,7 +104,8 @@ class Years:
     the one checked, as ``add`` met them."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("")  # on disk, deleted when closed
+        # On disk, deleted when closed; used by one thread at a time (the run holds a lock).
+        self._db = sqlite3.connect("", check_same_thread=False)
         self._db.executescript(
             """
             PRAGMA cache_size = -2048;

@@ -60,7 +60,8 @@ class Entry:
 
 class Ledger:
     def __init__(self) -> None:
-        self._db = sqlite3.connect("")  # on disk, deleted when closed
+        # On disk, deleted when closed; used by one thread at a time (the run holds a lock).
+        self._db = sqlite3.connect("", check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._count = 0
 

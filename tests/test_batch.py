@@ -288,3 +288,41 @@ def test_failed_files_are_named_escaped_and_listed_for_a_rerun(tmp_path, store_u
     assert _records(tmp_path / "again.jsonl")[0]["document"] == str(
         folder / os.fsdecode(b"a\xff.txt")
     )
+
+
+def test_a_service_hands_the_run_one_file_at_a_time(tmp_path, store_url):
+    """``Run.submit``, the seam for a service: files submitted from several threads are each
+    read in a watched worker, journaled and stored; a bomb among them costs its own record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gouji_eval.hostile import span_bomb_html
+
+    folder = tmp_path / "uploads"
+    for seed in range(3):
+        write(generate(seed, layout="tab_rows", variants=(), inject_error=False), folder)
+    (folder / "bomb.html").write_bytes(span_bomb_html())
+    os.mkfifo(folder / "pipe.txt")
+    files = sorted(p for p in folder.iterdir() if p.suffix != ".json")
+    journal = tmp_path / "journal.jsonl"
+    settings = Settings(limits=Limits(memory_mib=200))
+    with (
+        batch.Run(settings, output=journal, store=store_url) as run,
+        ThreadPoolExecutor(3) as threads,
+    ):
+        records = dict(zip(files, threads.map(run.submit, files), strict=True))
+    by_name = {p.name: r for p, r in records.items()}
+    assert by_name["bomb.html"]["error"].startswith("input.out_of_memory: ")
+    assert by_name["bomb.html"]["sha256"]  # so a later run knows the same file again
+    assert by_name["pipe.txt"]["error"].startswith("input.not_a_file: ")
+    assert [r["status"] for n, r in sorted(by_name.items()) if n.endswith(".txt")][:3] == ["ok"] * 3
+    assert run.outcome.documents == 5 and run.outcome.failed == 1
+    assert sorted(r["document"] for r in _records(journal)) == sorted(map(str, files))
+    assert {r["settings"] for r in _records(journal)} == {settings.fingerprint()}
+    from gouji.store import Store
+
+    store = Store(store_url)
+    stored = {d["path"].rsplit("/", 1)[-1]: d["status"] for d in store.documents()}
+    store.close()
+    assert stored == {p.name: "ok" for p in files if p.name.startswith("gen_")} | {
+        "bomb.html": "failed"
+    }
