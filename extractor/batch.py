@@ -181,8 +181,8 @@ class Run:
         self.fingerprint = settings.fingerprint()
         self.outcome = Outcome()
         self._output, self._executor, self._failed = output, executor, failed
-        self._store = Store(store) if isinstance(store, str) else store
-        self._owns_store = isinstance(store, str)
+        self._store_url = store if isinstance(store, str) else None  # opened with the run
+        self._store = None if isinstance(store, str) else store
         self._label = label or {}
         self._ledger: Ledger | None = None
         self._out: TextIO | None = None
@@ -256,7 +256,7 @@ class Run:
         if store is not None and self._run_id is not None and not interrupted:
             usage = self.outcome.usage.to_dict() if self.settings.uses_llm else None
             store.finish_run(self._run_id, usage, self.outcome.documents)
-        if store is not None and self._owns_store:
+        if store is not None and self._store_url is not None:
             store.close()
         if self._out is not None and isinstance(self._output, Path):
             self._out.close()  # a stream the caller gave is the caller's
@@ -288,6 +288,8 @@ class Run:
             self._out = output.open(mode, encoding="utf-8", errors="backslashreplace")
         else:
             self._out = output
+        if self._store_url is not None:
+            self._store = Store(self._store_url)
         if self._store is not None:
             settings = self.settings
             self._run_id = self._store.start_run(
