@@ -229,15 +229,18 @@ class Run:
     def submit(self, path: str | Path) -> Record:
         """One file through the run (looked at, hashed, read in a worker under its bounds,
         journal, store, summary); its record. For a service handed files one at a time:
-        thread-safe, and the workers stay up between files. Copies and years, which need
-        the whole batch, are not looked for."""
+        thread-safe, files submitted at once are read at once (up to ``workers``), and the
+        workers stay up between files. Copies and years, which need the whole batch, are not
+        looked for. Needs the local pool (the default executor)."""
+        item = _item(Entry.of(examine(Path(path), self.settings.limits)))
         with self._lock:
             self._open()
-            found = examine(Path(path), self.settings.limits)
-            (record,) = self._reader(1).imap([_item(Entry.of(found))])
+            reader = self._reader(1)
+        record = reader.submit(item).result() if isinstance(item, Job) else item
+        with self._lock:
             self.outcome.documents += 1
             self._take(record)
-            return record
+        return record
 
     def records(self, paths: Iterable[str | Path]) -> Iterator[Record]:
         """Each file's record, read as a run reads it, in order; nothing written."""

@@ -21,8 +21,8 @@ one that breaks a bound alone gets the failed record.
 Workers end with the run however it ends: told to stop when it is done, killed when it is
 interrupted, and each watches its parent, so a ``kill -9`` of the run ends them too. They
 are forked (fast: the modules are already loaded) when the run's process has no other
-thread, else started by the fork server (a Ray worker or a web server has threads that
-a fork would copy in mid-step).
+thread, else started as new interpreters (a Ray worker or a web server has threads that a
+fork would copy in mid-step).
 """
 
 from __future__ import annotations
@@ -33,10 +33,14 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
@@ -52,6 +56,7 @@ PARENT_POLL_SECONDS = 0.5
 # (benchmark, 32 in flight: 1.15 × ideal in two processes, 1.28 × in one).
 THREADS_PER_PROCESS = 16
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_STARTING = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,7 @@ class _Task:
 
 @dataclass(slots=True)
 class _Worker:
-    process: multiprocessing.process.BaseProcess
+    process: multiprocessing.process.BaseProcess | _Spawned
     conn: Connection
     tasks: dict[int, _Task] = field(default_factory=dict)
     alone: bool = False
@@ -92,7 +97,9 @@ def shape(settings: Settings, workers: int) -> tuple[int, int]:
 class Pool:
     """Supervised worker processes reading documents: ``imap`` gives their records in order.
 
-    Not thread-safe: one caller at a time (``batch.Run`` holds a lock around it)."""
+    One caller drives ``imap`` (the run's own thread, so workers are forked from a process
+    with no other thread); or any threads ``submit`` documents, and a supervising thread of
+    the pool's own reads them (a service). Not both on one pool."""
 
     def __init__(self, settings: Settings, workers: int = 1) -> None:
         self.processes, self.threads = shape(settings, workers)
@@ -102,7 +109,9 @@ class Pool:
         self.window = max(32, 4 * self.processes * self.threads)
         self._workers: list[_Worker] = []
         self._checked = 0.0
-        self._closed = False
+        self._closed = self._now = False
+        self._inbox: deque[tuple[Job, Future]] = deque()  # submitted, not yet taken
+        self._supervisor: threading.Thread | None = None
 
     def __enter__(self) -> Pool:
         return self
@@ -113,6 +122,8 @@ class Pool:
     def imap(self, items: Iterable[Job | Record]) -> Iterator[Record]:
         """Each item's record, in order: a ``Job`` is read by a worker; a record (a document
         the run settled without reading it) passes through in its place."""
+        if self._closed:
+            raise RuntimeError("the pool is closed")
         items = iter(items)
         waiting: deque[_Task] = deque()
         done: dict[int, Record] = {}
@@ -141,9 +152,48 @@ class Pool:
             self.close(now=True)  # interrupted: nobody will take what the workers hold
             raise
 
+    def submit(self, job: Job) -> Future:
+        """Read ``job`` as soon as a worker is free; its record, when ready, in the future.
+        Thread-safe."""
+        if self._closed:
+            raise RuntimeError("the pool is closed")
+        future: Future = Future()
+        self._inbox.append((job, future))  # deque: appends are atomic
+        if self._supervisor is None:
+            with _STARTING:
+                if self._supervisor is None:
+                    self._supervisor = threading.Thread(
+                        target=self._supervise_submitted, daemon=True, name="gouji-pool"
+                    )
+                    self._supervisor.start()
+        return future
+
+    def _supervise_submitted(self) -> None:
+        """The supervising thread of ``submit``: the loop of ``imap``, records to futures."""
+        waiting: deque[_Task] = deque()
+        done: dict[int, Record] = {}
+        futures: dict[int, Future] = {}
+        count = 0
+        # Closed: at once (``close(now=True)``), else once what was submitted is read.
+        while not self._closed or not (self._now or not (self._inbox or waiting or futures)):
+            while self._inbox:
+                job, future = self._inbox.popleft()
+                futures[count] = future
+                waiting.append(_Task(count, job))
+                count += 1
+            self._dispatch(waiting)
+            self._supervise(waiting, done)
+            for index, record in done.items():
+                futures.pop(index).set_result(record)
+            done.clear()
+        for future in futures.values():
+            future.cancel()
+
     def close(self, now: bool = False) -> None:
         """Stop the workers: when they are done (``now``: at once)."""
-        self._closed = True
+        self._closed, self._now = True, now
+        if self._supervisor is not None:
+            self._supervisor.join()
         for worker in self._workers:
             if not now:
                 with contextlib.suppress(OSError):  # gone already
@@ -158,7 +208,9 @@ class Pool:
 
     # ---- supervision ------------------------------------------------------------------
     def _start(self) -> _Worker:
-        context = _context()
+        if not _may_fork():
+            return _spawn(self.settings, self.threads)
+        context = multiprocessing.get_context("fork")
         mine, theirs = context.Pipe()
         process = context.Process(
             target=_work, args=(theirs, self.settings, self.threads), daemon=True
@@ -206,7 +258,8 @@ class Pool:
 
     def _supervise(self, waiting: deque[_Task], done: dict[int, Record]) -> None:
         busy = [w for w in self._workers if w.tasks]
-        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], POLL_SECONDS)
+        sentinels = [w.process.sentinel for w in busy if w.process.sentinel is not None]
+        ready = wait([w.conn for w in busy] + sentinels, POLL_SECONDS)
         for worker in busy:
             if worker.conn in ready or worker.process.sentinel in ready:
                 self._receive(worker, done)
@@ -274,16 +327,55 @@ class Pool:
                 waiting.appendleft(_Task(task.index, task.job, alone=task in running))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """Fork when this process has no other thread; else the fork server, with gouji loaded."""
-    methods = multiprocessing.get_all_start_methods()
-    if threading.active_count() == 1 and "fork" in methods:
-        return multiprocessing.get_context("fork")
-    if "forkserver" not in methods:
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
+def _may_fork() -> bool:
+    """Fork only from a process with no other thread: a fork copies every lock as it stands,
+    held or not, and only the thread that forks."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Spawned:
+    """A worker started as a new interpreter, seen as ``multiprocessing`` sees a process."""
+
+    sentinel = None  # its end of the socket closes when it ends: the connection says so
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self._popen, self.pid = popen, popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+
+
+def _spawn(settings: Settings, threads: int) -> _Worker:
+    """A worker in a new interpreter that imports gouji: from a process with threads (a Ray
+    worker, a web server), where a fork is unsafe. Not ``multiprocessing``'s spawn, which
+    would run the host's main module again in the worker."""
+    mine, theirs = socket.socketpair()
+    with theirs:
+        command = f"from gouji.isolation import _serve; _serve({theirs.fileno()})"
+        popen = subprocess.Popen(
+            [sys.executable, "-c", command], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL
+        )
+    conn = Connection(mine.detach())
+    conn.send((settings, threads))  # over the socket: an API key never shows in a command line
+    return _Worker(_Spawned(popen), conn)
+
+
+def _serve(descriptor: int) -> None:
+    """A spawned worker's entry: its settings first, then documents."""
+    conn = Connection(descriptor)
+    settings, threads = conn.recv()
+    _work(conn, settings, threads)
 
 
 def _failed(task: _Task, error: InputError) -> Record:

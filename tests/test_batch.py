@@ -306,7 +306,7 @@ def test_a_service_hands_the_run_one_file_at_a_time(tmp_path, store_url):
     journal = tmp_path / "journal.jsonl"
     settings = Settings(limits=Limits(memory_mib=200))
     with (
-        batch.Run(settings, output=journal, store=store_url) as run,
+        batch.Run(settings, output=journal, store=store_url, workers=2) as run,
         ThreadPoolExecutor(3) as threads,
     ):
         records = dict(zip(files, threads.map(run.submit, files), strict=True))
