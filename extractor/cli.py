@@ -5,6 +5,7 @@ choices and defaults come from the modules that own them, the run's settings are
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -306,7 +307,12 @@ def _run(
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     url = None if db is None else database_url(db or None)
-    journal = sys.stdout if str(output) == "-" else output
+    journal = output
+    if str(output) == "-":
+        journal = sys.stdout
+        # A name's undecodable bytes become JSON escapes of themselves, as in a file.
+        with contextlib.suppress(AttributeError):
+            sys.stdout.reconfigure(errors="backslashreplace")
     label = {"paths": [str(p) for p in paths], "engine": engine}
     with batch.Run(
         settings,
