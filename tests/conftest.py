@@ -43,6 +43,19 @@ def write_years(folder: Path, years) -> None:
         (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
 
 
+def table_rows(url: str, name: str) -> list[dict]:
+    """A store table's rows as the database holds them (not as the store reads them)."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine, only=[name])
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(select(tables.tables[name])).mappings()]
+    engine.dispose()
+    return rows
+
+
 def store_rows(url: str) -> dict[str, list]:
     """Every row of a store's record tables, by document path instead of ids, so two stores
     can be compared."""

@@ -21,7 +21,7 @@ from gouji.settings import Settings
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply, null_answer
 
-from conftest import store_rows, write_years
+from conftest import store_rows, table_rows, write_years
 
 
 @pytest.fixture
@@ -318,11 +318,6 @@ def test_a_service_hands_the_run_one_file_at_a_time(tmp_path, store_url):
     assert run.outcome.documents == 5 and run.outcome.failed == 1
     assert sorted(r["document"] for r in _records(journal)) == sorted(map(str, files))
     assert {r["settings"] for r in _records(journal)} == {settings.fingerprint()}
-    from gouji.store import Store
-
-    store = Store(store_url)
-    stored = {d["path"].rsplit("/", 1)[-1]: d["status"] for d in store.documents()}
-    store.close()
-    assert stored == {p.name: "ok" for p in files if p.name.startswith("gen_")} | {
-        "bomb.html": "failed"
-    }
+    stored = {d["path"].rsplit("/", 1)[-1]: d["status"] for d in table_rows(store_url, "documents")}
+    expected = {p.name: "ok" for p in files if p.name.startswith("gen_")}
+    assert stored == expected | {"bomb.html": "failed"}
