@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from . import batch, crossyear
+from . import batch, crossyear, terminal
 from . import cluster as ray_cluster
 from .errors import EndpointUnavailable, SettingsError
 from .export import FORMATS
@@ -26,7 +26,6 @@ from .panel import FORMATS as PANEL_FORMATS
 from .record import dumps
 from .settings import OCR_MODES, WITNESS_MODES, Settings
 from .store import Store, database_url, shown_url, store_exists
-from .terminal import shown
 from .version import __version__
 
 # Installed packages add commands under this entry-point group (the eval adds ``eval`` and
@@ -372,9 +371,9 @@ def _summary(
         for line in batch.failed_lines(outcome):
             echo(line)
         if failed is not None:
-            echo(f"失败文件清单已写入 {shown(failed)}（每行一个路径，重跑方法见 README）")
+            echo(f"失败文件清单已写入 {terminal.shown(failed)}（每行一个路径，重跑方法见 README）")
     if str(output) != "-":
-        echo(f"记录已写入 {shown(output)}")
+        echo(f"记录已写入 {terminal.shown(output)}")
     if url is not None:
         echo(f"已写入复核库 {shown_url(url)}")
 
