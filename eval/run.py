@@ -11,15 +11,14 @@ import json
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from gouji.batch import map_ordered
-from gouji.llm import LLMClient
-from gouji.pipeline import extract_file
+from gouji.batch import Run
 from gouji.rules import RULES, of_kind
 from gouji.settings import Settings
 from gouji.status import FieldStatus
@@ -134,13 +133,12 @@ def _error_key(item: dict) -> str:
 
 def evaluate_set(
     name: str,
-    settings: Settings,
-    llm: LLMClient | None = None,
+    run: Run,
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
-    workers: int = 1,
     progress: Progress | None = None,
 ) -> SetResult:
+    """One set, its documents read by ``run`` as ``gouji extract`` reads them."""
     result = SetResult(name)
     parts = {p: _Tally() for p in (*PARTS, "fields")}
     layouts: dict[str, _Tally] = defaultdict(_Tally)
@@ -150,10 +148,15 @@ def evaluate_set(
     injected = caught = balanced = 0
     corpus_fields = corpus_accepted = 0
 
-    def one(item: sets.Item) -> tuple[sets.Item, dict]:
-        return item, extract_file(item.document, settings, llm)
+    taken: deque[sets.Item] = deque()  # the items whose records are on their way
 
-    for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
+    def documents() -> Iterator[Path]:
+        for item in sets.items(name, generated_count, seed):
+            taken.append(item)
+            yield item.document
+
+    for record in run.records(documents()):
+        item = taken.popleft()
         result.documents += 1
         if progress is not None:
             progress.step(name, result.documents)
@@ -243,24 +246,18 @@ def evaluate(
     seed: int = sets.GENERATED_SEED,
     progress: Progress | None = None,
 ) -> list[SetResult]:
-    """Each named set, extracted with ``settings`` (one LLM client for the whole eval);
-    ``progress`` is told as each set goes."""
+    """Each named set, extracted with ``settings`` by one run (its worker processes, and the
+    LLM clients in them, serve the whole eval); ``progress`` is told as each set goes."""
     workers = settings.concurrency or (8 if settings.uses_llm else 1)
-    llm = settings.client()
     results = []
-    try:
+    with Run(settings, workers=workers) as run:
         for name in names:
             if progress is not None:
                 progress.start(name)
-            results.append(
-                evaluate_set(name, settings, llm, generated_count, seed, workers, progress)
-            )
+            results.append(evaluate_set(name, run, generated_count, seed, progress))
             if progress is not None:
                 progress.finish(results[-1])
-        return results
-    finally:
-        if llm is not None:
-            llm.close()
+    return results
 
 
 def all_metrics(results: list[SetResult]) -> dict[str, float]:

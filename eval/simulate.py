@@ -33,7 +33,6 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from gouji.batch import map_ordered
 from gouji.identities import RELATION
 from gouji.model import show
 from gouji.pipeline import extract_file
@@ -155,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pages = range(args.start, args.start + args.count)
     accepted, wrong = 0, []
-    for taken, errors in map_ordered(judge, pages, args.workers, ProcessPoolExecutor):
-        accepted += taken
-        wrong += errors
+    with ProcessPoolExecutor(args.workers) as pool:
+        for taken, errors in pool.map(judge, pages, chunksize=16):
+            accepted += taken
+            wrong += errors
     fields = len(pages) * len(FIELD_KEYS)
     print(
         f"粘连数字模拟：第 {pages.start}–{pages.stop - 1} 张，{fields} 个字段，"

@@ -5,6 +5,7 @@ choices and defaults come from the modules that own them, the run's settings are
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -12,10 +13,11 @@ import sys
 from dataclasses import replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from . import batch, crossyear, endpoint, formats
+from . import batch, crossyear, endpoint, formats, terminal
 from . import cluster as ray_cluster
 from .cli_chinese import Group
 from .errors import EndpointUnavailable, SettingsError
@@ -23,12 +25,9 @@ from .export import FORMATS
 from .limits import Limits
 from .llm import MODES, LLMSettings, library_logs
 from .panel import FORMATS as PANEL_FORMATS
-from .record import document_key, dumps
-from .rules import RULES
+from .record import dumps
 from .settings import OCR_MODES, WITNESS_MODES, Settings
-from .sources import iter_documents
 from .store import Store, database_url, shown_url, store_exists
-from .tasks import prompt_versions
 from .version import __version__
 
 # Installed packages add commands under this entry-point group (the eval adds ``eval`` and
@@ -260,23 +259,41 @@ def _start(settings: Settings) -> Settings:
     return replace(settings, llm=llm, concurrency=settings.concurrency or llm.profile.slots)
 
 
+def run_options(function):
+    """The options of a run over files (extract, cluster): its journal, resuming it, the list
+    of failed files, quiet."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default="-",
+            show_default=True,
+            help="抽取记录写入的 JSONL 文件（每份报告一行），- 表示标准输出。",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="不显示进度条和汇总。"),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="续跑：保留输出文件中已完成的记录，跳过内容（sha256）与设置都相同的报告。",
+        ),
+        click.option(
+            "--failed",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="把读取失败的文件路径逐行写入这个文件，便于处理后重跑"
+            "（如 xargs -d '\\n' -a FILE gouji extract --resume -o 重跑.jsonl）。",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="-",
-    show_default=True,
-    help="抽取记录写入的 JSONL 文件（每份报告一行），- 表示标准输出。",
-)
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度条和汇总。")
+@run_options
 @db_option(help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="续跑：保留输出文件中已完成的记录，跳过内容（sha256）与设置都相同的报告。",
-)
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=256),
@@ -289,8 +306,9 @@ def extract(
     paths: tuple[Path, ...],
     output: Path,
     quiet: bool,
-    db: str | None,
     resume: bool,
+    failed: Path | None,
+    db: str | None,
     workers: int | None,
     settings: Settings,
 ) -> None:
@@ -307,49 +325,50 @@ def extract(
     端点中途不再回答时为 1（端点恢复后用 --resume 补问）；用法错误、或运行前检查 LLM 端点
     失败时为 2，此时什么也不写。
     """
-    documents = list(iter_documents(paths))
-    if not documents:
-        raise click.UsageError(f"没有找到可读取的报告文件（{' '.join(formats.table())}）")
     settings = replace(settings, scans=replace(settings.scans, progress=not quiet))
+    _run(paths, settings, output, quiet, resume, failed, db, workers=workers)
+
+
+def _run(
+    paths: tuple[Path, ...],
+    settings: Settings,
+    output: Path,
+    quiet: bool,
+    resume: bool,
+    failed: Path | None,
+    db: str | None,
+    *,
+    workers: int | None = None,
+    executor: batch.Executor | None = None,
+    engine: str = "local",
+) -> NoReturn:
+    """A run over ``paths`` (``batch.Run``), its summary, and the exit status."""
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
-    earlier = ()
-    if resume:
-        kept = batch.resume(output, settings.fingerprint(), documents)
-        earlier = batch.records(output) if kept else ()
-    store = Store(db or None) if db is not None else None
-    run_id = None
-    if store is not None:
-        run_settings = {"paths": [str(p) for p in paths], **settings.to_dict()}
-        versions = prompt_versions() if settings.uses_llm else {}
-        run_id = store.start_run(
-            run_settings, versions, settings.llm.model if settings.uses_llm else None
-        )
-    out = (
-        sys.stdout if str(output) == "-" else output.open("a" if resume else "w", encoding="utf-8")
-    )
-    try:
-        outcome = batch.run(
-            documents,
-            out,
-            settings,
-            workers=workers,
-            earlier=earlier,
-            on_record=(lambda record: store.save_record(record, run_id)) if store else None,
-            quiet=quiet,
-        )
-        _cross_year(outcome.cross_year, output, store)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    if store is not None:
-        usage = outcome.usage.to_dict() if settings.uses_llm else None
-        store.finish_run(run_id, usage, len(documents))
-        store.close()
+    url = None if db is None else database_url(db or None)
+    journal = output
+    if str(output) == "-":
+        journal = sys.stdout
+        # A name's undecodable bytes become JSON escapes of themselves, as in a file.
+        with contextlib.suppress(AttributeError):
+            sys.stdout.reconfigure(errors="backslashreplace")
+    label = {"paths": [str(p) for p in paths], "engine": engine}
+    with batch.Run(
+        settings,
+        output=journal,
+        resume=resume,
+        store=url,
+        workers=workers,
+        executor=executor,
+        failed=failed,
+        quiet=quiet,
+        label=label,
+    ) as run:
+        if not run.discover(paths):
+            raise click.UsageError(f"没有找到可读取的报告文件（{' '.join(formats.table())}）")
+        outcome = run.execute()
     if not quiet:
-        _summary(outcome, output, settings.uses_llm)
-        if store is not None:
-            click.echo(f"已写入复核库 {store.url}", err=True)
+        _summary(outcome, output, settings.uses_llm, failed, url)
     sys.exit(1 if outcome.failed or outcome.unavailable else 0)
 
 
@@ -357,22 +376,9 @@ def extract(
 extract.help = inspect.cleandoc(extract.help).replace("{formats}", formats.help_text())
 
 
-def _cross_year(found: list[dict], output: Path, store: Store | None) -> None:
-    """Findings across years, made at the end of a run when the records are already
-    written: beside the output as ``<output>.cross_year.jsonl`` (the whole output's, also
-    when resumed; none, no file), and into the store."""
-    if str(output) != "-":
-        sidecar = output.with_name(output.stem + ".cross_year.jsonl")
-        if found:
-            sidecar.write_text("".join(dumps(f) + "\n" for f in found), encoding="utf-8")
-        else:
-            sidecar.unlink(missing_ok=True)
-    if store is not None:
-        for f in found:
-            store.add_findings(f["document"], f["sha256"], [f], RULES[f["rule"]].review)
-
-
-def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
+def _summary(
+    outcome: batch.Outcome, output: Path, used_llm: bool, failed: Path | None, url: str | None
+) -> None:
     echo = lambda text: click.echo(text, err=True)  # noqa: E731
     skipped = f"，跳过已完成的 {outcome.skipped} 份" if outcome.skipped else ""
     if outcome.not_reports:
@@ -402,8 +408,16 @@ def _summary(outcome: batch.Outcome, output: Path, used_llm: bool) -> None:
         echo("发现（按规则）：")
         for rule, count in sorted(outcome.rules.items(), key=lambda kv: (-kv[1], kv[0])):
             echo(f"  {rule:<24} {count}")
+    if outcome.failed:
+        echo("读取失败的文件：")
+        for line in batch.failed_lines(outcome):
+            echo(line)
+        if failed is not None:
+            echo(f"失败文件清单已写入 {terminal.shown(failed)}（每行一个路径，重跑方法见 README）")
     if str(output) != "-":
-        echo(f"记录已写入 {output}")
+        echo(f"记录已写入 {terminal.shown(output)}")
+    if url is not None:
+        echo(f"已写入复核库 {shown_url(url)}")
 
 
 def table_options(formats: tuple[str, ...]):
@@ -434,7 +448,7 @@ def existing_store(db: str | None) -> Store:
     url = database_url(db)
     if not store_exists(url):
         raise click.ClickException(
-            f"没有找到复核库 {url}：请用 --db 指定，或先运行 gouji extract … --db 写入复核库"
+            f"没有找到复核库 {shown_url(url)}：请用 --db 指定，或先运行 gouji extract … --db 写入复核库"
         )
     return Store(url)
 
@@ -491,7 +505,7 @@ def review(db: str | None, port: int, address: str, headless: bool) -> None:
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     for name, value in config.items():
         command += [f"--{name}", value]
-    click.echo(f"复核库 {url}；界面地址 http://{shown}:{port}", err=True)
+    click.echo(f"复核库 {shown_url(url)}；界面地址 http://{shown}:{port}", err=True)
     sys.stderr.flush()
     # Become the server rather than wait on it: stopping `gouji review` stops the app.
     os.execve(sys.executable, command, {**os.environ, "GOUJI_DB": url})
@@ -583,6 +597,7 @@ def panel(
 
 @cli.command("cluster")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@run_options
 @db_option(required=True, help="共享复核库的 SQLAlchemy URL（集群上用 PostgreSQL）。")
 @click.option(
     "--address",
@@ -600,7 +615,15 @@ def panel(
 )
 @settings_options
 def cluster(
-    paths: tuple[Path, ...], db: str, address: str | None, workers: int, settings: Settings
+    paths: tuple[Path, ...],
+    output: Path,
+    quiet: bool,
+    resume: bool,
+    failed: Path | None,
+    db: str,
+    address: str | None,
+    workers: int,
+    settings: Settings,
 ) -> None:
     """在 Ray 集群上抽取 PATHS，记录写入共享的复核库。
 
@@ -611,15 +634,8 @@ def cluster(
     """
     if not ray_cluster.available():
         raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'")
-    documents = [document_key(p) for p in iter_documents(paths)]
-    if not documents:
-        raise click.UsageError("没有找到可读取的报告文件")
-    counts = ray_cluster.run(documents, db, settings, address=address, workers=workers)
-    click.echo(
-        f"集群抽取 {len(documents)} 份：成功 {counts.get('ok', 0)}，失败 {counts.get('failed', 0)}；已写入 {db}",
-        err=True,
-    )
-    sys.exit(1 if counts.get("failed") else 0)
+    executor = ray_cluster.Ray(settings, address=address, workers=workers)
+    _run(paths, settings, output, quiet, resume, failed, db, executor=executor, engine="ray")
 
 
 @cli.command()

@@ -10,6 +10,9 @@
     │   ├── NoTextLayer           input.no_text_layer
     │   ├── OcrUnavailable        input.ocr_missing
     │   ├── NotAReport            input.not_a_report
+    │   ├── NotAFile              input.not_a_file: a pipe, a device (skipped, never opened)
+    │   ├── OutsideFolder         input.outside: a link out of the folder read (skipped)
+    │   ├── WorkerCrashed         internal.crash: the process reading it died
     │   └── LimitExceeded         a bound of ``limits.Limits`` broken:
     │       ├── TooManyPages          input.too_many_pages
     │       ├── TooManyPixels         input.too_many_pixels
@@ -56,6 +59,11 @@ class InputError(GoujiError):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    @classmethod
+    def unreadable(cls, exc: OSError) -> InputError:
+        """A file the system would not let us read (gone, a link loop, no permission)."""
+        return cls(f"无法读取文件（{exc.strerror or exc}）")
+
 
 class EmptyInput(InputError):
     code = "input.empty"
@@ -89,6 +97,24 @@ class OcrUnavailable(InputError):
 
 class NotAReport(InputError):
     code = "input.not_a_report"
+
+
+class NotAFile(InputError):
+    """A named pipe, a device or a socket where a report file was expected."""
+
+    code = "input.not_a_file"
+
+
+class OutsideFolder(InputError):
+    """A link in a folder that leads out of it."""
+
+    code = "input.outside"
+
+
+class WorkerCrashed(InputError):
+    """The worker process reading the document died (a crash in a library, a signal)."""
+
+    code = "internal.crash"
 
 
 class LimitExceeded(InputError):

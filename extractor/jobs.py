@@ -212,15 +212,12 @@ class Jobs:
                 .values(status="queued", owner=None, lease_until=None)
             ).rowcount
 
-    def release(
-        self, conn: Connection, owner: str, job_ids: list[str], counted: bool = False
-    ) -> None:
+    def release(self, conn: Connection, owner: str, job_ids: list[str]) -> None:
         """Back to the queue, in the caller's transaction: the server is stopping (not
-        counted as an attempt), or the worker died under them (``counted``: a document that
-        kills its worker stops at ``MAX_ATTEMPTS``)."""
+        counted as an attempt)."""
         if not job_ids:
             return
-        attempts = self.t.c.attempts if counted else self.t.c.attempts - 1
+        attempts = self.t.c.attempts - 1
         conn.execute(
             update(self.t)
             .where(self.t.c.id.in_(job_ids), self.t.c.owner == owner, self.t.c.status == "running")

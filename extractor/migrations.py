@@ -250,13 +250,30 @@ _APPLIED = Table(
 )
 
 
+def lock(conn: Connection, name: str) -> None:
+    """Hold the store's lock ``name`` until ``conn``'s transaction ends; the first statement
+    of the transaction. PostgreSQL: an advisory lock on the name's hash. SQLite: the
+    database's write lock (``BEGIN IMMEDIATE``), so what the transaction reads next is what
+    the last writer committed. Elsewhere nothing (unique constraints still refuse a
+    duplicate)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def migrate(engine: Engine) -> list[str]:
-    """Apply the migrations not yet applied; returns their names."""
+    """Apply the migrations not yet applied; returns their names. Under the store's lock, so
+    two runs opening a new or old store at once do not both create or alter its tables."""
+    with engine.connect() as conn:
+        if _applied(conn) >= {m.__name__ for m in MIGRATIONS}:
+            return []  # up to date: no lock needed
     applied_now: list[str] = []
     with engine.begin() as conn:
-        if not inspect(conn).has_table("_migrations"):
-            _APPLIED.create(conn)
-        done = set(conn.execute(select(_APPLIED.c.name)).scalars())
+        lock(conn, "gouji.migrations")
+        done = _applied(conn)
+        if not done:
+            _APPLIED.create(conn, checkfirst=True)
         for function in MIGRATIONS:
             if function.__name__ in done:
                 continue
@@ -266,3 +283,9 @@ def migrate(engine: Engine) -> list[str]:
             )
             applied_now.append(function.__name__)
     return applied_now
+
+
+def _applied(conn: Connection) -> set[str]:
+    if not inspect(conn).has_table("_migrations"):
+        return set()
+    return set(conn.execute(select(_APPLIED.c.name)).scalars())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks, vision
 from .decide import decide
-from .errors import InputError, LLMContextExceeded, LLMError, NotAReport
+from .errors import InputError, LLMContextExceeded, LLMError, NotAReport, OutOfMemory
 from .formats import Loaded
 from .llm import LLMClient
 from .model import Usage
@@ -193,34 +193,38 @@ def extract_file(
     settings: Settings | None = None,
     llm: LLMClient | None = None,
     provenance: Mapping[str, str] | None = None,
+    sha256: str | None = None,
 ) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong.
 
     ``settings`` default to the reader alone. With an LLM witness, ``llm`` is the run's
     client (shared by its documents); without one, a client is made for this call.
     ``provenance``: the page's ``url``, ``published``, ``title`` and ``publisher`` as a
-    crawler sent them beside the file, for what the file itself does not say."""
+    crawler sent them beside the file, for what the file itself does not say. ``sha256``: the
+    file's hash when the caller has it (a run hashes each file once, and a failed record keeps
+    it, so ``--resume`` knows the file has not changed)."""
     settings = settings or Settings()
     if llm is None and settings.uses_llm:
         with closing(settings.client()) as client:
-            return extract_file(path, settings, client, provenance)
+            return extract_file(path, settings, client, provenance, sha256)
     try:
-        loaded = sources.load(path, limits=settings.limits, scans=settings.scans)
-    except InputError as exc:
-        return failed_record(str(path), str(exc))
+        loaded = sources.load(path, limits=settings.limits, scans=settings.scans, sha256=sha256)
     except OSError as exc:
-        return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
+        return failed_record(str(path), str(InputError.unreadable(exc)), sha256)
     except Exception as exc:  # a reader's bug (an installed format's too) costs one document
-        return failed_record(str(path), _internal(exc))
+        return failed_record(str(path), _failure(exc), sha256)
     try:
         return extract_loaded(loaded, settings, llm, provenance)
     except NotAReport as exc:
         return skipped_record(str(path), str(exc), loaded.sha256)
-    except InputError as exc:
-        return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch
-        return failed_record(str(path), _internal(exc), loaded.sha256)
+        return failed_record(str(path), _failure(exc), loaded.sha256)
 
 
-def _internal(exc: Exception) -> str:
+def _failure(exc: Exception) -> str:
+    """The one-line error of a document's failed record."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return str(OutOfMemory("内存不足，已中止"))
     return f"internal.error: {type(exc).__name__}: {exc}"

@@ -111,12 +111,15 @@ _ALL: list[Rule] = [
     Rule("input.timeout", "input", "处理时间超过上限"),
     Rule("input.out_of_memory", "input", "内存超过上限"),
     Rule("input.format", "input", "不支持的格式"),
+    Rule("input.not_a_file", "input", "不是普通文件（管道、设备）"),
+    Rule("input.outside", "input", "链接指向所选文件夹之外"),
     Rule("input.no_text_layer", "input", "PDF 没有文字层"),
     Rule("input.ocr_missing", "input", "未安装 OCR 引擎"),
     Rule("input.not_a_report", "input", "不是年度报告"),
     Rule("input.duplicate", "input", "与另一文件内容相同"),
     Rule("input.twin", "input", "同一页面的另一份更完整"),
     Rule("internal.error", "input", "读取时出现内部错误"),
+    Rule("internal.crash", "input", "读取它的进程意外终止"),
     # a field in review that no finding names
     Rule("unplaced", "review", "读取器未能确定这个值"),
 ]

@@ -10,7 +10,6 @@ with it) in, a future of its record out, on a bounded pool.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
 import shutil
@@ -20,17 +19,18 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from . import batch, callback
+from . import callback
+from .batch import Run
+from .batch import default_workers as batch_workers
 from .jobs import MAX_ATTEMPTS, Job, Jobs, Upload
-from .pipeline import extract_file
-from .record import Record, dumps, failed_record
+from .record import dumps, failed_record
 from .review import Review
 from .settings import Settings
 from .status import FieldStatus
@@ -46,63 +46,29 @@ log = logging.getLogger("gouji.serve")
 POLL_SECONDS = 1.0  # how often the queue is looked at without a wake-up (other servers' jobs)
 RENEW_SECONDS = 5.0  # how often leases are renewed and lapsed ones requeued
 WINDOW = 4  # documents claimed a worker: the pool never waits on the queue
-WORKER_TASKS = 500  # documents a worker process reads before a fresh one replaces it
-
-
-def extract(path: str, settings: Settings, llm, provenance: Mapping[str, str] | None) -> Record:
-    """One document's record, stamped with the settings it was made with (as a batch run
-    stamps its records)."""
-    record = extract_file(path, settings, llm, provenance)
-    record["settings"] = settings.fingerprint()
-    return record
 
 
 class Engine:
-    """The seam between the server and extraction: ``submit`` a path, get a future of its
-    record. Reader-only work runs in worker processes (the reader is CPU work), each of which
-    ends when the server does (``batch``'s watch on the parent); with an LLM witness, in
-    threads sharing one client. A worker process that dies breaks the pool: the jobs in it
-    fail with ``BrokenExecutor`` and are tried again, and the next submit starts a new pool.
-    """
+    """The seam between the server and extraction: the run object (``batch.Run``, as
+    ``gouji extract`` drives it) reads each file in its supervised worker processes, under the
+    document's bounds (time and memory included: a file that breaks one gets its failed record,
+    as in a batch), and stamps the settings' fingerprint; ``submit`` gives a future of the
+    record. The server writes records into the store itself, with their jobs."""
 
     def __init__(self, settings: Settings, workers: int) -> None:
         self.settings, self.workers = settings, workers
         self.fingerprint = settings.fingerprint()
-        self.llm = settings.client()
-        self.pool = self._pool()
-
-    def _pool(self) -> ProcessPoolExecutor | ThreadPoolExecutor:
-        if self.llm is not None:
-            return ThreadPoolExecutor(self.workers, thread_name_prefix="gouji-extract")
-        # spawn, not fork: the server has threads, which a forked child would not.
-        pool = ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=batch._die_with_parent,
-            initargs=(os.getpid(),),
-            max_tasks_per_child=WORKER_TASKS,
-        )
-        for _ in range(self.workers):  # the workers start (and import gouji) now
-            pool.submit(int)
-        return pool
+        self.run = Run(settings, workers=workers)
+        # Run.submit waits for its record: a thread for each document the server keeps going.
+        self._waiting = ThreadPoolExecutor(WINDOW * workers, thread_name_prefix="gouji-extract")
 
     def submit(self, path: str, provenance: Mapping[str, str]) -> Future:
-        try:
-            return self.pool.submit(extract, path, self.settings, self.llm, provenance)
-        except BrokenExecutor:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._pool()
-            return self.pool.submit(extract, path, self.settings, self.llm, provenance)
+        return self._waiting.submit(self.run.submit, path, provenance)
 
     def close(self) -> None:
         """Stop now: documents in flight are abandoned (their jobs go back to the queue)."""
-        # ProcessPoolExecutor stops a task in flight only from Python 3.14 (terminate_workers).
-        processes = list((getattr(self.pool, "_processes", None) or {}).values())
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        if self.llm is not None:
-            self.llm.close()
+        self._waiting.shutdown(wait=False, cancel_futures=True)
+        self.run.close(interrupted=True)
 
 
 class Service:
@@ -284,54 +250,47 @@ class Service:
                     log.exception("续租任务时出错，稍后重试")
         self._turn(done, claim=False)  # records that came in as the server was stopping
 
-    def _collect(self, job_ids: list[str]) -> list[tuple[Job, dict | None]]:
-        """The jobs whose futures are done, with their records; None for a job whose worker
-        died under it (or under a neighbour): it is tried again, up to ``MAX_ATTEMPTS``."""
-        done: list[tuple[Job, dict | None]] = []
+    def _collect(self, job_ids: list[str]) -> list[tuple[Job, dict]]:
+        """The jobs whose futures are done, with their records (a worker that died under a
+        document, or a bound it broke, is that document's failed record, as in a batch)."""
+        done: list[tuple[Job, dict]] = []
         for job_id in job_ids:
             job, future = self._running.pop(job_id)
             try:
                 done.append((job, future.result()))
-            except BrokenExecutor:
-                log.warning("工作进程意外退出，任务 %s 重新排队", job_id[:12])
-                done.append((job, None))
-            except Exception as exc:  # extract_file makes a record of every document's error
+            except Exception as exc:  # the run makes a record of every document's error
                 error = f"internal.error: {type(exc).__name__}: {exc}"
                 done.append((job, failed_record(job.path, error, job.id)))
         return done
 
-    def _turn(self, done: list[tuple[Job, dict | None]], claim: bool = True) -> None:
+    def _turn(self, done: list[tuple[Job, dict]], claim: bool = True) -> None:
         """In one transaction: the records of ``done`` into the store (not a report: nothing
-        for the store, as in a batch run; the job keeps its record), their jobs finished
-        (or, their worker dead, queued again), and new ones claimed while the pool has room
+        for the store, as in a batch run; the job keeps its record), their jobs finished, and
+        new ones claimed while the pool has room
         (``WINDOW`` documents a worker, so none waits between documents and a claim takes
         several at once). A turn costs the store one commit, however many documents it
         moves; if the store refuses one record, each is stored alone so the others go on."""
-        records = [(job, record) for job, record in done if record]
+        records = done
         for _, record in records:
             record.setdefault("settings", self.engine.fingerprint)
-        again = [job.id for job, record in done if record is None]
         room = WINDOW * self.engine.workers - len(self._running) if claim else 0
         with self._writing:
             try:
                 with self.store.engine.begin() as conn:
                     stored = [(job, record, self._save(record, conn)) for job, record in records]
-                    calling, claimed = self._move(conn, stored, again, room)
+                    calling, claimed = self._move(conn, stored, room)
             except Exception:
                 log.exception("写入复核库时出错，逐份重试")
                 stored = [(job, *self._alone(record)) for job, record in records]
                 with self.store.engine.begin() as conn:
-                    calling, claimed = self._move(conn, stored, again, room)
+                    calling, claimed = self._move(conn, stored, room)
         self._done += len(stored)
         for job in calling:
             self._call_back(job)
         exhausted = []
         for job in claimed:
             if job.attempts > MAX_ATTEMPTS:
-                error = (
-                    f"internal.error: 处理这份文件时服务或工作进程已意外退出 {MAX_ATTEMPTS} 次"
-                    "（可能超出内存），不再重试"
-                )
+                error = f"internal.error: 处理这份文件时服务已意外退出 {MAX_ATTEMPTS} 次，不再重试"
                 exhausted.append((job, failed_record(job.path, error, job.id)))
                 continue
             future = self.engine.submit(job.path, job.source)
@@ -340,12 +299,9 @@ class Service:
         if exhausted:
             self._turn(exhausted)
 
-    def _move(
-        self, conn: Connection, stored: list, again: list[str], room: int
-    ) -> tuple[list[Job], list[Job]]:
-        """The queue's side of a turn: jobs finished, jobs queued again, jobs claimed."""
+    def _move(self, conn: Connection, stored: list, room: int) -> tuple[list[Job], list[Job]]:
+        """The queue's side of a turn: jobs finished, jobs claimed."""
         calling = self.jobs.finish(conn, self.owner, stored, self.engine.fingerprint)
-        self.jobs.release(conn, self.owner, again, counted=True)
         return calling, self.jobs.claim(conn, self.owner, room) if room > 0 else []
 
     def _save(self, record: dict, conn: Connection | None = None) -> int | None:
@@ -391,4 +347,4 @@ class _Waiting:
 
 def default_workers(settings: Settings) -> int:
     """A server runs as long as a long batch: the batch's default for a long run."""
-    return batch.default_workers(settings, sys.maxsize)
+    return batch_workers(settings, sys.maxsize)

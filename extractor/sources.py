@@ -1,16 +1,15 @@
 """File → text with offsets: ``load`` reads one report file with the reader its format names
-(``formats``, the one table of input formats), and ``iter_documents`` finds the report files
-named or held in folders. The readers of plain text (``read_text``: encodings, bad bytes,
-control characters) and of PDFs and scans (``read_pdf``, ``read_image``: the text layer, else
-OCR) are here; HTML's is ``htmltext.read``, Word's ``docxtext.read_docx``/``read_doc``."""
+(``formats``, the one table of input formats); which files a run reads, and their hashes, is
+``discover``'s. The readers of plain text (``read_text``: encodings, bad bytes, control
+characters) and of PDFs and scans (``read_pdf``, ``read_image``: the text layer, else OCR) are
+here; HTML's is ``htmltext.read``, Word's ``docxtext.read_docx``/``read_doc``."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import charset_normalizer
@@ -20,7 +19,6 @@ from .errors import (
     BinaryInput,
     EmptyInput,
     InputError,
-    InputTooLarge,
     NoTextLayer,
     UndecodableInput,
 )
@@ -146,32 +144,24 @@ def decode(data: bytes) -> tuple[str, list[str]]:
     return text, notes
 
 
-def sha256_of(path: Path) -> str | None:
-    """The file's content hash, or None when it cannot be read (its record says why)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def load(
-    path: str | Path, limits: Limits | None = None, scans: ocr.OcrSettings | None = None
+    path: str | Path,
+    limits: Limits | None = None,
+    scans: ocr.OcrSettings | None = None,
+    sha256: str | None = None,
 ) -> Loaded:
     """Read one report file with its format's reader. Raises an ``InputError`` with a
     one-line reason. Scans (PDFs without a text layer, images) are read by OCR unless
-    ``scans.mode`` is ``off``."""
+    ``scans.mode`` is ``off``. ``sha256``: the content's hash when the caller has it (a run
+    hashes each file once)."""
     path = Path(path)
     fmt = formats.of(path)
-    size = path.stat().st_size
     limits = limits or Limits()
-    if size > limits.bytes:
-        raise InputTooLarge(
-            f"文件过大：{size / 1048576:.1f} MB，上限 {limits.bytes / 1048576:.0f} MB"
-        )
+    limits.check_bytes(path.stat().st_size)
     data = path.read_bytes()
     if not data.strip():
         raise EmptyInput("文件为空")
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
     return fmt.reader()(Reading(path, data, sha256, fmt, limits, scans or ocr.OcrSettings()))
 
 
@@ -214,17 +204,3 @@ def _scanned(reading: Reading) -> Loaded:
     except Exception as exc:  # the image libraries raise many types for a damaged file
         raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
     return reading.loaded(SourceText.from_text(text.raw), text.page_starts, text)
-
-
-def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as named, and report files found in folders (recursively, in sorted order)."""
-    for path in map(Path, paths):
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if formats.find(candidate) is not None:
-                        yield candidate
-        else:
-            yield path

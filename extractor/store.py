@@ -4,7 +4,10 @@ of corrections (rows as dicts keyed by column name). The review queue that works
 tables is ``review``.
 
 SQLite by default (a file); ``GOUJI_DB`` or ``--db`` takes any SQLAlchemy URL, so a team can
-share a PostgreSQL database.
+share a PostgreSQL database. Several runs may write one store at once: the writes of one
+document are serialised (``migrations.lock``), and text is cleaned of the control characters a
+database refuses (PostgreSQL refuses NUL) before it goes in (``clean``). A URL is shown to
+people with its password masked (``shown_url``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +25,7 @@ from sqlalchemy import MetaData, Table, create_engine, delete, event, insert, se
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 
-from .migrations import migrate
+from .migrations import lock, migrate
 from .record import document_key, empties
 from .rows import CandidateRow, Correction, DocumentRow, FieldRow, FindingRow, span_of
 from .rules import RULES
@@ -60,12 +64,35 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("GOUJI_DB") or DEFAULT_DB
 
 
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key", re.I)
+
+
 def shown_url(url: str) -> str:
-    """The store's URL as people may see it: its password masked (``***``)."""
+    """The store's URL as people may see it (terminal, logs): its password, and any
+    query parameter that carries one, as ``***``."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
-        return "（无法解析的复核库地址）"
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+    query = {k: "***" if _SECRET_PARAMETER.search(k) else v for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+# Characters a database refuses or a reader should not get: control characters but tab and
+# line breaks, and lone surrogates (a file name's undecodable bytes).
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(value: Any) -> Any:
+    """``value`` (a record, a finding) with each such character replaced by U+FFFD, one for
+    one, so spans and offsets still hold."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
 
 
 def store_exists(url: str) -> bool:
@@ -128,11 +155,13 @@ class Store:
         changes nothing (a resumed run replays the records its output file kept). With
         ``conn``, inside the caller's transaction (``gouji serve`` commits a turn's records and
         their jobs at once)."""
+        record = clean(record)
         # Absolute, so the review app finds the file whatever folder it runs in.
-        path = document_key(record["document"])
+        path = clean(document_key(record["document"]))
         text = dump(record)
         writing = contextlib.nullcontext(conn) if conn is not None else self.engine.begin()
         with writing as conn:
+            lock(conn, path)  # two runs saving it at once: one, then the other
             existing, held = conn.execute(
                 select(self.t.documents.c.id, self.t.documents.c.record).where(
                     self.t.documents.c.path == path,
@@ -375,8 +404,10 @@ class Store:
         """Findings made after a document was stored (checks across years); with ``review``
         they open items for the keys they name. A finding the document already has is not
         added again."""
-        path = document_key(path)
+        path = clean(document_key(path))
+        found = clean(found)
         with self.engine.begin() as conn:
+            lock(conn, path)  # two runs saving it at once: one, then the other
             doc_id = conn.execute(
                 select(self.t.documents.c.id).where(
                     self.t.documents.c.path == path, self.t.documents.c.sha256 == sha256
@@ -416,7 +447,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets reviewers read while one writes; a busy timeout queues concurrent writers
     instead of failing them."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for a lock
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -26,8 +26,9 @@ from PIL import Image
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from gouji import pages, sections, sources
+from gouji import discover, pages, sections, sources
 from gouji.errors import DecisionRefused, InputError
+from gouji.limits import Limits
 from gouji.model import show
 from gouji.review import HOLD_SECONDS, Decision, DecisionKind, Filter, Item, Review, Reviewer
 from gouji.review_rows import PERSON
@@ -143,8 +144,12 @@ def tab_session() -> str:
 
 @st.cache_data(max_entries=256)
 def file_sha256(path: str, mtime_ns: int, size: int) -> str | None:
-    """The file's content hash, computed again only when the file changes."""
-    return sources.sha256_of(Path(path))
+    """The file's content hash, computed again only when the file changes; None when it
+    cannot be read (or is no longer a regular file within the size bound)."""
+    try:
+        return discover.hash_file(Path(path), Limits())
+    except (OSError, InputError):
+        return None
 
 
 def unchanged(doc: DocumentRow) -> bool:

@@ -42,6 +42,57 @@ def gold(stem: str) -> dict:
     return json.loads(shared_path("gold", f"{stem}.json").read_text(encoding="utf-8"))
 
 
+def write_years(folder: Path, years) -> None:
+    """Reports of one agency (白鹭湾区人民政府), one a year: (name, year, generator seed)
+    each, written as ``<name>_<year>.txt``; a generated report's carried-over figures do not
+    match last year's, so each hand-over breaks (``cross_year.carried``)."""
+    from gouji_eval.generate import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, year, seed in years:
+        report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
+        text = report.text.replace(report.gold["meta.agency"], "白鹭湾区人民政府")
+        text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
+        (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
+
+
+def table_rows(url: str, name: str) -> list[dict]:
+    """A store table's rows as the database holds them (not as the store reads them)."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine, only=[name])
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(select(tables.tables[name])).mappings()]
+    engine.dispose()
+    return rows
+
+
+def store_rows(url: str) -> dict[str, list]:
+    """Every row of a store's record tables, by document path instead of ids, so two stores
+    can be compared."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    rows = {}
+    with engine.connect() as conn:
+        paths = dict(conn.execute(select(tables.tables["documents"].c["id", "path"])).all())
+        for name in ("documents", "field_values", "candidates", "findings", "review_items"):
+            table = tables.tables[name]
+            drop = {"id", "document_id", "run_id", "updated_at", "held_until", "created_at"}
+            found = []
+            for row in conn.execute(select(table)).mappings():
+                kept = {k: v for k, v in row.items() if k not in drop}
+                kept["path"] = paths[row["id"] if name == "documents" else row["document_id"]]
+                found.append(json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str))
+            rows[name] = sorted(found)
+    engine.dispose()
+    return rows
+
+
 @pytest.fixture
 def extract_text(tmp_path):
     """Write ``text`` to a file and extract it, as ``gouji extract`` would."""

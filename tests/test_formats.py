@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from gouji import formats
 from gouji.cli import cli
+from gouji.discover import iter_documents
 from gouji.errors import UnsupportedFormat
 from gouji.formats import Format, Reading
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
-from gouji.sources import iter_documents
 from gouji.text import SourceText
 from gouji_eval.generate import generate
 
