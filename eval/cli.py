@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 
 from gouji.cli import db_option, existing_store, settings_options
+from gouji.cli_chinese import Command
 from gouji.settings import Settings
 
 from . import run, sets
 
 
-@click.command("eval")
+@click.command("eval", cls=Command)
 @click.option(
     "--set",
     "set_names",
@@ -29,15 +30,23 @@ from . import run, sets
     type=click.IntRange(min=1),
     default=sets.GENERATED_COUNT,
     show_default=True,
+    metavar="N",
+    help="generated 集生成的报告数。",
 )
 @click.option(
-    "--seed", type=int, default=sets.GENERATED_SEED, show_default=True, help="生成集合的随机种子。"
+    "--seed",
+    type=int,
+    default=sets.GENERATED_SEED,
+    show_default=True,
+    metavar="N",
+    help="generated 集的随机种子。",
 )
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     default=run.BASELINE,
     show_default="eval/baseline.json",
+    metavar="FILE",
     help="基线文件。",
 )
 @click.option("--update-baseline", is_flag=True, help="把本次结果记为新的基线。")
@@ -45,6 +54,7 @@ from . import run, sets
     "--artifact",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    metavar="FILE",
     help="本次运行的 JSON 记录，默认写到 eval/runs/。",
 )
 @click.option(
@@ -57,8 +67,10 @@ from . import run, sets
     type=click.Path(file_okay=False, path_type=Path),
     default=run.RUNS,
     show_default="eval/runs",
+    metavar="DIR",
     help="--history 读取的运行记录目录。",
 )
+@click.option("-q", "--quiet", is_flag=True, help="不在标准错误上显示各集合的进度。")
 def eval_command(
     set_names: tuple[str, ...],
     settings: Settings,
@@ -69,12 +81,17 @@ def eval_command(
     artifact: Path | None,
     history: bool,
     runs: Path,
+    quiet: bool,
 ) -> None:
-    """在标注集上评测抽取结果，与基线比较；任何指标变差超过容差时退出码为 1。
+    """在标注集上评测抽取结果，并与基线比较。
 
     指标按集合、按部分（二、三、四、正文数字、元数据）和按版式给出：值准确率、
     接受精度（被接受字段中值正确的比例，必须保持 100%）、自动接受率、复核率、
-    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。
+    正文数字的精确率/召回率/F1、发布方错误召回率、失败文档数。结果写到标准输出，
+    每个集合的进度写到标准错误。
+
+    退出码：没有指标比基线变差超过容差（或用了 --update-baseline、--history）时
+    为 0；有指标变差时为 1；用法错误、或运行前检查 LLM 端点失败时为 2。
     """
     if history:
         for line in run.history_lines(run.history(runs), list(set_names) or None):
@@ -82,8 +99,10 @@ def eval_command(
         return
     names = list(set_names or sets.DEFAULT_SETS)
     if "reviewed" in names:
-        click.echo(sets.describe_reviewed())
-    results = run.evaluate(names, settings, generated_count, seed)
+        for line in sets.describe_reviewed():
+            click.echo(line)
+    progress = None if quiet else run.Progress()
+    results = run.evaluate(names, settings, generated_count, seed, progress)
     for result in results:
         for line in run.report_lines(result):
             click.echo(line)
@@ -97,29 +116,46 @@ def eval_command(
         sys.exit(1)
 
 
-@click.command()
+@click.command(cls=Command)
 @db_option()
 @click.option(
     "--into",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
+    metavar="DIR",
     help="标注文件目录，默认 eval/reviewed（即 gouji eval --set reviewed）。",
 )
 def gold(db: str | None, into: Path | None) -> None:
-    """把读取成功且复核完毕的报告存为标注数据（reviewed 集）。"""
+    """把复核人确认过的报告存为标注数据（reviewed 集）。
+
+    标注只来自人：报告读取成功、没有待复核的字段，且最近一次抽取之后由署名的复核人确认过，
+    才会保存（在“整份报告”中按 A 或点确认按钮，或每个值都由人作出决定）。
+    每份保存的报告写明谁确认的；没有保存的按原因计数。
+    """
+    from collections import Counter
+
     from gouji.review import Review
 
-    from .gold import save_reviewed
+    from .gold import save_reviewed, why_not_gold
 
     folder = into or sets.reviewed_dir()
     store = existing_store(db)
     review = Review(store)
-    saved = 0
+    saved, reasons = 0, Counter()
     try:
         for doc in store.documents():
-            if doc["status"] == "ok" and review.fully_reviewed(doc["id"]):
-                click.echo(str(save_reviewed(review, doc["id"], folder)))
-                saved += 1
+            if doc.status == "skipped":
+                continue
+            if why := why_not_gold(review, doc.id):
+                reasons[why.split("（")[0]] += 1
+                continue
+            path = save_reviewed(review, doc.id, folder)
+            confirmed = sorted({c.reviewer for c in review.reads.confirmations(doc.id)})
+            how = f"{'、'.join(confirmed)}确认了整份报告" if confirmed else "每个值都由复核人决定"
+            click.echo(f"{path}：{doc.name}，{how}")
+            saved += 1
     finally:
         store.close()
-    click.echo(f"已保存 {saved} 份复核完毕的报告到 {folder}", err=True)
+    click.echo(f"已保存 {saved} 份人确认过的报告到 {folder}", err=True)
+    for why, count in reasons.most_common():
+        click.echo(f"未保存 {count} 份：{why}", err=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import opencc
 
+from gouji.identities import RELATION, RELATIONS, Identity, Use, sums_for, within_a_row
 from gouji.model import show
 from gouji.template import (
     FIELD_KEYS,
@@ -24,8 +25,6 @@ from gouji.template import (
     S3_COLUMNS,
     S3_RESULT_ROWS,
     S3_ROWS,
-    S4_COLUMNS,
-    S4_GROUPS,
     S4_KEYS,
 )
 
@@ -136,32 +135,46 @@ def draw_figures(rng: random.Random) -> dict[str, int | float]:
         f[f"s3.carried_forward.{c}"], f[f"s3.total_processed.{c}"] = forward, processed
         for row, count in zip(S3_RESULT_ROWS, _split(rng, processed), strict=True):
             f[f"s3.{row}.{c}"] = count
-    for row in S3_ROWS:
-        f[f"s3.{row.name}.total"] = sum(f[f"s3.{row.name}.{c}"] for c in S3_COLUMNS[:-1])
-    for g in S4_GROUPS:
-        parts = [rng.choice([0, 0, 0, 1, 2, 5]) for _ in S4_COLUMNS[:-1]]
-        for c, v in zip(S4_COLUMNS[:-1], parts, strict=True):
-            f[f"s4.{g}.{c}"] = v
-        f[f"s4.{g}.total"] = sum(parts)
+    add_up(f, RELATION["s3.row_total"].sums)
+    for group in RELATION["s4.total"].sums:
+        f.update({k: rng.choice([0, 0, 0, 1, 2, 5]) for k in group.right})
+        add_up(f, [group])
+    return satisfied(f)
+
+
+def add_up(f: dict, sums: Iterable[Identity]) -> None:
+    """Each sum's printed total (the one key on its left) made the sum of its cells."""
+    for s in sums:
+        (total,) = s.left
+        f[total] = sum(f[k] for k in s.right)
+
+
+def satisfied(f: dict) -> dict:
+    """``f``, checked: a figure for every key, and every sum of every identity holds."""
     assert set(f) == set(FIELD_KEYS)
+    broken = [s for s in sums_for(Use.EVERY) if s.sides(f)[0] != s.sides(f)[1]]
+    assert not broken, f"the figures break {broken[0]}"
     return f
+
+
+# The identities a publisher's error is printed into: those whose sums each lie within a
+# printed row, where a total stands beside the cells it adds up.
+_IN_A_ROW = [r for r in RELATIONS if Use.FINDING in r.uses and all(within_a_row(s) for s in r.sums)]
 
 
 def _inject_error(rng: random.Random, f: dict) -> dict:
     """A printed total off by a little, as publishers' own tables sometimes are."""
-    if rng.random() < 0.5:
-        row = rng.choice([r.name for r in S3_ROWS])
-        key = f"s3.{row}.total"
-        identity, where = 1, f"s3.{row}: total = sum of the six applicant columns"
-    else:
-        group = rng.choice(S4_GROUPS)
-        key = f"s4.{group}.total"
-        identity, where = 4, f"s4.{group}: total = upheld + corrected + other + pending"
+    relation = _IN_A_ROW[int(rng.random() * len(_IN_A_ROW))]
+    broken = rng.choice(relation.sums)
+    (key,) = broken.left
     implied = f[key]
     f[key] = implied + rng.choice([1, 2, 10])
+    where = " = ".join(
+        " + ".join(k.rsplit(".", 1)[1] for k in side) for side in (broken.left, broken.right)
+    )
     return {
-        "identity": identity,
-        "where": where,
+        "identity": RELATIONS.index(relation) + 1,  # as SCHEMA.md numbers it
+        "where": f"{key.rsplit('.', 1)[0]}: {where}",
         "key": key,
         "printed": f[key],
         "implied_by_other_cells": implied,

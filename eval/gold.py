@@ -1,5 +1,9 @@
 """The gold-file format (that of ``../shared/gold``), beside the scorer that reads it: a
-reviewed document becomes a gold file of the ``reviewed`` set.
+document people confirmed becomes a gold file of the ``reviewed`` set.
+
+Gold comes only from people: a document is saved only when a named reviewer confirmed it
+(``why_not_gold``), and the eval reads only gold files that name their reviewers
+(``from_people``), so gouji is never scored against its own output.
 
 A gold file names its document relative to a named root, so the set survives being moved
 with its documents or read from another folder: ``shared`` (the shared materials, see
@@ -12,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from gouji.review import Review
+from gouji.review import DECISIONS, DecisionKind, Filter, Review
 from gouji.template import FIELD_KEYS
 
 
@@ -39,43 +43,86 @@ def _relative(document: Path, folder: Path) -> tuple[str, str]:
     return "gold", Path(os.path.relpath(document, folder.resolve())).as_posix()
 
 
-def from_review(record: dict, values: dict, audit: list[dict], folder: Path) -> dict:
-    """A reviewed document as a gold file of ``folder``: its current values, and the
-    reviewers' calls of the report's own inconsistencies."""
+def why_not_gold(review: Review, document_id: int) -> str | None:
+    """Why the document cannot be a gold file yet (``None`` when it can): gold comes only
+    from people. A document is gold when it was read, nothing of it waits for review, and a
+    named reviewer confirmed it since it was last extracted — the whole report, after
+    seeing it (``A`` or the gold button in 整份报告), or each of its values by a decision."""
+    record = review.store.record(document_id)
+    if record["status"] != "ok":
+        return f"没有读取成功（{record['error']}）"
+    if waiting := review.reads.count(Filter(document_id=document_id)):
+        return f"还有待复核的字段（{waiting} 项）"
+    if review.reads.confirmations(document_id):
+        return None
+    decided = len(review.reads.decided_by_people(document_id))
+    if decided < len(FIELD_KEYS):
+        return f"没有复核人确认整份报告（{len(FIELD_KEYS)} 项中只有 {decided} 项由人决定）"
+    return None
+
+
+def from_review(review: Review, document_id: int, folder: Path) -> dict:
+    """A document people confirmed, as a gold file of ``folder``: its current values, who
+    confirmed it and how, and the reviewers' calls of the report's own inconsistencies.
+    Its meta is the one shown with the tables when a whole report was confirmed, else not
+    labelled (null); its claims are not labelled (null): nobody reviews the prose's."""
+    store, reads = review.store, review.reads
+    record = store.record(document_id)
     root, document = _relative(Path(record["document"]).resolve(), folder)
+    audit = store.audit(document_id)
+    confirmations = reads.confirmations(document_id)
+    decided = reads.decided_by_people(document_id)
     inconsistencies = [
-        {"key": c["key"], "printed": c["new_value"], "reviewer": c["reviewer"]}
-        for c in audit
-        if c["decision"] == "publisher_error"
+        {"key": key, "printed": c.new_value, "reviewer": c.reviewer}
+        for key, c in decided.items()
+        if c.decision == DecisionKind.PUBLISHER_ERROR
     ]
-    reviewers = sorted({c["reviewer"] for c in audit})
+    confirmed_by = sorted({c.reviewer for c in confirmations})
+    reviewers = sorted({*confirmed_by, *(c.reviewer for c in decided.values())})
+    how = (
+        f"whole report confirmed by {', '.join(confirmed_by)}"
+        if confirmed_by
+        else "every value decided by a reviewer"
+    )
+    meta = record["meta"] if confirmed_by else {"agency": None, "year": None}
     return {
         "document": document,
         "root": root,
-        "meta.agency": record["meta"]["agency"],
-        "meta.year": record["meta"]["year"],
-        "fields": {key: values.get(key) for key in FIELD_KEYS},
-        "claims": record["claims"],
+        "meta.agency": meta["agency"],
+        "meta.year": meta["year"],
+        "fields": store.values(document_id),
+        "claims": None,
         "source_inconsistencies": inconsistencies,
-        "notes": f"reviewed in gouji by {', '.join(reviewers) or 'nobody'}; "
-        f"{len(audit)} decisions; claims as extracted",
+        "reviewed_by": reviewers,
+        "confirmed_by": confirmed_by,
+        "decisions": sum(1 for c in audit if c.decision in DECISIONS),
+        "notes": f"reviewed in gouji by {', '.join(reviewers)}: {how}; "
+        f"{len(decided)} values decided by people; claims not reviewed",
         "layout": "reviewed",
     }
 
 
 def save_reviewed(review: Review, document_id: int, folder: Path) -> Path:
-    """Write the reviewed document's gold file into ``folder``, named after the document
-    and its content hash; refused unless the document was read and every field of it is
-    accepted or reviewed."""
-    store = review.store
-    record = store.record(document_id)
-    if record["status"] != "ok":
-        raise ValueError(f"这份报告没有读取成功（{record['error']}），不能存为标注数据")
-    if not review.fully_reviewed(document_id):
-        raise ValueError("这份报告还有未复核的字段，不能存为标注数据")
-    values, audit = store.values(document_id), store.audit(document_id)
-    gold = from_review(record, values, audit, folder)
+    """Write the document's gold file into ``folder``, named after the document and its
+    content hash; refused (``ValueError``, saying why) unless people confirmed it
+    (``why_not_gold``)."""
+    if why := why_not_gold(review, document_id):
+        raise ValueError(f"不能存为标注数据：{why}")
+    record = review.store.record(document_id)
+    gold = from_review(review, document_id, folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{Path(record['document']).stem}-{record['sha256'][:8]}.json"
     path.write_text(json.dumps(gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def from_people(gold: dict) -> str | None:
+    """Why a gold file of the ``reviewed`` set does not come from people (``None`` when it
+    does): one saved before gold needed a reviewer's confirmation names nobody, or keeps
+    the values and claims gouji extracted unseen."""
+    if gold.get("reviewed_by") and all(str(n).strip() for n in gold["reviewed_by"]):
+        return None
+    notes = gold.get("notes") or ""
+    if "by nobody" in notes or "reviewed_by" in gold:
+        return f"没有任何复核人（{notes.split(';')[0] or '未记录复核人'}），是 gouji 自己的结果"
+    return "旧格式：没有记录复核人确认整份报告，其中未经复核的值和正文数字是 gouji 自己的结果"

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections import Counter, defaultdict
+import sys
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
-from gouji.batch import map_ordered
-from gouji.llm import LLMClient
-from gouji.pipeline import extract_file
+from gouji.batch import Run
 from gouji.rules import RULES, of_kind
 from gouji.settings import Settings
+from gouji.status import FieldStatus
 from gouji.tasks import prompt_versions
 from gouji.template import FIELD_KEYS, PARTS
 
@@ -88,6 +91,39 @@ class SetResult:
     missed_errors: list[dict] = field(default_factory=list)
 
 
+class Progress:
+    """What the eval says while it runs, on stderr, each line flushed as it is written (a
+    log or a pipe sees it at once): each set as it starts and ends, and every ``every``
+    seconds in between, how far it got."""
+
+    def __init__(self, stream: TextIO | None = None, every: float = 10.0) -> None:
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.started = self.last = 0.0
+
+    def _say(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def start(self, name: str) -> None:
+        self.started = self.last = time.monotonic()
+        self._say(f"评测 {name} 集……")
+
+    def step(self, name: str, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = done / max(now - self.started, 1e-9)
+            self._say(f"  {name}：已读 {done} 份（{rate:.1f} 份/秒）")
+
+    def finish(self, result: SetResult) -> None:
+        elapsed = time.monotonic() - self.started
+        self._say(
+            f"{result.name}：{result.documents} 份，失败 {len(result.failed)} 份，"
+            f"用时 {elapsed:.1f} 秒"
+        )
+
+
 def _error_key(item: dict) -> str:
     """The total an injected or real publisher error printed wrong."""
     if item.get("key"):
@@ -97,12 +133,12 @@ def _error_key(item: dict) -> str:
 
 def evaluate_set(
     name: str,
-    settings: Settings,
-    llm: LLMClient | None = None,
+    run: Run,
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
-    workers: int = 1,
+    progress: Progress | None = None,
 ) -> SetResult:
+    """One set, its documents read by ``run`` as ``gouji extract`` reads them."""
     result = SetResult(name)
     parts = {p: _Tally() for p in (*PARTS, "fields")}
     layouts: dict[str, _Tally] = defaultdict(_Tally)
@@ -112,11 +148,18 @@ def evaluate_set(
     injected = caught = balanced = 0
     corpus_fields = corpus_accepted = 0
 
-    def one(item: sets.Item) -> tuple[sets.Item, dict]:
-        return item, extract_file(item.document, settings, llm)
+    taken: deque[sets.Item] = deque()  # the items whose records are on their way
 
-    for item, record in map_ordered(one, sets.items(name, generated_count, seed), workers):
+    def documents() -> Iterator[Path]:
+        for item in sets.items(name, generated_count, seed):
+            taken.append(item)
+            yield item.document
+
+    for record in run.records(documents()):
+        item = taken.popleft()
         result.documents += 1
+        if progress is not None:
+            progress.step(name, result.documents)
         doc = item.document.name
         if record["status"] != "ok":  # every document of a set is a report to be read
             result.failed.append((doc, record["error"]))
@@ -127,12 +170,14 @@ def evaluate_set(
         gold = item.gold
         if gold is None:
             corpus_fields += len(FIELD_KEYS)
-            corpus_accepted += sum(s == "accepted" for s in record["field_status"].values())
+            corpus_accepted += sum(
+                s == FieldStatus.ACCEPTED for s in record["field_status"].values()
+            )
             continue
         for key in FIELD_KEYS:
             value, expected = record["fields"][key], gold["fields"][key]
             right = same(value, expected)
-            accepted = record["field_status"][key] == "accepted"
+            accepted = record["field_status"][key] == FieldStatus.ACCEPTED
             parts[key.split(".", 1)[0]].add(right, accepted)
             parts["fields"].add(right, accepted)
             layouts[item.layout].add(right, accepted)
@@ -142,16 +187,21 @@ def evaluate_set(
                     result.wrong_accepted.append(
                         {"document": doc, "key": key, "value": value, "expected": expected}
                     )
+        # Gold that a person did not label (a reviewed file's prose, or its meta when no
+        # one confirmed the whole report) holds null there: it is not scored.
         gold_claims = gold.get("claims", [])
-        claims["gold"] += len(gold_claims)
-        by_quote = not item.gold_text
-        claims["found"] += sum(claim_found(c, record["claims"], by_quote) for c in gold_claims)
-        claims["extracted"] += len(record["claims"])
-        claims["matched"] += sum(claim_found(c, gold_claims, by_quote) for c in record["claims"])
-        meta["total"] += 2
-        meta["right"] += (record["meta"]["agency"] == gold["meta.agency"]) + (
-            record["meta"]["year"] == gold["meta.year"]
-        )
+        if gold_claims is not None:
+            claims["gold"] += len(gold_claims)
+            by_quote = not item.gold_text
+            claims["found"] += sum(claim_found(c, record["claims"], by_quote) for c in gold_claims)
+            claims["extracted"] += len(record["claims"])
+            claims["matched"] += sum(
+                claim_found(c, gold_claims, by_quote) for c in record["claims"]
+            )
+        for meta_key in ("agency", "year"):
+            if gold[f"meta.{meta_key}"] is not None:
+                meta["total"] += 1
+                meta["right"] += record["meta"][meta_key] == gold[f"meta.{meta_key}"]
         for inconsistency in gold.get("source_inconsistencies", []):
             injected += 1
             key = _error_key(inconsistency)
@@ -194,15 +244,20 @@ def evaluate(
     settings: Settings,
     generated_count: int = sets.GENERATED_COUNT,
     seed: int = sets.GENERATED_SEED,
+    progress: Progress | None = None,
 ) -> list[SetResult]:
-    """Each named set, extracted with ``settings`` (one LLM client for the whole eval)."""
+    """Each named set, extracted with ``settings`` by one run (its worker processes, and the
+    LLM clients in them, serve the whole eval); ``progress`` is told as each set goes."""
     workers = settings.concurrency or (8 if settings.uses_llm else 1)
-    llm = settings.client()
-    try:
-        return [evaluate_set(n, settings, llm, generated_count, seed, workers) for n in names]
-    finally:
-        if llm is not None:
-            llm.close()
+    results = []
+    with Run(settings, workers=workers) as run:
+        for name in names:
+            if progress is not None:
+                progress.start(name)
+            results.append(evaluate_set(name, run, generated_count, seed, progress))
+            if progress is not None:
+                progress.finish(results[-1])
+    return results
 
 
 def all_metrics(results: list[SetResult]) -> dict[str, float]:

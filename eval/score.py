@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gouji.status import FieldStatus
 from gouji.template import FIELD_KEYS
 
 
@@ -50,7 +51,7 @@ def score(record: dict, gold: dict) -> Score:
         value, expected = record["fields"].get(key), gold["fields"][key]
         ok = same(value, expected)
         s.right += ok
-        if record["field_status"].get(key) == "accepted":
+        if record["field_status"].get(key) == FieldStatus.ACCEPTED:
             s.accepted += 1
             if not ok:
                 s.accepted_wrong.append((key, value, expected))

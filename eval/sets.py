@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import simulate
 from .generate import LAYOUTS, generate, write
-from .gold import document_path, shared_dir
+from .gold import document_path, from_people, shared_dir
 from .scans import scan_all
 
 SET_NAMES = ("seeds", "real", "generated", "simulation", "scanned", "corpus", "reviewed")
@@ -94,29 +94,35 @@ def _corpus(shared: Path) -> Iterator[Item]:
         yield Item(doc, None, doc.suffix.lstrip("."))
 
 
-def reviewed_files() -> tuple[list[Item], list[Path]]:
-    """The reviewed set's (document, gold) pairs, and the gold files whose document is
-    not where they say."""
-    found, missing = [], []
+def reviewed_files() -> tuple[list[Item], list[Path], dict[Path, str]]:
+    """The reviewed set's (document, gold) pairs, the gold files whose document is not
+    where they say, and those refused, with why: gold that no person confirmed."""
+    found, missing, refused = [], [], {}
     for gold_path in sorted(reviewed_dir().glob("*.json")):
         gold = _read_gold(gold_path)
+        if why := from_people(gold):
+            refused[gold_path] = why
+            continue
         doc = document_path(gold, gold_path.parent)
         if doc.exists():
             found.append(Item(doc, gold, gold.get("layout", "reviewed")))
         else:
             missing.append(gold_path)
-    return found, missing
+    return found, missing, refused
 
 
-def describe_reviewed() -> str:
-    """Where the reviewed set is read from and how much of it was found."""
-    found, missing = reviewed_files()
+def describe_reviewed() -> list[str]:
+    """Where the reviewed set is read from and how much of it was found; a line for each
+    gold file refused."""
+    found, missing, refused = reviewed_files()
     line = f"reviewed 集：{reviewed_dir()} 中 {len(found)} 份标注"
     if missing:
         line += f"；{len(missing)} 份找不到原文件（{', '.join(p.name for p in missing[:3])}）"
-    if not found and not missing:
+    if refused:
+        line += f"；{len(refused)} 份不是人复核的，不计入"
+    if not found and not missing and not refused:
         line += "（还没有；在复核界面或用 gouji gold 保存复核完毕的报告）"
-    return line
+    return [line, *(f"不计入 {path.name}：{why}" for path, why in refused.items())]
 
 
 def items(name: str, generated_count: int = GENERATED_COUNT, seed: int = GENERATED_SEED):

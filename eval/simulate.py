@@ -33,20 +33,19 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from gouji.batch import map_ordered
+from gouji.identities import RELATION
 from gouji.model import show
 from gouji.pipeline import extract_file
+from gouji.status import FieldStatus
 from gouji.template import (
     FIELD_KEYS,
     S2_ROWS,
     S3_COLUMNS,
     S3_RESULT_ROWS,
     S3_ROWS,
-    S4_COLUMNS,
-    S4_GROUPS,
 )
 
-from .generate import Report, generate, write
+from .generate import Report, add_up, generate, satisfied, write
 from .score import same
 
 SIMULATION_COUNT = 2000
@@ -79,12 +78,11 @@ def draw(rng: random.Random) -> dict[str, int | float | str]:
             counts[rng.choices(range(len(counts)), weights)[0]] += 1
         for row, count in zip(S3_RESULT_ROWS, counts, strict=True):
             f[f"s3.{row}.{c}"] = count
-    for row in S3_ROWS:
-        f[f"s3.{row.name}.total"] = sum(f[f"s3.{row.name}.{c}"] for c in S3_COLUMNS[:-1])
-    for g in S4_GROUPS:
-        parts = [rng.choice(_SMALL[:10]) for _ in S4_COLUMNS[:-1]]
-        f.update({f"s4.{g}.{c}": v for c, v in zip(S4_COLUMNS[:-1], parts, strict=True)})
-        f[f"s4.{g}.total"] = sum(parts)
+    add_up(f, RELATION["s3.row_total"].sums)
+    for group in RELATION["s4.total"].sums:
+        f.update({k: rng.choice(_SMALL[:10]) for k in group.right})
+        add_up(f, [group])
+    satisfied(f)
     if rng.random() < 1 / 3:
         _break(rng, f)
     if rng.random() < 1 / 3:
@@ -134,7 +132,7 @@ def judge(index: int) -> tuple[int, list[tuple[int, str, object, object]]]:
     with tempfile.TemporaryDirectory() as folder:
         write(page, folder)
         record = extract_file(Path(folder) / (page.name + page.suffix))
-    accepted = [k for k in FIELD_KEYS if record["field_status"][k] == "accepted"]
+    accepted = [k for k in FIELD_KEYS if record["field_status"][k] == FieldStatus.ACCEPTED]
     wrong = [
         (index, k, record["fields"][k], page.gold["fields"][k])
         for k in accepted
@@ -156,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pages = range(args.start, args.start + args.count)
     accepted, wrong = 0, []
-    for taken, errors in map_ordered(judge, pages, args.workers, ProcessPoolExecutor):
-        accepted += taken
-        wrong += errors
+    with ProcessPoolExecutor(args.workers) as pool:
+        for taken, errors in pool.map(judge, pages, chunksize=16):
+            accepted += taken
+            wrong += errors
     fields = len(pages) * len(FIELD_KEYS)
     print(
         f"粘连数字模拟：第 {pages.start}–{pages.stop - 1} 张，{fields} 个字段，"

@@ -16,6 +16,7 @@ The public API is small::
 ``gouji.errors``). Everything else is internal.
 """
 
+from .discover import iter_documents
 from .errors import (
     BinaryInput,
     EmptyInput,
@@ -37,7 +38,6 @@ from .errors import (
 from .pipeline import extract_file
 from .record import Record
 from .settings import Settings
-from .sources import iter_documents
 from .template import FIELD_KEYS
 from .version import __version__
 

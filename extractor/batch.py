@@ -1,110 +1,76 @@
-"""Bulk runs: many documents, one at a time through a bounded window, resumable.
+"""Bulk runs: the one run object, ``Run``, that ``gouji extract``, ``gouji cluster``, the eval
+and ``run`` drive, so every way of running gouji reads the same files the same way.
 
-One truth of "done": the output file is the journal of the run, and the store follows it.
+A run owns, in this order:
 
-* Each record is written to the file first, in one write of one line, then given to the
-  store (``on_record``). A kill can cut at most the line being written, and can leave the
-  store one record behind the file, never ahead of it.
-* ``--resume`` reads the journal: a line cut off by a kill is dropped; a document is done
-  when its last line has the same content (sha256) and settings (a fingerprint of gouji's
-  version, the record format, the LLM and its prompts) and its witness was not left
-  unavailable. Every other line of a document about to be redone is dropped, so a document
-  is recorded once, failed ones included. The file is rewritten beside itself and swapped
-  in (a kill during the rewrite leaves the old journal whole).
-* The records the file keeps are replayed through ``on_record``: the store learns what the
-  file has (saving a record it already holds is a no-op), and the check across years sees
-  every year, kept and new; so a resumed run ends with the records, store rows and findings
-  of an uninterrupted one.
-* Reader-only runs use processes (the reader is CPU work); LLM runs use threads, which
-  wait on the endpoint, and share its rate limit. Every worker process ends when the run
-  does, however it ends: each watches for its parent's going.
-* Progress is a bar on a terminal and a plain line every few seconds in a log.
+* **Discovery** (``discover``): the files named or held in folders, each looked at before
+  it is opened (regular files only, the size before a byte is read) and hashed once,
+  streaming. What the run knows per file is kept in a ledger on disk (``ledger``), so its
+  memory does not grow with the batch.
+* **The journal**: the output file, one JSON line per record. A record goes there first, in
+  one write of one line, then to the store: a kill can cut at most the line being written,
+  and can leave the store one record behind the file, never ahead of it. ``--resume`` reads
+  it: a line cut off by a kill is dropped; a document is done when its last line has the
+  same content (sha256) and settings (the fingerprint of gouji's version, the record format,
+  the limits, the LLM and its prompts) and its witness was not left unavailable. Failed
+  records keep their file's hash, so a file that failed is not read again until it changes
+  (or the settings do). Every other line of a document about to be redone is dropped, so a
+  document is recorded once, failed ones included; the file is rewritten beside itself and
+  swapped in (a kill during the rewrite leaves the old journal whole). The records it keeps
+  are given to the store again (saving a record it already holds is a no-op) and to the
+  check across years, so a resumed run ends with the records, store rows and findings of
+  an uninterrupted one.
+* **Copies** (``twins``): duplicates and twins among all the run's files, done or not, as an
+  uninterrupted run finds them.
+* **The reading**: each document in a supervised worker process under its time and memory
+  bounds (``isolation``), or on a Ray cluster (``cluster``); records in input order.
+* **Each record**: the settings fingerprint, the journal, the store (one store run with the
+  settings, prompt versions and model), the summary, and the list of failed files.
+* **The check across years** (``crossyear``) at the end, over every record of the journal,
+  kept and new: beside the output as ``<output>.cross_year.jsonl`` and into the store.
+
+For a service that is handed one file at a time, ``Run.submit`` takes a file through the same
+steps except those that need the whole batch (copies, years); ``Run.records`` reads files as a
+run does and only gives their records back (the eval).
 """
 
 from __future__ import annotations
 
-import gc
 import json
-import multiprocessing
 import os
-import queue
-import signal
 import sys
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from . import crossyear, twins
-from .llm import LLMClient
+from . import crossyear
+from .discover import discover, examine
+from .isolation import Job, Pool
+from .ledger import Entry, Ledger
 from .model import Usage
-from .pipeline import extract_file
-from .record import document_key, dumps, skipped_record
+from .record import Record, document_key, dumps, failed_record, skipped_record
+from .rules import RULES
 from .settings import Settings
-from .sources import sha256_of
+from .status import FieldStatus
+from .store import Store
+from .tasks import prompt_versions
+from .terminal import shown
 
 LOG_EVERY_SECONDS = 10.0
-PARENT_POLL_SECONDS = 0.5
+FAILED_SHOWN = 20
 
 
-@dataclass(slots=True)
-class _Line:
-    offset: int
-    length: int
-    sha256: str | None
-    current: bool  # written with these settings, and its witness (if any) answered
+class Executor(Protocol):
+    """Where documents are read: ``isolation.Pool`` on this machine, ``cluster.Ray`` on a
+    cluster. ``imap`` gives each item's record in order (a record passes through)."""
 
+    def imap(self, items: Iterable[Job | Record]) -> Iterator[Record]: ...
 
-def resume(output: Path, fingerprint: str, documents: list[Path]) -> int:
-    """How many of ``documents`` the output holds done; the output is left holding only
-    those done lines (see the module docstring), which ``records`` then reads."""
-    if not output.exists():
-        return 0
-    lines: dict[str, _Line] = {}
-    offset = 0
-    with output.open("rb") as journal:
-        for raw in journal:
-            try:
-                record = json.loads(raw) if raw.endswith(b"\n") else None
-            except ValueError:
-                record = None
-            if record is None:
-                break  # the half-written line of an interrupted run
-            current = record.get("settings") == fingerprint and not (record.get("llm") or {}).get(
-                "unavailable"
-            )
-            # A later line of the same document replaces an earlier one.
-            lines[document_key(record["document"])] = _Line(
-                offset, len(raw), record.get("sha256"), current
-            )
-            offset += len(raw)
-    for path in documents:
-        line = lines.get(document_key(path))
-        if line is not None and (not line.current or line.sha256 != sha256_of(path)):
-            del lines[document_key(path)]  # to be redone
-    kept = sorted((line for line in lines.values() if line.current), key=lambda x: x.offset)
-    if sum(line.length for line in kept) < output.stat().st_size:
-        fresh = output.with_name(output.name + ".resume")
-        with output.open("rb") as journal, fresh.open("wb") as out:
-            for line in kept:
-                journal.seek(line.offset)
-                out.write(journal.read(line.length))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(fresh, output)
-    return len(kept)
-
-
-def records(output: Path) -> Iterator[dict]:
-    """The records of an output file, one at a time."""
-    with output.open(encoding="utf-8") as lines:
-        for line in lines:
-            yield json.loads(line)
+    def close(self, now: bool = False) -> None: ...
 
 
 class Progress:
@@ -147,240 +113,35 @@ class Progress:
 
 @dataclass
 class Outcome:
+    """A run's summary: counts only (and the first failures), whatever the batch's size."""
+
     documents: int = 0
     skipped: int = 0  # done before (``--resume``)
-    not_reports: int = 0  # skipped records: not a report, or a copy of another document
+    ok: int = 0
+    not_reports: int = 0  # skipped records: not a report, a copy, not a regular file
     failed: int = 0
     unavailable: int = 0  # documents read without the witness: the endpoint did not answer
     in_review: int = 0
     rules: Counter = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
-    cross_year: list[dict] = field(default_factory=list)
+    cross_year: int = 0  # findings across years
+    failures: list[tuple[str, str]] = field(default_factory=list)  # the first FAILED_SHOWN
 
-    def count(self, record: dict) -> crossyear.YearSummary | None:
+    def count(self, record: Record) -> crossyear.YearSummary | None:
         """Add one record to the summary; what the check across years needs of it."""
         if record["status"] == "failed":
             self.failed += 1
+            if len(self.failures) < FAILED_SHOWN:
+                self.failures.append((record["document"], record["error"]))
             return None
         if record["status"] == "skipped":
             self.not_reports += 1
             return None
+        self.ok += 1
         self.unavailable += bool((record.get("llm") or {}).get("unavailable"))
-        self.in_review += sum(1 for s in record["field_status"].values() if s == "review")
+        self.in_review += sum(1 for s in record["field_status"].values() if s == FieldStatus.REVIEW)
         self.rules.update(f["rule"] for f in record["findings"])
         return crossyear.summarise(record)
-
-
-def map_ordered(
-    function: Callable, items: Iterable, workers: int, pool: type = ThreadPoolExecutor
-) -> Iterator:
-    """``map`` over a bounded window of workers, results in input order, so a run over
-    thousands of files holds only a window of them at once."""
-    if workers <= 1:
-        yield from map(function, items)
-        return
-    with pool(max_workers=workers) as executor:
-        window: deque = deque()
-        for item in items:
-            window.append(executor.submit(function, item))
-            if len(window) >= 2 * workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-
-
-# Past this many requests in flight, one interpreter's lock, not the endpoint, sets the pace
-# (benchmark, 32 in flight: 1.15 × ideal in two processes, 1.28 × in one).
-THREADS_PER_PROCESS = 16
-
-
-def _records(
-    settings: Settings, llm: LLMClient | None, workers: int, documents: Iterable[Path]
-) -> Iterator[dict]:
-    """Each document's record, in input order."""
-    one = partial(extract_file, settings=settings, llm=llm)
-    if workers <= 1:
-        return map(one, documents)
-    if llm is None:
-        pool = partial(ProcessPoolExecutor, initializer=_die_with_parent, initargs=(os.getpid(),))
-        return map_ordered(one, documents, workers, pool)
-    processes = min(os.cpu_count() or 1, -(-workers // THREADS_PER_PROCESS))
-    if processes <= 1:
-        return map_ordered(one, documents, workers, ThreadPoolExecutor)
-    return _in_processes(settings, documents, processes, -(-workers // processes))
-
-
-def _in_processes(
-    settings: Settings, items: Iterable[Path], processes: int, threads: int
-) -> Iterator[dict]:
-    """Many requests in flight on several cores: each process has its own LLM client (and its
-    share of the rate limit) and ``threads`` threads, each taking the next document as soon as
-    it is done with one, so no document waits for a slow one. Records come back in input
-    order, with at most a bounded window of documents between the next one out and the last
-    one handed out."""
-    share = settings.share(processes)
-    context = multiprocessing.get_context()
-    jobs, results = context.Queue(), context.Queue()
-    workers = [
-        context.Process(
-            target=_serve, args=(os.getpid(), share, threads, jobs, results), daemon=True
-        )
-        for _ in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    window = 2 * processes * threads
-    pending = iter(items)
-    handed = done = 0
-    finished: dict[int, dict] = {}
-    complete = False
-    try:
-        while not complete:
-            while pending is not None and handed - done < window:
-                item = next(pending, None)
-                if item is None:
-                    for _ in range(processes * threads):
-                        jobs.put(None)  # one stop for every thread
-                    pending = None
-                    break
-                jobs.put((handed, item))
-                handed += 1
-            if pending is None and done == handed:
-                complete = True
-                break
-            try:
-                index, record = results.get(timeout=5)
-            except queue.Empty:
-                if not all(worker.is_alive() for worker in workers):
-                    raise RuntimeError("一个 LLM 工作进程意外退出，已完成的记录都已写出") from None
-                continue
-            finished[index] = record
-            while done in finished:
-                yield finished.pop(done)
-                done += 1
-    finally:
-        # Done: the workers have their stops and close their clients. Interrupted: stop them
-        # now, and do not wait to flush documents nobody will take.
-        for worker in workers:
-            worker.join(timeout=30 if complete else 0)
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-        if not complete:
-            jobs.cancel_join_thread()
-
-
-def _die_with_parent(parent: int) -> None:
-    """Called first in every worker process: the worker ends when the run's process does,
-    kill -9 included (a worker blocked on its queue would wait forever otherwise). Polling
-    the parent's id works on every platform and whichever thread started the worker."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-
-
-def _serve(parent: int, settings: Settings, threads: int, jobs, results) -> None:
-    """One worker process: ``threads`` threads sharing one client, until each takes a stop."""
-    _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us
-    client = settings.client()
-    gc.freeze()  # as in ``run``: the process's modules and client live as long as it does
-    one = partial(extract_file, settings=settings, llm=client)
-
-    def work() -> None:
-        while (job := jobs.get()) is not None:
-            index, path = job
-            results.put((index, one(path)))
-
-    pool = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    client.close()
-
-
-def run(
-    documents: list[Path],
-    out: TextIO,
-    settings: Settings,
-    *,
-    llm: LLMClient | None = None,
-    workers: int | None = None,
-    earlier: Iterable[dict] = (),
-    on_record: Callable[[dict], None] | None = None,
-    quiet: bool = False,
-) -> Outcome:
-    """Extract ``documents`` into ``out``, one JSON line each, in input order. ``earlier``
-    are the records ``out`` already holds (a resumed run): their documents are not read
-    again; each is given to ``on_record`` again, and counted and checked across years with
-    the new ones. Copies are found among all ``documents``, done or not, as an
-    uninterrupted run finds them.
-
-    ``llm``: a client the caller holds (left open); by default the run makes one from the
-    settings and closes it. ``workers``: documents at once (default: ``settings.concurrency``,
-    else ``default_workers``)."""
-    outcome = Outcome()
-    years = []
-    done = set()
-    for record in earlier:
-        done.add(document_key(record["document"]))
-        outcome.skipped += 1
-        if on_record is not None and record["status"] != "skipped":
-            on_record(record)
-        if (summary := outcome.count(record)) is not None:
-            years.append(summary)
-    copied = twins.copies(documents)
-    documents = [d for d in documents if document_key(d) not in done]
-    outcome.documents = outcome.skipped + len(documents)
-    fingerprint = settings.fingerprint()
-    workers = workers or settings.concurrency or default_workers(settings, len(documents))
-    progress = Progress(len(documents), sys.stderr, quiet)
-    own = llm is None
-    llm = settings.client() if own else llm
-    # What is loaded by now (modules, patterns, the LLM client) lives for the whole run:
-    # frozen, it is not walked again by every full collection (a few ms per LLM request).
-    gc.freeze()
-    try:
-        extracted = _records(settings, llm, workers, [d for d in documents if d not in copied])
-        for record in _with_copies(extracted, documents, copied):
-            record["settings"] = fingerprint
-            out.write(dumps(record) + "\n")  # one write per record: a kill cuts at most one line
-            out.flush()
-            if on_record is not None and record["status"] != "skipped":
-                on_record(record)
-            progress.step()
-            if record.get("llm"):
-                outcome.usage.add(Usage(**record["llm"]["usage"]))
-            if (summary := outcome.count(record)) is not None:
-                years.append(summary)
-    finally:
-        gc.unfreeze()
-        progress.close()
-        if own and llm is not None:
-            llm.close()
-    outcome.cross_year = [
-        {"document": s.document, "sha256": s.sha256, **f.to_dict()}
-        for s, f in crossyear.check(years)
-    ]
-    outcome.rules.update(f["rule"] for f in outcome.cross_year)
-    return outcome
-
-
-def _with_copies(
-    extracted: Iterator[dict], documents: list[Path], copied: dict[Path, tuple[str, Path]]
-) -> Iterator[dict]:
-    """All records in input order: the extracted ones, and a skipped record for each copy."""
-    for path in documents:
-        if path in copied:
-            error, original = copied[path]
-            yield skipped_record(str(path), error, sha256_of(path), str(original))
-        else:
-            yield next(extracted)
 
 
 def default_workers(settings: Settings, count: int) -> int:
@@ -389,3 +150,278 @@ def default_workers(settings: Settings, count: int) -> int:
     if settings.uses_llm:
         return 8
     return min(os.cpu_count() or 1, 8) if count >= 50 else 1
+
+
+class Run:
+    """One run over report files. ``output``: the journal (a path, which ``resume`` reads
+    first, or an open stream; None: no journal). ``store``: a ``Store`` (left open) or a URL
+    (opened and closed here). ``executor``: where documents are read (default: worker
+    processes on this machine, ``workers`` of them, else ``default_workers``). ``failed``: a
+    file listing each failed document's path, one a line. ``label``: what the store's run
+    records beside the settings (the paths, the engine).
+
+    Use it as a context manager: ``discover`` then ``execute`` (a batch), or ``submit`` (one
+    file at a time; thread-safe), or ``records`` (records only)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        output: Path | TextIO | None = None,
+        resume: bool = False,
+        store: Store | str | None = None,
+        workers: int | None = None,
+        executor: Executor | None = None,
+        failed: Path | None = None,
+        quiet: bool = True,
+        label: dict | None = None,
+    ) -> None:
+        if resume and not isinstance(output, Path):
+            raise ValueError("resume needs the journal's path")
+        self.settings, self.resume, self.workers, self.quiet = settings, resume, workers, quiet
+        self.fingerprint = settings.fingerprint()
+        self.outcome = Outcome()
+        self._output, self._executor, self._failed = output, executor, failed
+        self._store_url = store if isinstance(store, str) else None  # opened with the run
+        self._store = None if isinstance(store, str) else store
+        self._label = label or {}
+        self._ledger: Ledger | None = None
+        self._out: TextIO | None = None
+        self._failed_out: TextIO | None = None
+        self._run_id: int | None = None
+        self._years: crossyear.Years | None = None
+        self._lock = threading.Lock()
+        self._opened = False
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.close(interrupted=kind is not None)
+
+    # ---- a batch -----------------------------------------------------------------------
+    def discover(self, paths: Iterable[str | Path]) -> int:
+        """Find, look at and hash the files of ``paths``; how many there are."""
+        self._ledger = self._ledger or Ledger()
+        for found in discover(paths, self.settings.limits):
+            self._ledger.add(found)
+        return len(self._ledger)
+
+    def execute(self) -> Outcome:
+        """Read every file discovered (see the module docstring); the run's summary."""
+        ledger = self._ledger
+        if ledger is None:
+            raise RuntimeError("discover the run's files first")
+        self._open()
+        ledger.find_copies()
+        todo = ledger.todo_count()
+        self.outcome.documents = self.outcome.skipped + todo
+        progress = Progress(todo, sys.stderr, self.quiet)
+        try:
+            for record in self._reader(todo).imap(map(_item, ledger.todo())):
+                self._take(record)
+                progress.step()
+        finally:
+            progress.close()
+        self._check_years()
+        return self.outcome
+
+    # ---- one file, or records only -----------------------------------------------------
+    def submit(self, path: str | Path, provenance: Mapping[str, str] | None = None) -> Record:
+        """One file through the run (looked at, hashed, read in a worker under its bounds,
+        journal, store, summary); its record. For a service handed files one at a time:
+        thread-safe, files submitted at once are read at once (up to ``workers``), and the
+        workers stay up between files. Copies and years, which need the whole batch, are not
+        looked for. ``provenance``: what a crawler sent with the file (``extract_file``'s).
+        Needs the local pool (the default executor)."""
+        item = _item(Entry.of(examine(Path(path), self.settings.limits)))
+        if isinstance(item, Job) and provenance:
+            item = replace(item, provenance=dict(provenance))
+        with self._lock:
+            self._open()
+            reader = self._reader(1)
+        record = reader.submit(item).result() if isinstance(item, Job) else item
+        with self._lock:
+            self.outcome.documents += 1
+            self._take(record)
+        return record
+
+    def records(self, paths: Iterable[str | Path]) -> Iterator[Record]:
+        """Each file's record, read as a run reads it, in order; nothing written."""
+        limits = self.settings.limits
+        found = (Entry.of(examine(Path(p), limits)) for p in paths)
+        for record in self._reader(1).imap(_item(entry) for entry in found):
+            record["settings"] = self.fingerprint
+            yield record
+
+    def close(self, interrupted: bool = False) -> None:
+        """End the run: the workers stop, the store run is finished (unless interrupted), the
+        files are closed."""
+        if self._executor is not None:
+            self._executor.close(now=interrupted)
+        store = self._store
+        if store is not None and self._run_id is not None and not interrupted:
+            usage = self.outcome.usage.to_dict() if self.settings.uses_llm else None
+            store.finish_run(self._run_id, usage, self.outcome.documents)
+        if store is not None and self._store_url is not None:
+            store.close()
+        if self._out is not None and isinstance(self._output, Path):
+            self._out.close()  # a stream the caller gave is the caller's
+        if self._failed_out is not None:
+            self._failed_out.close()
+        for part in (self._ledger, self._years):
+            if part is not None:
+                part.close()
+
+    # ---- inside ------------------------------------------------------------------------
+    def _reader(self, count: int) -> Executor:
+        if self._executor is None:
+            workers = self.workers or self.settings.concurrency
+            self._executor = Pool(self.settings, workers or default_workers(self.settings, count))
+        return self._executor
+
+    def _open(self) -> None:
+        """The journal (resumed first), the store and its run, the failed list: opened once,
+        when the first record is near."""
+        if self._opened:
+            return
+        self._opened = True
+        self._years = crossyear.Years()
+        output = self._output
+        kept = self._resume(output) if self.resume else 0
+        if isinstance(output, Path):
+            # A name's undecodable bytes (lone surrogates) become JSON escapes of themselves.
+            mode = "a" if self.resume else "w"
+            self._out = output.open(mode, encoding="utf-8", errors="backslashreplace")
+        else:
+            self._out = output
+        if self._store_url is not None:
+            self._store = Store(self._store_url)
+        if self._store is not None:
+            settings = self.settings
+            self._run_id = self._store.start_run(
+                {**self._label, **settings.to_dict()},
+                prompt_versions() if settings.uses_llm else {},
+                settings.llm.model if settings.uses_llm else None,
+            )
+        if self._failed is not None:
+            # Each path as the file system has it, to be read back as an argument.
+            self._failed_out = self._failed.open("w", encoding="utf-8", errors="surrogateescape")
+        if kept:
+            for record in _journal(output):
+                self.outcome.skipped += 1
+                self._take(record, new=False)
+
+    def _resume(self, output: Path) -> int:
+        """Index the journal, keep its done lines (rewritten when some go); how many."""
+        if not output.exists():
+            return 0
+        ledger = self._ledger or Ledger()
+        self._ledger = ledger
+        offset = 0
+        with output.open("rb") as journal:
+            for raw in journal:
+                try:
+                    record = json.loads(raw) if raw.endswith(b"\n") else None
+                except ValueError:
+                    record = None
+                if record is None:
+                    break  # the half-written line of an interrupted run
+                current = record.get("settings") == self.fingerprint and not (
+                    record.get("llm") or {}
+                ).get("unavailable")
+                key = document_key(record["document"])
+                ledger.add_line(key, offset, len(raw), record.get("sha256"), current)
+                offset += len(raw)
+        count, length = ledger.keep_lines()
+        if length < output.stat().st_size:
+            fresh = output.with_name(output.name + ".resume")
+            with output.open("rb") as journal, fresh.open("wb") as out:
+                for start, size in ledger.kept_lines():
+                    journal.seek(start)
+                    out.write(journal.read(size))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(fresh, output)
+        return count
+
+    def _take(self, record: Record, new: bool = True) -> None:
+        """One record, new or kept from the journal: journal, store, summary, failed list."""
+        if new:
+            record["settings"] = self.fingerprint
+            if self._out is not None:
+                self._out.write(dumps(record) + "\n")  # one write: a kill cuts at most one line
+                self._out.flush()
+            if record.get("llm"):
+                self.outcome.usage.add(Usage(**record["llm"]["usage"]))
+        if self._store is not None and record["status"] != "skipped":
+            self._store.save_record(record, self._run_id)
+        if (summary := self.outcome.count(record)) is not None:
+            self._years.add(summary)
+        if self._failed_out is not None and record["status"] == "failed":
+            self._failed_out.write(record["document"] + "\n")
+            self._failed_out.flush()
+
+    def _check_years(self) -> None:
+        """Findings across years, at the end: beside the journal (the whole journal's, also
+        when resumed; none, no file) and into the store."""
+        output = self._output if isinstance(self._output, Path) else None
+        sidecar = output.with_name(output.stem + ".cross_year.jsonl") if output else None
+        written = None
+        try:
+            for summary, finding in self._years.check():
+                found = {"document": summary.document, "sha256": summary.sha256}
+                found |= finding.to_dict()
+                self.outcome.cross_year += 1
+                self.outcome.rules[finding.rule] += 1
+                if sidecar is not None:
+                    written = written or sidecar.open("w", encoding="utf-8")
+                    written.write(dumps(found) + "\n")
+                if self._store is not None:
+                    review = RULES[finding.rule].review
+                    self._store.add_findings(summary.document, summary.sha256, [found], review)
+        finally:
+            if written is not None:
+                written.close()
+        if sidecar is not None and written is None:
+            sidecar.unlink(missing_ok=True)
+
+
+def _item(entry: Entry) -> Job | Record:
+    """What the reader is given for a file: a job, or the record of a file not to be read."""
+    if entry.error is None:
+        return Job(entry.path, entry.sha256)
+    if entry.status == "skipped":
+        return skipped_record(entry.path, entry.error, entry.sha256, entry.original)
+    return failed_record(entry.path, entry.error, entry.sha256)
+
+
+def _journal(output: Path) -> Iterator[Record]:
+    """The records of a journal, one at a time."""
+    with output.open(encoding="utf-8") as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
+def run(
+    documents: Iterable[str | Path],
+    out: TextIO,
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    quiet: bool = False,
+) -> Outcome:
+    """Extract ``documents`` (files or folders) into ``out``, one JSON line each, in input
+    order: a ``Run`` without a store or resume."""
+    with Run(settings, output=out, workers=workers, quiet=quiet) as batch:
+        batch.discover(documents)
+        return batch.execute()
+
+
+def failed_lines(outcome: Outcome) -> list[str]:
+    """The failed files named, with their one-line reasons, for a terminal (file names and
+    reasons escaped): the first ``FAILED_SHOWN``, then how many more."""
+    lines = [f"  {shown(document)}：{shown(error)}" for document, error in outcome.failures]
+    if outcome.failed > len(outcome.failures):
+        lines.append(f"  ……另有 {outcome.failed - len(outcome.failures)} 份失败")
+    return lines

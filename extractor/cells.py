@@ -22,12 +22,13 @@ NOTED = re.compile(r"(\d+(?:\.\d+)?)\s*\((?:其中|含|包括)[^)]*\)")
 UNITED = re.compile(r"(\d+(?:\.\d+)?)\s*(万元|元|件|条|个|项|次)")
 _LEADING_ZERO = "「{}」以 0 开头，可能是几个单元格粘连"
 BLANK_MARKS = frozenset({"-", "--", "—", "——", "–", "/", "\\", "无", "空", "─", "-/-"})
-_FOOTER_LINE = re.compile(
-    r"^\s*(?:[-—–]+\s*\d{1,3}\s*[-—–]+|第\s*\d+\s*页(?:\s*[,/，]?\s*共\s*\d+\s*页)?"
-    r"|\d{1,3}\s*/\s*\d{1,3}|Page\s*\d+(?:\s*/\s*P\.\s*\d+)?|P\.\s*\d+)\s*$",
-    re.IGNORECASE,
-)
+# Page footers a PDF's text keeps inside a table: between two cells (— 3 —), or on a line of
+# their own (- 3 -, 第 3 页 共 5 页, 3/5, Page 3 / P. 5).
 _INLINE_FOOTER = re.compile(r"(?<!\S)[—–]\s*\d{1,3}\s*[—–](?!\S)|(?<!\S)-\s\d{1,3}\s-(?!\S)")
+_FOOTER_LINE = re.compile(
+    r"(?i)^\s*(?:[-—–]+\s*\d{1,3}\s*[-—–]+|第\s*\d+\s*页(?:\s*[,/，]?\s*共\s*\d+\s*页)?"
+    r"|\d{1,3}\s*/\s*\d{1,3}|Page\s*\d+(?:\s*/\s*P\.\s*\d+)?|P\.\s*\d+)\s*$"
+)
 # A markdown table's rule line (|---|---|): no cell.
 MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
@@ -72,35 +73,8 @@ def classify_number(word: str) -> tuple[int | float, str | None, bool] | None:
     return int(digits), note, False
 
 
-def _number_cell(digits: str, at: int, line: int) -> Cell:
-    """A cell of plain ASCII digits."""
-    if len(digits) > 1 and digits[0] == "0":
-        return Cell(
-            "number",
-            digits,
-            at,
-            at + len(digits),
-            line,
-            int(digits),
-            _LEADING_ZERO.format(digits),
-            True,
-        )
-    return Cell("number", digits, at, at + len(digits), line, int(digits))
-
-
 def _words(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
-
-
-def tokenize_piece(text: str, base: int, line: int) -> list[Cell]:
-    """Cells of one separator-free piece: text runs and the numbers beside them."""
-    stripped = text.strip()
-    if stripped.isascii() and stripped.isdigit():  # most cells of most tables: one number
-        return [_number_cell(stripped, base + text.index(stripped), line)]
-    return [
-        Cell(kind, word, base + start, base + end, line, value, note, glued)
-        for kind, word, start, end, value, note, glued in _piece_shape(text)
-    ]
 
 
 @lru_cache(maxsize=8192)
@@ -172,8 +146,10 @@ def _segments(word: str, following: str = "") -> list[tuple[str, int, int]]:
     pos = 0
     for m in _DIGITS.finditer(word):
         a, b = m.span()
-        after = word[b:] or following
-        if (a and word[a - 1] == "第") or after.startswith(_DATE_UNIT):
+        dated = (
+            word.startswith(_DATE_UNIT, b) if b < len(word) else following.startswith(_DATE_UNIT)
+        )
+        if (a and word[a - 1] == "第") or dated:
             continue
         if "." not in m.group() and _ROW_NUMBER_AFTER.match(word, b):
             if b - a == 1:
@@ -205,57 +181,104 @@ def _split(line: str, sep: str) -> list[tuple[str, int]]:
     return parts
 
 
+# Lines and pieces longer than this (a crawl's whole page on one line) are not kept in the
+# caches: they do not recur, and would hold the cache's memory.
+_CACHED = 300
+
+
 def tokenize(view: str, start: int, end: int) -> list[list[Cell]]:
     """Lines of cells for ``view[start:end]``; page footers and markdown rules dropped."""
     lines: list[list[Cell]] = []
     pos = start
-    previous_ended_with_pipe = False
+    after_pipe = False
     for raw_line in view[start:end].split("\n"):
-        line_start = pos
+        at = pos
         pos += len(raw_line) + 1
-        line = raw_line
-        if "—" in line or "–" in line or " - " in line:
-            line = _INLINE_FOOTER.sub(lambda m: " " * len(m.group()), line)
-        stripped = line.strip()
-        if (
-            not stripped
-            or (len(stripped) < 24 and _FOOTER_LINE.match(line))
-            or ("---" in stripped and MD_RULE.match(line))
-        ):
-            continue
-        n = len(lines)
-        cells: list[Cell] = []
-        if not stripped.strip("|"):
-            # Lone pipes: each one closes an empty cell when cells end in " |" (pattern 4);
-            # otherwise the first is only the separator between two cells (pattern 5).
-            count = len(stripped) - (0 if previous_ended_with_pipe else 1)
-            at = line_start + line.index("|")
-            cells = [Cell("empty", "", at, at, n) for _ in range(count)]
-        elif "|" in line or "\t" in line:
-            sep = "|" if "|" in line else "\t"
-            pieces = line.split(sep)
-            last = len(pieces) - 1
-            at = line_start
-            seen_content = False
-            for i, piece in enumerate(pieces):
-                piece_start, at = at, at + len(piece) + 1
-                if piece.isdigit() and piece.isascii():  # the common cell, without a call
-                    cells.append(_number_cell(piece, piece_start, n))
-                    seen_content = True
-                elif not piece.strip():
-                    # Indentation and a pipe table's outer borders are not cells.
-                    if seen_content and not (i == last and sep == "|"):
-                        cells.append(Cell("empty", "", piece_start, piece_start, n))
-                elif sep == "|" and "\t" in piece:
-                    seen_content = True
-                    for subpiece, suboffset in _split(piece, "\t"):
-                        cells.extend(tokenize_piece(subpiece, piece_start + suboffset, n))
-                else:
-                    seen_content = True
-                    cells.extend(tokenize_piece(piece, piece_start, n))
-        else:
-            cells = tokenize_piece(line, line_start, n)
-        previous_ended_with_pipe = stripped.endswith("|")
-        if cells:
-            lines.append(cells)
+        shape_of = _line_shape if len(raw_line) <= _CACHED else _line_shape.__wrapped__
+        shape, after_pipe = shape_of(raw_line, after_pipe)
+        if shape:
+            n = len(lines)
+            lines.append(
+                [
+                    Cell(kind, text, at + a, at + b, n, value, note, glued)
+                    for kind, text, a, b, value, note, glued in shape
+                ]
+            )
     return lines
+
+
+@lru_cache(maxsize=16384)
+def _line_shape(line: str, after_pipe: bool) -> tuple[tuple[tuple, ...], bool]:
+    """A line's cells as (kind, text, start, end, value, note, glued), offsets within the
+    line (none for a footer, a markdown rule or a blank line), and whether the cells after
+    it follow a line that ends in a pipe (``after_pipe``: this line's own ending, or the
+    one before it where this line holds nothing). Tables repeat their lines (labels, rows
+    of zeros) from report to report, so a bulk run works out each distinct one once."""
+    if "—" in line or "–" in line or " - " in line:
+        line = _INLINE_FOOTER.sub(lambda m: " " * len(m.group()), line)
+    stripped = line.strip()
+    if (
+        not stripped
+        or (len(stripped) < 24 and _FOOTER_LINE.match(line))
+        or ("---" in stripped and MD_RULE.match(line))
+    ):
+        return (), after_pipe
+    cells: list[tuple] = []
+    if not stripped.strip("|"):
+        # Lone pipes: each one closes an empty cell when cells end in " |" (pattern 4);
+        # otherwise the first is only the separator between two cells (pattern 5).
+        count = len(stripped) - (0 if after_pipe else 1)
+        at = line.index("|")
+        cells = [("empty", "", at, at, None, None, False)] * count
+    elif "|" in line or "\t" in line:
+        sep = "|" if "|" in line else "\t"
+        pieces = line.split(sep)
+        last = len(pieces) - 1
+        at = 0
+        seen_content = False
+        for i, piece in enumerate(pieces):
+            piece_start, at = at, at + len(piece) + 1
+            if piece.isdigit() and piece.isascii():  # the common cell
+                cells.append(_number_shape(piece, piece_start))
+                seen_content = True
+            elif not piece.strip():
+                # Indentation and a pipe table's outer borders are not cells.
+                if seen_content and not (i == last and sep == "|"):
+                    cells.append(("empty", "", piece_start, piece_start, None, None, False))
+            elif sep == "|" and "\t" in piece:
+                seen_content = True
+                for subpiece, suboffset in _split(piece, "\t"):
+                    cells.extend(_shifted(subpiece, piece_start + suboffset))
+            else:
+                seen_content = True
+                cells.extend(_shifted(piece, piece_start))
+    else:
+        cells = list(_shifted(line, 0))
+    return tuple(cells), stripped.endswith("|")
+
+
+def _shifted(piece: str, base: int) -> list[tuple]:
+    """A piece's cell shapes, moved to where the piece stands in its line."""
+    stripped = piece.strip()
+    if stripped.isascii() and stripped.isdigit():  # most cells of most tables: one number
+        return [_number_shape(stripped, base + piece.index(stripped))]
+    shape = _piece_shape(piece) if len(piece) <= _CACHED else _piece_shape.__wrapped__(piece)
+    return [
+        (kind, word, base + a, base + b, value, note, glued)
+        for kind, word, a, b, value, note, glued in shape
+    ]
+
+
+def _number_shape(digits: str, at: int) -> tuple:
+    """A cell of plain ASCII digits, as a shape."""
+    if len(digits) > 1 and digits[0] == "0":
+        return (
+            "number",
+            digits,
+            at,
+            at + len(digits),
+            int(digits),
+            _LEADING_ZERO.format(digits),
+            True,
+        )
+    return ("number", digits, at, at + len(digits), int(digits), None, False)

@@ -11,34 +11,10 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from . import identities
+from .identities import IDENTITIES, Identity, Use
 from .model import Claim, Finding, Value, show
-from .template import DECIMAL_KEYS, IDENTITIES, S4_GROUP_LABELS, Identity, label_of
-
-
-def _short(key: str) -> str:
-    return label_of(key).split("·")[-1]
-
-
-def _message(identity: Identity, values: Mapping[str, Value], left: float, right: float) -> str:
-    rule = identity.rule
-    if rule == "s3.row_total":
-        row = label_of(identity.left[0]).split("·")[0]
-        terms = " + ".join(f"{_short(k)} {show(values[k])}" for k in identity.right)
-        return f"{row}：{terms} = {right:g}，但总计为 {show(values[identity.left[0]])}"
-    if rule == "s3.results_total":
-        column = _short(identity.left[0])
-        return f"{column}列：办理结果各项之和为 {right:g}，但（七）总计为 {show(values[identity.left[0]])}"
-    if rule == "s3.balance":
-        column = _short(identity.left[0])
-        a, b = (values[k] for k in identity.left)
-        c, d = (values[k] for k in identity.right)
-        return (
-            f"{column}列：本年新收 {show(a)} + 上年结转 {show(b)} = {left:g}，"
-            f"但办理结果总计 {show(c)} + 结转下年度 {show(d)} = {right:g}"
-        )
-    group = S4_GROUP_LABELS[identity.left[0].split(".")[1]]
-    terms = " + ".join(f"{_short(k)} {show(values[k])}" for k in identity.right)
-    return f"{group}：{terms} = {right:g}，但总计为 {show(values[identity.left[0]])}"
+from .template import DECIMAL_KEYS, label_of
 
 
 def check_identities(
@@ -54,17 +30,15 @@ def check_identities(
     broken: list[tuple[Identity, Finding]] = []
     held: set[str] = set()  # the cells of the identities that hold
     for identity in IDENTITIES:
-        keys = identity.left + identity.right
-        if not known.issuperset(keys):
+        keys = identity.keys
+        if not known.issuperset(keys) or all(values[k] is None for k in keys):
             continue
-        if all(values[k] is None for k in keys):
-            continue
-        left = sum(values[k] or 0 for k in identity.left)
-        right = sum(values[k] or 0 for k in identity.right)
+        left, right = identity.sides(values)
         # A single total on the left (every identity but s3.balance) is a printed total.
         blank_total = len(identity.left) == 1 and values[identity.left[0]] is None and right > 0
         if abs(left - right) > 1e-9 or blank_total:
-            finding = Finding(identity.rule, list(keys), _message(identity, values, left, right))
+            message = identities.message(identity, lambda k: show(values[k]), left, right)
+            finding = Finding(identity.rule, list(keys), message)
             broken.append((identity, finding))
         else:
             held.update(keys)
@@ -105,6 +79,7 @@ def _one_cell_at_fault(
 # Below this, an OCR reading is not evidence enough on its own. PP-OCRv4 gives a clean
 # printed "0" anything from 0.6 to 1.0, so most single digits fall under it and need a check.
 LOW_CONFIDENCE = 0.9
+_OCR_CHECKS = identities.sums_for(Use.OCR)
 
 
 def check_confidence(
@@ -116,12 +91,11 @@ def check_confidence(
     certain, so the identity that chose a value cannot be the one that confirms it.) A text
     LLM's agreement does not count here: it reads the same OCR output, not the page."""
     held: set[str] = set()
-    for identity in IDENTITIES:
-        keys = identity.left + identity.right
+    for identity in _OCR_CHECKS:
+        keys = identity.keys
         if not known.issuperset(keys) or all(values[k] is None for k in keys):
             continue
-        left = sum(values[k] or 0 for k in identity.left)
-        right = sum(values[k] or 0 for k in identity.right)
+        left, right = identity.sides(values)
         if abs(left - right) <= 1e-9:
             held.update(keys)
     return [

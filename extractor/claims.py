@@ -32,14 +32,16 @@ _UNITS = (
     "栏目|%"
 )
 # Hard-wrapped text (PDF) may break a line inside a number: 2\n7篇 is 27篇.
-_NUMBER = r"(?P<num>\d+(?:\n\d+)*(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
+_NUMBER = r"(?P<num>\d+(?:\n\d+)*(?:\.\d+)?|一半|半数|[一二两三四五六七八九十百千]+)"
+_HALF = ("一半", "半数")  # 50 %
+_DATE_WORDS = ("年", "月", "日", "号", "时", "分")
 _CLAIM = re.compile(
     # The leading class lets the scanner skip characters that cannot start a claim.
     r"(?=[约近超逾突达共累合\d一二两三四五六七八九十百千])"
     r"(?P<before>约|近|超过|超|逾|突破|达到|达|共|累计|合计)?\s*"
     + _NUMBER
     + r"\s*(?P<mult>万|亿)?\s*(?P<after>余|多)?\s*"
-    r"(?:(?P<unit>" + _UNITS + r")|(?P<cheng>成))?"
+    r"(?:(?P<unit>" + _UNITS + r")|(?P<cheng>成)(?P<tenth>[一二三四五六七八九](?!成))?)?"
     r"(?P<tail>\s*(?:以上|左右|多))?"
 )
 _AT_LEAST = {"超过", "超", "逾", "突破", "余", "多", "以上"}
@@ -73,7 +75,10 @@ def cn_number(text: str) -> int | None:
     return total + (digit or 0)
 
 
-def _value(num: str, mult: str | None, cheng: bool) -> int | float | None:
+def _value(num: str, mult: str | None, cheng: bool, tenth: str | None) -> int | float | None:
+    """The number a match states: 10万 is 100000, 八成 is 80 (%), 三成五 is 35, 一半 is 50."""
+    if num in _HALF:
+        return 50
     if num[0].isdigit():
         value: float = float(num.replace("\n", ""))
     else:
@@ -86,7 +91,7 @@ def _value(num: str, mult: str | None, cheng: bool) -> int | float | None:
     elif mult == "亿":
         value *= 100_000_000
     if cheng:
-        value *= 10
+        value = value * 10 + (_CN_DIGITS[tenth] if tenth else 0)
     value = round(value, 6)
     return int(value) if float(value).is_integer() else value
 
@@ -112,20 +117,26 @@ def _metric(before: str, after: str) -> str:
     return before
 
 
-def find_claims(source: SourceText, spans: list[tuple[int, int]]) -> list[Claim]:
-    """Claims in the given view stretches (the prose), with raw spans and quotes."""
+def find_claims(
+    source: SourceText, spans: list[tuple[int, int]], bare: bool = False
+) -> list[Claim]:
+    """Claims in the given view stretches (the prose), with raw spans and quotes. ``bare``
+    also reads digits with no unit after them (where a witness quoted them as a figure)."""
     view = source.view
     claims: list[Claim] = []
     for lo, hi in spans:
         previous_end = lo
         for m in _CLAIM.finditer(view, lo, hi):
-            unit, cheng, mult = m.group("unit"), m.group("cheng"), m.group("mult")
             num = m.group("num")
-            if not unit and not cheng and not mult:
+            unit, mult = m.group("unit"), m.group("mult")
+            cheng = m.group("cheng") or (num if num in _HALF else None)
+            if not unit and not cheng and not mult and not (bare and num[0].isdigit()):
                 continue
+            if not unit and view.startswith(_DATE_WORDS, m.end("num")):
+                continue  # a year, a date, a time: no figure
             num_start = m.start("num")
             prev = view[num_start - 1] if num_start > 0 else ""
-            if prev.isdigit() or prev in ".-/" or prev.isascii() and prev.isalpha():
+            if prev and (prev.isdigit() or prev in ".-/" or prev.isascii() and prev.isalpha()):
                 continue
             if not num[0].isdigit():
                 if not (unit or cheng) or prev in _CN_BLOCKED_BEFORE:
@@ -136,7 +147,7 @@ def find_claims(source: SourceText, spans: list[tuple[int, int]]) -> list[Claim]
                 continue
             if unit and view.startswith("部分", m.end("unit")):
                 continue
-            value = _value(num, mult, bool(cheng))
+            value = _value(num, mult, bool(m.group("cheng")), m.group("tenth"))
             if value is None:
                 continue
             start = _clause_start(view, m.start(), previous_end)

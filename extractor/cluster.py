@@ -1,12 +1,14 @@
-"""Past one machine: the same per-document step on a Ray cluster, records in a shared store.
+"""Past one machine: the run's documents read on a Ray cluster.
 
-Ray Data rather than a home-made scheduler: it spreads per-document work over a cluster's
-workers with back-pressure, retries a worker that dies, and is what teams already run for
-batch LLM work (a vLLM server on GPU nodes can sit beside it). Each worker keeps one store
-connection and one LLM client and writes every record into the shared store as it finishes
-(PostgreSQL for a real cluster; SQLite serves a single machine), so the driver holds only a
-status per document. The documents must be readable at the same path on every node (a shared
-file system or a mounted bucket).
+``gouji cluster`` is ``gouji extract`` with the reading done elsewhere: the run
+(``batch.Run``) finds the files, hashes them, finds copies, keeps the journal, writes the
+store and checks the years on the driver, exactly as on one machine, so both give the same
+records; only the documents to read go to Ray. Ray Data rather than a home-made scheduler:
+it spreads per-document batches over a cluster's workers with back-pressure and is what teams
+already run for batch LLM work (a vLLM server on GPU nodes can sit beside it). Each Ray
+worker reads its documents in a supervised worker process of its own (``isolation.Pool``),
+under the same time and memory bounds, and keeps one LLM client. The documents must be
+readable at the same path on every node (a shared file system or a mounted bucket).
 
 Install with ``pip install 'gouji[cluster]'``.
 """
@@ -14,14 +16,15 @@ Install with ``pip install 'gouji[cluster]'``.
 from __future__ import annotations
 
 import importlib.util
-from collections import Counter
+import json
+from collections.abc import Iterable, Iterator
 
-from .pipeline import extract_file
+from .isolation import Job, Pool
+from .record import Record, dumps
 from .settings import Settings
-from .store import Store
-from .tasks import prompt_versions
 
 DEFAULT_WORKERS = 2
+BATCH_SIZE = 8
 
 
 def available() -> bool:
@@ -29,59 +32,69 @@ def available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-class _Extract:
-    """One per Ray worker: its store connection and LLM client live as long as it does."""
+class _Read:
+    """One per Ray worker: its supervised worker process (and the LLM client in it) live as
+    long as it does."""
 
-    def __init__(self, db_url: str, settings: Settings, run_id: int) -> None:
-        self.store = Store(db_url)
-        self.settings, self.run_id = settings, run_id
-        self.fingerprint = settings.fingerprint()
-        self.llm = settings.client()
+    def __init__(self, settings: Settings) -> None:
+        self.pool = Pool(settings, 1)
 
     def __call__(self, batch: dict) -> dict:
-        statuses = []
-        for path in batch["path"]:
-            record = extract_file(str(path), self.settings, self.llm)
-            record["settings"] = self.fingerprint
-            if record["status"] != "skipped":  # not a report: nothing for the store
-                self.store.save_record(record, self.run_id)
-            statuses.append(record["status"])
-        return {"path": batch["path"], "status": statuses}
+        pairs = zip(batch["path"], batch["sha256"], strict=True)
+        jobs = [Job(path, sha256 or None) for path, sha256 in pairs]
+        return {"index": batch["index"], "record": [dumps(r) for r in self.pool.imap(jobs)]}
 
 
-def run(
-    paths: list[str],
-    db_url: str,
-    settings: Settings,
-    *,
-    address: str | None = None,
-    workers: int = DEFAULT_WORKERS,
-    batch_size: int = 8,
-) -> Counter:
-    """Extract ``paths`` on the Ray cluster at ``address`` (a local one when None) into the
-    store at ``db_url``; returns the count of records by status."""
-    import ray
+class Ray:
+    """The reading of a run on the Ray cluster at ``address`` (a local one when None): an
+    executor for ``batch.Run``. The driver holds the run's jobs while Ray reads them."""
 
-    store = Store(db_url)  # migrate once, before the workers connect
-    run_id = store.start_run(
-        {"paths": len(paths), "engine": "ray", **settings.to_dict()},
-        prompt_versions() if settings.uses_llm else {},
-        settings.llm.model if settings.uses_llm else None,
-    )
-    ray.init(
-        address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False
-    )
-    try:
-        dataset = ray.data.from_items([{"path": p} for p in paths])
-        results = dataset.map_batches(
-            _Extract,
-            fn_constructor_kwargs={"db_url": db_url, "settings": settings, "run_id": run_id},
-            batch_size=batch_size,
-            concurrency=workers,
-        )
-        counts = Counter(row["status"] for row in results.iter_rows())
-    finally:
-        ray.shutdown()
-    store.finish_run(run_id, None, len(paths))
-    store.close()
-    return counts
+    def __init__(self, settings: Settings, *, address: str | None = None, workers: int) -> None:
+        self.settings, self.address, self.workers = settings, address, workers
+        self._started = False
+
+    def imap(self, items: Iterable[Job | Record]) -> Iterator[Record]:
+        import ray
+
+        settled: dict[int, Record] = {}
+        jobs = []
+        for index, item in enumerate(items):
+            if isinstance(item, Job):
+                jobs.append({"index": index, "path": item.path, "sha256": item.sha256 or ""})
+            else:
+                settled[index] = item
+        if not self._started:
+            ray.init(
+                address=self.address,
+                ignore_reinit_error=True,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+            self._started = True
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True  # records in the run's order
+        rows = iter(())
+        if jobs:
+            dataset = ray.data.from_items(jobs).map_batches(
+                _Read,
+                fn_constructor_kwargs={"settings": self.settings},
+                batch_size=BATCH_SIZE,
+                compute=ray.data.ActorPoolStrategy(size=self.workers),
+            )
+            rows = iter(dataset.iter_rows())
+        read: dict[int, str] = {}
+        for index in range(len(jobs) + len(settled)):
+            if index in settled:
+                yield settled.pop(index)
+                continue
+            while index not in read:
+                row = next(rows)
+                read[row["index"]] = row["record"]
+            yield json.loads(read.pop(index))
+
+    def close(self, now: bool = False) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False

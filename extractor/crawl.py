@@ -10,6 +10,7 @@ text), and the header's fields go into the record's ``source``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # The page a report was crawled from, the record's ``source``: always present, None where unknown.
@@ -116,9 +117,11 @@ def _date(text: str) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def read(view: str, html: str | None = None) -> Page:
+def read(view: str, html: str | None = None, given: Mapping[str, str] | None = None) -> Page:
     """Split the crawler's header and the portal's chrome from the report text; for a saved
-    web page (``html``, its markup), the page's meta tags give the same fields."""
+    web page (``html``, its markup), the page's meta tags give the same fields. ``given`` is
+    the provenance a crawler sent beside the file (``SOURCE_KEYS``, as ``gouji serve`` takes
+    it): it fills what the text itself does not say."""
     fields, end = _header(view)
     if html is not None:
         for m in _META_TAG.finditer(html, 0, 20000):
@@ -128,6 +131,7 @@ def read(view: str, html: str | None = None) -> Page:
     source: dict = dict.fromkeys(SOURCE_KEYS)
     for name, keys in _SOURCE_KEYS.items():
         value = next((fields[k] for k in keys if fields.get(k)), None)
+        value = value or (given or {}).get(name)
         if value and name == "published":
             value = _date(value)
         source[name] = value or None

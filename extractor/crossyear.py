@@ -14,16 +14,18 @@ should not be last year's report again.
   wording, not a copy.
 
 Agencies are matched by their canonical identity (``agency.identify``). Only a small summary
-of each record is kept (figures, one digest per table, one per prose sentence), so a run
-over many thousands of reports can check its years at the end.
+of each record is kept (figures, one digest per table, one per prose sentence), and kept on
+disk (``Years``), so a run over a million reports checks its years at the end in the memory
+of one agency's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+import pickle
+import sqlite3
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 
 from .agency import identify
@@ -96,27 +98,87 @@ def summarise(record: dict) -> YearSummary | None:
     )
 
 
+class Years:
+    """The summaries of a run's records, on disk (a private temporary SQLite database, gone
+    when closed), grouped by agency for the check. The first summary of an agency's year is
+    the one checked, as ``add`` met them."""
+
+    def __init__(self) -> None:
+        # On disk, deleted when closed; used by one thread at a time (the run holds a lock).
+        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db.executescript(
+            """
+            PRAGMA cache_size = -2048;
+            CREATE TABLE years (seq INTEGER PRIMARY KEY, agency TEXT, year INTEGER, summary BLOB,
+                                UNIQUE (agency, year));
+            CREATE TABLE sentences (digest TEXT, agency TEXT, PRIMARY KEY (digest, agency))
+                WITHOUT ROWID;
+            """
+        )
+
+    def add(self, summary: YearSummary) -> None:
+        added = self._db.execute(
+            "INSERT OR IGNORE INTO years (agency, year, summary) VALUES (?, ?, ?)",
+            (summary.agency, summary.year, pickle.dumps(_fields(summary))),
+        )
+        if added.rowcount:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO sentences VALUES (?, ?)",
+                ((digest, summary.agency) for digest, _, _ in summary.sentences),
+            )
+
+    def check(self) -> Iterator[tuple[YearSummary, Finding]]:
+        """Findings about the later report of each consecutive pair of years, agency by
+        agency (in the order they were first met)."""
+        # A sentence that reports of enough agencies share is the template's wording.
+        boilerplate = {
+            digest
+            for (digest,) in self._db.execute(
+                "SELECT digest FROM sentences GROUP BY digest HAVING count(*) >= ?",
+                (BOILERPLATE_AGENCIES,),
+            )
+        }
+        agencies = self._db.execute(
+            "SELECT agency FROM years GROUP BY agency HAVING count(*) > 1 ORDER BY min(seq)"
+        ).fetchall()
+        for (agency,) in agencies:
+            rows = self._db.execute(
+                "SELECT year, summary FROM years WHERE agency = ? ORDER BY year", (agency,)
+            )
+            years = {year: YearSummary(*pickle.loads(blob)) for year, blob in rows}
+            yield from _agency(years, boilerplate)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _fields(s: YearSummary) -> tuple:
+    # A plain tuple pickles several times faster than the dataclass.
+    return s.document, s.sha256, s.agency, s.year, s.figures, s.tables, s.sentences
+
+
 def check(summaries: Iterable[YearSummary]) -> list[tuple[YearSummary, Finding]]:
     """Findings about the later report of each consecutive pair of years."""
-    by_agency: dict[str, dict[int, YearSummary]] = defaultdict(dict)
-    for summary in summaries:
-        by_agency[summary.agency].setdefault(summary.year, summary)
-    shared = Counter(
-        digest
-        for years in by_agency.values()
-        for digest in {d for s in years.values() for d, _, _ in s.sentences}
-    )
-    boilerplate = {d for d, agencies in shared.items() if agencies >= BOILERPLATE_AGENCIES}
-    out: list[tuple[YearSummary, Finding]] = []
-    for years in by_agency.values():
-        for year, now in sorted(years.items()):
-            if year - 1 in years:
-                last = years[year - 1]
-                out += [(now, f) for f in _pair(last, now, boilerplate)]
-    return out
+    years = Years()
+    try:
+        for summary in summaries:
+            years.add(summary)
+        return list(years.check())
+    finally:
+        years.close()
 
 
-def _pair(last_year: YearSummary, this_year: YearSummary, boilerplate: set) -> list[Finding]:
+def _agency(
+    years: dict[int, YearSummary], boilerplate: Container[str]
+) -> Iterator[tuple[YearSummary, Finding]]:
+    for year, now in sorted(years.items()):
+        if year - 1 in years:
+            yield from ((now, f) for f in _pair(years[year - 1], now, boilerplate))
+
+
+def _pair(
+    last_year: YearSummary, this_year: YearSummary, boilerplate: Container[str]
+) -> list[Finding]:
     year = this_year.year
     last, this = last_year.values, this_year.values
     found = []
@@ -183,9 +245,9 @@ def _pair(last_year: YearSummary, this_year: YearSummary, boilerplate: set) -> l
     return found
 
 
-def _copied_passages(before: tuple, now: tuple, boilerplate: set) -> list[list[tuple]]:
+def _copied_passages(before: tuple, now: tuple, boilerplate: Container[str]) -> list[list[tuple]]:
     """Runs of this year's consecutive sentences that last year's report has too."""
-    last = {d for d, _, _ in before} - boilerplate
+    last = {d for d, _, _ in before if d not in boilerplate}
     passages: list[list[tuple]] = []
     run: list[tuple] = []
     for sentence in (*now, None):

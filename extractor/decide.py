@@ -7,10 +7,12 @@ reads as that value), its witness placed it with certainty, and no finding names
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .cells import BLANK_MARKS, classify_number
 from .model import Candidate, Finding
 from .rules import RULES
+from .status import Empty, FieldStatus
 from .template import FIELD_KEYS
 from .text import SourceText, compact, normalise
 
@@ -34,31 +36,44 @@ def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]*>|&nbsp;", "", text)
 
 
+@dataclass
+class Decided:
+    """Per key of all 200: the value, its status, its raw span, who read it, and for a null
+    which kind of empty it is."""
+
+    fields: dict
+    status: dict[str, FieldStatus]
+    spans: dict
+    witness: dict
+    empty: dict[str, Empty]
+
+
 def decide(
     candidates: dict[str, Candidate], findings: list[Finding], source: SourceText
-) -> tuple[dict, dict, dict, dict]:
-    """``fields``, ``field_status``, raw ``spans`` and ``field_witness`` for all 200 keys."""
+) -> Decided:
+    """The decisions for all 200 keys. A null is a printed blank only where its span reads
+    as a blank; a null the reader left unplaced stays unplaced, one it found no table or
+    row for stays not read."""
     named = {key for f in findings if RULES[f.rule].review for key in f.keys}
-    fields: dict = {}
-    status: dict = {}
-    spans: dict = {}
-    witness: dict = {}
+    out = Decided({}, {}, {}, {}, {})
     for key in FIELD_KEYS:
         candidate = candidates.get(key)
         if candidate is None:
-            fields[key], status[key], spans[key], witness[key] = None, "review", None, None
+            out.fields[key], out.spans[key], out.witness[key] = None, None, None
+            out.status[key], out.empty[key] = FieldStatus.REVIEW, Empty.NOT_READ
             continue
-        fields[key] = candidate.value
+        out.fields[key] = candidate.value
         if candidate.span is None:
-            witness[key], spans[key], status[key] = None, None, "review"
+            out.witness[key], out.spans[key], out.status[key] = None, None, FieldStatus.REVIEW
+            if candidate.value is None:
+                out.empty[key] = Empty.UNPLACED if candidate.read else Empty.NOT_READ
             continue
-        witness[key] = candidate.witness
+        out.witness[key] = candidate.witness
         start, end = source.raw_span(*candidate.span)
-        spans[key] = [start, end]
-        ok = (
-            candidate.certain
-            and key not in named
-            and grounded(source.raw[start:end], candidate.value)
-        )
-        status[key] = "accepted" if ok else "review"
-    return fields, status, spans, witness
+        out.spans[key] = [start, end]
+        printed = grounded(source.raw[start:end], candidate.value)
+        if candidate.value is None:
+            out.empty[key] = Empty.BLANK if printed else Empty.UNPLACED
+        ok = candidate.certain and key not in named and printed
+        out.status[key] = FieldStatus.ACCEPTED if ok else FieldStatus.REVIEW
+    return out

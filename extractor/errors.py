@@ -11,6 +11,9 @@
     │   ├── NoTextLayer           input.no_text_layer
     │   ├── OcrUnavailable        input.ocr_missing
     │   ├── NotAReport            input.not_a_report
+    │   ├── NotAFile              input.not_a_file: a pipe, a device (skipped, never opened)
+    │   ├── OutsideFolder         input.outside: a link out of the folder read (skipped)
+    │   ├── WorkerCrashed         internal.crash: the process reading it died
     │   └── LimitExceeded         a bound of ``limits.Limits`` broken:
     │       ├── TooManyPages          input.too_many_pages
     │       ├── TooManyPixels         input.too_many_pixels
@@ -25,11 +28,14 @@
     │   ├── LLMEmptyAnswer        llm.empty
     │   ├── LLMTruncated          llm.truncated
     │   ├── LLMSchemaError        llm.schema
+    │   ├── LLMCopied             llm.copied
+    │   ├── LLMRepeating          llm.repeating
     │   ├── LLMBudgetExceeded     llm.budget
     │   ├── LLMContextExceeded    llm.context
     │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
     ├── SettingsError         settings that cannot run (a usage error, before any document)
-    └── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
+    ├── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
+    └── CallbackRefused       a callback URL ``gouji serve`` will not call (loopback, private …)
 
 Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
 ``"<code>: <one-line Chinese message>"``.
@@ -53,6 +59,11 @@ class InputError(GoujiError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    @classmethod
+    def unreadable(cls, exc: OSError) -> InputError:
+        """A file the system would not let us read (gone, a link loop, no permission)."""
+        return cls(f"无法读取文件（{exc.strerror or exc}）")
 
 
 class EmptyInput(InputError):
@@ -93,6 +104,24 @@ class OcrUnavailable(InputError):
 
 class NotAReport(InputError):
     code = "input.not_a_report"
+
+
+class NotAFile(InputError):
+    """A named pipe, a device or a socket where a report file was expected."""
+
+    code = "input.not_a_file"
+
+
+class OutsideFolder(InputError):
+    """A link in a folder that leads out of it."""
+
+    code = "input.outside"
+
+
+class WorkerCrashed(InputError):
+    """The worker process reading the document died (a crash in a library, a signal)."""
+
+    code = "internal.crash"
 
 
 class LimitExceeded(InputError):
@@ -166,6 +195,18 @@ class LLMSchemaError(LLMError):
     code = "llm.schema"
 
 
+class LLMCopied(LLMError):
+    """An answer that copies the prompt's own wording into its values: no witness."""
+
+    code = "llm.copied"
+
+
+class LLMRepeating(LLMError):
+    """An answer stopped while it repeated itself (a model in a loop)."""
+
+    code = "llm.repeating"
+
+
 class LLMBudgetExceeded(LLMError):
     code = "llm.budget"
 
@@ -190,3 +231,9 @@ class SettingsError(GoujiError):
 class DecisionRefused(GoujiError):
     """A review decision the queue will not apply (the item's hold is not the reviewer's,
     or its value changed since it was shown); ``str()`` tells the reviewer why."""
+
+
+class CallbackRefused(GoujiError):
+    """A callback URL ``gouji serve`` will not call: not http(s), or an address only the
+    server can reach (loopback, private, link-local …) unless the operator allows those;
+    ``str()`` says why, in Chinese."""

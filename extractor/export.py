@@ -1,16 +1,27 @@
 """The store (or a JSONL of records) → one row per document in SCHEMA.md keys, each value
-with its status, so nothing still in review leaves looking checked; written as CSV, JSONL,
-Parquet or XLSX (``write_table``, which the panel writes with too)."""
+with its status, so nothing still in review leaves looking checked, and no null leaves
+looking like a blank the report prints unless it is one; written as CSV, JSONL, Parquet or
+XLSX (``write_table``, which the panel writes with too).
+
+Report text is not trusted in a spreadsheet: a crawled ``原文链接: =cmd|…`` must not run. In
+CSV and XLSX a text cell loses its control characters (which XLSX cannot hold) and one that
+begins like a formula (``= + - @``, tab, carriage return) is written as text — with a leading
+``'`` in CSV, as a text cell marked to stay text in XLSX. Numbers are written as numbers.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .record import empties
 from .review import Review
+from .status import FieldStatus, waiting
 from .template import FIELD_KEYS, label_of
+from .text import CONTROL
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 DOCUMENT_COLUMNS = ("document", "sha256", "status", "template", "meta.agency", "meta.year")
@@ -47,8 +58,9 @@ def _zh_key(column: str) -> str:
 
 def row(document: str, record: dict, values: dict, status: dict, witness: dict) -> dict:
     """The one export row of a document: identity and meta from its record, then per key
-    its value, its status (``accepted``, ``review``, ``reviewed``, ``publisher_error``)
-    and who gave the value."""
+    its value, its status (a ``FieldStatus``: ``accepted``, ``review``, ``reviewed``,
+    ``publisher_error``, or for a null nobody decided that the report does not print blank,
+    ``unplaced`` or ``not_read``) and who gave the value."""
     out = {
         "document": document,
         "sha256": record["sha256"],
@@ -71,11 +83,16 @@ def rows_from_records(path: Path) -> Iterator[dict]:
             if line.strip():
                 record = json.loads(line)
                 if record["status"] != "skipped":
+                    empty = empties(record)
+                    status = {
+                        k: waiting(empty.get(k)) if s == FieldStatus.REVIEW else FieldStatus(s)
+                        for k, s in record["field_status"].items()
+                    }
                     yield row(
                         record["document"],
                         record,
                         record["fields"],
-                        record["field_status"],
+                        status,
                         record.get("field_witness") or {},
                     )
 
@@ -85,16 +102,17 @@ def rows_from_store(review: Review) -> Iterator[dict]:
     status in review."""
     store = review.store
     for doc in store.documents():
-        if doc["status"] == "skipped":
+        if doc.status == "skipped":
             continue
-        record = store.record(doc["id"])
-        if doc["status"] != "ok":
-            yield row(doc["path"], record, {}, dict.fromkeys(FIELD_KEYS, "review"), {})
+        record = store.record(doc.id)
+        states = review.reads.states(doc.id)
+        if doc.status != "ok":
+            yield row(doc.path, record, {}, states, {})
             continue
-        witness = {k: r["witness"] for k, r in store.field_rows(doc["id"]).items()}
-        for correction in store.audit(doc["id"]):
-            witness[correction["key"]] = f"reviewer:{correction['reviewer']}"
-        yield row(doc["path"], record, store.values(doc["id"]), review.states(doc["id"]), witness)
+        witness = {k: f.witness for k, f in store.field_rows(doc.id).items()}
+        for correction in store.audit(doc.id):
+            witness[correction.key] = f"reviewer:{correction.reviewer}"
+        yield row(doc.path, record, store.values(doc.id), states, witness)
 
 
 def _lines(rows: Iterable[dict], long: bool) -> Iterator[list]:
@@ -120,14 +138,47 @@ def write(
     return len(documents)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a file name in another encoding leaves them
+
+
+def _spreadsheet_text(value: str) -> tuple[str, bool]:
+    """Text as a spreadsheet may hold it, and whether it begins like a formula."""
+    value = _SURROGATE.sub("\ufffd", CONTROL.sub("", value))
+    return value, value.startswith(_FORMULA_START)
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    text, formula = _spreadsheet_text(value)
+    return "'" + text if formula else text
+
+
+def _xlsx_cell(sheet, value):
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    text, formula = _spreadsheet_text(value)
+    if not formula:
+        return text
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"  # openpyxl would make "=…" a formula
+    cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+    return cell
+
+
 def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> int:
     """Write a table under its column names in one of ``FORMATS``; returns its row count."""
     if fmt == "csv":
         # utf-8-sig so Excel opens the Chinese text correctly
         with path.open("w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(names)
-            writer.writerows(["" if v is None else v for v in line] for line in table)
+            writer.writerow([_csv_cell(v) for v in names])
+            writer.writerows([_csv_cell(v) for v in line] for line in table)
     elif fmt == "jsonl":
         with path.open("w", encoding="utf-8") as out:
             for line in table:
@@ -145,9 +196,9 @@ def write_table(names: list[str], table: list[list], fmt: str, path: Path) -> in
 
         book = Workbook(write_only=True)
         sheet = book.create_sheet("gouji")
-        sheet.append(names)
+        sheet.append([_xlsx_cell(sheet, v) for v in names])
         for line in table:
-            sheet.append(line)
+            sheet.append([_xlsx_cell(sheet, v) for v in line])
         book.save(path)
     else:
         raise ValueError(f"unknown format {fmt}")

@@ -3,12 +3,23 @@
 Each rendered character remembers its offset in the raw HTML, so a value read from the
 rendering keeps its span in the page. Inline runs are joined without separators, which
 mends numbers that Word export splits across ``<span>``/``<font>`` runs (``20</span><span>23``).
+
+A table's cells are counted, spans laid out, as they are parsed: past ``limits.cells`` for the
+document, reading stops (``input.too_many_cells``) before any grid is built. Laying a table
+out is linear in its cells.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from html.parser import HTMLParser
+from itertools import repeat
+
+from .formats import Loaded, Reading
+from .limits import Limits
+from .sources import decode
+from .text import SourceText
 
 _BLOCK = frozenset(
     [
@@ -73,16 +84,15 @@ def _span_attr(attrs: list[tuple[str, str | None]], name: str) -> int:
 
 
 class _Renderer(HTMLParser):
-    def __init__(self, raw: str) -> None:
+    def __init__(self, raw: str, limits: Limits) -> None:
         super().__init__(convert_charrefs=False)
         self.raw = raw
-        self.line_starts = [0]
-        for i, ch in enumerate(raw):
-            if ch == "\n":
-                self.line_starts.append(i + 1)
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", raw))]
         self.out: Chars = []
         self.tables: list[_Table] = []
         self.skip_depth = 0
+        self.limits = limits
+        self.cells = 0  # the document's table cells so far, spans laid out
 
     # -- positions
     def _offset(self) -> int:
@@ -95,9 +105,8 @@ class _Renderer(HTMLParser):
         return self.out
 
     def _emit(self, text: str, offset: int, step: bool = True) -> None:
-        sink = self._sink()
-        for i, ch in enumerate(text):
-            sink.append((ch, offset + (i if step else 0)))
+        offsets = range(offset, offset + len(text)) if step else repeat(offset)
+        self._sink().extend(zip(text, offsets, strict=False))  # repeat() has no end
 
     def _break(self) -> None:
         sink = self._sink()
@@ -122,6 +131,8 @@ class _Renderer(HTMLParser):
             if not table.rows:
                 table.rows.append([])
             cell = _Cell(_span_attr(attrs, "rowspan"), _span_attr(attrs, "colspan"))
+            self.cells += cell.rowspan * cell.colspan
+            self.limits.check_cells(self.cells)
             table.rows[-1].append(cell)
             table.cell = cell
         elif tag == "br" or tag in _BLOCK:
@@ -168,30 +179,33 @@ class _Renderer(HTMLParser):
 
     # -- tables
     def _emit_grid(self, table: _Table) -> None:
-        grid: dict[tuple[int, int], _Cell | None] = {}
+        # Row by row, each a column → cell map (None: a position a span covers), so laying
+        # out and writing the grid are linear in its cells.
+        grid: list[dict[int, _Cell | None]] = []
         for r, row in enumerate(table.rows):
             c = 0
             for cell in row:
-                while (r, c) in grid:
+                while len(grid) < r + cell.rowspan:
+                    grid.append({})
+                while c in grid[r]:
                     c += 1
                 for dr in range(cell.rowspan):
+                    line = grid[r + dr]
                     for dc in range(cell.colspan):
-                        grid[(r + dr, c + dc)] = cell if (dr, dc) == (0, 0) else None
+                        line[c + dc] = None if dr or dc else cell
                 c += cell.colspan
         if not grid:
             return
-        n_rows = max(r for r, _ in grid) + 1
         self._break()
-        for r in range(n_rows):
-            cols = [c for (rr, c) in grid if rr == r]
-            if not cols:
+        for placed in grid:
+            if not placed:
                 continue
             line: Chars = []
-            for c in range(max(cols) + 1):
+            for c in range(max(placed) + 1):
                 if c:
                     anchor = line[-1][1] if line else 0
                     line.append(("\t", anchor))
-                cell = grid.get((r, c))
+                cell = placed.get(c)
                 if cell is not None:
                     line.extend(_flatten_cell(cell.chars))
             sink = self._sink()
@@ -214,9 +228,17 @@ def _flatten_cell(chars: Chars) -> Chars:
     return out
 
 
-def render(raw: str) -> tuple[str, list[int]]:
-    """Render HTML to text; returns the text and each character's offset in ``raw``."""
-    renderer = _Renderer(raw)
+def read(reading: Reading) -> Loaded:
+    """A saved web page: decoded as plain text is, then rendered."""
+    raw, notes = decode(reading.data)
+    rendered, offsets = render(raw, reading.limits)
+    return reading.loaded(SourceText.from_rendered(raw, rendered, offsets), notes=notes)
+
+
+def render(raw: str, limits: Limits | None = None) -> tuple[str, list[int]]:
+    """Render HTML to text; returns the text and each character's offset in ``raw``.
+    Raises ``TooManyCells`` when the tables hold more than ``limits.cells``."""
+    renderer = _Renderer(raw, limits or Limits())
     renderer.feed(raw)
     renderer.close()
     while renderer.tables:  # unclosed tables still hold their cells

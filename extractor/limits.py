@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .errors import SettingsError
+from .errors import InputTooLarge, SettingsError, TooManyCells
 
 MIB = 1 << 20
 
@@ -46,6 +46,16 @@ class Limits:
                 raise SettingsError(f"上限 {name} 的值应为正数：{value!r}")
             changed[name] = number
         return replace(base, **changed)
+
+    def check_cells(self, count: int) -> None:
+        """A document's tables hold ``count`` cells so far (spans laid out)."""
+        if count > self.cells:
+            raise TooManyCells(f"表格单元格超过上限 {self.cells} 个（合并单元格按所占格数计）")
+
+    def check_bytes(self, size: int) -> None:
+        """A file of ``size`` bytes over ``bytes``: ``InputTooLarge``, before it is read."""
+        if size > self.bytes:
+            raise InputTooLarge(f"文件过大：{size / MIB:.1f} MB，上限 {self.bytes / MIB:.0f} MB")
 
     def to_dict(self) -> dict[str, int | float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -174,6 +174,74 @@ def m004_sessions_versions_undo(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+@migration
+def m005_empties_sources_confirmations(conn: Connection) -> None:
+    """A null field value says which kind of empty it is (a blank the report prints, a value
+    gouji could not place, a value not read); those stored before say nothing, so a null
+    accepted (grounded as a blank) is taken as a printed blank and any other as unplaced,
+    which no confirmation "as printed" can settle. A decision names where its value came
+    from (a witness, or a person) and the colleague's decision it overrode; a reviewer's
+    confirmation of a whole report is a row of its own."""
+    conn.execute(text("ALTER TABLE field_values ADD COLUMN empty VARCHAR(16)"))
+    conn.execute(
+        text(
+            "UPDATE field_values SET empty = CASE WHEN status = 'accepted' THEN 'blank' "
+            "ELSE 'unplaced' END WHERE value IS NULL OR value = 'null'"
+        )
+    )
+    conn.execute(text("ALTER TABLE corrections ADD COLUMN source VARCHAR(120)"))
+    conn.execute(text("ALTER TABLE corrections ADD COLUMN overrides INTEGER"))
+    meta = MetaData()
+    Table("documents", meta, Column("id", Integer, primary_key=True))
+    Table(
+        "confirmations",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        Column("reviewer", String(100), nullable=False),
+        Column("session", String(64)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("note", Text),
+        Index("ix_confirmations_document", "document_id"),
+    )
+    meta.create_all(conn)
+
+
+@migration
+def m006_jobs(conn: Connection) -> None:
+    """``gouji serve``'s durable queue: one row per uploaded content (its sha256 is the id the
+    API gives), queued → running → its record's status. A running job is leased to one
+    server (``owner``) until ``lease_until``; a lease that runs out (the server was killed)
+    sends the job back to the queue. Documents are found by content too (a file sent again is
+    the document already read)."""
+    meta = MetaData()
+    documents = Table(
+        "documents", meta, Column("id", Integer, primary_key=True), Column("sha256", String(64))
+    )
+    Table(
+        "jobs",
+        meta,
+        Column("id", String(64), primary_key=True),  # the file's sha256
+        Column("path", Text, nullable=False),  # the upload as stored
+        Column("filename", Text, nullable=False),  # as the client named it
+        Column("source", Text, nullable=False),  # JSON: the provenance sent with it
+        Column("callback_url", Text),
+        Column("status", String(16), nullable=False),  # queued, running, ok, failed, skipped
+        Column("attempts", Integer, nullable=False),
+        Column("owner", String(64)),
+        Column("lease_until", Float),  # epoch seconds
+        Column("document_id", Integer, ForeignKey("documents.id")),
+        Column("record", Text),  # JSON: a skipped record (the store keeps none)
+        Column("settings", String(32)),  # the fingerprint its record was made with
+        Column("callback", String(16)),  # pending, sent, failed; null: none asked
+        Column("submitted_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True)),
+        Index("ix_jobs_status", "status", "submitted_at"),
+    )
+    meta.tables["jobs"].create(conn)
+    Index("ix_documents_sha256", documents.c.sha256).create(conn)
+
+
 _APPLIED = Table(
     "_migrations",
     MetaData(),
@@ -182,13 +250,30 @@ _APPLIED = Table(
 )
 
 
+def lock(conn: Connection, name: str) -> None:
+    """Hold the store's lock ``name`` until ``conn``'s transaction ends; the first statement
+    of the transaction. PostgreSQL: an advisory lock on the name's hash. SQLite: the
+    database's write lock (``BEGIN IMMEDIATE``), so what the transaction reads next is what
+    the last writer committed. Elsewhere nothing (unique constraints still refuse a
+    duplicate)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def migrate(engine: Engine) -> list[str]:
-    """Apply the migrations not yet applied; returns their names."""
+    """Apply the migrations not yet applied; returns their names. Under the store's lock, so
+    two runs opening a new or old store at once do not both create or alter its tables."""
+    with engine.connect() as conn:
+        if _applied(conn) >= {m.__name__ for m in MIGRATIONS}:
+            return []  # up to date: no lock needed
     applied_now: list[str] = []
     with engine.begin() as conn:
-        if not inspect(conn).has_table("_migrations"):
-            _APPLIED.create(conn)
-        done = set(conn.execute(select(_APPLIED.c.name)).scalars())
+        lock(conn, "gouji.migrations")
+        done = _applied(conn)
+        if not done:
+            _APPLIED.create(conn, checkfirst=True)
         for function in MIGRATIONS:
             if function.__name__ in done:
                 continue
@@ -198,3 +283,9 @@ def migrate(engine: Engine) -> list[str]:
             )
             applied_now.append(function.__name__)
     return applied_now
+
+
+def _applied(conn: Connection) -> set[str]:
+    if not inspect(conn).has_table("_migrations"):
+        return set()
+    return set(conn.execute(select(_APPLIED.c.name)).scalars())

@@ -29,6 +29,9 @@ class Candidate:
     certain: bool
     witness: str = "reader"
     note: str | None = None
+    # False where no table or row was found for the key: a null that was not read, rather
+    # than a value the reader could not place.
+    read: bool = True
 
 
 @dataclass

@@ -47,7 +47,6 @@ if TYPE_CHECKING:  # grid brings numpy and OpenCV: imported when a page is read
 
 Box = tuple[float, float, float, float]
 
-IMAGE_SUFFIXES = render.IMAGE_SUFFIXES
 ENGINE = "rapidocr"
 INSTALL = "python3 -m pip install rapidocr onnxruntime"
 MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx")

@@ -10,8 +10,8 @@ status and where it stands in the source (page, span), and the derived indicator
 * ``reviewed``: a person settled it (a candidate taken, a value typed or confirmed);
 * ``publisher_error``: a person found the report's own figures inconsistent; kept as printed;
 * ``blank``: the cell is blank in the report (—, /, 无, empty), read with certainty;
-* ``unreadable``: gouji could not place a value and nobody has settled it;
-* ``review``: a value read but still waiting for a person.
+* ``unreadable``: gouji could not place a value, or read none, and nobody has settled it;
+* ``review``: a value (or a printed blank) read but still waiting for a person.
 """
 
 from __future__ import annotations
@@ -24,13 +24,25 @@ from pathlib import Path
 
 from .agency import Identity, Overrides, identify
 from .crawl import SOURCE_KEYS
-from .review import DECISIONS
+from .record import empties
+from .review import DECISIONS, DecisionKind
+from .status import Empty, FieldStatus
 from .template import FIELD_KEYS
 
 FORMATS = ("csv", "parquet", "xlsx")  # a panel is one table
-STATUSES = ("accepted", "reviewed", "publisher_error", "blank", "unreadable", "review")
+BLANK, UNREADABLE = "blank", "unreadable"  # the panel's words for a null's two cases
+STATUSES = (
+    FieldStatus.ACCEPTED,
+    FieldStatus.REVIEWED,
+    FieldStatus.PUBLISHER_ERROR,
+    BLANK,
+    UNREADABLE,
+    FieldStatus.REVIEW,
+)
 # A value a researcher may count on: read and unobjected, or settled by a person.
-TRUSTED = frozenset({"accepted", "reviewed", "publisher_error", "blank"})
+TRUSTED = frozenset(
+    {FieldStatus.ACCEPTED, FieldStatus.REVIEWED, FieldStatus.PUBLISHER_ERROR, BLANK}
+)
 
 
 @dataclass(frozen=True)
@@ -133,15 +145,18 @@ class Document:
     status: dict  # key → one of STATUSES
 
 
-def status_of(value, extracted_status: str, decision: str | None) -> str:
-    """A value's panel status from its extraction status and the last review decision."""
-    if decision == "publisher_error":
-        return "publisher_error"
+def status_of(value, extracted_status: str, decision: str | None, empty: Empty | None) -> str:
+    """A value's panel status from its extraction status, its kind of empty (a null's)
+    and the last review decision."""
+    if decision == DecisionKind.PUBLISHER_ERROR:
+        return FieldStatus.PUBLISHER_ERROR
     if decision in DECISIONS:  # not an undo or a reopening, which leave the value in review
-        return "reviewed"
-    if extracted_status == "accepted":
-        return "blank" if value is None else "accepted"
-    return "unreadable" if value is None else "review"
+        return FieldStatus.REVIEWED
+    if value is None and empty != Empty.BLANK:
+        return UNREADABLE
+    if extracted_status == FieldStatus.ACCEPTED:
+        return BLANK if value is None else FieldStatus.ACCEPTED
+    return FieldStatus.REVIEW
 
 
 def from_records(paths: Iterable[Path]) -> Iterator[Document]:
@@ -154,27 +169,33 @@ def from_records(paths: Iterable[Path]) -> Iterator[Document]:
                 record = json.loads(line)
                 if record.get("status") != "ok":
                     continue  # failed and skipped documents are no one's data
-                fields, extracted = record["fields"], record["field_status"]
+                fields, extracted, empty = record["fields"], record["field_status"], empties(record)
                 yield Document(
                     record,
                     fields,
-                    {k: status_of(fields.get(k), extracted.get(k), None) for k in FIELD_KEYS},
+                    {
+                        k: status_of(fields.get(k), extracted.get(k), None, empty.get(k))
+                        for k in FIELD_KEYS
+                    },
                 )
 
 
 def from_store(store) -> Iterator[Document]:
     """Documents from the store: reviewed values replace extracted ones."""
     for doc in store.documents():
-        if doc["status"] != "ok":
+        if doc.status != "ok":
             continue
-        record = store.record(doc["id"])
-        values = store.values(doc["id"])
-        decisions = {c["key"]: c["decision"] for c in store.audit(doc["id"])}  # the latest wins
-        extracted = record["field_status"]
+        record = store.record(doc.id)
+        values = store.values(doc.id)
+        decisions = {c.key: c.decision for c in store.audit(doc.id)}  # the latest wins
+        fields = store.field_rows(doc.id)
         yield Document(
             record,
             values,
-            {k: status_of(values.get(k), extracted.get(k), decisions.get(k)) for k in FIELD_KEYS},
+            {
+                k: status_of(values.get(k), fields[k].status, decisions.get(k), fields[k].empty)
+                for k in FIELD_KEYS
+            },
         )
 
 
@@ -260,4 +281,4 @@ def _add_indicators(rows: list[dict]) -> None:
                 continue
             row[name] = indicator.compute(values)
             trusted = all(s in TRUSTED for s in statuses)
-            row[f"{name}.status"] = "accepted" if trusted else "review"
+            row[f"{name}.status"] = FieldStatus.ACCEPTED if trusted else FieldStatus.REVIEW

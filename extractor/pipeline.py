@@ -1,47 +1,103 @@
-"""One document, start to finish: file → text → sections → candidates (reader, and the LLM
-witness when there is one) → checks → decisions → record. Orchestration only: each step is
-its module's; this one calls them in order and turns a bad document into its failed record."""
+"""One document, start to finish: file → text (a crawler's header and a portal's chrome
+blanked out) → sections → candidates (the reader, the prose's claims and the report's meta,
+and the LLM witness when there is one) → checks → decisions → record. Orchestration only:
+each step is its module's; this one calls them in order and turns a bad document into its
+failed record, and a file that is not a report into a skipped one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks
+from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks, vision
 from .decide import decide
-from .errors import InputError, LLMError, NotAReport
+from .errors import InputError, LLMContextExceeded, LLMError, NotAReport, OutOfMemory
+from .formats import Loaded
 from .llm import LLMClient
 from .model import Usage
 from .prose import sentences
-from .reconcile import merge_claims, merge_meta, reconcile, witnessed
+from .reconcile import (
+    merge_claims,
+    merge_meta,
+    reconcile,
+    reconcile_pages,
+    witnessed,
+    witnessed_pages,
+)
 from .record import Record, failed_record, ok_record, skipped_record
 from .settings import Settings
-from .tasks import Asked, Failure
+from .tasks import PROSE, Asked, Failure
 from .template import PARTS
 
 
 def _ask(client: LLMClient, mode: str, view: str, found, result) -> Asked:
-    limits = client.settings.context_tokens, client.settings.max_output_tokens
-    requests, failures = tasks.requests_for(mode, view, found, result, *limits)
-    asked = Asked(Usage(), requests, failures=failures)
-    for request in requests:
-        name = request.task.name
-        try:
-            asked.add(
-                request, client.ask(name, request.text, asked.usage, request.max_tokens).fields
+    """The report's questions, planned for the context the client knows; what a server
+    turned out to cut to a smaller context is planned again for that one, once."""
+    texts = tasks.table_texts(mode, view, found, result)
+    lines = tasks.prose_lines(view, found)
+    cap, context = client.settings.max_output_tokens, client.context_tokens
+    requests, failures = tasks.requests_for(texts, lines, context, cap, client.thinking)
+    asked = Asked(Usage(), failures=failures)
+    while requests:
+        cut: list = []
+        for request in requests:
+            asked.requests.append(request)
+            name = request.task.name
+            try:
+                answer = client.ask(name, request.text, asked.usage, request.max_tokens)
+            except LLMContextExceeded as exc:
+                if client.context_tokens < context:
+                    cut.append(request)
+                asked.failures.append(Failure(name, exc))
+                continue
+            except LLMError as exc:
+                asked.failures.append(Failure(name, exc))
+                continue
+            asked.add(request, answer.fields)
+            asked.modes.add(answer.mode)
+        requests = []
+        if cut:
+            context = client.context_tokens
+            again = {p: texts[p] for r in cut for p in r.task.parts}
+            lines_again = lines if any(PROSE in r.task.units for r in cut) else []
+            requests, failures = tasks.requests_for(
+                again, lines_again, context, cap, client.thinking
             )
-        except LLMError as exc:
-            asked.failures.append(Failure(name, exc))
+            asked.failures += failures
     return asked
 
 
+def _llm_block(client: LLMClient, witness: str, asked: Asked, merged, ungrounded: int) -> dict:
+    """The record's ``llm``: who was asked, how (the structured-output mode, and why that
+    one), what it cost and what went wrong."""
+    return {
+        "mode": witness,
+        "model": client.settings.model,
+        "endpoint": client.endpoint,
+        "structured_output": "+".join(sorted(asked.modes)) or client.mode,
+        "structured_output_why": client.why,
+        "context_tokens": client.context_tokens,
+        **asked.record(),
+        # The endpoint did not answer some task: a resumed run asks again.
+        "unavailable": asked.unavailable,
+        "ungrounded_claims": ungrounded,
+        "ungrounded_fields": len(merged.ungrounded),
+        "set_aside": merged.set_aside,
+    }
+
+
 def extract_loaded(
-    loaded: sources.Loaded, settings: Settings, llm: LLMClient | None = None
+    loaded: Loaded,
+    settings: Settings,
+    llm: LLMClient | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> Record:
-    """The record for a document already read into text."""
-    is_html = Path(loaded.path).suffix.lower() in sources.HTML_SUFFIXES
-    page = crawl.read(loaded.source.view, loaded.source.raw if is_html else None)
+    """The record for a document already read into text; ``provenance``, where given, is
+    what a crawler said of the page (``gouji serve`` takes it with an upload)."""
+    raw = loaded.source.raw if loaded.format.markup else None
+    page = crawl.read(loaded.source.view, raw, provenance)
     source = replace(loaded.source, view=page.view)
     view = source.view
     found = sections.find(view)
@@ -57,26 +113,33 @@ def extract_loaded(
     notes = loaded.notes + result.notes
     disputed: dict = {}
     llm_block = None
+    on_page: set[str] = set()  # keys a vision model read on the page as OCR did
     if llm is not None and settings.witness != "off":
         asked = _ask(llm, settings.witness, view, found, result)
-        merged = reconcile(result, witnessed(asked.tables, result, view), source)
+        merged = reconcile(result, witnessed(asked.tables, result, view, found.regions), source)
         candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
         notes += merged.notes
-        prose, ungrounded = merge_claims(prose, asked.claims, source)
+        spans = found.prose_spans(len(view))
+        prose, ungrounded = merge_claims(prose, asked.claims, source, spans)
         findings += merge_meta(report_meta, asked.meta, view)
-        llm_block = {
-            "mode": settings.witness,
-            "model": llm.settings.model,
-            "endpoint": llm.endpoint,
-            "instructor_mode": llm.mode,
-            "context_tokens": llm.settings.context_tokens,
-            **asked.record(),
-            # The endpoint did not answer some task: a resumed run asks again.
-            "unavailable": asked.unavailable,
-            "ungrounded_claims": ungrounded,
-            "ungrounded_fields": len(merged.ungrounded),
-            "set_aside": merged.set_aside,
-        }
+        llm_block = _llm_block(llm, settings.witness, asked, merged, ungrounded)
+        if loaded.ocr is not None and llm.vision is not None:
+            rows, failed = vision.ask_pages(llm.vision, loaded, found, result, asked.usage)
+            read = reconcile_pages(
+                candidates, findings, witnessed_pages(rows, view, found.regions), source
+            )
+            candidates, findings, on_page = read.candidates, read.findings, read.settled
+            disputed |= read.disputed
+            notes += read.notes
+            llm_block["vision"] = {
+                "model": llm.vision.settings.model,
+                "structured_output": llm.vision.mode,
+                "errors": [str(f) for f in failed],
+                "confirmed_fields": len(on_page),
+                "disputed_fields": len(read.disputed),
+                "set_aside": read.set_aside,
+            }
+            llm_block["usage"] = asked.usage.to_dict()
 
     confirmation = splits.confirm(
         result.cuts, result.open_rows, candidates, result.sums, loaded.ocr is None
@@ -104,15 +167,17 @@ def extract_loaded(
     if loaded.ocr is not None:
         read_at = {k: source.raw_span(*c.span) for k, c in candidates.items() if c.span}
         scan = loaded.ocr.evidence(read_at)
-        findings += checks.check_confidence(scan["confidence"], values, known)
+        # A value a vision model read on the page as OCR did needs no identity to vouch for
+        # OCR's doubt about it (identities are still checked above).
+        doubted = {k: c for k, c in scan["confidence"].items() if k not in on_page}
+        findings += checks.check_confidence(doubted, values, known)
 
-    fields, status, spans, witness = decide(candidates, findings, source)
     return ok_record(
         loaded,
         template=found.template,
         meta=report_meta,
         source=page.source,
-        decided=(fields, status, spans, witness),
+        decided=decide(candidates, findings, source),
         claims=[c.to_dict() for c in prose],
         findings=[f.to_dict() for f in findings],
         candidates=disputed,
@@ -124,29 +189,42 @@ def extract_loaded(
 
 
 def extract_file(
-    path: str | Path, settings: Settings | None = None, llm: LLMClient | None = None
+    path: str | Path,
+    settings: Settings | None = None,
+    llm: LLMClient | None = None,
+    provenance: Mapping[str, str] | None = None,
+    sha256: str | None = None,
 ) -> Record:
     """Extract one file. Never raises for a bad document: its record says what went wrong.
 
     ``settings`` default to the reader alone. With an LLM witness, ``llm`` is the run's
-    client (shared by its documents); without one, a client is made for this call."""
+    client (shared by its documents); without one, a client is made for this call.
+    ``provenance``: the page's ``url``, ``published``, ``title`` and ``publisher`` as a
+    crawler sent them beside the file, for what the file itself does not say. ``sha256``: the
+    file's hash when the caller has it (a run hashes each file once, and a failed record keeps
+    it, so ``--resume`` knows the file has not changed)."""
     settings = settings or Settings()
     if llm is None and settings.uses_llm:
         with closing(settings.client()) as client:
-            return extract_file(path, settings, client)
+            return extract_file(path, settings, client, provenance, sha256)
     try:
-        loaded = sources.load(path, limits=settings.limits, scans=settings.scans)
-    except InputError as exc:
-        return failed_record(str(path), str(exc))
+        loaded = sources.load(path, limits=settings.limits, scans=settings.scans, sha256=sha256)
     except OSError as exc:
-        return failed_record(str(path), f"input.unreadable: 无法读取文件（{exc.strerror or exc}）")
+        return failed_record(str(path), str(InputError.unreadable(exc)), sha256)
+    except Exception as exc:  # a reader's bug (an installed format's too) costs one document
+        return failed_record(str(path), _failure(exc), sha256)
     try:
-        return extract_loaded(loaded, settings, llm)
+        return extract_loaded(loaded, settings, llm, provenance)
     except NotAReport as exc:
         return skipped_record(str(path), str(exc), loaded.sha256)
-    except InputError as exc:
-        return failed_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch
-        return failed_record(
-            str(path), f"internal.error: {type(exc).__name__}: {exc}", loaded.sha256
-        )
+        return failed_record(str(path), _failure(exc), loaded.sha256)
+
+
+def _failure(exc: Exception) -> str:
+    """The one-line error of a document's failed record."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return str(OutOfMemory("内存不足，已中止"))
+    return f"internal.error: {type(exc).__name__}: {exc}"

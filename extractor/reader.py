@@ -17,7 +17,7 @@ from itertools import accumulate
 from .cells import Cell, tokenize
 from .model import Candidate, Finding, show
 from .sections import Sections
-from .splits import CHOOSERS, Cut, Open, blank_readings, cuts, forced
+from .splits import Chooser, Cut, Open, blank_readings, chooser, cuts, forced, weighed_beyond
 from .template import (
     FIELD_KEYS,
     PARTS,
@@ -27,6 +27,7 @@ from .template import (
     S3_OTHER_SUBROWS,
     S3_ROWS,
     S4_KEYS,
+    S4_ROW,
     Row,
 )
 from .text import compact
@@ -59,10 +60,13 @@ class _Anchor:
     line: int
 
 
-def _unplaced(result: ReaderResult, rule: str, keys: list[str], message: str) -> Finding:
-    """Keys the reader cannot place: null, uncertain, and a finding that says why."""
+def _unplaced(
+    result: ReaderResult, rule: str, keys: list[str], message: str, read: bool = True
+) -> Finding:
+    """Keys the reader cannot place (``read``: their row was found), or did not read at all:
+    null, uncertain, and a finding that says why."""
     for key in keys:
-        result.candidates[key] = Candidate(key, None, None, False)
+        result.candidates[key] = Candidate(key, None, None, False, read=read)
     finding = Finding(rule, list(keys), message)
     result.findings.append(finding)
     return finding
@@ -118,21 +122,34 @@ def _find_anchors(flat: list[Cell], rows: tuple[Row, ...]) -> list[_Anchor]:
     regex = _row_regex(rows)
     anchors: list[_Anchor] = []
     run: list[int] = []
-    for index, cell in enumerate([*flat, None]):
-        kind = cell.kind if cell is not None else "end"
+    for index, cell in enumerate(flat):
+        kind = cell.kind
         if kind == "text":
             run.append(index)
-            continue
-        if kind == "empty" or not run:
-            continue
-        pieces = ["".join(flat[i].text.split()) for i in run]
-        ends = list(accumulate(len(p) for p in pieces))
-        for row_index, end in _rows_named(regex, "".join(pieces)):
-            cell_index = run[bisect_left(ends, end)]
-            anchors.append(_Anchor(rows[row_index], cell_index, flat[cell_index].line))
-        run = []
+        elif kind != "empty" and run:
+            anchors += _anchors_of(flat, run, rows, regex)
+            run = []
+    if run:
+        anchors += _anchors_of(flat, run, rows, regex)
     anchors.sort(key=lambda a: a.cell_index)
     return anchors
+
+
+def _anchors_of(
+    flat: list[Cell], run: list[int], rows: tuple[Row, ...], regex: re.Pattern[str]
+) -> list[_Anchor]:
+    """The anchors of one label run (the indices of its text cells in ``flat``)."""
+    pieces = tuple(["".join(flat[i].text.split()) for i in run])
+    named = _run_rows(regex, pieces)
+    return [_Anchor(rows[row], run[at], flat[run[at]].line) for at, row in named]
+
+
+@lru_cache(maxsize=4096)
+def _run_rows(regex: re.Pattern[str], pieces: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """(the piece whose end closes the name, row index) of each row a label run names.
+    Reports print the same labels over and over, so a bulk run works out each run once."""
+    ends = list(accumulate(len(p) for p in pieces))
+    return tuple((bisect_left(ends, end), row) for row, end in _rows_named(regex, "".join(pieces)))
 
 
 def _is_row_layout(lines: list[list[Cell]]) -> bool:
@@ -158,6 +175,23 @@ def _values_after(flat: list[Cell], anchors: list[_Anchor], k: int) -> list[Cell
     return seq
 
 
+def _values_on_line(flat: list[Cell], anchors: list[_Anchor], k: int) -> list[Cell]:
+    """``_values_after`` the ``k``-th label, on the label's own line only."""
+    anchor, last = anchors[k], k + 1 >= len(anchors)
+    stop = len(flat) if last else anchors[k + 1].cell_index
+    seq: list[Cell] = []
+    for index in range(anchor.cell_index + 1, stop):
+        cell = flat[index]
+        if cell.line != anchor.line:
+            break
+        if cell.kind == "text":
+            if last and seq:
+                break
+            continue
+        seq.append(cell)
+    return seq
+
+
 def _place(
     result: ReaderResult,
     part: str,
@@ -169,34 +203,21 @@ def _place(
 ) -> None:
     n = len(row.keys)
     window = _window(seq, n)
-    label = row.label
-    notes = [c.note for c in window if c.note] if window is not None else []
-    glued = window is None or any(c.glued for c in window)
+    marked = [c for c in window if c.note or c.glued] if window is not None else None
+    glued = marked is None or any(c.glued for c in marked)
     if glued and _place_cut(result, part, row, seq):
         return
     if window is None:
-        numbers = [c for c in seq if c.kind != "empty"]
-        finding = _unplaced(
-            result,
-            f"{part}.row_cells",
-            list(row.keys),
-            f"「{label}」一行读到 {len(numbers)} 个数（应为 {n} 个），无法确定各数所属的列",
-        )
-        if sum(len(c.text) for c in numbers) < n and all(
-            c.kind == "blank" or c.kind == "number" and c.value == 0 for c in numbers
-        ):
-            # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
-            result.sums.update(dict.fromkeys(row.keys, 0))
-        else:
-            _weigh_blanks(result, part, row, numbers, finding)
+        _place_miscounted(result, part, row, seq)
         return
     floating = row_layout and any(
         c.line != anchor_line and c.line not in lines_with_text for c in window if c.kind != "empty"
     )
+    candidates = result.candidates
     for key, cell in zip(row.keys, window, strict=True):
         value = cell.value if cell.kind == "number" else None
         certain = not floating and cell.note is None
-        result.candidates[key] = Candidate(
+        candidates[key] = Candidate(
             key, value, (cell.start, cell.end), certain, "reader", cell.note
         )
     if floating:
@@ -204,12 +225,33 @@ def _place(
             Finding(
                 f"{part}.row_layout",
                 list(row.keys),
-                f"「{label}」一行的数字不在标签所在行，行与数字的对应关系无法确认",
+                f"「{row.label}」一行的数字不在标签所在行，行与数字的对应关系无法确认",
             )
         )
-    for note in dict.fromkeys(notes):
+    for note in dict.fromkeys(c.note for c in marked if c.note):
         keys = [k for k, c in zip(row.keys, window, strict=True) if c.note == note]
-        result.findings.append(Finding(f"{part}.cell_note", keys, f"「{label}」：{note}"))
+        result.findings.append(Finding(f"{part}.cell_note", keys, f"「{row.label}」：{note}"))
+
+
+def _place_miscounted(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> None:
+    """A row whose cells are more or fewer than its columns: unplaced, with what its
+    numbers add to a sum whatever their places when they can only be zeros, or its readings
+    with the missing cells blank left to the column identities."""
+    n = len(row.keys)
+    numbers = [c for c in seq if c.kind != "empty"]
+    finding = _unplaced(
+        result,
+        f"{part}.row_cells",
+        list(row.keys),
+        f"「{row.label}」一行读到 {len(numbers)} 个数（应为 {n} 个），无法确定各数所属的列",
+    )
+    if sum(len(c.text) for c in numbers) < n and all(
+        c.kind == "blank" or c.kind == "number" and c.value == 0 for c in numbers
+    ):
+        # Only zeros and blanks, some cells dropped: whichever they were, each adds 0.
+        result.sums.update(dict.fromkeys(row.keys, 0))
+    else:
+        _weigh_blanks(result, row, numbers, finding)
 
 
 def _template_sequence(rows: tuple[Row, ...], anchors: list[_Anchor]) -> list[Row]:
@@ -238,33 +280,8 @@ def _read_aligned(
     agree. They are trusted only when the missing rows' labels also stand in that gap."""
     sequence = _template_sequence(rows, anchors)
     index = {r.name: i for i, r in enumerate(sequence)}
-    owned: set[int] = set()
-    fixed: list[tuple[_Anchor, list[Cell]]] = []
-    floating_labels: list[_Anchor] = []
-    seen: dict[str, _Anchor] = {}
-    last = -1
-    for k, anchor in enumerate(anchors):
-        inline = [c for c in _values_after(flat, anchors, k) if c.line == anchor.line]
-        has_values = any(c.kind in ("number", "blank") for c in inline)
-        name = anchor.row.name
-        if not has_values or name not in index:
-            floating_labels.append(anchor)
-            continue
-        if name in seen or index[name] <= last:
-            # Printed twice, or out of template order: this label cannot be a fixed point.
-            owned.update(map(id, inline))
-            result.findings.append(
-                Finding(
-                    f"{part}.row_order",
-                    list(anchor.row.keys),
-                    f"「{anchor.row.label}」一行重复或不在模板顺序的位置上，未采用",
-                )
-            )
-            continue
-        owned.update(map(id, inline))
-        fixed.append((anchor, inline))
-        seen[name] = anchor
-        last = index[name]
+    fixed, loose, owned = _fixed_points(result, part, flat, anchors, index)
+    seen = {anchor.row.name: anchor for anchor, _ in fixed}
     for anchor, inline in fixed:
         result.row_cells[anchor.row.name] = [c for c in inline if c.kind != "empty"]
         _place(result, part, anchor.row, inline, anchor.line, False, set())
@@ -276,60 +293,129 @@ def _read_aligned(
     bounds = [(-1, -1), *((index[a.row.name], a.line) for a, _ in fixed), (len(sequence), 1 << 30)]
     for (i, line_a), (j, line_b) in zip(bounds, bounds[1:], strict=False):
         missing = sequence[i + 1 : j]
-        between = [(n, cells) for n, cells in floating if line_a < n < line_b]
         if not missing:
             continue
-        if len(between) != len(missing):
-            if between:
-                keys = [k for row in missing for k in row.keys]
-                _unplaced(
-                    result,
-                    f"{part}.row_cells",
-                    keys,
-                    f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
-                    f"而其间有 {len(between)} 行数字，无法对应",
-                )
-            continue
-        labelled = {a.row.name for a in floating_labels if line_a < a.line < line_b}
-        trusted = all(row.name in labelled for row in missing)
-        for row, (number, cells) in zip(missing, between, strict=True):
-            result.row_cells[row.name] = [c for c in cells if c.kind != "empty"]
-            _place(result, part, row, cells, number, False, set())
-            seen.setdefault(row.name, _Anchor(row, -1, number))
-            if not trusted:
-                for key in row.keys:
-                    result.candidates[key].certain = False
-                result.findings.append(
-                    Finding(
-                        f"{part}.row_order",
-                        list(row.keys),
-                        f"「{row.label}」一行的数字旁没有标签，按模板行序对齐，请核对",
-                    )
-                )
+        between = [(n, cells) for n, cells in floating if line_a < n < line_b]
+        labelled = {a.row.name for a in loose if line_a < a.line < line_b}
+        _fill_gap(result, part, missing, between, labelled, seen)
     return seen
+
+
+def _fixed_points(
+    result: ReaderResult,
+    part: str,
+    flat: list[Cell],
+    anchors: list[_Anchor],
+    index: dict[str, int],
+) -> tuple[list[tuple[_Anchor, list[Cell]]], list[_Anchor], set[int]]:
+    """The labels printed beside their values, in template order (each with the values on
+    its line), the labels that float without values, and the cells (by ``id``) the fixed
+    points and the labels out of order own. A label printed twice, or out of template
+    order, cannot be a fixed point: a finding says so."""
+    owned: set[int] = set()
+    fixed: list[tuple[_Anchor, list[Cell]]] = []
+    loose: list[_Anchor] = []
+    seen: set[str] = set()
+    last = -1
+    for k, anchor in enumerate(anchors):
+        inline = _values_on_line(flat, anchors, k)
+        name = anchor.row.name
+        if name not in index or not any(c.kind in ("number", "blank") for c in inline):
+            loose.append(anchor)
+            continue
+        owned.update(map(id, inline))
+        if name in seen or index[name] <= last:
+            result.findings.append(
+                Finding(
+                    f"{part}.row_order",
+                    list(anchor.row.keys),
+                    f"「{anchor.row.label}」一行重复或不在模板顺序的位置上，未采用",
+                )
+            )
+            continue
+        fixed.append((anchor, inline))
+        seen.add(name)
+        last = index[name]
+    return fixed, loose, owned
+
+
+def _fill_gap(
+    result: ReaderResult,
+    part: str,
+    missing: list[Row],
+    between: list[tuple[int, list[Cell]]],
+    labelled: set[str],
+    seen: dict[str, _Anchor],
+) -> None:
+    """The template rows ``missing`` between two fixed points, filled in order from the
+    unlabelled number lines ``between`` them when the counts agree; trusted only when every
+    missing row's label (``labelled``) also stands in the gap."""
+    if len(between) != len(missing):
+        if between:
+            keys = [k for row in missing for k in row.keys]
+            _unplaced(
+                result,
+                f"{part}.row_cells",
+                keys,
+                f"「{missing[0].label}」等 {len(missing)} 行没有标签，"
+                f"而其间有 {len(between)} 行数字，无法对应",
+            )
+        return
+    trusted = all(row.name in labelled for row in missing)
+    for row, (number, cells) in zip(missing, between, strict=True):
+        result.row_cells[row.name] = [c for c in cells if c.kind != "empty"]
+        _place(result, part, row, cells, number, False, set())
+        seen.setdefault(row.name, _Anchor(row, -1, number))
+        if not trusted:
+            for key in row.keys:
+                result.candidates[key].certain = False
+            result.findings.append(
+                Finding(
+                    f"{part}.row_order",
+                    list(row.keys),
+                    f"「{row.label}」一行的数字旁没有标签，按模板行序对齐，请核对",
+                )
+            )
 
 
 _CUT_LIMIT = 6  # cuts looked for in a row; more than this and the row is not weighed at all
 _BLANK_LIMIT = 36  # readings with dropped blanks weighed in a row (their places among zeros)
 
 
+# The collapsed （六） row stands for its three sub-rows: their row total is its own.
+_COLLAPSED_SHAPE = next(r for r in S3_ROWS if r.name == S3_OTHER_SUBROWS[0]).keys
+
+
+def _chooser(row: Row) -> Chooser | None:
+    """The sums within ``row`` that choose its run-together cut (``splits.chooser``)."""
+    return chooser(_COLLAPSED_SHAPE if row is S3_COLLAPSED_OTHER else row.keys)
+
+
+def _opens(row: Row) -> bool:
+    """Whether several readings of ``row`` that its row total admits are left to the sums
+    beyond it to weigh (part 三's column identities; ``splits.confirm``)."""
+    choose = _chooser(row)
+    return choose is not None and choose.row_total and weighed_beyond(row.keys)
+
+
 @lru_cache(maxsize=4096)
-def _readings(tokens: tuple[str, ...], n: int, part: str) -> tuple[tuple, tuple, tuple | None]:
-    """The digits' cuts into ``n`` cells (two at most); the cuts the part's identity admits;
-    and in part 三 the readings with dropped blanks that the row's total admits. The last
-    two are complete or ``None`` (too many to weigh). Reports print the same digit strings
-    over and over (``1000001``)."""
+def _readings(
+    tokens: tuple[str, ...], n: int, choose: Chooser | None
+) -> tuple[tuple, tuple, tuple | None]:
+    """The digits' cuts into ``n`` cells (two at most); the cuts the row's own sums admit;
+    and where its last cell is the total of the others, the readings with dropped blanks
+    that total admits. The last two are complete or ``None`` (too many to weigh). Reports
+    print the same digit strings over and over (``1000001``)."""
     anyhow = tuple(map(tuple, cuts(list(tokens), n, limit=2)))
-    chooser = CHOOSERS.get(part)
-    if chooser is None:
+    if choose is None:
         return anyhow, (), ()
     if len(anyhow) == 1:
-        admitted = anyhow if chooser[2](list(anyhow[0])) else ()
+        admitted = anyhow if choose.holds(list(anyhow[0])) else ()
     else:
-        admitted = tuple(map(tuple, chooser[1](list(tokens), n, _CUT_LIMIT + 1)))
+        admitted = tuple(map(tuple, choose.cuts(list(tokens), _CUT_LIMIT + 1)))
         if len(admitted) > _CUT_LIMIT:
             return anyhow, (), None
-    if part != "s3":
+    if not choose.row_total:
         return anyhow, admitted, ()
     blanks = blank_readings(list(tokens), n, _BLANK_LIMIT)
     return anyhow, admitted, None if blanks is None else tuple(map(tuple, blanks))
@@ -351,66 +437,65 @@ def _place_cut(result: ReaderResult, part: str, row: Row, seq: list[Cell]) -> bo
         _fill_cut(result, row, numbers, only, certain=True)
         result.forced[part] = result.forced.get(part, 0) + 1
         return True
-    rule = CHOOSERS[part][0] if part in CHOOSERS else None
-    anyhow, admitted, blanks = _readings(tuple(tokens), n, part)
+    choose = _chooser(row)
+    anyhow, admitted, blanks = _readings(tuple(tokens), n, choose)
     if blanks is None:
-        _unplaced(
-            result,
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，符合勾稽关系的读法太多，无法确定",
-        )
+        why = "符合勾稽关系的读法太多，无法确定"
+        _unplaced(result, f"{part}.run_together", list(row.keys), _glued(row, printed, why))
         return True
-    found = (
-        [list(r) for r in (*admitted, *blanks)] if rule is not None else [list(c) for c in anyhow]
-    )
-    if not found and len(anyhow) == 1 and rule is not None:
+    found = [list(r) for r in (anyhow if choose is None else (*admitted, *blanks))]
+    if not found and len(anyhow) == 1 and choose is not None:
         found = [list(anyhow[0])]  # its own identity breaks: the finding will say so
     if not found:
-        if rule is None or sum(len(t) for t in tokens) < n:
+        if choose is None or sum(len(t) for t in tokens) < n:
             return False
-        _unplaced(
-            result,
-            f"{part}.run_together",
-            list(row.keys),
-            f"「{row.label}」的数字粘连为「{printed}」，没有一种拆分符合勾稽关系（报告本身可能有误）",
+        why = "没有一种拆分符合勾稽关系（报告本身可能有误）"
+        _unplaced(result, f"{part}.run_together", list(row.keys), _glued(row, printed, why))
+    elif len(found) > 1:
+        _several_readings(result, part, row, numbers, found, printed)
+    elif choose is None:
+        # No identity to choose or confirm it, and the digits could be fewer cells.
+        _fill_cut(result, row, numbers, found[0], certain=False)
+        cut = "、".join(map(show, found[0]))
+        why = f"可拆为 {cut}，但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对"
+        result.findings.append(
+            Finding(f"{part}.run_together", list(row.keys), _glued(row, printed, why))
         )
-        return True
-    if len(found) == 1:
-        if rule is None:
-            # No identity to choose or confirm it, and the digits could be fewer cells.
-            _fill_cut(result, row, numbers, found[0], certain=False)
-            result.findings.append(
-                Finding(
-                    f"{part}.run_together",
-                    list(row.keys),
-                    f"「{row.label}」的数字粘连为「{printed}」，可拆为 {'、'.join(map(show, found[0]))}，"
-                    "但也可能漏掉了空白单元格，本行没有勾稽关系可以验证，请核对",
-                )
-            )
-            return True
+    else:
         # The digits' only reading into this row's cells confirms nothing by itself, and
         # the one reading its identity admits was chosen by it: others are left to confirm.
-        chosen_by = None if tuple(found[0]) in anyhow and len(anyhow) == 1 else rule
+        alone = tuple(found[0]) in anyhow and len(anyhow) == 1
+        chosen_by = frozenset() if alone else choose.rules
         _fill_cut(result, row, numbers, found[0], certain=False)
         result.cuts.append(Cut(part, row.label, row.keys, found[0], printed, chosen_by))
-        return True
+    return True
+
+
+def _glued(row: Row, printed: str, why: str) -> str:
+    return f"「{row.label}」的数字粘连为「{printed}」，{why}"
+
+
+def _several_readings(
+    result: ReaderResult,
+    part: str,
+    row: Row,
+    numbers: list[Cell],
+    found: list[list],
+    printed: str,
+) -> None:
+    """A row that several readings fit: unplaced, its readings kept for the reviewer, and
+    where the column identities can weigh it, left open for them (``splits.confirm``)."""
     options = "；或 ".join("、".join(map(show, cut)) for cut in found[:3])
-    finding = _unplaced(
-        result,
-        f"{part}.run_together",
-        list(row.keys),
-        f"「{row.label}」的数字粘连为「{printed}」，有多种拆分都符合勾稽关系：{options}",
-    )
+    why = f"有多种拆分都符合勾稽关系：{options}"
+    finding = _unplaced(result, f"{part}.run_together", list(row.keys), _glued(row, printed, why))
     result.alternatives.update(
         {
             key: sorted({cut[i] for cut in found}, key=lambda v: -1 if v is None else v)
             for i, key in enumerate(row.keys)
         }
     )
-    if part == "s3":
+    if _opens(row):
         _open(result, row, numbers, found, printed, finding)
-    return True
 
 
 def _open(
@@ -424,17 +509,17 @@ def _open(
     """A part 三 row that several readings fit, for ``splits.confirm`` to weigh with the
     column identities (the reader's ``finding`` on it is withdrawn if they decide it)."""
     spans = [_spans(numbers, reading) for reading in found]
-    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, finding))
+    rules = _chooser(row).rules
+    result.open_rows.append(Open(row.label, row.keys, found, spans, printed, finding, rules))
 
 
-def _weigh_blanks(
-    result: ReaderResult, part: str, row: Row, numbers: list[Cell], finding: Finding
-) -> None:
+def _weigh_blanks(result: ReaderResult, row: Row, numbers: list[Cell], finding: Finding) -> None:
     """A row whose numbers are fewer than its cells: its readings with the missing cells
     blank that its own identity admits, when there are few, are left to the column
-    identities as for run-together digits."""
-    if part != "s3" or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
-        return  # part 四's 15 cells leave too many places for the blanks
+    identities as for run-together digits (part 四's 15 cells, one row, leave too many
+    places for the blanks and no identity beyond them)."""
+    if not _opens(row) or not all(c.kind == "number" and c.text.isdigit() for c in numbers):
+        return
     found = blank_readings([c.text for c in numbers], len(row.keys), _BLANK_LIMIT)
     if found:
         printed = " ".join(c.text for c in numbers)
@@ -523,7 +608,8 @@ def _missing(result: ReaderResult, part: str, rows: tuple[Row, ...], found: dict
     for row in rows:
         if row.name in found or row.keys[0] in result.candidates:
             continue
-        _unplaced(result, f"{part}.row_missing", list(row.keys), f"表中未找到「{row.label}」一行")
+        message = f"表中未找到「{row.label}」一行"
+        _unplaced(result, f"{part}.row_missing", list(row.keys), message, read=False)
 
 
 def read_s2(view: str, region: tuple[int, int], result: ReaderResult) -> None:
@@ -563,6 +649,7 @@ def read_s3(view: str, region: tuple[int, int], result: ReaderResult) -> None:
         _expand_collapsed_other(result)
     for key in S3_COLLAPSED_OTHER.keys:
         result.candidates.pop(key, None)
+        result.alternatives.pop(key, None)
     result.findings = [
         f for f in result.findings if not any(k.startswith("s3.other_collapsed.") for k in f.keys)
     ]
@@ -617,8 +704,7 @@ def read_s4(view: str, region: tuple[int, int], result: ReaderResult) -> None:
     result.row_cells["s4"] = [c for c in seq if c.kind != "empty"]
     window = _window(seq, len(S4_KEYS))
     glued = window is None or any(c.glued for c in window)
-    part4 = Row("part4", "第四部分", (r"$^",), S4_KEYS)
-    if glued and _place_cut(result, "s4", part4, seq):
+    if glued and _place_cut(result, "s4", S4_ROW, seq):
         return
     if window is None:
         numbers = sum(1 for c in seq if c.kind != "empty")
@@ -652,11 +738,13 @@ def read(view: str, sections: Sections) -> ReaderResult:
                 "s2.pre2021_template",
                 keys,
                 "第二部分为 2019 年版表格（本年新制作/本年新公开/对外公开总数量），与现行模板字段不对应，未填",
+                read=False,
             )
             continue
         if region is None:
             keys = [k for k in FIELD_KEYS if k.startswith(part + ".")]
-            _unplaced(result, f"{part}.table_missing", keys, f"未找到{PARTS[part].name}的表格")
+            message = f"未找到{PARTS[part].name}的表格"
+            _unplaced(result, f"{part}.table_missing", keys, message, read=False)
             continue
         reader(view, region, result)
     return result

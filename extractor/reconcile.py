@@ -1,9 +1,10 @@
 """Candidates from two witnesses → one candidate per key, and the disagreements.
 
 The LLM is a second, independent witness, and an untrusted one: only a true witness can
-move a value. It copies each table's rows as printed (label and cell strings); its rows are
-matched to the template by their labels, and its values count only where they are printed
-in the source: where its strings, joined in order, give exactly the cells the reader found
+move a value. It copies each table's rows as printed (the first characters of the label,
+and the cells' strings); its rows are matched to the template by the labels the table
+prints where those characters stand, and its values count only where they are printed in
+the source: where its strings, joined in order, give exactly the cells the reader found
 after that row's label, so each string stands at one place and grounds one key. Per key:
 
 * both witnesses agree → the value keeps (or, for a value the reader could not place with
@@ -17,8 +18,10 @@ after that row's label, so each string stands at one place and grounds one key. 
 
 A witness whose grounded values mostly disagree with what the reader placed with
 certainty is set aside for the document. Claims are the union of both witnesses' claims,
-each grounded by its quote. Meta the reader missed is taken from the LLM where the opening
-prints it; two different years are a finding.
+the witness's read where its quotes stand in the prose, by the reader's parser. Meta the
+reader missed is taken from the LLM where the opening prints it; two different years are
+a finding. A vision witness's values (``reconcile_pages``) are weighed against OCR's
+reading of a scan: it read the page, so it confirms or disputes, never fills in.
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from . import claims
 from .cells import BLANK_MARKS, Cell, classify_number
-from .claims import cn_number
+from .identities import Use, keys_for
 from .model import Candidate, Claim, Finding, Value, show
 from .reader import ReaderResult, rows_named
 from .rules import RULES
+from .tasks import split_row
 from .template import (
     FIELD_KEYS,
-    IDENTITIES,
     S2_ROWS,
     S3_COLLAPSED_OTHER,
     S3_COLUMNS,
@@ -46,7 +50,7 @@ from .template import (
 from .text import SourceText, compact, normalise
 
 # Keys some identity checks: only there may a value the LLM alone gives be trusted.
-_CHECKED = frozenset(k for identity in IDENTITIES for k in (*identity.left, *identity.right))
+_CHECKED = keys_for(Use.WITNESS)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Reconciled:
     # Keys whose LLM value was printed nowhere in the row (or missing where it prints one).
     ungrounded: list[str] = field(default_factory=list)
     set_aside: str | None = None  # why the witness was not used for this document
+    settled: set[str] = field(default_factory=set)  # keys the witness read as the reader did
 
 
 def _same(a: Value, b: Value) -> bool:
@@ -137,43 +142,122 @@ def _fill(out: dict, keys, strings: list[str], cells: list[Cell], view: str) -> 
             out[key] = Witnessed(value, span)
 
 
-def witnessed(answers: dict[str, list[dict]], reader: ReaderResult, view: str) -> dict:
-    """The LLM's rows as printed → a ``Witnessed`` per template key. Rows are matched to the
-    template by their labels as the reader matches them; a row named twice counts for none.
-    Part 四's cells are read in template order across its rows."""
-    out: dict[str, Witnessed] = {}
+# A row label's number (一、 (一) 1.), printed before its words.
+_ORDINAL = r"(?:[一二三四五六七八九十]{1,2}、|\([一二三四五六七八九十]{1,2}\)|\d{1,2}[.、])"
+_ORDINAL_BEFORE = re.compile(_ORDINAL + "$")
+_ORDINAL_FIRST = re.compile("^" + _ORDINAL)
+# Where a label's words end in a table's printed text: its first cell (or the next row's
+# number), a bar, a blank mark.
+_LABEL_END = re.compile(r"\d|\||[—/－]")
+
+
+def _printed_label(flat: str, found: int, length: int) -> str:
+    """The printed label around a witness's label prefix found at ``flat[found:]``: from
+    the number printed before it to its row's first cell."""
+    start = found
+    before = _ORDINAL_BEFORE.search(flat, max(0, found - 5), found)
+    if before:
+        start = before.start()
+    end = _LABEL_END.search(flat, found + length)
+    return flat[start : end.start() if end else len(flat)][:60]
+
+
+def _rows_named(rows: list[str], flat: str, template: tuple) -> dict[str, list[str]]:
+    """The witness's rows by template row. A row names itself by the first characters of
+    its printed label; they are found in the table's printed text (after the row before
+    it: rows come in printed order), and the label printed there is matched to the
+    template as the reader matches labels. A row named twice counts for none."""
+    named: dict[str, list[str]] = {}
+    repeated: set[str] = set()
+    at = 0
+    for row in rows:
+        prefix, cells = split_row(row)
+        key = _ORDINAL_FIRST.sub("", compact(normalise(prefix)[0]))
+        if not key:
+            continue
+        found = flat.find(key, at)
+        if found < 0:
+            found = flat.find(key)
+        if found < 0:
+            continue  # a label the table does not print
+        at = found + len(key)
+        names = rows_named(_printed_label(flat, found, len(key)), template)
+        if not names:
+            continue
+        name = names[-1].name  # a label naming its group and its sub-row is the sub-row
+        if name in named:
+            repeated.add(name)
+        named[name] = cells
+    for name in repeated:
+        del named[name]
+    return named
+
+
+def _rows_written(answers: dict[str, list[str]], view: str, regions: dict) -> list[tuple]:
+    """Each template row a witness wrote: its name, its keys and the witness's strings;
+    part 四 as one row of all its cells in template order; the single （六） row under its
+    own name, where the witness wrote none of its sub-rows."""
+    out = []
     for part, rows in answers.items():
         if part == "s4":
-            strings = [s for row in rows for s in row["cells"]]
-            _fill(out, S4_KEYS, strings, reader.row_cells.get("s4", []), view)
+            out.append(("s4", S4_KEYS, [s for row in rows for s in split_row(row)[1]]))
             continue
         template = S2_ROWS if part == "s2" else (*S3_ROWS, S3_COLLAPSED_OTHER)
-        named: dict[str, list[str]] = {}
-        repeated: set[str] = set()
-        for row in rows:
-            names = rows_named(compact(normalise(row["label"])[0]), template)
-            if not names:
-                continue
-            name = names[-1].name  # a label naming its group and its sub-row is the sub-row
-            if name in named:
-                repeated.add(name)
-            named[name] = row["cells"]
-        for name in repeated:
-            del named[name]
-        collapsed = named.pop(S3_COLLAPSED_OTHER.name, None)
-        for row in template:
-            if row.name in named:
-                _fill(out, row.keys, named[row.name], reader.row_cells.get(row.name, []), view)
-        if collapsed is not None and not named.keys() & set(S3_OTHER_SUBROWS):
-            # The single （六） row: sub-rows that sum to a printed 0 are each 0 (as the
-            # reader and the template have it); any other figure cannot be split.
-            merged: dict[str, Witnessed] = {}
-            cells = reader.row_cells.get(S3_COLLAPSED_OTHER.name, [])
-            _fill(merged, S3_COLLAPSED_OTHER.keys, collapsed, cells, view)
-            if len(merged) == len(S3_COLUMNS) and all(w.value == 0 for w in merged.values()):
-                for name in S3_OTHER_SUBROWS:
-                    for column, w in zip(S3_COLUMNS, merged.values(), strict=True):
-                        out[f"s3.{name}.{column}"] = w
+        start, end = regions.get(part, (0, len(view)))
+        named = _rows_named(rows, compact(view[start:end]), template)
+        if named.keys() & set(S3_OTHER_SUBROWS):
+            named.pop(S3_COLLAPSED_OTHER.name, None)
+        out += [(row.name, row.keys, named[row.name]) for row in template if row.name in named]
+    return out
+
+
+def _spread_collapsed(merged: dict) -> dict:
+    """The single （六） row's readings, by column, as its sub-rows' keys: sub-rows that sum
+    to a printed 0 are each 0 (as the reader and the template have it); any other figure
+    cannot be split, and gives nothing."""
+    values = [getattr(w, "value", w) for w in merged.values()]
+    if len(merged) != len(S3_COLUMNS) or any(v != 0 for v in values):
+        return {}
+    return {
+        f"s3.{name}.{column}": reading
+        for name in S3_OTHER_SUBROWS
+        for column, reading in zip(S3_COLUMNS, merged.values(), strict=True)
+    }
+
+
+def witnessed(
+    answers: dict[str, list[str]],
+    reader: ReaderResult,
+    view: str,
+    regions: dict[str, tuple[int, int]],
+) -> dict:
+    """The LLM's rows as printed → a ``Witnessed`` per template key, grounded in the cells
+    the reader found for the row."""
+    out: dict[str, Witnessed] = {}
+    for name, keys, strings in _rows_written(answers, view, regions):
+        cells = reader.row_cells.get(name, [])
+        if name != S3_COLLAPSED_OTHER.name:
+            _fill(out, keys, strings, cells, view)
+            continue
+        merged: dict[str, Witnessed] = {}
+        _fill(merged, keys, strings, cells, view)
+        out |= _spread_collapsed(merged)
+    return out
+
+
+def witnessed_pages(
+    answers: dict[str, list[str]], view: str, regions: dict[str, tuple[int, int]]
+) -> dict[str, Value]:
+    """A vision witness's rows → its value per template key. Its rows are matched by their
+    labels in the OCR text, as the text witness's are; its cells are never grounded in the
+    OCR text: it read the page, not OCR's reading of it."""
+    out: dict[str, Value] = {}
+    for name, keys, strings in _rows_written(answers, view, regions):
+        if len(strings) != len(keys):
+            continue  # not the row's number of cells: no column can be told
+        read = dict(zip(keys, map(_value_of, strings), strict=True))
+        values = {key: value for key, (ok, value) in read.items() if ok}
+        out |= _spread_collapsed(values) if name == S3_COLLAPSED_OTHER.name else values
     return out
 
 
@@ -252,69 +336,126 @@ def reconcile(
     return Reconciled(candidates, findings + disagreements, disputed, notes, ungrounded)
 
 
-def _quote_span(view: str, quote: str) -> tuple[int, int] | None:
-    """Where ``quote`` stands in the view, ignoring whitespace (PDF text breaks lines)."""
-    at = view.find(quote)
-    if at >= 0:
-        return (at, at + len(quote))
+def reconcile_pages(
+    candidates: dict[str, Candidate],
+    findings: list[Finding],
+    page: dict[str, Value],
+    source: SourceText,
+) -> Reconciled:
+    """A vision witness's values against OCR's reading, key by key. Read the same way, a
+    value is confirmed by evidence independent of OCR (its doubt about where the value
+    stands is settled, and OCR's low confidence needs no identity); read differently, it
+    goes to review with both readings, whoever is right. A value only the page witness
+    read is a reading for a person, never accepted. A witness that disagrees with most of
+    what OCR read with certainty is set aside for the document."""
+    out = dict(candidates)
+    disputed: dict[str, list[dict]] = {}
+    settled: set[str] = set()
+    disagreements: list[Finding] = []
+    agree = disagree = 0
+    for key in FIELD_KEYS:
+        if key not in page:
+            continue
+        theirs, ours = page[key], candidates.get(key) or Candidate(key, None, None, False)
+        if _same(ours.value, theirs) and (ours.certain or ours.span is not None):
+            agree += ours.certain
+            out[key] = Candidate(key, ours.value, ours.span, True, f"{ours.witness}+vision")
+            settled.add(key)
+            continue
+        disagree += ours.certain
+        disputed[key] = [
+            _entry("reader", ours.value, ours.span, source),
+            {"witness": "vision", "value": theirs, "span": None},
+        ]
+        out[key] = Candidate(key, ours.value, ours.span, False, ours.witness, ours.note)
+        disagreements.append(
+            Finding(
+                "llm.disagree",
+                [key],
+                f"{label_of(key)}：OCR 读到 {show(ours.value)}，看图的 LLM 读到 {show(theirs)}",
+            )
+        )
+    if disagree > agree:
+        reason = (
+            f"看图的 LLM 与 OCR 确定的值多数不符（{disagree} 处不符，{agree} 处相符），"
+            "本报告不采用它的读数"
+        )
+        return Reconciled(candidates, findings, notes=[reason], set_aside=reason)
+    kept: list[Finding] = []
+    notes: list[str] = []
+    for finding in findings:
+        if RULES[finding.rule].doubt and all(k in settled for k in finding.keys):
+            notes.append(f"已由看图的 LLM 佐证：{finding.message}")
+            continue
+        kept.append(finding)
+    return Reconciled(out, kept + disagreements, disputed, notes, settled=settled)
+
+
+def _quote_span(
+    view: str, quote: str, spans: list[tuple[int, int]], at: int
+) -> tuple[int, int, int] | None:
+    """Where ``quote`` stands in the prose (``spans`` of the view) at or after ``at``,
+    ignoring whitespace (PDF text breaks lines), and where its stretch of prose begins."""
     target = compact(quote)
     if not target:
         return None
-    pattern = r"\s*".join(re.escape(ch) for ch in target)
-    m = re.search(pattern, view)
-    return (m.start(), m.end()) if m else None
+    pattern = re.compile(r"\s*".join(re.escape(ch) for ch in target))
+    for lo, hi in spans:
+        if hi > at:
+            m = pattern.search(view, max(lo, at), hi)
+            if m:
+                return (m.start(), m.end(), lo)
+    return None
 
 
-def _states(quote: str, value: float) -> bool:
-    """Does the quote print the value (as digits, with 万/亿, or in Chinese numerals)?"""
-    text = compact(quote).replace(",", "")
-    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(万|亿)?", text):
-        number = float(m.group(1)) * {"万": 1e4, "亿": 1e8}.get(m.group(2) or "", 1)
-        if abs(number - value) < 1e-6 or (
-            m.group(2) is None and "成" in text and abs(number * 10 - value) < 1e-6
-        ):
-            return True
-    return any(
-        cn_number(m.group()) == value for m in re.finditer(r"[一二两三四五六七八九十百千]+", text)
-    )
+_SENTENCE_END = re.compile(r"[。；;！!？?\n]")
 
 
 def merge_claims(
-    ours: list[Claim], theirs: list[dict], source: SourceText
+    ours: list[Claim], theirs: list[str], source: SourceText, spans: list[tuple[int, int]]
 ) -> tuple[list[Claim], int]:
-    """Reader claims, plus the LLM's claims whose quote is in the source and states the
-    value and that the reader did not already find. Returns them and the count dropped
-    as ungrounded."""
+    """Reader claims, plus what the LLM's quotes state that the reader did not already
+    find. A quote is a figure as the prose prints it with its unit (``34 件``, ``八成``),
+    in the prose's order: it is found in the prose (``spans``) after the one before it, and
+    what it states is read there by the claims parser, with the words before it in its
+    sentence, as the reader reads the prose. So a figure in words grounds like one in
+    digits (八成 is 80 %, 三成五 35 %, 一半 50 %), and a quote the prose does not print
+    counts for nothing. Returns the claims and the count of quotes dropped as ungrounded."""
+    view = source.view
     merged = list(ours)
-    dropped = 0
-    for item in theirs:
-        span = _quote_span(source.view, item["quote"])
-        if span is None or not _states(item["quote"], item["value"]):
+    dropped = at = 0
+    for quote in theirs:
+        found = _quote_span(view, quote, spans, at) or _quote_span(view, quote, spans, 0)
+        stated = []
+        if found is not None:
+            start, at, lo = found
+            sentence = max(
+                (m.end() for m in _SENTENCE_END.finditer(view, max(lo, start - 60), start)),
+                default=max(lo, start - 60),
+            )
+            inside = source.raw_span(start, at)[0]
+            stated = [
+                claim
+                for claim in claims.find_claims(source, [(sentence, at)], bare=True)
+                if claim.span[1] > inside
+            ]
+        if not stated:
             dropped += 1
             continue
-        raw = source.raw_span(*span)
-        overlapping = [
-            c
-            for c in merged
-            if c.span[0] < raw[1] and raw[0] < c.span[1] and _same(c.value, item["value"])
-        ]
-        if overlapping:
-            for claim in overlapping:
-                if "llm" not in claim.witness:
-                    claim.witness.append("llm")
-            continue
-        value = item["value"]
-        merged.append(
-            Claim(
-                metric=item["metric"],
-                value=int(value) if float(value).is_integer() else value,
-                unit=item["unit"],
-                qualifier=item["qualifier"],
-                quote=source.raw_slice(raw),
-                span=raw,
-                witness=["llm"],
-            )
-        )
+        for claim in stated:
+            overlapping = [
+                c
+                for c in merged
+                if c.span[0] < claim.span[1] and claim.span[0] < c.span[1]
+                and _same(c.value, claim.value)
+            ]  # fmt: skip
+            if overlapping:
+                for known in overlapping:
+                    if "llm" not in known.witness:
+                        known.witness.append("llm")
+                continue
+            claim.witness = ["llm"]
+            merged.append(claim)
     merged.sort(key=lambda c: c.span)
     return merged, dropped
 
@@ -328,7 +469,9 @@ def merge_meta(report_meta: dict, answer: dict | None, view: str) -> list[Findin
     agency, year = answer.get("meta.agency"), answer.get("meta.year")
     if report_meta["agency"] is None and agency and compact(agency) in flat:
         report_meta["agency"] = agency
-    if year is not None and str(year) in flat:
+    # A year the opening does not print, or no report's year, is the witness's slip: it
+    # counts for nothing (and is never a reason to ask again).
+    if year is not None and 1990 <= year <= 2100 and str(year) in flat:
         if report_meta["year"] is None:
             report_meta["year"] = year
         elif report_meta["year"] != year:

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .crawl import SOURCE_KEYS
+from .status import Empty, FieldStatus
 from .template import FIELD_KEYS
 
 if TYPE_CHECKING:
-    from .sources import Loaded
+    from .decide import Decided
+    from .formats import Loaded
 
-RECORD_VERSION = 1
+# 2: ``empty`` says which kind of empty each null field is.
+RECORD_VERSION = 2
 
 
 def document_key(path: str | Path) -> str:
@@ -37,7 +40,8 @@ class Record(TypedDict, total=False):
     meta: dict[str, Any]
     source: dict[str, str | None]  # the crawled page: url, published, title, publisher
     fields: dict[str, Any]
-    field_status: dict[str, str]
+    field_status: dict[str, str]  # FieldStatus: accepted or review
+    empty: dict[str, str]  # per null field, its Empty: blank, unplaced or not_read
     spans: dict[str, list[int] | None]
     field_witness: dict[str, str | None]
     claims: list[dict[str, Any]]
@@ -66,7 +70,8 @@ def failed_record(
         "meta": {"agency": None, "year": None},
         "source": dict.fromkeys(SOURCE_KEYS),
         "fields": dict.fromkeys(FIELD_KEYS),
-        "field_status": dict.fromkeys(FIELD_KEYS, "review"),
+        "field_status": dict.fromkeys(FIELD_KEYS, FieldStatus.REVIEW),
+        "empty": dict.fromkeys(FIELD_KEYS, Empty.NOT_READ),
         "spans": dict.fromkeys(FIELD_KEYS),
         "field_witness": dict.fromkeys(FIELD_KEYS),
         "claims": [],
@@ -87,7 +92,7 @@ def ok_record(
     template: str,
     meta: dict[str, Any],
     source: dict[str, str | None],
-    decided: tuple[dict, dict, dict, dict],
+    decided: Decided,
     claims: list[dict[str, Any]],
     findings: list[dict[str, Any]],
     candidates: dict[str, list[dict[str, Any]]],
@@ -96,9 +101,8 @@ def ok_record(
     llm: dict[str, Any] | None,
     ocr: dict[str, Any] | None,
 ) -> Record:
-    """The record of a document read: ``decided`` is decide's fields, field_status, spans
-    and field_witness."""
-    fields, status, spans, witness = decided
+    """The record of a document read, with decide's values, statuses, spans, witnesses and
+    kinds of empty."""
     return {
         "document": loaded.path,
         "sha256": loaded.sha256,
@@ -107,10 +111,11 @@ def ok_record(
         "template": template,
         "meta": meta,
         "source": source,
-        "fields": fields,
-        "field_status": status,
-        "spans": spans,
-        "field_witness": witness,
+        "fields": decided.fields,
+        "field_status": decided.status,
+        "empty": decided.empty,
+        "spans": decided.spans,
+        "field_witness": decided.witness,
         "claims": [_with_page(c, loaded.page_starts) for c in claims],
         "findings": findings,
         "candidates": candidates,
@@ -132,6 +137,20 @@ def skipped_record(
     if duplicate_of is not None:
         record["duplicate_of"] = duplicate_of
     return record
+
+
+def empties(record: Record | dict[str, Any]) -> dict[str, Empty]:
+    """Which kind of empty each null field of a record is. A record older than version 2
+    does not say: a null accepted was grounded as a printed blank, and any other is taken
+    as unplaced, so nothing unknown can be confirmed as a blank."""
+    if "empty" in record:
+        return {key: Empty(kind) for key, kind in record["empty"].items()}
+    status = record.get("field_status") or {}
+    return {
+        key: Empty.BLANK if status.get(key) == FieldStatus.ACCEPTED else Empty.UNPLACED
+        for key, value in (record.get("fields") or {}).items()
+        if value is None
+    }
 
 
 def _with_page(claim: dict, page_starts: list[int] | None) -> dict:

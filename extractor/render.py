@@ -19,7 +19,6 @@ from pathlib import Path
 from .errors import EncryptedInput, TooManyPages, TooManyPixels, UndecodableInput
 from .limits import Limits
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 NO_IMAGE_DPI = 200.0
 DPI_RANGE = (100.0, 400.0)
 _A4_INCHES = 8.27

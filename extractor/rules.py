@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .identities import RELATIONS, Use
 from .template import PARTS
 
 KINDS = ("identity", "value", "reader", "prose", "meta", "llm", "cross_year", "input", "review")
@@ -46,11 +47,8 @@ def _per_part(suffix: str, kind: str, name: str, parts: str, **flags: bool) -> l
 
 
 _ALL: list[Rule] = [
-    # identities (template.IDENTITIES)
-    Rule("s3.row_total", "identity", "行总计不等于各类申请人之和", "s3"),
-    Rule("s3.results_total", "identity", "办理结果各项之和不等于（七）总计", "s3"),
-    Rule("s3.balance", "identity", "新收加上年结转不等于办结加结转下年度", "s3"),
-    Rule("s4.total", "identity", "复议诉讼总计不等于各结果之和", "s4"),
+    # the identities that report (``identities.RELATIONS``), as that table names them
+    *(Rule(r.rule, "identity", r.name, r.part) for r in RELATIONS if Use.FINDING in r.uses),
     # values (checks.check_values)
     *_per_part("negative", "value", "数值为负", "s2 s3 s4"),
     *_per_part("not_integer", "value", "件数不是整数", "s2 s3 s4"),
@@ -90,6 +88,8 @@ _ALL: list[Rule] = [
     Rule("llm.endpoint", "llm", "LLM 端点未通过运行前的检查"),
     Rule("llm.truncated", "llm", "LLM 的回答被截断"),
     Rule("llm.schema", "llm", "LLM 的回答不符合格式"),
+    Rule("llm.copied", "llm", "LLM 的回答照抄了提示中的说明"),
+    Rule("llm.repeating", "llm", "LLM 的回答陷入重复，已停止"),
     Rule("llm.budget", "llm", "超出每份报告的 token 预算"),
     Rule("llm.context", "llm", "请求超出模型的上下文"),
     # across years (crossyear)
@@ -112,12 +112,15 @@ _ALL: list[Rule] = [
     Rule("input.timeout", "input", "处理时间超过上限"),
     Rule("input.out_of_memory", "input", "内存超过上限"),
     Rule("input.format", "input", "不支持的格式"),
+    Rule("input.not_a_file", "input", "不是普通文件（管道、设备）"),
+    Rule("input.outside", "input", "链接指向所选文件夹之外"),
     Rule("input.no_text_layer", "input", "PDF 没有文字层"),
     Rule("input.ocr_missing", "input", "未安装 OCR 引擎"),
     Rule("input.not_a_report", "input", "不是年度报告"),
     Rule("input.duplicate", "input", "与另一文件内容相同"),
     Rule("input.twin", "input", "同一页面的另一份更完整"),
     Rule("internal.error", "input", "读取时出现内部错误"),
+    Rule("internal.crash", "input", "读取它的进程意外终止"),
     # a field in review that no finding names
     Rule("unplaced", "review", "读取器未能确定这个值"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .template import PRE2021_S2_MARKERS, S2_ROWS, S3_ROWS
@@ -23,6 +24,31 @@ _PHRASES = {
     "s6": r"其他需要报告的事项|需要说明的其他事项|其他需要说明的事项",
 }
 HEADINGS = {part: re.compile(phrase) for part, phrase in _PHRASES.items()}
+# A word every match of a phrase holds, and how far from the match's start it can stand
+# (least, most): the phrases without a literal start are looked for by this word first.
+_WORDS = {"s4": ("复议", 2, 12), "s5": ("问题", 0, 13), "s6": ("事项", 7, 7)}
+
+
+def _headings(part: str, view: str) -> Iterator[re.Match[str]]:
+    """What ``HEADINGS[part].finditer(view)`` finds, found faster: a match can only start
+    within reach of its word, so only those places are tried, in order, each once."""
+    regex = HEADINGS[part]
+    if part not in _WORDS:
+        yield from regex.finditer(view)
+        return
+    word, least, most = _WORDS[part]
+    tried = 0  # every place before this has been tried, or lies inside a match
+    at = view.find(word)
+    while at >= 0:
+        for start in range(max(tried, at - most), at - least + 1):
+            m = regex.match(view, start)
+            if m:
+                yield m
+                tried = m.end()
+                break
+        else:
+            tried = max(tried, at - least + 1)
+        at = view.find(word, at + 1)
 
 
 def _is_heading(view: str, start: int) -> bool:
@@ -66,9 +92,9 @@ def find(view: str) -> Sections:
     same phrase in the introduction's list of contents does not win."""
     heads: dict[str, int] = {}
     evidence: dict[str, int] = {}
-    for part, regex in HEADINGS.items():
+    for part in HEADINGS:
         best: tuple[int, int] | None = None
-        for m in regex.finditer(view):
+        for m in _headings(part, view):
             if not _is_heading(view, m.start()):
                 continue
             score = _evidence(view, part, m.end()) if part in _EVIDENCE else 0

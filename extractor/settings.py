@@ -1,11 +1,13 @@
 """Run settings: the one object extract, batch, cluster and eval take.
 
 It holds what a record depends on besides its document — the bounds on one document's work
-(``limits.Limits``), the witness mode, the LLM's settings — and how a run spends its endpoint (requests in flight). The
-environment (``GOUJI_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``GOUJI_CACHE_DIR``)
-is read in one place, ``Settings.from_env``; everything after it reads the object. Its
-``fingerprint`` is what every record, store run and eval artifact carries, so two runs with
-the same settings say so whichever command made them.
+(``limits.Limits``), the witness mode, the LLM's settings, whether scans are OCR'd — and how
+a run spends its endpoint (requests in flight) and where it caches. A run's environment
+(``GOUJI_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``GOUJI_CACHE_DIR``,
+``GOUJI_OCR_CACHE``) is read by ``Settings.from_env``; everything after it reads the object
+(only the OCR page cache also looks at ``GOUJI_OCR_CACHE`` itself, for a run made without
+it). Its ``fingerprint`` is what every record the commands write, every store run and every
+eval artifact carry, so two runs with the same settings say so whichever command made them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import formats
 from .errors import SettingsError
 from .limits import Limits
 from .llm import LLMClient, LLMSettings
@@ -48,10 +51,14 @@ class Settings:
         env: Mapping[str, str] = os.environ,
         ocr: str = "auto",
         ocr_cache: Path | None = None,
+        vision: bool = False,
+        vision_model: str | None = None,
         **llm_options: Any,
     ) -> Settings:
         """The settings a user gave (``None`` options: not given), completed from the
-        environment. With a model configured the witness defaults to ``verify``."""
+        environment. With a model configured the witness defaults to ``verify``. With
+        ``vision``, scans' table pages also go to a vision model on the same endpoint
+        (``vision_model``, ``GOUJI_VISION_MODEL``, else the model)."""
         values = {
             "model": env.get("GOUJI_MODEL"),
             "base_url": env.get("OPENAI_BASE_URL"),
@@ -60,6 +67,9 @@ class Settings:
         }
         values |= {k: v for k, v in llm_options.items() if v is not None}
         llm = LLMSettings(**values)
+        if vision:
+            model = vision_model or env.get("GOUJI_VISION_MODEL") or llm.model
+            llm.vision = replace(llm, model=model, mode=None, vision=None)
         witness = witness or ("verify" if llm.configured else "off")
         if witness not in WITNESS_MODES:
             raise SettingsError(f"未知的 LLM 证人模式 {witness}（可选 {'、'.join(WITNESS_MODES)}）")
@@ -104,6 +114,8 @@ class Settings:
             out["limits"] = others
         if self.scans.mode != "auto":  # the default adds nothing: earlier fingerprints hold
             out["ocr"] = self.scans.mode
+        if added := formats.added():  # another reader makes other records
+            out["formats"] = added
         if self.uses_llm:
             out |= {
                 "model": self.llm.model,
@@ -111,10 +123,16 @@ class Settings:
                 "prompts": prompt_versions(),
                 "context": self.llm.context_tokens,
             }
+            if self.llm.max_tokens_per_doc:  # a budget decides which requests are sent
+                out["budget"] = self.llm.max_tokens_per_doc
+            if self.llm.vision is not None:  # off by default: earlier fingerprints hold
+                out["vision"] = [self.llm.vision.model, self.llm.vision.resolved_mode()]
         return out
 
     def fingerprint(self) -> str:
-        """Same fingerprint, same record (for the same document)."""
+        """Same fingerprint, same record (for the same document, and an endpoint that
+        answers alike). What only paces or caches the requests — concurrency, timeout,
+        rate limit, the caches — leaves it as it is."""
         blob = json.dumps(self._identity(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -127,11 +145,12 @@ class Settings:
             "fingerprint": self.fingerprint(),
         }
         if self.uses_llm:
-            out |= {"model": self.llm.model, "instructor_mode": self.llm.resolved_mode()}
+            out |= {"model": self.llm.model, "structured_output": self.llm.resolved_mode()}
         return out
 
     def describe(self) -> str:
-        """One line for people, e.g. ``读取器 + LLM（verify，qwen2.5:7b，json）；指纹 3f…``."""
+        """One line for people, e.g. ``读取器 + LLM（verify，qwen2.5:7b，json）；单个文件上限
+        52428800 字节；设置指纹 3f…``."""
         who = "读取器"
         if self.uses_llm:
             who += f" + LLM（{self.witness}，{self.llm.model}，{self.llm.resolved_mode()}）"

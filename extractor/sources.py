@@ -1,36 +1,29 @@
-"""File → text with offsets: decode a report file into a ``SourceText``, and find the report
-files named or held in folders (``iter_documents``)."""
+"""File → text with offsets: ``load`` reads one report file with the reader its format names
+(``formats``, the one table of input formats); which files a run reads, and their hashes, is
+``discover``'s. The readers of plain text (``read_text``: encodings, bad bytes, control
+characters) and of PDFs and scans (``read_pdf``, ``read_image``: the text layer, else OCR) are
+here; HTML's is ``htmltext.read``, Word's ``docxtext.read_docx``/``read_doc``."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import charset_normalizer
 
-from . import docxtext, htmltext, ocr, pdfpages
+from . import formats, ocr, pdfpages
 from .errors import (
     BinaryInput,
     EmptyInput,
-    InputTooLarge,
     NoTextLayer,
     UndecodableInput,
-    UnsupportedFormat,
 )
+from .formats import Loaded, Reading
 from .limits import Limits
-from .text import SourceText
-
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
-HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".mhtml"})
-WORD_SUFFIXES = frozenset({".docx", ".doc"})
-REPORT_SUFFIXES = (
-    TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | ocr.IMAGE_SUFFIXES | frozenset({".pdf"})
-)
+from .text import CONTROL, SourceText
 
 # Encodings charset-normalizer names for Chinese text; GB2312 and GBK files are decoded as
 # GB18030, their superset, so a character outside GB2312 does not fail the whole file.
@@ -42,124 +35,157 @@ _CHINESE = {
     "big5hkscs": "big5hkscs",
     "hz": "hz",
 }
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# A byte no encoding explains is kept as a lone surrogate by ``surrogateescape``; real text
+# never holds one.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+# In every ASCII-compatible encoding a report comes in (UTF-8, GB18030, Big5) a control byte
+# is a control character, so the test for binary content runs on the bytes before decoding.
+_CONTROL_BYTES = bytes(b for b in range(128) if CONTROL.match(chr(b)))
 
 
-@dataclass
-class Loaded:
-    path: str
-    sha256: str
-    source: SourceText
-    page_starts: list[int] | None = None  # PDFs: where each page begins in the raw text
-    ocr: ocr.OcrText | None = None  # scans: each raw character's box and confidence
-    notes: list[str] = field(default_factory=list)  # what reading the file did (OCR'd pages)
+def _refuse_binary(controls: int, size: int) -> None:
+    """One rule over the whole file: control characters past one in fifty (and more than
+    eight) make it binary; fewer are damage in a text, which is read with them blanked."""
+    if controls > max(8, size // 50):
+        raise BinaryInput(f"二进制文件，不是文本（{controls} 个控制字符）")
 
 
-def decode(data: bytes) -> str:
-    """Bytes to text: BOMs honoured, UTF-8 first, else the encoding charset-normalizer finds."""
-    if not data.strip():
-        raise EmptyInput("文件为空")
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UndecodableInput(f"文件标为 UTF-8 但第 {exc.start} 字节无法解码") from None
-    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise UndecodableInput("文件标为 UTF-16 但无法解码") from None
-    if b"\x00" in data[:65536]:
-        raise BinaryInput("二进制文件，不是文本（含 NUL 字节）")
+def _decode(data: bytes, encoding: str) -> tuple[str, int] | None:
+    """``data`` in ``encoding``, each byte that does not decode kept as a lone surrogate, and
+    how many there are; None when the encoding is unknown or more than a few bytes (one in
+    2,000, at least eight) break."""
     try:
-        return data.decode("utf-8")
+        return data.decode(encoding), 0
+    except LookupError:
+        return None
     except UnicodeDecodeError:
         pass
+    try:
+        text = data.decode(encoding, "surrogateescape")
+        bad = len(_ESCAPED.findall(text))
+    except UnicodeDecodeError:  # a wide encoding's error, which surrogateescape cannot carry
+        text = data.decode(encoding, "replace")
+        bad = text.count("\ufffd")
+    return (text, bad) if bad <= max(8, len(data) // 2000) else None
+
+
+def _detected(data: bytes) -> str | None:
+    """The encoding charset-normalizer finds, by Python's name for it."""
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
-        raise UndecodableInput("无法识别文件编码")
-    encoding = _CHINESE.get(best.encoding.replace("-", "").lower(), best.encoding)
-    try:
-        return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        raise UndecodableInput(f"按 {encoding} 解码失败") from None
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
-
-
-def _looks_binary(text: str) -> bool:
-    sample = text[:20000]
-    return len(_CONTROL.findall(sample)) > max(8, len(sample) // 50)
-
-
-def sha256_of(path: Path) -> str | None:
-    """The file's content hash, or None when it cannot be read (its record says why)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
         return None
+    name = best.encoding.replace("-", "").replace("_", "").lower()
+    return codecs.lookup(_CHINESE.get(name, best.encoding)).name
+
+
+def _candidates(data: bytes) -> Iterator[str | None]:
+    yield "utf-8"  # first: a GB18030 report breaks it at nearly every Chinese character
+    yield _detected(data)
+    yield "gb18030"  # the reports' own, which detection gives up on when a byte breaks it
+
+
+def _guess(data: bytes) -> tuple[str, int, str]:
+    """Text without a BOM, the number of bytes that decode in no encoding, and the encoding:
+    the first that decodes it whole; else, if a few bytes break every one, the encoding the
+    rest of the file is written in."""
+    tries: dict[str, tuple[str, int]] = {}
+    for encoding in _candidates(data):
+        if encoding and encoding not in tries and (decoded := _decode(data, encoding)):
+            if decoded[1] == 0:
+                return (*decoded, encoding)
+            tries[encoding] = decoded
+    if not tries:
+        raise UndecodableInput("无法识别文件编码")
+    encoding = min(tries, key=lambda e: tries[e][1])
+    # The encoding that breaks least may only be a compatible one (Big5 text reads as
+    # GB18030): the bytes that remain once the broken ones are cut say which it is.
+    rest = _ESCAPED.sub("", tries[encoding][0]).encode(encoding, "replace")
+    found = _detected(rest)
+    if found and found != encoding and (decoded := _decode(data, found)):
+        return (*decoded, found)
+    return (*tries[encoding], encoding)
+
+
+def decode(data: bytes) -> tuple[str, list[str]]:
+    """Bytes to text, and notes on what was mended: BOMs honoured, UTF-8 first, else the
+    encoding charset-normalizer finds; a few bytes that decode in no encoding become U+FFFD
+    (a note says how many) rather than losing the report; a binary file is refused. Control
+    characters stay in the text (``SourceText`` blanks them, offsets unchanged; a note says
+    so)."""
+    if not data.strip():
+        raise EmptyInput("文件为空")
+    bom = next(((b, e) for b, e in _BOMS if data.startswith(b)), None)
+    if bom is None:
+        _refuse_binary(len(data) - len(data.translate(None, _CONTROL_BYTES)), len(data))
+        text, bad, encoding = _guess(data)
+    else:
+        encoding = bom[1]
+        decoded = _decode(data[len(bom[0]) :], encoding)
+        if decoded is None:
+            raise UndecodableInput(f"文件标为 {encoding.upper()} 但无法解码")
+        text, bad = decoded
+        _refuse_binary(len(CONTROL.findall(text)), len(text))
+    notes = []
+    if bad:
+        text = _ESCAPED.sub("\ufffd", text)
+        first = text.index("\ufffd")
+        notes.append(
+            f"文件有 {bad} 个字节无法按 {encoding.upper()} 解码，已换成 �（第一处在第 {first} 个字符），其余照常读取"
+        )
+    blanked = sum(1 for ch in CONTROL.findall(text) if ch not in "\x0b\x0c")
+    if blanked:
+        notes.append(f"文件有 {blanked} 个控制字符（如 NUL），已按空格读取，位置不变")
+    return text, notes
 
 
 def load(
-    path: str | Path, limits: Limits | None = None, scans: ocr.OcrSettings | None = None
+    path: str | Path,
+    limits: Limits | None = None,
+    scans: ocr.OcrSettings | None = None,
+    sha256: str | None = None,
 ) -> Loaded:
-    """Read one report file. Raises an ``InputError`` with a one-line reason. Scans (PDFs
-    without a text layer, images) are read by OCR unless ``scans.mode`` is ``off``."""
+    """Read one report file with its format's reader. Raises an ``InputError`` with a
+    one-line reason. Scans (PDFs without a text layer, images) are read by OCR unless
+    ``scans.mode`` is ``off``. ``sha256``: the content's hash when the caller has it (a run
+    hashes each file once)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in REPORT_SUFFIXES:
-        raise UnsupportedFormat(f"不支持的文件类型 {suffix or '（无扩展名）'}")
-    size = path.stat().st_size
+    fmt = formats.of(path)
     limits = limits or Limits()
-    if size > limits.bytes:
-        raise InputTooLarge(
-            f"文件过大：{size / 1048576:.1f} MB，上限 {limits.bytes / 1048576:.0f} MB"
-        )
+    limits.check_bytes(path.stat().st_size)
     data = path.read_bytes()
     if not data.strip():
         raise EmptyInput("文件为空")
-    sha256 = hashlib.sha256(data).hexdigest()
-    scans = scans or ocr.OcrSettings()
-    if suffix in ocr.IMAGE_SUFFIXES:
-        if scans.mode == "off":
-            raise NoTextLayer("图片没有文字层，需要 OCR（已用 --ocr off 关闭）")
-        return _scanned(path, sha256, scans, limits)
-    if suffix == ".pdf":
-        if not data.startswith(b"%PDF"):
-            raise UndecodableInput("不是有效的 PDF 文件")
-        return _pdf(path, sha256, scans, limits)
-    if suffix in WORD_SUFFIXES:
-        text = docxtext.read_docx(path) if suffix == ".docx" else docxtext.read_doc(path)
-        return Loaded(str(path), sha256, SourceText.from_text(text))
-    text = decode(data)
-    if _looks_binary(text):
-        raise BinaryInput("文件内容不是文本（控制字符过多）")
-    if suffix in HTML_SUFFIXES:
-        rendered, offsets = htmltext.render(text)
-        return Loaded(str(path), sha256, SourceText.from_rendered(text, rendered, offsets))
-    return Loaded(str(path), sha256, SourceText.from_text(text))
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    return fmt.reader()(Reading(path, data, sha256, fmt, limits, scans or ocr.OcrSettings()))
 
 
-def _scanned(path: Path, sha256: str, scans: ocr.OcrSettings, limits: Limits) -> Loaded:
-    text = pdfpages.scanned(path, sha256, scans, limits)
-    return Loaded(str(path), sha256, SourceText.from_text(text.raw), text.page_starts, text)
+def read_text(reading: Reading) -> Loaded:
+    """Plain text and Markdown."""
+    text, notes = decode(reading.data)
+    return reading.loaded(SourceText.from_text(text), notes=notes)
 
 
-def _pdf(path: Path, sha256: str, scans: ocr.OcrSettings, limits: Limits) -> Loaded:
-    read = pdfpages.read(path, sha256, scans, limits)
-    return Loaded(str(path), sha256, read.source, read.page_starts, read.ocr, read.notes)
+def read_pdf(reading: Reading) -> Loaded:
+    """A PDF read page by page (``pdfpages``): the text layer where a page has a usable one,
+    OCR where it has none or one not to be trusted."""
+    if not reading.data.startswith(b"%PDF"):
+        raise UndecodableInput("不是有效的 PDF 文件")
+    pdf = pdfpages.read(reading.path, reading.sha256, reading.scans, reading.limits)
+    return reading.loaded(pdf.source, pdf.page_starts, pdf.ocr, pdf.notes)
 
 
-def iter_documents(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as named, and report files found in folders (recursively, in sorted order)."""
-    for path in map(Path, paths):
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if candidate.suffix.lower() in REPORT_SUFFIXES:
-                        yield candidate
-        else:
-            yield path
+def read_image(reading: Reading) -> Loaded:
+    """A scanned page (or pages: a multi-frame TIFF), read by OCR."""
+    if reading.scans.mode == "off":
+        raise NoTextLayer("图片没有文字层，需要 OCR（已用 --ocr off 关闭）")
+    return _scanned(reading)
+
+
+def _scanned(reading: Reading) -> Loaded:
+    text = pdfpages.scanned(reading.path, reading.sha256, reading.scans, reading.limits)
+    return reading.loaded(SourceText.from_text(text.raw), text.page_starts, text)

@@ -42,11 +42,13 @@ that confirms it:
 * **No reading fits, or too many.** The row is not placed; the finding says that the
   report's own figures do not add up, or lists the options.
 
-How the confirming identities are evaluated (``confirm``): a reading is accepted whole or
-not at all — each of its cells needs an identity beyond its own row that holds (part 三's
-results total, its balance, or the two added together: results + carried forward = received
-+ carried over, which checks the result rows when （七）总计 could not be read), and none
-that breaks. A wrong reading differs from the printed cells in two places or more; where one
+Which identities choose and which confirm is read from the identity table (``identities``,
+the sums that feed ``Use.CUT``): the sums that lie within one printed row choose its cut
+(:func:`chooser`), every other sum confirms. How the confirming identities are evaluated
+(``confirm``): a reading is accepted whole or not at all — each of its cells needs an
+identity beyond its own row that holds (part 三's results total, its balance, or the two
+added together: results + carried forward = received + carried over, which checks the
+result rows when （七）总计 could not be read), and none that breaks. A wrong reading differs from the printed cells in two places or more; where one
 of them cannot be checked, the cells that can may fit only because the wrong reading happens
 to mend the publisher's own error, or read 0 where a blank was dropped (no identity tells a
 blank from 0). Rows that were not placed count where their sums are known whatever their
@@ -63,10 +65,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
+from .identities import Identity, Use, sums_for
 from .model import Candidate, Finding, Value, show
-from .template import IDENTITIES, S3_COLUMNS, S3_RESULT_ROWS, Identity
 
 Check = Callable[[list[int]], bool]
 
@@ -93,10 +96,12 @@ def cuts(
         joined = "".join(tokens)
         most_after = [int(joined[len(joined) - r :] or 0) for r in range(len(joined) + 1)]
 
+    count = len(tokens)
+
     def walk(t: int, pos: int, acc: list[int], total: int) -> None:
         if len(found) >= limit:
             return
-        if t == len(tokens):
+        if t == count:
             if (
                 fewest <= len(acc) <= n
                 and (target is None or total == target)
@@ -105,28 +110,25 @@ def cuts(
                 found.append(list(acc))
             return
         token = tokens[t]
-        for end in range(pos + 1, len(token) + 1):
-            part = token[pos:end]
-            if len(part) > 1 and part[0] == "0":
-                break  # no cell is printed with a leading zero
-            value = int(part)
+        size = len(token)
+        most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
+        # No cell is printed with a leading zero: a 0 is a number of its own.
+        last = pos + 1 if token.startswith("0", pos) else size
+        for end in range(pos + 1, last + 1):
+            value = int(token[pos:end])
             if target is not None and total + value > target:
                 break  # a longer number is larger still
-            remaining = digits_left[t + 1] + len(token) - end
+            remaining = digits_left[t + 1] + size - end
+            if least > remaining:
+                break  # too few digits left for the numbers to come, and fewer further on
             if target is not None and total + value + most_after[remaining] < target:
                 continue  # the digits left cannot make up the rest
-            tokens_after = len(tokens) - t - 1 + (1 if end < len(token) else 0)
-            most, least = n - len(acc) - 1, fewest - len(acc) - 1  # numbers still to come
-            if most < tokens_after or least > remaining:
-                continue
+            if most < count - t - (end == size):
+                continue  # more tokens left than numbers to come
             acc.append(value)
             if partial is None or partial(acc):
-                walk(
-                    t + 1 if end == len(token) else t,
-                    0 if end == len(token) else end,
-                    acc,
-                    total + value,
-                )
+                at = (t + 1, 0) if end == size else (t, end)  # the next token, or this one's rest
+                walk(*at, acc, total + value)
             acc.pop()
 
     walk(0, 0, [], 0)
@@ -195,27 +197,64 @@ def blank_readings(tokens: list[str], n: int, limit: int) -> list[list[int | Non
     return found
 
 
-def row_total(values: list[int]) -> bool:
-    """Part 三: the 总计 column is the sum of the six applicant columns."""
-    return sum(values[:-1]) == values[-1]
+_ALL = sums_for(Use.CUT)
+_INVOLVING: dict[str, list[Identity]] = {}
+for _identity in _ALL:
+    for _key in _identity.keys:
+        _INVOLVING.setdefault(_key, []).append(_identity)
 
 
-def groups_of_five(values: list[int]) -> bool:
-    """Part 四: in each finished group, 总计 is the sum of the other four."""
-    whole = len(values) - len(values) % 5
-    return all(sum(values[i : i + 4]) == values[i + 4] for i in range(0, whole, 5))
+@dataclass(frozen=True, eq=False)  # one per row (``chooser``), a cache key by identity
+class Chooser:
+    """The sums that lie within one printed row (part 三's row total, part 四's group
+    totals): they choose how the row's run-together digits are cut, so they never confirm
+    that cut. Each sum is given by its cells' places in the row."""
+
+    rules: frozenset[str]
+    sums: tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...]  # left, right, last place
+    width: int
+
+    @property
+    def row_total(self) -> bool:
+        """One sum: the row's last cell is the total of all the others (part 三)."""
+        (left, right, _), *more = self.sums
+        return not more and left == (self.width - 1,) and right == tuple(range(self.width - 1))
+
+    def holds(self, values: list[int]) -> bool:
+        """Every sum whose cells are all among ``values`` (the row's first cells) holds."""
+        return all(
+            sum(values[i] for i in left) == sum(values[i] for i in right)
+            for left, right, last in self.sums
+            if last < len(values)
+        )
+
+    def cuts(self, tokens: list[str], limit: int) -> list[list[int]]:
+        """Up to ``limit`` cuts of ``tokens`` into the row's cells that every sum admits."""
+        if self.row_total:
+            return total_cuts(tokens, self.width, limit)
+        return cuts(tokens, self.width, self.holds, self.holds, limit)
 
 
-def _group_cuts(tokens: list[str], n: int, limit: int = 4) -> list[list[int]]:
-    return cuts(tokens, n, groups_of_five, groups_of_five, limit)
+@lru_cache(maxsize=64)
+def chooser(keys: tuple[str, ...]) -> Chooser | None:
+    """The sums within the row of ``keys`` (in the row's order), or ``None`` (no sum lies
+    within it: part 二's rows, whose cuts nothing can choose)."""
+    place = {k: i for i, k in enumerate(keys)}
+    within = [s for s in _ALL if place.keys() >= set(s.keys)]
+    if not within:
+        return None
+    sums = []
+    for s in within:
+        left, right = tuple(place[k] for k in s.left), tuple(place[k] for k in s.right)
+        sums.append((left, right, max(left + right)))
+    return Chooser(frozenset(s.rule for s in within), tuple(sums), len(keys))
 
 
-# The identity that chooses a part's cut: its rule, the cuts it admits, and its check of a
-# full reading.
-CHOOSERS: dict[str, tuple[str, Callable[[list[str], int, int], list[list[int]]], Check]] = {
-    "s3": ("s3.row_total", total_cuts, row_total),
-    "s4": ("s4.total", _group_cuts, groups_of_five),
-}
+def weighed_beyond(keys: tuple[str, ...]) -> bool:
+    """Whether sums beyond the row of ``keys`` involve it (part 三's column identities), so
+    that they can weigh its readings with the other rows' (``confirm``)."""
+    own = set(keys)
+    return any(not own.issuperset(s.keys) for k in keys for s in _INVOLVING.get(k, ()))
 
 
 @dataclass
@@ -227,7 +266,7 @@ class Cut:
     keys: tuple[str, ...]
     values: list[int | None]  # None: a blank the crawl dropped
     printed: str
-    chosen_by: str | None  # the rule of the identity that chose it; None: the digits alone
+    chosen_by: frozenset[str]  # the rules of the sums that chose it; empty: the digits alone
 
 
 @dataclass
@@ -241,6 +280,7 @@ class Open:
     spans: list[list[tuple[int, int]]]  # per option, where each of its values is printed
     printed: str
     finding: Finding  # the reader's: several cuts fit; withdrawn once the row is placed
+    chosen_by: frozenset[str]  # the rules of the sums within the row, that admitted each option
 
 
 @dataclass
@@ -255,28 +295,8 @@ class Confirmation:
 
 
 def _holds(identity: Identity, values: Mapping[str, Value]) -> bool:
-    left = sum(values[k] or 0 for k in identity.left)
-    right = sum(values[k] or 0 for k in identity.right)
+    left, right = identity.sides(values)
     return abs(left - right) < 1e-9
-
-
-def _derived() -> list[Identity]:
-    """Part 三's two column identities added together, per column: the results and what is
-    carried forward make up what was received and carried over. It checks the result rows
-    when （七）总计 itself could not be read."""
-    out = []
-    for c in S3_COLUMNS:
-        results = tuple(f"s3.{r}.{c}" for r in S3_RESULT_ROWS)
-        received = (f"s3.new_received.{c}", f"s3.carried_over.{c}")
-        out.append(Identity("s3.balance", received, (*results, f"s3.carried_forward.{c}")))
-    return out
-
-
-_ALL = (*IDENTITIES, *_derived())
-_INVOLVING: dict[str, list[Identity]] = {}
-for _identity in _ALL:
-    for _key in _identity.left + _identity.right:
-        _INVOLVING.setdefault(_key, []).append(_identity)
 
 
 _JOINT = 256  # joint readings of the open rows kept at most; beyond, they stay undecided
@@ -386,21 +406,22 @@ class _Verdicts:
         return result
 
     def __call__(self, identity: Identity) -> bool | None:
-        if id(identity) not in self.cache:
-            weighed = self.weighing.get(id(identity))
-            named = [k for k in identity.left + identity.right if k in self.free]
-            if not named:
-                known = all(k in self.values for k in identity.left + identity.right)
-                verdict = _holds(identity, self.values) if known else None
-            elif weighed is None:
-                verdict = None
-            else:
-                base, rows = weighed
-                kept = self.readings_without(identity) or []
-                seen = {sum(adds[j[n]] for n, adds in rows.items()) for j in kept}
-                verdict = abs(base + seen.pop()) < 1e-9 if len(seen) == 1 else None
-            self.cache[id(identity)] = verdict
-        return self.cache[id(identity)]
+        verdict = self.cache.get(id(identity), self)  # ``self``: not judged yet
+        if verdict is self:
+            verdict = self.cache[id(identity)] = self._judge(identity)
+        return verdict
+
+    def _judge(self, identity: Identity) -> bool | None:
+        if not any(k in self.free for k in identity.keys):
+            known = all(k in self.values for k in identity.keys)
+            return _holds(identity, self.values) if known else None
+        weighed = self.weighing.get(id(identity))
+        if weighed is None:
+            return None
+        base, rows = weighed
+        kept = self.readings_without(identity) or []
+        seen = {sum(adds[j[n]] for n, adds in rows.items()) for j in kept}
+        return abs(base + seen.pop()) < 1e-9 if len(seen) == 1 else None
 
 
 def confirm(
@@ -420,64 +441,18 @@ def confirm(
     their reading (a row of zeros with blanks dropped adds 0 to every column)."""
     if not cuts_ and not open_rows:
         return Confirmation([], {}, [], set())
-    values: dict[str, Value] = dict(sums)
-    for row in open_rows:  # what all of an open row's readings agree on adds the same
-        for i, key in enumerate(row.keys):
-            if len({(o[i] or 0) for o in row.options}) == 1:
-                values[key] = row.options[0][i]
-    for key, candidate in candidates.items():
-        if candidate.certain:
-            values[key] = candidate.value
-    for cut in cuts_:
-        values.update(zip(cut.keys, cut.values, strict=True))
+    values = _weighed_values(cuts_, open_rows, candidates, sums)
     # An open row another witness placed is that witness's, for the checks to judge.
     rows = [r for r in open_rows if all(candidates[k].span is None for k in r.keys)]
     verdict = _Verdicts(values, rows)
-    placed: list[Cut] = []
-    settled: list[Finding] = []
-    kept = verdict.readings_without(None) or []
-    left: list[Finding] = []  # what stays of a partly placed row's finding
-    for n, row in enumerate(rows):
-        classes = {joint[n] for joint in kept}
-        readings = sorted(i for c in classes for i in verdict.classes[n][c])
-        if not readings:
-            continue  # no reading fits the identities: the reader's finding stands
-        # The cells every reading the identities leave agrees on (a dropped blank's place
-        # among zeros may stay unknown while the figures around it are settled).
-        at = readings[0]
-        keys = [
-            k for i, k in enumerate(row.keys) if len({row.options[a][i] for a in readings}) == 1
-        ]
-        if not keys:
-            continue
-        for i, key in enumerate(row.keys):
-            if key in keys:
-                candidates[key] = Candidate(key, row.options[at][i], row.spans[at][i], True)
-        cells = [v for k, v in zip(row.keys, row.options[at], strict=True) if k in keys]
-        placed.append(Cut("s3", row.label, tuple(keys), cells, row.printed, "s3.row_total"))
-        settled.append(row.finding)
-        rest = [k for k in row.keys if k not in keys]
-        if rest:
-            left.append(Finding(row.finding.rule, rest, row.finding.message))
+    placed, settled, left = _place_open_rows(rows, verdict, candidates)
     findings: list[Finding] = []
     confirmed: dict[str, int] = {}
     for cut in [*cuts_, *placed]:
         ours = [candidates.get(k) for k in cut.keys]
         if any(c is None or c.value != v for c, v in zip(ours, cut.values, strict=True)):
             continue  # another witness disputes the cut: its finding keeps the row in review
-        whole, broken = True, False
-        own = set(cut.keys)
-        for key in cut.keys:
-            said = [
-                (verdict(i), own.issuperset(i.left + i.right))
-                for i in _INVOLVING.get(key, ())
-                if i.rule != cut.chosen_by
-            ]
-            # Beyond the row: part 三's column identities; part 四 has only its own totals.
-            beyond = [v for v, within in said if not within] or [v for v, _ in said]
-            held = all(v is not False for v, _ in said)
-            whole &= held and any(beyond)
-            broken |= not held
+        whole, broken = _judged(cut, verdict)
         missed = not dropped_are_blank and None in cut.values
         whole &= not missed
         # A reading is one piece of evidence: confirmed whole or not at all. A wrong reading
@@ -488,25 +463,113 @@ def confirm(
             candidate.certain = whole
         if whole:
             confirmed[cut.part] = confirmed.get(cut.part, 0) + 1
-            continue
-        if broken:
-            why = "但验证它的勾稽关系不成立（报告本身可能有误，也可能漏掉了空白单元格）"
-        elif missed:
-            why = "但识读出的数少于单元格，缺的可能是漏识的数而不是空白"
-        elif cut.part == "s4" and cut.chosen_by is not None:
-            why = "没有别的勾稽关系可以验证"
         else:
-            why = "验证它的勾稽关系缺少数据"
-        how = "只有一种拆分" if cut.chosen_by is None else "按本行的勾稽关系只有一种拆分"
-        if any(cut is p for p in placed):
-            how = "有多种拆分，各列的勾稽关系只容许这一种"
-        findings.append(
-            Finding(
-                f"{cut.part}.run_together",
-                list(cut.keys),
-                f"「{cut.label}」的数字粘连为「{cut.printed}」，{how}："
-                f"{'、'.join(map(show, cut.values))}，{why}，请核对",
-            )
-        )
+            was_placed = any(cut is p for p in placed)
+            findings.append(_unconfirmed(cut, broken, missed, was_placed))
     placed_keys = {k for cut in placed for k in cut.keys}
     return Confirmation(left + findings, confirmed, settled, placed_keys)
+
+
+def _weighed_values(
+    cuts_: list[Cut],
+    open_rows: list[Open],
+    candidates: dict[str, Candidate],
+    sums: Mapping[str, int],
+) -> dict[str, Value]:
+    """The values the identities weigh: what unplaced cells add whatever their reading, what
+    all of an open row's readings agree on, the certain candidates and the proposed cuts."""
+    values: dict[str, Value] = dict(sums)
+    for row in open_rows:  # what all of an open row's readings agree on adds the same
+        for i, key in enumerate(row.keys):
+            if len({(o[i] or 0) for o in row.options}) == 1:
+                values[key] = row.options[0][i]
+    for key, candidate in candidates.items():
+        if candidate.certain:
+            values[key] = candidate.value
+    for cut in cuts_:
+        values.update(zip(cut.keys, cut.values, strict=True))
+    return values
+
+
+def _place_open_rows(
+    rows: list[Open], verdict: _Verdicts, candidates: dict[str, Candidate]
+) -> tuple[list[Cut], list[Finding], list[Finding]]:
+    """The cells of the open rows on which every joint reading no identity breaks agrees
+    (a dropped blank's place among zeros may stay unknown while the figures around it are
+    settled): each row's placed cells as a cut for ``confirm`` to judge, the reader findings
+    they settle, and what stays of a partly placed row's finding."""
+    placed: list[Cut] = []
+    settled: list[Finding] = []
+    left: list[Finding] = []
+    kept = verdict.readings_without(None) or []
+    for n, row in enumerate(rows):
+        classes = {joint[n] for joint in kept}
+        readings = sorted(i for c in classes for i in verdict.classes[n][c])
+        if not readings:
+            continue  # no reading fits the identities: the reader's finding stands
+        at = readings[0]
+        keys = [
+            k for i, k in enumerate(row.keys) if len({row.options[a][i] for a in readings}) == 1
+        ]
+        if not keys:
+            continue
+        for i, key in enumerate(row.keys):
+            if key in keys:
+                candidates[key] = Candidate(key, row.options[at][i], row.spans[at][i], True)
+        cells = [v for k, v in zip(row.keys, row.options[at], strict=True) if k in keys]
+        part = row.keys[0].split(".", 1)[0]
+        placed.append(Cut(part, row.label, tuple(keys), cells, row.printed, row.chosen_by))
+        settled.append(row.finding)
+        rest = [k for k in row.keys if k not in keys]
+        if rest:
+            left.append(Finding(row.finding.rule, rest, row.finding.message))
+    return placed, settled, left
+
+
+def _judged(cut: Cut, verdict: _Verdicts) -> tuple[bool, bool]:
+    """Whether the identities that did not choose ``cut`` confirm every cell of it (each
+    cell needs one beyond its own row that holds, where there is one) and whether any of
+    them breaks."""
+    whole, broken = True, False
+    within = _within(cut.keys)
+    for key in cut.keys:
+        said = [
+            (verdict(i), id(i) in within)
+            for i in _INVOLVING.get(key, ())
+            if i.rule not in cut.chosen_by
+        ]
+        # Beyond the row: part 三's column identities; part 四 has only its own totals.
+        beyond = [v for v, within in said if not within] or [v for v, _ in said]
+        held = all(v is not False for v, _ in said)
+        whole &= held and any(beyond)
+        broken |= not held
+    return whole, broken
+
+
+@lru_cache(maxsize=256)
+def _within(keys: tuple[str, ...]) -> frozenset[int]:
+    """The sums (by ``id``) all of whose cells are among ``keys``."""
+    own = set(keys)
+    return frozenset(id(i) for k in keys for i in _INVOLVING.get(k, ()) if own.issuperset(i.keys))
+
+
+def _unconfirmed(cut: Cut, broken: bool, missed: bool, was_placed: bool) -> Finding:
+    """The finding that keeps a reading the identities did not confirm in review: how it
+    was read and why it is not confirmed."""
+    if broken:
+        why = "但验证它的勾稽关系不成立（报告本身可能有误，也可能漏掉了空白单元格）"
+    elif missed:
+        why = "但识读出的数少于单元格，缺的可能是漏识的数而不是空白"
+    elif cut.chosen_by and not weighed_beyond(cut.keys):
+        why = "没有别的勾稽关系可以验证"
+    else:
+        why = "验证它的勾稽关系缺少数据"
+    how = "只有一种拆分" if not cut.chosen_by else "按本行的勾稽关系只有一种拆分"
+    if was_placed:
+        how = "有多种拆分，各列的勾稽关系只容许这一种"
+    return Finding(
+        f"{cut.part}.run_together",
+        list(cut.keys),
+        f"「{cut.label}」的数字粘连为「{cut.printed}」，{how}："
+        f"{'、'.join(map(show, cut.values))}，{why}，请核对",
+    )

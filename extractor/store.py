@@ -1,9 +1,13 @@
 """Decisions → the store: documents, runs, field values, candidates, findings and review
-items as extraction leaves them (ingestion), and typed reads of them and of the append-only
-audit of corrections. The review queue that works on these tables is ``review``.
+items as extraction leaves them (ingestion), and reads of them and of the append-only audit
+of corrections (rows as dicts keyed by column name). The review queue that works on these
+tables is ``review``.
 
 SQLite by default (a file); ``GOUJI_DB`` or ``--db`` takes any SQLAlchemy URL, so a team can
-share a PostgreSQL database.
+share a PostgreSQL database. Several runs may write one store at once: the writes of one
+document are serialised (``migrations.lock``), and text is cleaned of the control characters a
+database refuses (PostgreSQL refuses NUL) before it goes in (``clean``). A URL is shown to
+people with its password masked (``shown_url``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,11 +23,13 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 
-from .migrations import migrate
-from .record import document_key
+from .migrations import lock, migrate
+from .record import document_key, empties
+from .rows import CandidateRow, Correction, DocumentRow, FieldRow, FindingRow, span_of
 from .rules import RULES
+from .status import Empty, FieldStatus
 from .template import FIELD_KEYS, PART_OF_KEY
 
 DEFAULT_DB = "sqlite:///gouji.db"
@@ -36,6 +43,7 @@ TABLES = (
     "review_items",
     "corrections",
     "reviewer_sessions",
+    "confirmations",
 )
 
 
@@ -54,6 +62,37 @@ def now() -> datetime:
 
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("GOUJI_DB") or DEFAULT_DB
+
+
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key", re.I)
+
+
+def shown_url(url: str) -> str:
+    """The store's URL as people may see it (terminal, logs): its password, and any
+    query parameter that carries one, as ``***``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+    query = {k: "***" if _SECRET_PARAMETER.search(k) else v for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+# Characters a database refuses or a reader should not get: control characters but tab and
+# line breaks, and lone surrogates (a file name's undecodable bytes).
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(value: Any) -> Any:
+    """``value`` (a record, a finding) with each such character replaced by U+FFFD, one for
+    one, so spans and offsets still hold."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
 
 
 def store_exists(url: str) -> bool:
@@ -106,15 +145,23 @@ class Store:
                 .values(finished_at=now(), usage=dump(usage), documents=count)
             )
 
-    def save_record(self, record: dict, run_id: int | None = None) -> int:
-        """Store one extraction record. Re-extracting the same file replaces its values,
-        candidates, findings and open review items; settled items and corrections stay.
-        Saving the record the store already holds changes nothing (a resumed run replays
-        the records its output file kept)."""
+    def save_record(
+        self, record: dict, run_id: int | None = None, conn: Connection | None = None
+    ) -> int:
+        """Store one extraction record. A document is its path and its content (sha256):
+        re-extracting the same content replaces its values, candidates, findings and open
+        review items, while settled items and corrections stay; a file whose content changed
+        is a new document beside the old one. Saving the record the store already holds
+        changes nothing (a resumed run replays the records its output file kept). With
+        ``conn``, inside the caller's transaction (``gouji serve`` commits a turn's records and
+        their jobs at once)."""
+        record = clean(record)
         # Absolute, so the review app finds the file whatever folder it runs in.
-        path = document_key(record["document"])
+        path = clean(document_key(record["document"]))
         text = dump(record)
-        with self.engine.begin() as conn:
+        writing = contextlib.nullcontext(conn) if conn is not None else self.engine.begin()
+        with writing as conn:
+            lock(conn, path)  # two runs saving it at once: one, then the other
             existing, held = conn.execute(
                 select(self.t.documents.c.id, self.t.documents.c.record).where(
                     self.t.documents.c.path == path,
@@ -156,6 +203,7 @@ class Store:
                 return doc_id
             spans = record.get("spans", {})
             witness = record.get("field_witness", {})
+            empty = empties(record)
             conn.execute(
                 insert(self.t.field_values),
                 [
@@ -164,6 +212,7 @@ class Store:
                         "key": key,
                         "value": dump(record["fields"][key]),
                         "status": record["field_status"][key],
+                        "empty": empty.get(key),
                         "witness": witness.get(key),
                         "span_start": (spans.get(key) or [None, None])[0],
                         "span_end": (spans.get(key) or [None, None])[1],
@@ -223,7 +272,7 @@ class Store:
                 reasons.setdefault(key, []).append(finding)
         rows = []
         for key in FIELD_KEYS:
-            if status.get(key) != "review" or key in have:
+            if status.get(key) != FieldStatus.REVIEW or key in have:
                 continue
             why = reasons.get(key, [])
             rows.append(
@@ -241,14 +290,14 @@ class Store:
             _insert_ignoring_duplicates(conn, self.t.review_items, rows)
 
     # ---- reading -----------------------------------------------------------------------
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentRow]:
         """Every document's row, without its record (``record`` reads one): the review app
         lists them on every page it draws."""
         documents = self.t.documents
         columns = [c for c in documents.c if c.name != "record"]
         with self.engine.connect() as conn:
             rows = conn.execute(select(*columns).order_by(documents.c.id)).mappings().all()
-        return [dict(r) for r in rows]
+        return [DocumentRow(**r) for r in rows]
 
     def record(self, document_id: int) -> dict:
         with self.engine.connect() as conn:
@@ -276,45 +325,78 @@ class Store:
                 current[r.key] = load(r.new_value)
         return current
 
-    def field_rows(self, document_id: int, conn: Connection | None = None) -> dict[str, dict]:
+    def field_rows(self, document_id: int, conn: Connection | None = None) -> dict[str, FieldRow]:
+        """Each key's field as extracted."""
         with self.reading(conn) as conn:
             rows = conn.execute(
                 select(self.t.field_values).where(self.t.field_values.c.document_id == document_id)
             ).mappings()
-            return {r["key"]: dict(r) for r in rows}
+            return {
+                r["key"]: FieldRow(
+                    r["key"],
+                    load(r["value"]),
+                    FieldStatus(r["status"]),
+                    Empty(r["empty"]) if r["empty"] else None,
+                    r["witness"],
+                    span_of(r["span_start"], r["span_end"]),
+                )  # fmt: skip
+                for r in rows
+            }
 
-    def findings(self) -> list[dict]:
-        """Every finding (those made after storing, across years, too) with its document."""
+    def findings(self, document_id: int | None = None) -> list[FindingRow]:
+        """Every finding (those made after storing, across years, too) with its document;
+        those of one document with ``document_id``."""
         f, d = self.t.findings, self.t.documents
         query = (
-            select(f.c.rule, f.c["keys"], f.c.message, d.c.id, d.c.path, d.c.agency, d.c.year)
+            select(d.c.id, d.c.path, d.c.agency, d.c.year, f.c.rule, f.c["keys"], f.c.message)
             .join(d, d.c.id == f.c.document_id)
             .order_by(f.c.id)
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [{**dict(r), "keys": load(r["keys"])} for r in rows]
-
-    def candidates_of(self, document_id: int, key: str) -> list[dict]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(self.t.candidates)
-                .where(
-                    self.t.candidates.c.document_id == document_id, self.t.candidates.c.key == key
-                )
-                .order_by(self.t.candidates.c.id)
-            ).mappings()
-            return [{**dict(r), "value": load(r["value"])} for r in rows]
-
-    def audit(self, document_id: int | None = None, conn: Connection | None = None) -> list[dict]:
-        """Every decision, oldest first."""
-        query = select(self.t.corrections).order_by(self.t.corrections.c.id)
         if document_id is not None:
-            query = query.where(self.t.corrections.c.document_id == document_id)
+            query = query.where(f.c.document_id == document_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [FindingRow(*r[:5], load(r[5]), r[6]) for r in rows]
+
+    def candidates(self, document_id: int, key: str | None = None) -> list[CandidateRow]:
+        """The witnesses' values kept for the document's disputed and unplaced fields (of
+        one ``key``), in the order they were stored."""
+        candidates = self.t.candidates.c
+        query = select(self.t.candidates).where(candidates.document_id == document_id)
+        if key is not None:
+            query = query.where(candidates.key == key)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(candidates.id)).mappings().all()
+        return [
+            CandidateRow(
+                r["key"], r["witness"], load(r["value"]), span_of(r["span_start"], r["span_end"])
+            )
+            for r in rows
+        ]
+
+    def audit(
+        self,
+        document_id: int | None = None,
+        conn: Connection | None = None,
+        key: str | None = None,
+    ) -> list[Correction]:
+        """Every decision (of one document, of one of its keys), oldest first."""
+        corrections = self.t.corrections
+        query = select(corrections).order_by(corrections.c.id)
+        if document_id is not None:
+            query = query.where(corrections.c.document_id == document_id)
+        if key is not None:
+            query = query.where(corrections.c.key == key)
         with self.reading(conn) as conn:
             rows = conn.execute(query).mappings().all()
         return [
-            {**dict(r), "old_value": load(r["old_value"]), "new_value": load(r["new_value"])}
+            Correction(
+                **{
+                    **r,
+                    "old_value": load(r["old_value"]),
+                    "new_value": load(r["new_value"]),
+                }
+            )
             for r in rows
         ]
 
@@ -322,8 +404,10 @@ class Store:
         """Findings made after a document was stored (checks across years); with ``review``
         they open items for the keys they name. A finding the document already has is not
         added again."""
-        path = document_key(path)
+        path = clean(document_key(path))
+        found = clean(found)
         with self.engine.begin() as conn:
+            lock(conn, path)  # two runs saving it at once: one, then the other
             doc_id = conn.execute(
                 select(self.t.documents.c.id).where(
                     self.t.documents.c.path == path, self.t.documents.c.sha256 == sha256
@@ -342,7 +426,7 @@ class Store:
             found = [f for f in found if (f["rule"], dump(f["keys"]), f["message"]) not in have]
             self._insert_findings(conn, doc_id, found)
             if review:
-                flagged = {key: "review" for f in found for key in f["keys"]}
+                flagged = {key: FieldStatus.REVIEW for f in found for key in f["keys"]}
                 self.open_items(conn, doc_id, flagged, found, opened_by="cross_year")
 
 
@@ -363,7 +447,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets reviewers read while one writes; a busy timeout queues concurrent writers
     instead of failing them."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for a lock
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -1,12 +1,17 @@
-"""What gouji asks an LLM: the tables as printed, and the prose's claims with the meta.
+"""What gouji asks an LLM: the tables as printed, and the prose's figures with the meta.
 
-The tables come back as their rows in printed order, each row its label and its cells as
-the printed strings, in a schema of a few dozen tokens that grammar-constrained backends
-accept; gouji maps the rows to template keys itself. One request asks every table where it
-fits the context, else one request per table (``table_task``). The instructions name the
-template's rows in the prompt itself, so every structured-output mode shows them to the
-model. A prompt's version is the hash of its file and of those rows, recorded in every
-record it helps produce.
+The tables come back as their rows in printed order, each row one string — the first
+characters of its printed label, then its cells as printed, each after a bar — and the
+prose's figures as printed with their units; gouji finds each in the source and maps the
+rows to template keys itself. A true answer to a full report is a few hundred tokens, and
+the room an answer is given (``answer_tokens``) is what a true one needs: a model that
+loops is cut there. One request asks every table and the prose where it fits the context,
+else the tables apart, then one table at a time (``plan``). The instructions name the
+template's rows and spell the answer's form out in the prompt itself, so every
+structured-output mode shows them to the model, and no descriptive text stands where a
+value goes: an answer that copies the instructions into its values is no witness
+(``Task.copied``). A prompt's version is the hash of its file and of those rows, recorded
+in every record it helps produce.
 """
 
 from __future__ import annotations
@@ -19,19 +24,22 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import AfterValidator, BaseModel, create_model
+from pydantic import BaseModel, create_model
 
 from .errors import UNAVAILABLE, LLMContextExceeded, LLMError
+from .modes import INSTRUCTIONS, strict_schema
 from .reader import first_label_at
 from .template import (
     HEADERS,
     PARTS,
+    S2_KEYS,
     S2_ROWS,
     S2_STOCK_COLUMN_LABELS,
     S3_COLLAPSED_OTHER,
     S3_COLUMN_LABELS,
+    S3_KEYS,
     S3_ROWS,
     S4_COLUMN_LABELS,
     S4_GROUP_LABELS,
@@ -61,21 +69,6 @@ class ResponseModel(BaseModel):
         return schema
 
 
-class PrintedRow(ResponseModel):
-    """A table row as printed: its label and its cells' strings."""
-
-    label: str
-    cells: list[str]
-
-
-class ProseClaim(ResponseModel):
-    metric: str
-    value: float
-    unit: str
-    qualifier: Literal["exact", "at_least", "about"]
-    quote: str
-
-
 def _short(label: str) -> str:
     """A row label up to its first clause (1.申请人无正当理由逾期不补正、行政机关不再处理…):
     enough to know the row by, at a fraction of the tokens."""
@@ -101,28 +94,35 @@ def _describe(part: str) -> str:
 
 
 PROSE = "prose"  # the prose's claims with the report's agency and year
+TEXT, PAGE = "text", "page"  # what a task is shown: the report's text, or its pages as images
+# The prompt file's blocks, in order: the two openings (text, page images), the tables', the
+# prose's.
+_BLOCKS = (TEXT, PAGE, "tables", PROSE)
 
 
-def _plausible(year: int | None) -> int | None:
-    if year is not None and not 1990 <= year <= 2100:
-        raise ValueError("year 应为报告所述年度（1990–2100）")
-    return year
+def split_row(row: str) -> tuple[str, list[str]]:
+    """A table row as the witness writes it (``本年新收|64|0||2``): the first characters of
+    its printed label, and its cells as printed."""
+    label, *cells = row.split("|")
+    return label.strip(), [cell.strip() for cell in cells]
 
 
-# Checked on the answer (a wrong year is re-asked), not spelt out in every request's schema.
-_Year = Annotated[int | None, AfterValidator(_plausible)]
+_CJK = re.compile("[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
 class Task:
-    """One kind of request: some of the tables and/or the prose, asked together."""
+    """One kind of request: some of the tables and/or the prose, asked together, shown the
+    report's text or (``PAGE``) the images of its table pages."""
 
     units: tuple[str, ...]  # table parts ("s2", "s3", "s4") and/or PROSE, in that order
+    source: str = TEXT
     prompt_file: str = "report"
 
     @property
     def name(self) -> str:
-        return "+".join(self.units)
+        units = "+".join(self.units)
+        return units if self.source == TEXT else f"{self.source}:{units}"
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -130,23 +130,29 @@ class Task:
 
     @cached_property
     def model(self) -> type[BaseModel]:
-        fields: dict = {part: (list[PrintedRow], ...) for part in self.parts}
+        """Each table a list of rows written as strings, the prose's claims as the short
+        quotes that state them: an answer of a few hundred tokens, whose every value is
+        read back in the source by gouji."""
+        fields: dict = {part: (list[str], ...) for part in self.parts}
         if PROSE in self.units:
             fields["agency"] = (str | None, ...)
-            fields["year"] = (_Year, ...)
-            fields["claims"] = (list[ProseClaim], ...)
+            fields["year"] = (int | None, ...)
+            fields["claims"] = (list[str], ...)
         return create_model("Answer", __base__=ResponseModel, __doc__="按要求回答。", **fields)
 
     @cached_property
+    def schema(self) -> dict:
+        return strict_schema(self.model.model_json_schema())
+
+    @cached_property
     def prompt(self) -> str:
-        text = resources.files("gouji_prompts").joinpath(f"{self.prompt_file}.md")
-        header, tables, prose = text.read_text("utf-8").split("\n---\n")
-        blocks = [header]
+        blocks = dict(zip(_BLOCKS, _prompt_blocks(self.prompt_file), strict=True))
+        out = [blocks[self.source]]
         if self.parts:
-            blocks.append(tables.replace("{tables}", "\n".join(map(_describe, self.parts))))
+            out.append(blocks["tables"].replace("{tables}", "\n".join(map(_describe, self.parts))))
         if PROSE in self.units:
-            blocks.append(prose)
-        return "\n".join(block.strip() for block in blocks)
+            out.append(blocks[PROSE])
+        return "\n".join(out)
 
     @cached_property
     def version(self) -> str:
@@ -155,17 +161,49 @@ class Task:
     @cached_property
     def schema_digest(self) -> str:
         """Names the response model's shape in cache keys: a changed model is a new question."""
-        schema = json.dumps(self.model.model_json_schema(), ensure_ascii=False, sort_keys=True)
+        schema = json.dumps(self.schema, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(schema.encode("utf-8")).hexdigest()[:16]
 
     def render(self, text: str) -> str:
-        return f"{self.prompt}\n\n{text}"
+        return f"{self.prompt}\n\n{text}" if text else self.prompt
+
+    def messages(self, text: str, images: tuple[str, ...] = ()) -> list[dict]:
+        """The request's one user message: the instructions and the text, or the
+        instructions and the page images (``data:`` URLs), OpenAI's ``image_url`` parts."""
+        if not images:
+            return [{"role": "user", "content": self.render(text)}]
+        parts = [{"type": "text", "text": self.render(text)}]
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+        return [{"role": "user", "content": parts}]
+
+    def copied(self, answer: dict, text: str) -> str | None:
+        """A string of the answer that is the prompt's own wording, not the report's (a
+        cell, the agency or a claim): the model copied its instructions, and the answer is
+        no witness. Row labels are not weighed: the prompt names the template's rows."""
+        said = compact(self.prompt + INSTRUCTIONS)
+        shown = compact(text)
+        strings = [cell for part in self.parts for row in answer.get(part, [])
+                   for cell in split_row(row)[1]]  # fmt: skip
+        if PROSE in self.units:
+            strings += [answer.get("agency") or "", *answer.get("claims", [])]
+        for string in strings:
+            flat = compact(string)
+            if len(flat) >= 4 and _CJK.search(flat) and flat in said and flat not in shown:
+                return string
+        return None
+
+
+def _prompt_blocks(prompt_file: str) -> list[str]:
+    text = resources.files("gouji_prompts").joinpath(f"{prompt_file}.md").read_text("utf-8")
+    return [block.strip() for block in text.split("\n---\n")]
 
 
 @functools.cache
 def task_named(name: str) -> Task:
-    """A task by its name: its units joined by ``+`` (``s2+s3+s4+prose``)."""
-    return Task(tuple(name.split("+")))
+    """A task by its name: its units joined by ``+`` (``s2+s3+s4+prose``), after
+    ``page:`` when it is shown the pages' images."""
+    source, _, units = name.rpartition(":")
+    return Task(tuple(units.split("+")), source or TEXT)
 
 
 @functools.cache
@@ -173,7 +211,7 @@ def prompt_version(prompt_file: str) -> str:
     """The hash of the prompt file and of the template's rows as the prompt describes them:
     a changed description is a new prompt too."""
     text = resources.files("gouji_prompts").joinpath(f"{prompt_file}.md").read_text("utf-8")
-    text += "\n".join(map(_describe, PARTS))
+    text += "\n".join(map(_describe, PARTS)) + INSTRUCTIONS
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
@@ -198,12 +236,16 @@ class Request:
     task: Task
     text: str
     prompt_tokens: int  # estimated: instructions, text and answer schema
-    max_tokens: int  # what the answer may use: the context left, at most the client's cap
+    max_tokens: int  # what the answer may use: what a true one needs, at most the client's cap
 
 
-# What any request costs besides its prompt and schema: the message wrapper, and
-# instructor's own sentences around the schema in the JSON modes.
+# What any request costs besides its prompt and schema: the message wrapper, and the
+# sentence around the schema in the JSON modes.
 _OVERHEAD = 80
+# The cells and rows a witness writes per table (part 三 perhaps its single （六） row too).
+_ANSWER_CELLS = {"s2": len(S2_KEYS), "s3": len(S3_KEYS) + len(S3_COLUMN_LABELS), "s4": len(S4_KEYS)}
+_ANSWER_ROWS = {"s2": len(S2_ROWS), "s3": len(S3_ROWS) + 1, "s4": len(S4_GROUP_LABELS)}
+_FIGURE = re.compile(r"[0-9—/]")
 
 
 def _text(tables: dict[str, str], lines: list[str]) -> str:
@@ -215,45 +257,53 @@ def _text(tables: dict[str, str], lines: list[str]) -> str:
     return "\n\n".join(blocks)
 
 
-def fits(tables: dict[str, str], lines: list[str], context: int, cap: int) -> Request | None:
-    """The request for these tables' texts and these prose lines, when its prompt and its
-    answer's room fit the context. The answer copies the tables' rows (their text again,
-    with JSON's quotes and commas) and each claim's quote with its fields."""
+def answer_tokens(tables: dict[str, str], lines: list[str]) -> int:
+    """What a true answer to these tables and lines takes, with a quarter to spare: per
+    table its printed figures (a digit a token), a bar per cell, and per row its label's
+    first characters and quotes; per line of prose the short quotes of the figures it
+    states; the agency and the year. An answer running past it is cut there, so a model
+    that loops costs no more than a true answer would."""
+    size = 16
+    for part, text in tables.items():
+        size += len(_FIGURE.findall(text)) + _ANSWER_CELLS[part] // 3 + 6 * _ANSWER_ROWS[part]
+    if lines:
+        size += 40 + sum(14 * max(1, len(_STATES_A_NUMBER.findall(line))) for line in lines)
+    return size * 5 // 4 + 48
+
+
+def fits(
+    tables: dict[str, str], lines: list[str], context: int, cap: int, thinking: int = 0
+) -> Request | None:
+    """The request for these tables' texts and these prose lines, when its prompt and the
+    room its answer needs (``answer_tokens``, and ``thinking`` for a model that reasons
+    first; at most ``cap``) fit the context."""
     task = task_named("+".join((*tables, *([PROSE] if lines else []))))
     text = _text(tables, lines)
-    schema = json.dumps(task.model.model_json_schema(), ensure_ascii=False, indent=2)
-    # The schema twice over: a tool's parameters, or instructor's indented copy in a system
-    # message, and the request's own.
+    schema = json.dumps(task.schema, ensure_ascii=False, indent=2)
+    # The schema twice over: a tool's parameters or a system message, and the request's own.
     used = estimate_tokens(task.render(text)) + 2 * estimate_tokens(schema) + _OVERHEAD
-    table_text = "\n".join(tables.values())
-    room_needed = (
-        estimate_tokens(table_text) * 3 // 2
-        + 4 * table_text.count("\n")
-        + sum(estimate_tokens(line) * 3 // 2 + 30 for line in lines)
-        + 64
-    )
-    room = min(cap, context - used)
-    return Request(task, text, used, room) if room >= room_needed else None
+    room = min(cap, answer_tokens(tables, lines) + thinking)
+    return Request(task, text, used, room) if used + room <= context else None
 
 
 def plan(
-    tables: dict[str, str], lines: list[str], context: int, cap: int
+    tables: dict[str, str], lines: list[str], context: int, cap: int, thinking: int = 0
 ) -> tuple[list[Request], list[str], int]:
     """The fewest requests that fit the context: the tables and the prose in one; else the
     tables in one (or one per table) and the prose's lines in as few as fit, in order.
     Returns the requests, the tables too large to ask at all, and the lines too long to ask
     alone."""
-    whole = fits(tables, lines, context, cap)
+    whole = fits(tables, lines, context, cap, thinking)
     if whole is not None:
         return [whole], [], 0
     requests: list[Request] = []
     too_large: list[str] = []
-    together = fits(tables, [], context, cap) if tables else None
+    together = fits(tables, [], context, cap, thinking) if tables else None
     if together is not None:
         requests.append(together)
     else:
         for part, text in tables.items():
-            one = fits({part: text}, [], context, cap)
+            one = fits({part: text}, [], context, cap, thinking)
             if one is None:
                 too_large.append(part)
             else:
@@ -261,16 +311,16 @@ def plan(
     chunk: list[str] = []
     dropped = 0
     for line in lines:
-        if fits({}, [*chunk, line], context, cap) is not None:
+        if fits({}, [*chunk, line], context, cap, thinking) is not None:
             chunk.append(line)
             continue
         if chunk:
-            requests.append(fits({}, chunk, context, cap))
+            requests.append(fits({}, chunk, context, cap, thinking))
         chunk = [line]
-        if fits({}, chunk, context, cap) is None:
+        if fits({}, chunk, context, cap, thinking) is None:
             dropped, chunk = dropped + 1, []
     if chunk:
-        requests.append(fits({}, chunk, context, cap))
+        requests.append(fits({}, chunk, context, cap, thinking))
     return requests, too_large, dropped
 
 
@@ -305,7 +355,7 @@ _SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
 _OPENING = 120  # the title and the opening lines, where the agency and the year are named
 
 
-def _prose_lines(view: str, found: Sections) -> list[str]:
+def prose_lines(view: str, found: Sections) -> list[str]:
     """The opening, then the prose's sentences after it that state a figure: the rest of
     the prose cannot be a claim."""
     lines = [view[:_OPENING].strip()]
@@ -396,18 +446,23 @@ def _cells_of(result: ReaderResult, part: str) -> list:
     ]
 
 
-def requests_for(
-    mode: str, view: str, found: Sections, result: ReaderResult, context: int, cap: int
-) -> tuple[list[Request], list[Failure]]:
-    """The requests for one report, each within the context (``plan``): the tables the
-    reader found cells in (in ``fallback`` those it doubted), and the prose. Returns them
-    and what could not be asked."""
+def table_texts(mode: str, view: str, found: Sections, result: ReaderResult) -> dict[str, str]:
+    """The text of each table to ask about (``_parts_to_ask``) that the reader found cells
+    in, by part."""
     texts = {}
     for part in _parts_to_ask(mode, found, result):
         cells = _cells_of(result, part)
         if cells:
             texts[part] = _table_text(view, part, found.regions[part], cells)
-    requests, too_large, dropped = plan(texts, _prose_lines(view, found), context, cap)
+    return texts
+
+
+def requests_for(
+    texts: dict[str, str], lines: list[str], context: int, cap: int, thinking: int = 0
+) -> tuple[list[Request], list[Failure]]:
+    """The requests for these tables and prose lines, each within the context (``plan``),
+    and what could not be asked."""
+    requests, too_large, dropped = plan(texts, lines, context, cap, thinking)
     failures = [
         Failure(part, LLMContextExceeded(f"这张表的请求超出上下文 {context} 个 token"))
         for part in too_large
@@ -436,7 +491,8 @@ class Asked:
     usage: Usage
     requests: list[Request] = field(default_factory=list)
     tables: dict[str, list] = field(default_factory=dict)  # part → rows as printed
-    claims: list[dict] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)  # the quotes that state a figure
+    modes: set[str] = field(default_factory=set)  # the structured-output modes that answered
     meta: dict = field(default_factory=lambda: {"meta.agency": None, "meta.year": None})
     failures: list[Failure] = field(default_factory=list)
 

@@ -1,9 +1,10 @@
 """The national template (国办公开办函〔2021〕30号), defined once.
 
-Every other module reads the rows, columns, labels and identities from here. Labels are
-written as they appear in reports; ``patterns`` are regular expressions matched against
-the *normalised, whitespace-free* text of a label cell (NFKC, so brackets are ASCII, and
-Simplified characters), and they include the variants and typos seen in real reports.
+Every other module reads the rows, columns and labels from here (the identities between
+them, from ``identities``). Labels are written as they appear in reports; ``patterns`` are
+regular expressions matched against the *normalised, whitespace-free* text of a label cell
+(NFKC, so brackets are ASCII, and Simplified characters), and they include the variants and
+typos seen in real reports.
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ S4_COLUMN_LABELS = {
     "total": "总计",
 }
 S4_KEYS = tuple(f"s4.{g}.{c}" for g in S4_GROUPS for c in S4_COLUMNS)
+# Part 四 prints no row labels: its 15 cells are read as one row, in template order.
+S4_ROW = Row("part4", "第四部分", (), S4_KEYS)
 
 # ---- The headers the template prints over the cells (never a row's label) ---------------
 # Normalised text (ASCII brackets and colon), as in the view.
@@ -215,54 +218,3 @@ def label_of(key: str) -> str:
         return f"{row.label.lstrip('一二三四、')}·{S3_COLUMN_LABELS[column]}"
     group, column = rest.split(".")
     return f"{S4_GROUP_LABELS[group]}·{S4_COLUMN_LABELS[column]}"
-
-
-# ---- Identities (勾稽关系) ------------------------------------------------------------
-@dataclass(frozen=True)
-class Identity:
-    """``sum(left) == sum(right)``; ``rule`` is the finding id when it breaks."""
-
-    rule: str
-    left: tuple[str, ...]
-    right: tuple[str, ...]
-
-
-def _identities() -> tuple[Identity, ...]:
-    out: list[Identity] = []
-    for row in S3_ROWS:
-        out.append(
-            Identity(
-                "s3.row_total",
-                (f"s3.{row.name}.total",),
-                tuple(f"s3.{row.name}.{c}" for c in S3_COLUMNS[:-1]),
-            )
-        )
-    for c in S3_COLUMNS:
-        out.append(
-            Identity(
-                "s3.results_total",
-                (f"s3.total_processed.{c}",),
-                tuple(f"s3.{r}.{c}" for r in S3_RESULT_ROWS),
-            )
-        )
-    for c in S3_COLUMNS:
-        out.append(
-            Identity(
-                "s3.balance",
-                (f"s3.new_received.{c}", f"s3.carried_over.{c}"),
-                (f"s3.total_processed.{c}", f"s3.carried_forward.{c}"),
-            )
-        )
-    for g in S4_GROUPS:
-        out.append(
-            Identity(
-                "s4.total",
-                (f"s4.{g}.total",),
-                tuple(f"s4.{g}.{c}" for c in S4_COLUMNS[:-1]),
-            )
-        )
-    return tuple(out)
-
-
-IDENTITIES: tuple[Identity, ...] = _identities()
-assert len(IDENTITIES) == 42

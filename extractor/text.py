@@ -7,6 +7,7 @@ Traditional characters become Simplified), while every span gouji reports indexe
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from array import array
 from bisect import bisect_left
@@ -18,6 +19,23 @@ import opencc
 # Invisible characters that scrapers leave inside numbers and labels; each becomes a space
 # so the view keeps one character per source character.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), " ")
+
+
+# C0 control characters other than tab, line feed and carriage return, and DEL: never a
+# report's wording (PostgreSQL refuses a NUL; XLSX refuses them all). In a document's text a
+# vertical tab or form feed (Word's line break, a page break) becomes a line feed and any
+# other a space, one character for one, so every offset stands.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_AS = {
+    **dict.fromkeys([*range(0x09), *range(0x0E, 0x20), 0x7F], " "),
+    0x0B: "\n",
+    0x0C: "\n",
+}
+
+
+def without_controls(text: str) -> str:
+    """``text`` with each control character as a space or a line feed, offsets unchanged."""
+    return text.translate(_CONTROL_AS) if CONTROL.search(text) else text
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +85,11 @@ class SourceText:
         cls, raw: str, rendered: str, rendered_to_raw: list[int] | None
     ) -> SourceText:
         """Build from a rendering of ``raw`` (e.g. HTML to text) whose characters map to
-        ``raw`` offsets through ``rendered_to_raw`` (``None`` when ``rendered is raw``)."""
+        ``raw`` offsets through ``rendered_to_raw`` (``None`` when ``rendered is raw``).
+        Control characters become spaces or line feeds in both, whatever the reader."""
+        cleaned = without_controls(raw)
+        rendered = cleaned if rendered is raw else without_controls(rendered)
+        raw = cleaned
         view, origin = normalise(rendered)
         if origin is None and rendered_to_raw is None:
             to_raw = array("i", range(len(view) + 1))

@@ -7,16 +7,18 @@
   run-together digits, so the HTML is read and the text recorded as its twin — when the
   text's wording is indeed found in the HTML, so two different reports that happen to share
   a name are both read.
+
+The run finds the candidates among its files (``ledger.Ledger.find_copies``, on disk, so a
+crawl of a million pages costs no memory); what makes a copy is decided here.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections import defaultdict
 from pathlib import Path
 
-from .sources import HTML_SUFFIXES, TEXT_SUFFIXES, sha256_of
+from . import formats
 
 DUPLICATE = "input.duplicate"
 TWIN = "input.twin"
@@ -24,6 +26,25 @@ TWIN = "input.twin"
 _TAG = re.compile(r"<[^>]*>")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{12,}")
 _SAMPLES = 8
+
+
+def role(path: Path) -> str | None:
+    """A crawl's copies of one page, as its format says: ``rich`` (the markup, borders kept:
+    the twin read) or ``flat`` (its text: recorded as a copy of it), else None."""
+    fmt = formats.find(path)
+    return fmt.twin if fmt else None
+
+
+def duplicate(original: str) -> str:
+    """The error of a copy of ``original``'s content."""
+    return f"{DUPLICATE}: 与 {original} 内容相同"
+
+
+def twin(text_file: Path, html_file: Path) -> str | None:
+    """The error of ``text_file`` when it is the flattened twin of ``html_file``, else None."""
+    if not _same_page(text_file, html_file):
+        return None
+    return f"{TWIN}: 同一页面的 {html_file} 更完整"
 
 
 def _read(path: Path) -> str:
@@ -42,30 +63,3 @@ def _same_page(text_file: Path, html_file: Path) -> bool:
     step = max(1, len(runs) // _SAMPLES)
     picked = [run[:12] for run in runs[::step][:_SAMPLES]]
     return sum(run in page for run in picked) >= 0.75 * len(picked)
-
-
-def copies(documents: list[Path]) -> dict[Path, tuple[str, Path]]:
-    """Each document that is a copy of another one of the run: (the error naming the rule,
-    the document that is read instead)."""
-    out: dict[Path, tuple[str, Path]] = {}
-    first: dict[str, Path] = {}
-    for path in documents:
-        digest = sha256_of(path)
-        if digest is None:
-            continue  # unreadable: its own record will say so
-        if digest in first:
-            out[path] = (f"{DUPLICATE}: 与 {first[digest]} 内容相同", first[digest])
-        else:
-            first[digest] = path
-    pages: dict[tuple[Path, str], list[Path]] = defaultdict(list)
-    for path in documents:
-        pages[(path.parent, path.stem.lower())].append(path)
-    for group in pages.values():
-        rich = [p for p in group if p.suffix.lower() in HTML_SUFFIXES]
-        if not rich:
-            continue
-        read = out[rich[0]][1] if rich[0] in out else rich[0]  # the copy of it that is read
-        for path in group:
-            if path not in out and path.suffix.lower() in TEXT_SUFFIXES and _same_page(path, read):
-                out[path] = (f"{TWIN}: 同一页面的 {read} 更完整", read)
-    return out

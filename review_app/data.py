@@ -1,8 +1,10 @@
 """gouji 数据：the panel as pictures — one agency's figures over the years, the units of one
-jurisdiction side by side, findings by kind — and the eval's metrics over its recorded runs.
+jurisdiction side by side, findings by kind, what each reviewer decided and overrode — and
+the eval's metrics over its recorded runs.
 
 A page of the review app (``app.py`` navigates here); it reads the store ``GOUJI_DB`` names
-and the eval runs in ``GOUJI_EVAL_RUNS`` (default ``eval/runs``).
+(shown with its password masked) and the eval runs in ``GOUJI_EVAL_RUNS`` (default
+``eval/runs``). Names from the reports are shown as plain text.
 """
 
 from __future__ import annotations
@@ -16,18 +18,22 @@ import streamlit as st
 
 from gouji import panel
 from gouji.agency import KINDS
+from gouji.review import Review
 from gouji.rules import RULES
-from gouji.store import Store, database_url
+from gouji.status import FieldStatus
+from gouji.store import Store, database_url, shown_url
 from gouji.template import FIELD_KEYS, label_of
 from gouji_eval import run
+from gouji_review.counts import counts_rows
+from gouji_review.plain import plain
 
 STATUS_NAMES = {
-    "accepted": "已接受",
-    "reviewed": "已复核",
-    "publisher_error": "报告本身不一致",
-    "blank": "空白",
-    "unreadable": "未能读取",
-    "review": "待复核",
+    FieldStatus.ACCEPTED: "已接受",
+    FieldStatus.REVIEWED: "已复核",
+    FieldStatus.PUBLISHER_ERROR: "报告本身不一致",
+    panel.BLANK: "空白",
+    panel.UNREADABLE: "未能定位或未读出",
+    FieldStatus.REVIEW: "待复核",
 }
 INDICATOR_NAMES = {f"indicator.{i.name}": i.label for i in panel.INDICATORS}
 DEFAULT_FIGURES = ["s3.new_received.total", "s3.granted.total", "s3.total_processed.total"]
@@ -60,17 +66,17 @@ def panel_rows(url: str) -> list[dict]:
 
 
 @st.cache_data(ttl=30)
-def findings(url: str) -> list[dict]:
+def findings(url: str) -> list:
     return get_store(url).findings()
 
 
 url = database_url()
 rows = panel_rows(url)
 st.title("数据")
-st.caption(f"复核库 {url}：{len(rows)} 行（机关 × 年度），复核后的值优先")
+st.caption(f"复核库 {plain(shown_url(url))}：{len(rows)} 行（机关 × 年度），复核后的值优先")
 
-agency_tab, jurisdiction_tab, findings_tab, eval_tab = st.tabs(
-    ["机关历年", "同一辖区各单位", "发现（按类型）", "评测历史"]
+agency_tab, jurisdiction_tab, findings_tab, reviewers_tab, eval_tab = st.tabs(
+    ["机关历年", "同一辖区各单位", "发现（按类型）", "复核人", "评测历史"]
 )
 
 # ---- one agency over the years ------------------------------------------------------------
@@ -83,7 +89,8 @@ with agency_tab:
         mine = [r for r in rows if r["agency.canonical"] == chosen]
         first = mine[0]
         st.caption(
-            f"类型：{KINDS[first['agency.kind']]}；辖区：{first['agency.jurisdiction'] or '未识别'}；"
+            f"类型：{KINDS[first['agency.kind']]}；"
+            f"辖区：{plain(first['agency.jurisdiction'] or '未识别')}；"
             f"行政区划代码：{first['agency.code'] or '未能确定（' + first['agency.resolution'] + '）'}"
         )
         figures = st.multiselect(
@@ -151,14 +158,14 @@ with findings_tab:
     if not found:
         st.info("复核库里没有发现。")
     else:
-        kinds = Counter(KIND_NAMES[RULES[f["rule"]].kind] for f in found if f["rule"] in RULES)
+        kinds = Counter(KIND_NAMES[RULES[f.rule].kind] for f in found if f.rule in RULES)
         st.bar_chart(
             pd.DataFrame({"类型": list(kinds), "发现数": list(kinds.values())}),
             x="类型",
             y="发现数",
             horizontal=True,
         )
-        by_rule = Counter(f["rule"] for f in found)
+        by_rule = Counter(f.rule for f in found)
         st.dataframe(
             [
                 {"规则": rule, "说明": RULES[rule].name if rule in RULES else "", "发现数": n}
@@ -166,35 +173,44 @@ with findings_tab:
             ],
             hide_index=True,
         )
-        across = [f for f in found if f["rule"].startswith("cross_year.")]
+        across = [f for f in found if f.rule.startswith("cross_year.")]
         if across:
             st.subheader("跨年度的发现（请人核对）")
             st.dataframe(
                 [
                     {
-                        "机关": f["agency"],
-                        "年度": f["year"],
-                        "规则": RULES[f["rule"]].name,
-                        "说明": f["message"],
-                        "文件": Path(f["path"]).name,
+                        "机关": f.agency,
+                        "年度": f.year,
+                        "规则": RULES[f.rule].name,
+                        "说明": f.message,
+                        "文件": Path(f.path).name,
                     }
                     for f in across
                 ],
                 hide_index=True,
             )
 
+# ---- what each reviewer decided, and whose decisions were overridden -----------------------
+with reviewers_tab:
+    counts = Review(get_store(url)).reads.by_reviewer()
+    if not counts:
+        st.info("还没有人作出复核决定。")
+    else:
+        st.caption("改写：在同事作出决定之后，把那一格改成了另一个值（审计记录中逐条可查）。")
+        st.dataframe(counts_rows(counts), hide_index=True)
+
 # ---- the eval over its recorded runs ----------------------------------------------------------
 with eval_tab:
     folder = Path(os.environ.get("GOUJI_EVAL_RUNS") or run.RUNS)
     runs = run.history(folder)
     if not runs:
-        st.info(f"{folder} 里没有评测运行记录（gouji eval 每次运行都会写一份）。")
+        st.info(f"{plain(folder)} 里没有评测运行记录（gouji eval 每次运行都会写一份）。")
     else:
         keys = sorted({k for r in runs for k in r["metrics"] if not k.endswith(".failed")})
         metrics = st.multiselect(
             "指标", keys, [k for k in keys if k.endswith(DEFAULT_METRICS)], key="metrics"
         )
-        st.caption(f"{len(runs)} 次运行（{folder}）；下降即回归，门槛见 gouji eval")
+        st.caption(f"{len(runs)} 次运行（{plain(folder)}）；下降即回归，门槛见 gouji eval")
         if metrics:
             frame = pd.DataFrame(
                 {k: [r["metrics"].get(k) for r in runs] for k in metrics},

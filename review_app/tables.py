@@ -2,8 +2,9 @@
 coloured by its state, with the source of the selected cell beside them.
 
 The view is one component: a click or the arrow keys select a cell and show its source at
-once; Enter opens the cell's item, R / T / A confirm the selected row, its table or the
-whole document as printed, O reopens a settled cell.
+once; the keys of ``TABLE_KEYS`` act on the selected cell. A blank the report prints shows
+空, a value gouji could not place ?, a value not read 未读 — three different things. What a
+key did is said in the panel beside the tables, which stays in view as the page scrolls.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import html
 import streamlit as st
 
 from gouji.model import show
+from gouji.status import FieldStatus
 from gouji.template import (
     S2_ROWS,
     S2_STOCK_COLUMN_LABELS,
@@ -26,11 +28,25 @@ from gouji.template import (
     S4_GROUPS,
 )
 
-STATE_NAMES = {
-    "accepted": "核对通过",
-    "review": "待复核",
-    "reviewed": "已复核",
-    "publisher_error": "报告本身不一致",
+# Each state's name and colour, for the cells and the legend.
+STATES = {
+    FieldStatus.ACCEPTED: ("核对通过", "#ffffff"),
+    FieldStatus.REVIEW: ("待复核", "#ffc48a"),
+    FieldStatus.UNPLACED: ("未能定位（?）", "#f28b82"),
+    FieldStatus.NOT_READ: ("未读出", "#d0d0d0"),
+    FieldStatus.REVIEWED: ("已复核", "#b7e4a7"),
+    FieldStatus.PUBLISHER_ERROR: ("报告本身不一致", "#d7b4f3"),
+}
+STATE_NAMES = {state: name for state, (name, _) in STATES.items()}
+# What a cell shows: its value (空 for a printed blank), or why it has none.
+_NO_VALUE = {FieldStatus.UNPLACED: "?", FieldStatus.NOT_READ: "未读"}
+# The view's own keys (the selected cell's): key → (action, what it does). Arrows select.
+TABLE_KEYS = {
+    "Enter": ("open", "打开所选格的复核项"),
+    "r": ("confirm_row", "按原样确认所选的这一行"),
+    "t": ("confirm_table", "按原样确认这一张表"),
+    "a": ("confirm_document", "按原样确认整份报告（并记下你确认过整份报告）"),
+    "o": ("reopen", "重新打开已处理的格，显示它的历史"),
 }
 
 # Part 三's rows under their printed parents: (parent label, the rows it spans).
@@ -43,14 +59,19 @@ _S3_PARENTS = (
 
 
 def _cell(key: str, row: str, part: str, value, state: str, marks: dict, span: int = 1) -> str:
+    """``marks["recheck"]``: cells a recheck opened; ``marks["hints"]``: more to say on
+    hovering a cell (the candidates of a value not placed)."""
     classes = [state]
     if key in marks.get("recheck", ()):
         classes.append("recheck")
     title = STATE_NAMES[state] + ("；复核后重新核对时打开" if "recheck" in classes else "")
+    if hint := marks.get("hints", {}).get(key):
+        title += f"；{hint}"
     colspan = f' colspan="{span}"' if span > 1 else ""
+    text = _NO_VALUE.get(state) or show(value)
     return (
         f'<td class="{" ".join(classes)}" data-key="{key}" data-row="{row}" data-part="{part}"'
-        f'{colspan} title="{title}">{html.escape(show(value))}</td>'
+        f'{colspan} title="{html.escape(title)}">{html.escape(text)}</td>'
     )
 
 
@@ -138,11 +159,17 @@ def _s4(values: dict, states: dict, marks: dict) -> str:
 
 
 def tables_html(values: dict, states: dict, marks: dict) -> str:
-    """The three tables; ``marks["recheck"]`` names the cells a recheck opened."""
+    """The three tables; ``marks["recheck"]`` names the cells a recheck opened,
+    ``marks["hints"]`` what hovering a cell adds."""
     return _s2(values, states, marks) + _s3(values, states, marks) + _s4(values, states, marks)
 
 
-_CSS = """
+_CSS = (
+    "".join(
+        f".gouji-doc td.{state} {{ background: {colour}; }}\n"
+        for state, (_, colour) in STATES.items()
+    )
+    + """
 .gouji-doc .wrap { display: flex; gap: 16px; align-items: flex-start; font-size: 13px; }
 .gouji-doc .tables { flex: 3; min-width: 0; }
 .gouji-doc .source { flex: 2; position: sticky; top: 8px; border: 1px solid #bbb; padding: 8px;
@@ -155,16 +182,17 @@ _CSS = """
 .gouji-doc table.t th.label { text-align: left; }
 .gouji-doc table.t th.parent, .gouji-doc table.t th.article { font-weight: bold; }
 .gouji-doc table.t td { text-align: right; cursor: pointer; min-width: 2.2em; }
-.gouji-doc td.accepted { background: #ffffff; }
-.gouji-doc td.review { background: #ffc48a; }
-.gouji-doc td.reviewed { background: #b7e4a7; }
-.gouji-doc td.publisher_error { background: #d7b4f3; }
+.gouji-doc td.unplaced { font-weight: bold; color: #8b0000; }
+.gouji-doc td.not_read { color: #555; }
+.gouji-doc .notice { font-family: sans-serif; white-space: normal; background: #e8f0fe;
+          border-left: 4px solid #1565c0; padding: 6px 8px; margin-bottom: 8px; }
 .gouji-doc td.recheck { outline: 2px dashed #c0392b; outline-offset: -3px; }
 .gouji-doc td.recheck::before { content: "⟳ "; color: #c0392b; }
 .gouji-doc td.cursor { box-shadow: inset 0 0 0 3px #1565c0; }
 .gouji-doc mark { background: #ffb703; }
 .gouji-doc .legend span { display: inline-block; padding: 0 6px; margin-right: 6px; border: 1px solid #999; }
 """
+)
 
 _JS = """
 export default function (component) {
@@ -185,7 +213,8 @@ export default function (component) {
     const cell = cells[index];
     cell.classList.add("cursor");
     window.goujiCursor = cell.dataset.key;
-    source.innerHTML = data.contexts[cell.dataset.key] || "";
+    source.innerHTML = (data.notice ? `<div class="notice">${data.notice}</div>` : "") +
+      (data.contexts[cell.dataset.key] || "");
     const mark = source.querySelector("mark");
     // Scroll the source panel, not the page.
     if (mark) source.scrollTop = Math.max(0, mark.offsetTop - source.clientHeight / 2);
@@ -206,8 +235,8 @@ export default function (component) {
   cells.forEach((cell, n) => { cell.onclick = () => select(n); cell.ondblclick = () =>
     setTriggerValue("pressed", { action: "open", cursor: cell.dataset.key, at: Date.now() }); });
   select(index);
-  const keys = { Enter: "open", r: "confirm_row", t: "confirm_table", a: "confirm_document",
-                 o: "reopen" };
+  if (data.cursor) cells[index].scrollIntoView({ block: "nearest" });
+  const keys = data.keys;
   const handler = (event) => {
     const t = event.target;
     if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
@@ -239,17 +268,14 @@ export default function (component) {
 _view = st.components.v2.component("gouji_tables", css=_CSS, js=_JS, isolate_styles=False)
 
 
-def document_view(body: str, contexts: dict[str, str], cursor: str | None, key: str):
-    """Show the tables with the source panel; returns ``(action, cell)`` in the run a key
-    or a double click started, else ``None``."""
+def document_view(
+    body: str, contexts: dict[str, str], cursor: str | None, notice: str | None, key: str
+):
+    """Show the tables with the source panel, ``notice`` (HTML) at the panel's top; returns
+    ``(action, cell)`` in the run a key or a double click started, else ``None``."""
     legend = "".join(
         f'<span class="{state}" style="background:{colour}">{name}</span>'
-        for state, name, colour in (
-            ("accepted", "核对通过", "#fff"),
-            ("review", "待复核", "#ffc48a"),
-            ("reviewed", "已复核", "#b7e4a7"),
-            ("publisher_error", "报告本身不一致", "#d7b4f3"),
-        )
+        for state, (name, colour) in STATES.items()
     )
     legend += '<span style="outline:2px dashed #c0392b">⟳ 复核后重新核对时打开</span>'
     page = (
@@ -258,7 +284,13 @@ def document_view(body: str, contexts: dict[str, str], cursor: str | None, key: 
     )
     result = _view(
         key=key,
-        data={"html": page, "contexts": contexts, "cursor": cursor},
+        data={
+            "html": page,
+            "contexts": contexts,
+            "cursor": cursor,
+            "notice": notice,
+            "keys": {k: action for k, (action, _) in TABLE_KEYS.items()},
+        },
         on_pressed_change=lambda: None,
     )
     event = result.get("pressed")

@@ -1,4 +1,5 @@
-"""Shared fixtures: the ../shared materials (read at run time, never copied) and helpers."""
+"""Shared fixtures: the ../shared materials (``$GOUJI_SHARED`` moves them; read at run time,
+never copied) and helpers. What a fixture changes in the environment is put back after it."""
 
 from __future__ import annotations
 
@@ -14,21 +15,84 @@ from pathlib import Path
 import pytest
 
 from gouji.pipeline import extract_file
+from gouji_eval.gold import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()  # $GOUJI_SHARED, else ../shared beside the repository
 # The real PDFs the eval's scanned set and the OCR tests scan.
 SCANNED = ("hongze_2023", "hongze_2024", "huaian_2024")
+
+
+# A crawler's header above a page's text (``gouji.crawl`` reads and blanks it).
+CRAWL_HEADER = (
+    "标题: 某县交通运输局2023年度政府信息公开工作年度报告\n"
+    "发布时间: 2024-01-31 08:28\n文号: \n发布机构: \n栏目: 政府信息公开年报\n"
+    "原文链接: https://www.example.gov.cn/zwgk/202401/t20240131_1.htm\n"
+    "==================== 正文 ====================\n"
+)
 
 
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not here (../shared is read at run time, never copied)")
+        pytest.skip(
+            f"{path} is not here ($GOUJI_SHARED or ../shared, read at run time, never copied)"
+        )
     return path
 
 
 def gold(stem: str) -> dict:
     return json.loads(shared_path("gold", f"{stem}.json").read_text(encoding="utf-8"))
+
+
+def write_years(folder: Path, years) -> None:
+    """Reports of one agency (白鹭湾区人民政府), one a year: (name, year, generator seed)
+    each, written as ``<name>_<year>.txt``; a generated report's carried-over figures do not
+    match last year's, so each hand-over breaks (``cross_year.carried``)."""
+    from gouji_eval.generate import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, year, seed in years:
+        report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
+        text = report.text.replace(report.gold["meta.agency"], "白鹭湾区人民政府")
+        text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
+        (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
+
+
+def table_rows(url: str, name: str) -> list[dict]:
+    """A store table's rows as the database holds them (not as the store reads them)."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine, only=[name])
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(select(tables.tables[name])).mappings()]
+    engine.dispose()
+    return rows
+
+
+def store_rows(url: str) -> dict[str, list]:
+    """Every row of a store's record tables, by document path instead of ids, so two stores
+    can be compared."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    rows = {}
+    with engine.connect() as conn:
+        paths = dict(conn.execute(select(tables.tables["documents"].c["id", "path"])).all())
+        for name in ("documents", "field_values", "candidates", "findings", "review_items"):
+            table = tables.tables[name]
+            drop = {"id", "document_id", "run_id", "updated_at", "held_until", "created_at"}
+            found = []
+            for row in conn.execute(select(table)).mappings():
+                kept = {k: v for k, v in row.items() if k not in drop}
+                kept["path"] = paths[row["id"] if name == "documents" else row["document_id"]]
+                found.append(json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str))
+            rows[name] = sorted(found)
+    engine.dispose()
+    return rows
 
 
 @pytest.fixture
@@ -49,9 +113,13 @@ def extract_text(tmp_path):
 @pytest.fixture(scope="session", autouse=True)
 def _ocr_page_cache(tmp_path_factory):
     """One OCR page cache for the whole session (never the developer's own): a scan is
-    read by the engine once, by whichever test or eval run meets it first."""
-    os.environ["GOUJI_OCR_CACHE"] = str(tmp_path_factory.mktemp("ocr-cache"))
-    os.environ["GOUJI_SCANS_DIR"] = str(tmp_path_factory.mktemp("scans"))
+    read by the engine once, by whichever test or eval run meets it first; the scans
+    built from the shared PDFs likewise. The developer's own settings are back when the
+    session ends."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GOUJI_OCR_CACHE", str(tmp_path_factory.mktemp("ocr-cache")))
+        patch.setenv("GOUJI_SCANS_DIR", str(tmp_path_factory.mktemp("scans")))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +131,11 @@ def scans(tmp_path_factory) -> dict[tuple[str, str, int], Path]:
     sources = [shared_path("realdocs", f"{stem}.pdf") for stem in SCANNED]
     folder = Path(os.environ["GOUJI_SCANS_DIR"])
     return {(s.source.stem, s.recipe, s.dpi): s.path for s in scan_all(sources, folder)}
+
+
+def scan_of(scans: dict[tuple[str, str, int], Path], stem: str, recipe: str) -> Path:
+    """The session's scan of ``stem`` in ``recipe``, at whatever resolution the sample gave it."""
+    return next(path for (s, r, _), path in scans.items() if (s, r) == (stem, recipe))
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +156,7 @@ def llm_server():
 
 @pytest.fixture
 def llm_client(llm_server, tmp_path):
-    """A real openai + instructor client pointed at the scripted local server."""
+    """A real openai client pointed at the scripted local server."""
     from gouji.llm import LLMClient, LLMSettings
 
     clients = []

@@ -21,6 +21,8 @@ from gouji.settings import Settings
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply, null_answer
 
+from conftest import store_rows, table_rows, write_years
+
 
 @pytest.fixture
 def folder(tmp_path):
@@ -40,44 +42,13 @@ def _years_and_bad_files(folder):
     """Three years of one agency spread through the folder's order (two hand-overs to
     check across years, one of them broken), a copy of the first, and files that cannot be
     read: empty, a dangling link, a symlink loop."""
-    for name, year, seed in (
-        ("a_qinghe", 2021, 11),
-        ("m_qinghe", 2022, 12),
-        ("z_qinghe", 2023, 13),
-    ):
-        report = generate(seed, layout="tab_rows", variants=(), inject_error=False)
-        text = report.text.replace(report.gold["meta.agency"], "白鹭湾区人民政府")
-        text = text.replace(f"{report.gold['meta.year']}年", f"{year}年")
-        (folder / f"{name}_{year}.txt").write_text(text, encoding="utf-8")
+    write_years(folder, (("a_qinghe", 2021, 11), ("m_qinghe", 2022, 12), ("z_qinghe", 2023, 13)))
     (folder / "b_empty.txt").write_bytes(b"")
     # A copy read once: skipped, also when its original was read before a kill.
     (folder / "zz_copy.txt").write_bytes((folder / "a_qinghe_2021.txt").read_bytes())
     (folder / "c_gone.txt").symlink_to(folder / "nowhere.txt")
     (folder / "d_loop.txt").symlink_to(folder / "e_loop.txt")
     (folder / "e_loop.txt").symlink_to(folder / "d_loop.txt")
-
-
-def _store_rows(url: str) -> dict[str, list]:
-    """Every row of the store's record tables, by document path instead of ids."""
-    from sqlalchemy import MetaData, create_engine, select
-
-    engine = create_engine(url)
-    tables = MetaData()
-    tables.reflect(engine)
-    rows = {}
-    with engine.connect() as conn:
-        paths = dict(conn.execute(select(tables.tables["documents"].c["id", "path"])).all())
-        for name in ("documents", "field_values", "candidates", "findings", "review_items"):
-            table = tables.tables[name]
-            drop = {"id", "document_id", "run_id", "updated_at", "held_until", "created_at"}
-            found = []
-            for row in conn.execute(select(table)).mappings():
-                kept = {k: v for k, v in row.items() if k not in drop}
-                kept["path"] = paths[row["id"] if name == "documents" else row["document_id"]]
-                found.append(json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str))
-            rows[name] = sorted(found)
-    engine.dispose()
-    return rows
 
 
 def _lines(out) -> int:
@@ -145,7 +116,7 @@ def test_kill_9_twice_then_resume_ends_as_an_uninterrupted_run(folder, tmp_path,
     assert {Path(f["document"]).name for f in found} >= {"m_qinghe_2022.txt"}
     assert sorted(sidecar(cut).splitlines()) == sorted(sidecar(whole).splitlines())
     if with_db:
-        assert _store_rows(f"sqlite:///{cut.with_suffix('.db')}") == _store_rows(
+        assert store_rows(f"sqlite:///{cut.with_suffix('.db')}") == store_rows(
             f"sqlite:///{whole.with_suffix('.db')}"
         )
 
@@ -283,3 +254,70 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     # not yet written came from the cache.
     again = sum(1 for seen in llm_server.seen[asked:] if seen.task != "unknown")
     assert 60 - len(quick) <= again <= 60 - written
+
+
+def test_failed_files_are_named_escaped_and_listed_for_a_rerun(tmp_path, store_url):
+    folder = tmp_path / "reports"
+    write(generate(1, layout="tab_rows", variants=(), inject_error=False), folder)
+    (folder / os.fsdecode(b"a\xff.txt")).write_bytes(b"\x00a")  # a name that is not UTF-8
+    (folder / "bad\x1b[2J\r.txt").write_bytes(b"")  # a name that would clear the terminal
+    for i in range(24):  # each its own content (copies of one would be duplicates)
+        (folder / f"e{i:02d}.txt").write_bytes(b"\x00%d" % i)
+    out, listed = tmp_path / "out.jsonl", tmp_path / "failed.txt"
+    url = store_url.replace("://postgres@", "://postgres:hunter2@")  # the test server trusts
+    result = CliRunner().invoke(
+        cli, ["extract", str(folder), "-o", str(out), "--db", url, "--failed", str(listed)]
+    )
+    assert result.exit_code == 1
+    shown = result.output.split("读取失败的文件：\n", 1)[1].splitlines()
+    binary = "input.binary: 二进制文件，不是文本（含 NUL 字节）"
+    assert shown[0] == f"  {folder}/a\\xff.txt：{binary}"
+    assert shown[1] == f"  {folder}/bad\\x1b[2J\\x0d.txt：input.empty: 文件为空"
+    assert shown[2:20] == [f"  {folder}/e{i:02d}.txt：{binary}" for i in range(18)]
+    assert shown[20] == "  ……另有 6 份失败"
+    assert "\x1b" not in result.output and "hunter2" not in result.output
+    if "postgres" in url:
+        assert "已写入复核库 postgresql+psycopg://postgres:***@" in result.output
+    paths = [os.fsdecode(p) for p in listed.read_bytes().split(b"\n")[:-1]]
+    assert len(paths) == 26 and paths[1] == str(folder / "bad\x1b[2J\r.txt")
+    # The list reruns as it is: one path a line, as `xargs -d '\n' gouji extract` gives them.
+    again = CliRunner().invoke(cli, ["extract", *paths, "-o", str(tmp_path / "again.jsonl"), "-q"])
+    assert again.exit_code == 1
+    errors = [r["error"] for r in _records(tmp_path / "again.jsonl")]
+    assert errors == [binary, "input.empty: 文件为空"] + [binary] * 24
+    assert _records(tmp_path / "again.jsonl")[0]["document"] == str(
+        folder / os.fsdecode(b"a\xff.txt")
+    )
+
+
+def test_a_service_hands_the_run_one_file_at_a_time(tmp_path, store_url):
+    """``Run.submit``, the seam for a service: files submitted from several threads are each
+    read in a watched worker, journaled and stored; a bomb among them costs its own record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gouji_eval.hostile import span_bomb_html
+
+    folder = tmp_path / "uploads"
+    for seed in range(3):
+        write(generate(seed, layout="tab_rows", variants=(), inject_error=False), folder)
+    (folder / "bomb.html").write_bytes(span_bomb_html())
+    os.mkfifo(folder / "pipe.txt")
+    files = sorted(p for p in folder.iterdir() if p.suffix != ".json")
+    journal = tmp_path / "journal.jsonl"
+    settings = Settings(limits=Limits(memory_mib=200))
+    with (
+        batch.Run(settings, output=journal, store=store_url, workers=2) as run,
+        ThreadPoolExecutor(3) as threads,
+    ):
+        records = dict(zip(files, threads.map(run.submit, files), strict=True))
+    by_name = {p.name: r for p, r in records.items()}
+    assert by_name["bomb.html"]["error"].startswith("input.out_of_memory: ")
+    assert by_name["bomb.html"]["sha256"]  # so a later run knows the same file again
+    assert by_name["pipe.txt"]["error"].startswith("input.not_a_file: ")
+    assert [r["status"] for n, r in sorted(by_name.items()) if n.endswith(".txt")][:3] == ["ok"] * 3
+    assert run.outcome.documents == 5 and run.outcome.failed == 1
+    assert sorted(r["document"] for r in _records(journal)) == sorted(map(str, files))
+    assert {r["settings"] for r in _records(journal)} == {settings.fingerprint()}
+    stored = {d["path"].rsplit("/", 1)[-1]: d["status"] for d in table_rows(store_url, "documents")}
+    expected = {p.name: "ok" for p in files if p.name.startswith("gen_")}
+    assert stored == expected | {"bomb.html": "failed"}

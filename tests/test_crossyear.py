@@ -57,10 +57,10 @@ def test_a_broken_hand_over_is_reported_beside_the_output(tmp_path):
     from gouji.store import Store
 
     store = Store(db)
-    items = {i.key for i in Review(store).items() if i.rule == "cross_year.carried"}
+    items = {i.key for i in Review(store).reads.items() if i.rule == "cross_year.carried"}
     assert items == {f"s3.carried_over.{c}" for c in expected}
     assert not [
-        i for i in Review(store).items() if i.rule == "cross_year.in_force"
+        i for i in Review(store).reads.items() if i.rule == "cross_year.in_force"
     ]  # warnings only
     listed = CliRunner().invoke(cli, ["cross-year", str(out)])
     assert len([line for line in listed.output.splitlines() if line.startswith("{")]) == len(
@@ -117,9 +117,9 @@ def test_a_table_copied_from_last_year_is_found_and_goes_to_review(tmp_path):
     assert "第三部分（依申请公开）的表格与 2023 年报告完全相同" in same["message"]
     from gouji.review import Filter, Review
 
-    doc = next(d for d in store.documents() if d["path"].endswith("pt_2024.txt"))
-    assert _stored_findings(store, doc["id"], "cross_year.same_table") == [same["message"]]
-    queued = {i.key for i in Review(store).items(Filter(document_id=doc["id"]))}
+    doc = next(d for d in store.documents() if d.path.endswith("pt_2024.txt"))
+    assert _stored_findings(store, doc.id, "cross_year.same_table") == [same["message"]]
+    queued = {i.key for i in Review(store).reads.items(Filter(document_id=doc.id))}
     assert "s3.new_received.total" in queued
 
 
@@ -146,8 +146,8 @@ def test_a_paragraph_copied_from_last_year_is_found(tmp_path):
     (prose,) = [f for f in found if f["rule"] == "cross_year.copied_prose"]
     assert prose["document"].endswith("pt_2024.txt") and "与 2023 年报告相同" in prose["message"]
     assert "“（一）主动公开方面平潭综合实验区…”" in prose["message"]
-    doc = next(d for d in store.documents() if d["path"].endswith("pt_2024.txt"))
-    assert _stored_findings(store, doc["id"], "cross_year.copied_prose") == [prose["message"]]
+    doc = next(d for d in store.documents() if d.path.endswith("pt_2024.txt"))
+    assert _stored_findings(store, doc.id, "cross_year.copied_prose") == [prose["message"]]
     assert not [f for f in found if f["rule"] == "cross_year.same_table"]
 
 
@@ -179,8 +179,8 @@ def test_a_carry_over_break_per_column_opens_review_items(tmp_path):
     ]
     from gouji.review import Filter, Review
 
-    doc = next(d for d in store.documents() if d["path"].endswith("czj_2024.html"))
-    items = Review(store).items(Filter(document_id=doc["id"]))
+    doc = next(d for d in store.documents() if d.path.endswith("czj_2024.html"))
+    items = Review(store).reads.items(Filter(document_id=doc.id))
     opened = {i.key: i for i in items if i.rule == "cross_year.carried"}
     assert set(opened) == {"s3.carried_over.natural_person", "s3.carried_over.total"}
     assert (

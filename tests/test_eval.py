@@ -90,3 +90,32 @@ def test_eval_with_the_llm_records_model_and_prompts(tmp_path, llm_server, monke
     assert payload["model"] == "m" and payload["settings"]["llm"] == "fallback"
     assert set(payload["prompt_versions"]) == {"report"}
     assert payload["metrics"]["seeds.fields.accepted_precision"] == 1.0
+
+
+def test_the_eval_says_on_stderr_how_each_set_goes_and_quiet_keeps_it_still(tmp_path):
+    args = ["--generated-count", "3", "--baseline", str(tmp_path / "none.json")]
+    result, _ = _eval(tmp_path, *args, sets=("seeds", "generated"))
+    assert result.exit_code == 0, result.output
+    said = result.stderr.splitlines()
+    assert said[0] == "评测 seeds 集……" and said[2] == "评测 generated 集……"
+    assert said[1].startswith("seeds：2 份，失败 0 份，用时 ") and said[1].endswith(" 秒")
+    assert said[3].startswith("generated：3 份，失败 0 份，用时 ")
+    assert "评测" not in result.stdout and "== seeds：2 份" in result.stdout
+    quiet, _ = _eval(tmp_path, *args, "--quiet", sets=("seeds",))
+    assert quiet.exit_code == 0 and "评测" not in quiet.stderr and "== seeds" in quiet.stdout
+
+
+def test_progress_counts_the_documents_of_a_set_as_they_are_read(tmp_path):
+    from io import StringIO
+
+    from gouji.settings import Settings
+
+    stream = StringIO()
+    run.evaluate(["seeds"], Settings(), progress=run.Progress(stream, every=0.0))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "评测 seeds 集……"
+    assert [line.split("（")[0] for line in lines[1:3]] == [
+        "  seeds：已读 1 份",
+        "  seeds：已读 2 份",
+    ]
+    assert lines[3].startswith("seeds：2 份，失败 0 份")

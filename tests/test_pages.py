@@ -10,7 +10,7 @@ from PIL import Image
 from gouji import ocr, pages, render
 from gouji.pipeline import extract_file
 
-from conftest import shared_path
+from conftest import scan_of, shared_path
 
 
 def test_text_layer_span_maps_to_the_cell_on_its_page():
@@ -46,10 +46,6 @@ def test_documents_without_pages_have_no_box(extract_text):
     assert all(pages.span_box(record, key) is None for key in record["fields"])
 
 
-def _scan(scans, stem: str, recipe: str):
-    return next(path for (s, r, _), path in scans.items() if (s, r) == (stem, recipe))
-
-
 def _mixed(tmp_path, text_pdf, scan, scanned_pages: list[int]):
     """A PDF whose pages come from the text PDF, except ``scanned_pages`` (1-based), taken
     from its scan: part text layer, part image."""
@@ -72,7 +68,7 @@ def test_a_mixed_pdf_is_read_page_by_page(tmp_path, scans):
     """Pages 1–3 of 洪泽 2023 with their text layer, pages 4–5 scanned: each read its way,
     every value right, and the record says which pages were OCR'd."""
     text_pdf = shared_path("realdocs", "hongze_2023.pdf")
-    path = _mixed(tmp_path, text_pdf, _scan(scans, "hongze_2023", "clean"), [4, 5])
+    path = _mixed(tmp_path, text_pdf, scan_of(scans, "hongze_2023", "clean"), [4, 5])
     record = extract_file(path)
     printed = extract_file(text_pdf)
     assert record["status"] == "ok"
@@ -125,7 +121,7 @@ def test_a_bad_text_layer_is_read_again_by_ocr(tmp_path, scans, words, invisible
     """An invisible OCR layer under a scanned page, and a visible layer of letters without
     Chinese, are not read: the page's image is."""
     path = _image_pdf_with_text_layer(
-        tmp_path, _scan(scans, "huaian_2024", "clean"), words, invisible
+        tmp_path, scan_of(scans, "huaian_2024", "clean"), words, invisible
     )
     record = extract_file(path)
     assert record["status"] == "ok"

@@ -139,7 +139,9 @@ def test_the_corpus_becomes_a_panel(corpus_records, tmp_path):
         assert len(row["sha256"]) == 64 and row["document"]
         for key in FIELD_KEYS:
             assert row[f"{key}.status"] in STATUSES
-            assert (row[key] == "") == (row[f"{key}.status"] in ("blank", "unreadable")), key
+            # a null is a printed blank (trusted, or waiting) or a value not placed or read
+            empty = row[f"{key}.status"] in ("blank", "unreadable")
+            assert empty <= (row[key] == "") <= (empty or row[f"{key}.status"] == "review"), key
     kinds = {r["agency.canonical"]: r["agency.kind"] for r in rows}
     assert kinds["平潭综合实验区"] == "zone" and kinds["平潭综合实验区公安局"] == "department"
     # Provenance: every accepted number is printed at its span in the file as gouji read it.
@@ -214,14 +216,14 @@ def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
     store = Store(store_url)
     for year in (2023, 2024):
         store.save_record(extract_file(shared_path("realdocs", f"hongze_{year}.pdf")))
-    doc = next(d for d in store.documents() if d["year"] == 2023)
+    doc = next(d for d in store.documents() if d.year == 2023)
     queue, reviewer = Review(store), Reviewer("甲", "tab")
-    typed, inconsistent = queue.items(Filter(document_id=doc["id"]))[:2]
+    typed, inconsistent = queue.reads.items(Filter(document_id=doc.id))[:2]
     for item, kind, value in ((typed, "typed", 900), (inconsistent, "publisher_error", None)):
-        assert queue.claim(item.id, reviewer)
-        item = queue.item(item.id)
+        assert queue.holds.claim(item.id, reviewer)
+        item = queue.reads.item(item.id)
         value = item.value if value is None else value
-        queue.settle(reviewer, Decision(item.id, item.version, kind, value))
+        queue.decisions.settle(reviewer, Decision(item.id, item.version, kind, value))
     store.close()
     rows = _read_csv(_panel([], tmp_path, "csv", "--db", store_url))
     # 洪泽区人民政府 (2023) and 淮安市洪泽区人民政府 (2024): one agency

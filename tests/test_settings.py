@@ -26,7 +26,7 @@ def _run_fingerprints(url: str) -> list[str]:
     store = Store(url)
     with store.engine.connect() as conn:
         settings = conn.execute(select(store.t.runs.c.settings)).scalars().all()
-    records = [store.record(d["id"])["settings"] for d in store.documents()]
+    records = [store.record(d.id)["settings"] for d in store.documents()]
     store.close()
     return [json.loads(s)["fingerprint"] for s in settings] + records
 
@@ -92,9 +92,9 @@ def test_the_environment_is_read_once_into_the_object():
         "qwen2.5:7b",
         5,
     )
-    assert settings.llm.resolved_mode() == "json"  # chosen from the endpoint
+    assert settings.llm.resolved_mode() == "auto"  # the start check chooses it
     assert settings.describe() == (
-        "读取器 + LLM（verify，qwen2.5:7b，json）；单个文件上限 52428800 字节；"
+        "读取器 + LLM（verify，qwen2.5:7b，auto）；单个文件上限 52428800 字节；"
         f"设置指纹 {settings.fingerprint()}"
     )
     assert Settings.from_env(env={}) == Settings()
@@ -109,6 +109,8 @@ def test_what_does_not_change_a_record_does_not_change_the_fingerprint():
     same = Settings.from_env(env=env, concurrency=32, timeout=3.0, requests_per_second=2.0)
     assert same.fingerprint() == base.fingerprint()
     assert Settings.from_env(env=env, witness="fallback").fingerprint() != base.fingerprint()
+    # A token budget decides which requests are sent, so it changes the record.
+    assert Settings.from_env(env=env, max_tokens_per_doc=500).fingerprint() != base.fingerprint()
     assert Settings.from_env(env={"GOUJI_MODEL": "n"}).fingerprint() != base.fingerprint()
 
 
