@@ -13,7 +13,6 @@ import sys
 from dataclasses import replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -326,7 +325,7 @@ def extract(
     失败时为 2，此时什么也不写。
     """
     settings = replace(settings, scans=replace(settings.scans, progress=not quiet))
-    _run(paths, settings, output, quiet, resume, failed, db, workers=workers)
+    sys.exit(_run(paths, settings, output, quiet, resume, failed, db, workers=workers))
 
 
 def _run(
@@ -341,8 +340,8 @@ def _run(
     workers: int | None = None,
     executor: batch.Executor | None = None,
     engine: str = "local",
-) -> NoReturn:
-    """A run over ``paths`` (``batch.Run``), its summary, and the exit status."""
+) -> int:
+    """A run over ``paths`` (``batch.Run``) and its summary; returns the exit status."""
     if resume and str(output) == "-":
         raise click.UsageError("--resume 需要用 -o 指定输出文件")
     url = None if db is None else database_url(db or None)
@@ -369,7 +368,7 @@ def _run(
         outcome = run.execute()
     if not quiet:
         _summary(outcome, output, settings.uses_llm, failed, url)
-    sys.exit(1 if outcome.failed or outcome.unavailable else 0)
+    return 1 if outcome.failed or outcome.unavailable else 0
 
 
 # The formats as the registry has them (an installed package's included), not restated here.
@@ -635,7 +634,9 @@ def cluster(
     if not ray_cluster.available():
         raise click.UsageError("需要先安装集群依赖：pip install 'gouji[cluster]'")
     executor = ray_cluster.Ray(settings, address=address, workers=workers)
-    _run(paths, settings, output, quiet, resume, failed, db, executor=executor, engine="ray")
+    sys.exit(
+        _run(paths, settings, output, quiet, resume, failed, db, executor=executor, engine="ray")
+    )
 
 
 @cli.command()

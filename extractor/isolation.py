@@ -46,7 +46,7 @@ from multiprocessing.connection import Connection, wait
 
 from .errors import InputError, OutOfMemory, TimedOut, WorkerCrashed
 from .limits import MIB
-from .pipeline import extract_file
+from .pipeline import extract_file, failure
 from .record import Record, failed_record
 from .settings import Settings
 
@@ -417,9 +417,12 @@ def _work(conn: Connection, settings: Settings, threads: int) -> None:
     def serve() -> None:
         while (task := jobs.get()) is not None:
             index, job = task
-            record = extract_file(
-                job.path, settings, client, provenance=job.provenance, sha256=job.sha256
-            )
+            try:
+                record = extract_file(
+                    job.path, settings, client, provenance=job.provenance, sha256=job.sha256
+                )
+            except Exception as exc:  # past extract_file's own guard: the task still answered
+                record = failed_record(job.path, failure(exc), job.sha256)
             with sending:
                 conn.send((index, record))
 

@@ -212,16 +212,16 @@ def extract_file(
     except OSError as exc:
         return failed_record(str(path), str(InputError.unreadable(exc)), sha256)
     except Exception as exc:  # a reader's bug (an installed format's too) costs one document
-        return failed_record(str(path), _failure(exc), sha256)
+        return failed_record(str(path), failure(exc), sha256)
     try:
         return extract_loaded(loaded, settings, llm, provenance)
     except NotAReport as exc:
         return skipped_record(str(path), str(exc), loaded.sha256)
     except Exception as exc:  # a bug must cost one document, not the batch
-        return failed_record(str(path), _failure(exc), loaded.sha256)
+        return failed_record(str(path), failure(exc), loaded.sha256)
 
 
-def _failure(exc: Exception) -> str:
+def failure(exc: Exception) -> str:
     """The one-line error of a document's failed record."""
     if isinstance(exc, InputError):
         return str(exc)

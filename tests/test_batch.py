@@ -259,10 +259,11 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
 def test_failed_files_are_named_escaped_and_listed_for_a_rerun(tmp_path, store_url):
     folder = tmp_path / "reports"
     write(generate(1, layout="tab_rows", variants=(), inject_error=False), folder)
-    (folder / os.fsdecode(b"a\xff.txt")).write_bytes(b"\x00a")  # a name that is not UTF-8
+    nuls = b"\x00" * 16  # past the damage a text may have: a binary file
+    (folder / os.fsdecode(b"a\xff.txt")).write_bytes(nuls + b"a")  # a name that is not UTF-8
     (folder / "bad\x1b[2J\r.txt").write_bytes(b"")  # a name that would clear the terminal
     for i in range(24):  # each its own content (copies of one would be duplicates)
-        (folder / f"e{i:02d}.txt").write_bytes(b"\x00%d" % i)
+        (folder / f"e{i:02d}.txt").write_bytes(nuls + b"%d" % i)
     out, listed = tmp_path / "out.jsonl", tmp_path / "failed.txt"
     url = store_url.replace("://postgres@", "://postgres:hunter2@")  # the test server trusts
     result = CliRunner().invoke(
@@ -270,7 +271,7 @@ def test_failed_files_are_named_escaped_and_listed_for_a_rerun(tmp_path, store_u
     )
     assert result.exit_code == 1
     shown = result.output.split("读取失败的文件：\n", 1)[1].splitlines()
-    binary = "input.binary: 二进制文件，不是文本（含 NUL 字节）"
+    binary = "input.binary: 二进制文件，不是文本（16 个控制字符）"
     assert shown[0] == f"  {folder}/a\\xff.txt：{binary}"
     assert shown[1] == f"  {folder}/bad\\x1b[2J\\x0d.txt：input.empty: 文件为空"
     assert shown[2:20] == [f"  {folder}/e{i:02d}.txt：{binary}" for i in range(18)]
@@ -304,7 +305,8 @@ def test_a_service_hands_the_run_one_file_at_a_time(tmp_path, store_url):
     os.mkfifo(folder / "pipe.txt")
     files = sorted(p for p in folder.iterdir() if p.suffix != ".json")
     journal = tmp_path / "journal.jsonl"
-    settings = Settings(limits=Limits(memory_mib=200))
+    # The cells' own bound lifted, so the bomb meets the worker's memory bound.
+    settings = Settings(limits=Limits(memory_mib=200, cells=10**9))
     with (
         batch.Run(settings, output=journal, store=store_url, workers=2) as run,
         ThreadPoolExecutor(3) as threads,

@@ -19,7 +19,7 @@ from gouji.record import failed_record
 from gouji.settings import Settings
 
 
-def _misbehaving(path, settings, llm, sha256):
+def _misbehaving(path, settings, llm, provenance=None, sha256=None):
     """A record naming the path, after doing what the path's name says."""
     name = os.path.basename(path)
     if name.startswith("segv"):
@@ -30,6 +30,8 @@ def _misbehaving(path, settings, llm, sha256):
         time.sleep(60)  # the signal is on its way
     if name.startswith("exit"):
         os._exit(3)
+    if name.startswith("raise"):
+        raise TypeError("a bug past extract_file's own guard")
     if name.startswith("sleep"):
         time.sleep(float(name.split("_")[1]))
     if name.startswith("grow"):
@@ -70,6 +72,15 @@ def test_a_worker_that_dies_costs_its_document_alone(name, error):
     assert records[name]["status"] == "failed" and records[name]["error"] == error
     assert [records[n]["error"] for n in "abc"] == ["input.empty: 读完了"] * 3
     assert records["a"]["pid"] != records["b"]["pid"]  # its worker was replaced
+
+
+def test_an_exception_out_of_the_reader_is_its_document_s_record_at_once():
+    started = time.monotonic()
+    records = _read(["a", "raise", "b"])
+    error = "internal.error: TypeError: a bug past extract_file's own guard"
+    assert records["raise"]["error"] == error and records["raise"]["sha256"] == "hash-raise"
+    assert records["a"]["pid"] == records["b"]["pid"]  # the worker goes on
+    assert time.monotonic() - started < 30  # not held until the time bound
 
 
 def test_a_document_past_its_time_is_stopped_and_the_rest_go_on():
