@@ -3,8 +3,9 @@
 * ``seeds`` and ``real``: documents and gold files read from ``../shared`` at run time;
 * ``generated``: made by the layout generator, deterministically from a seed, into a
   temporary folder (never committed);
-* ``scanned``: the real PDFs of ``real`` scanned at run time (``scans.VARIANTS``: clean at
-  144 dpi; blurred, tilted and JPEG-compressed), read by OCR against the same gold;
+* ``scanned``: the real PDFs of ``real`` scanned at run time, each in every degradation of
+  ``scans.RECIPES`` at a resolution of ``scans.DPIS`` (``scans.sample``; into
+  ``$GOUJI_SCANS_DIR`` when set, else a temporary folder), read by OCR against the same gold;
 * ``simulation``: the run-together simulation (``simulate``): adversarial crawled tables;
 * ``corpus``: the unlabeled real pages of ``../shared/realcorpus`` (gold is ``None``);
 * ``reviewed``: gold files saved from the review app into ``eval/reviewed/``, each naming
@@ -82,9 +83,10 @@ def _simulation() -> Iterator[Item]:
 
 def _scanned(shared: Path) -> Iterator[Item]:
     pdfs = {item.document: item.gold for item in _real(shared) if item.layout == "pdf"}
-    folder = Path(tempfile.mkdtemp(prefix="gouji-scanned-"))
-    for source, scan, variant in scan_all(sorted(pdfs), folder):
-        yield Item(scan, pdfs[source], variant, gold_text=False)
+    env = os.environ.get("GOUJI_SCANS_DIR")
+    folder = Path(env) if env else Path(tempfile.mkdtemp(prefix="gouji-scanned-"))
+    for scan in scan_all(sorted(pdfs), folder):
+        yield Item(scan.path, pdfs[scan.source], scan.layout, gold_text=False)
 
 
 def _corpus(shared: Path) -> Iterator[Item]:

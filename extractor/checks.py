@@ -76,9 +76,11 @@ def _one_cell_at_fault(
     return cell
 
 
-# Below this, an OCR reading is not evidence enough on its own. PP-OCRv4 gives a clean
-# printed "0" anything from 0.6 to 1.0, so most single digits fall under it and need a check.
-LOW_CONFIDENCE = 0.9
+# Below this, an OCR reading is not evidence enough on its own. With number cells decoded
+# as numbers, nearly every digit read right is read at 0.98 or more; on the scan benchmark's
+# renders, 2 of the 5 values accepted between 0.9 and 0.98 were wrong (a 150 dpi
+# photocopy's 25 read as 26 at 0.96), so such a reading needs an identity too.
+LOW_CONFIDENCE = 0.98
 _OCR_CHECKS = identities.sums_for(Use.OCR)
 
 
@@ -87,7 +89,8 @@ def check_confidence(
 ) -> list[Finding]:
     """A value OCR read with low confidence stands only where an identity holds through it:
     every cell of that identity read with certainty and the sum agreeing, so a misread digit
-    would have broken it. (A value cut from run-together digits by an identity is never
+    would have broken it; an identity that only repeats one figure (a row's lone count and its
+    total) vouches for nothing, since one misreading of the same digits keeps it. (A value cut from run-together digits by an identity is never
     certain, so the identity that chose a value cannot be the one that confirms it.) A text
     LLM's agreement does not count here: it reads the same OCR output, not the page."""
     held: set[str] = set()
@@ -96,7 +99,10 @@ def check_confidence(
         if not known.issuperset(keys) or all(values[k] is None for k in keys):
             continue
         left, right = identity.sides(values)
-        if abs(left - right) <= 1e-9:
+        # Two figures that hold are one figure printed twice (a row's lone count and its
+        # total): the same digits, read alike by the same engine, misread alike too.
+        copies = sum(1 for k in keys if values[k]) == 2
+        if abs(left - right) <= 1e-9 and not copies:
             held.update(keys)
     return [
         Finding(

@@ -5,6 +5,7 @@
     │   ├── EmptyInput            input.empty
     │   ├── BinaryInput           input.binary
     │   ├── UndecodableInput      input.encoding
+    │   ├── EncryptedInput        input.encrypted
     │   ├── InputTooLarge         input.too_large
     │   ├── UnsupportedFormat     input.format
     │   ├── NoTextLayer           input.no_text_layer
@@ -75,6 +76,12 @@ class BinaryInput(InputError):
 
 class UndecodableInput(InputError):
     code = "input.encoding"
+
+
+class EncryptedInput(InputError):
+    """A PDF that opens only with a password."""
+
+    code = "input.encrypted"
 
 
 class InputTooLarge(InputError):

@@ -1,17 +1,23 @@
-"""Scans → text with offsets: page images read by an embedded OCR engine, laid out by geometry.
+"""Scans → text with offsets: page images read by an embedded OCR engine.
 
-A PDF without a text layer, or an image, is rendered page by page (pypdfium2, 144 dpi) and
-read by RapidOCR (PP-OCRv4 detection and recognition models shipped inside the
-``rapidocr-onnxruntime`` wheel, onnxruntime on one CPU thread: nothing is downloaded). Its text
-boxes become lines by their vertical overlap, after the page's tilt is taken out; a line's
-boxes are joined in x order, so a table row reads like the text layer of a PDF
-(``label 21 0 0 0 0 0 21``) and every later step reads it unchanged. Each character keeps
-its box and the confidence the engine gave its box, so a span maps back to the page and a
-doubtful reading can be held for a person.
+Each page is drawn at the scan's own resolution (``render``), cleaned and turned straight
+(``grid.prepare``), and its ruled tables found from their lines (``grid.tables``). A table is
+read cell by cell: each cell's ink cropped and *recognised* on its own (no detection), so a
+lone ``0`` is never lost and a row always has its cells; a cell holding no letter is decoded
+again with the recogniser's output restricted to what a number cell can hold (digits
+``. , - — /`` and ``无``), and a doubtful one read again on a second crop, kept only where the
+two readings agree. Rows are the grid's rows, cells joined by tabs as a ruled PDF's text
+layer is laid out, so every later step reads them unchanged. Text outside the tables, and
+pages without rules, go through detection and recognition and become lines by geometry.
 
-Pages are cached by the document's content hash, page number and the engine's settings, one
-small JSON file per page written atomically, so a rerun does no OCR and cluster workers can
-share one cache directory.
+The engine is ``rapidocr`` 3.x: its PP-OCRv6 small detection and recognition models ship
+inside the wheel and are run by onnxruntime on one CPU thread; nothing is downloaded.
+
+Each character keeps its box and the recogniser's confidence in it, so a span maps back to
+the page and a doubtful reading can be held for a person. Pages are cached by the document's
+content hash, the page number and the pipeline's version, one small JSON file per page
+written atomically and holding its own key, so a rerun does no OCR, cluster workers can
+share one cache directory, and a file that is not what its name says is not trusted.
 """
 
 from __future__ import annotations
@@ -23,24 +29,36 @@ import os
 import sys
 import tempfile
 import time
+import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from statistics import median
+from typing import TYPE_CHECKING
 
+from . import render
 from .errors import NoTextLayer, OcrUnavailable
+from .limits import Limits
+
+if TYPE_CHECKING:  # grid brings numpy and OpenCV: imported when a page is read
+    from . import grid
 
 Box = tuple[float, float, float, float]
 
-PDF_SCALE = 2.0  # pixels per PDF point: 144 dpi
-ENGINE = "rapidocr-onnxruntime"
-INSTALL = "python3 -m pip install rapidocr-onnxruntime"
+ENGINE = "rapidocr"
+INSTALL = "python3 -m pip install rapidocr onnxruntime"
+MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "ocr"
-# Bump when what is cached per page changes (engine options, rendering).
-_CACHE_VERSION = 2
-# A number read below this is read again in a tight crop.
-_REREAD_BELOW = 0.9
+# Bump when what is cached per page changes (engine, models, clean-up, reading).
+PIPELINE_VERSION = 4
+# A cell read below this is read again on a second crop.
+REREAD_BELOW = 0.9
+# A label or heading of at most this many characters with one read below this is read again.
+SHORT_TEXT, UNSURE_TEXT = 24, 0.6
+# What a number cell can hold (a Han 一 in one is a dash).
+NUMBER_CHARACTERS = frozenset("0123456789.,-—/无一")
 
 
 @dataclass(frozen=True)
@@ -64,17 +82,25 @@ class OcrSettings:
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """One text box the engine read: its text, its corners and its confidence."""
+    """Text the engine read in one box: its text, its box (page units) and each
+    character's confidence."""
 
     text: str
-    quad: tuple[tuple[float, float], ...]  # four corners, page units
-    confidence: float
+    box: Box
+    confidences: tuple[float, ...]
 
     @property
-    def box(self) -> Box:
-        xs = [p[0] for p in self.quad]
-        ys = [p[1] for p in self.quad]
-        return (min(xs), min(ys), max(xs), max(ys))
+    def confidence(self) -> float:
+        return min(self.confidences, default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a page: a table row (its cells, an empty ``Word`` for an empty cell,
+    joined by tabs) or a line of text (its words, joined by spaces)."""
+
+    words: tuple[Word, ...]
+    separator: str = " "
 
 
 @dataclass
@@ -126,273 +152,402 @@ def union(boxes: list[Box]) -> Box:
     )
 
 
-@cache
-def _engine():
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ImportError as exc:
-        if exc.name == "rapidocr_onnxruntime":
-            raise OcrUnavailable(f"未安装 OCR 引擎 {ENGINE}，请先运行：{INSTALL}") from None
-        # Installed, but a library under it is not (e.g. OpenCV's libGL.so.1).
-        raise OcrUnavailable(f"OCR 引擎 {ENGINE} 无法加载（{exc}）") from None
-    # One thread: documents are spread over processes, not threads inside one page.
-    # text_score 0 keeps every box the detector found: a dropped low-score digit would
-    # shift a row, while a kept one carries its low confidence into the decision.
-    return RapidOCR(
-        intra_op_num_threads=1,
-        inter_op_num_threads=1,
-        text_score=0.0,
-        use_cls=False,
+# --- the engine ---------------------------------------------------------------------------
+
+
+class Recogniser:
+    """A CTC text-line recogniser (PP-OCR's), run by onnxruntime on one thread. It returns
+    each crop's per-step probabilities, so the caller decodes them freely or restricted to a
+    set of characters."""
+
+    HEIGHT = 48
+
+    def __init__(self, model: Path, characters: list[str] | None = None) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # crops of every width: an arena only grows
+        self.session = onnxruntime.InferenceSession(
+            str(model), options, providers=["CPUExecutionProvider"]
+        )
+        if characters is None:
+            meta = self.session.get_modelmeta().custom_metadata_map
+            characters = meta["character"].splitlines()
+        # CTC's blank first; PP-OCR's dictionaries end with a space.
+        self.characters = ["", *characters, " "]
+        self.allowed_numbers = [
+            i
+            for i, ch in enumerate(self.characters)
+            if i == 0 or unicodedata.normalize("NFKC", ch) in NUMBER_CHARACTERS
+        ]
+
+    def __call__(self, crops: list) -> list:
+        """Each grey crop's (steps × characters) probabilities."""
+        import cv2
+        import numpy as np
+
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+        out: list = [None] * len(crops)
+        for start in range(0, len(order), 16):
+            chunk = order[start : start + 16]
+            widths = [
+                max(8, math.ceil(self.HEIGHT * crops[i].shape[1] / crops[i].shape[0]))
+                for i in chunk
+            ]
+            batch = np.zeros((len(chunk), 3, self.HEIGHT, max(max(widths), 64)), np.float32)
+            for row, (i, width) in enumerate(zip(chunk, widths, strict=True)):
+                line = cv2.resize(crops[i], (width, self.HEIGHT), interpolation=cv2.INTER_CUBIC)
+                batch[row, :, :, :width] = (line.astype(np.float32) / 127.5 - 1.0)[None]
+            probabilities = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0]
+            for row, (i, width) in enumerate(zip(chunk, widths, strict=True)):
+                steps = probabilities.shape[1] * width // batch.shape[3] + 1
+                out[i] = probabilities[row, : min(steps, probabilities.shape[1])]
+        return out
+
+    def decode(self, probabilities, numbers: bool = False) -> tuple[str, tuple[float, ...]]:
+        """The text and each character's confidence. The recogniser's best path says where
+        its characters are (a run of steps each); with ``numbers``, each is read as the
+        likeliest of what a number cell can hold (``。`` as 0, ``I`` then ``l`` as 11), and
+        its confidence stays that character's share of all, so a guess stays doubtful."""
+        import numpy as np
+
+        best = probabilities.argmax(axis=1)
+        starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
+        ends = np.r_[starts[1:], len(best)]
+        allowed = np.asarray(self.allowed_numbers[1:])
+        text, confidences = [], []
+        for start, end in zip(starts, ends, strict=True):
+            if best[start] == 0:
+                continue
+            peak = probabilities[start:end].max(axis=0)
+            index = allowed[peak[allowed].argmax()] if numbers else best[start]
+            seen = self.characters[best[start]]
+            if numbers and seen not in _LOOKALIKES and peak[index] < peak[0]:
+                continue  # no digit's look-alike, and likelier nothing at all: a speck
+            text.append(self.characters[index])
+            confidences.append(round(float(peak[index]), 4))
+        if numbers:
+            text = ["—" if ch == "一" else ch for ch in text]
+            # A point or comma stands between digits; one at a number's edge is a speck.
+            while len(text) > 1 and text[-1] in ".," and any(ch.isdigit() for ch in text):
+                text, confidences = text[:-1], confidences[:-1]
+            while len(text) > 1 and text[0] in ".," and any(ch.isdigit() for ch in text):
+                text, confidences = text[1:], confidences[1:]
+        return "".join(text), tuple(confidences)
+
+
+@dataclass
+class Engine:
+    """A detector (rapidocr's, detection only) and a recogniser, named for the page cache."""
+
+    name: str
+    detector: object
+    recogniser: Recogniser
+
+    def detect(self, gray, dpi: float) -> list[Box]:
+        """The text boxes on a (straight) page, as axis-aligned boxes. The detector sees the
+        page at ``DETECT_DPI``: it finds the same lines there as at 200 dpi, five times faster."""
+        import cv2
+        import numpy as np
+
+        scale = min(1.0, DETECT_DPI / dpi)
+        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found = self.detector(np.dstack([small] * 3), use_det=True, use_cls=False, use_rec=False)
+        if getattr(found, "boxes", None) is None:
+            return []
+        return [
+            tuple(
+                float(v) / scale
+                for v in (q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max())
+            )
+            for q in found.boxes
+        ]
+
+
+DETECT_DPI = 110
+
+
+def build(name: str, det: Path, rec: Path, characters: list[str] | None = None) -> Engine:
+    """An engine of these model files (the models named by path: nothing is downloaded).
+    One thread, since documents are spread over processes."""
+    from rapidocr import RapidOCR
+
+    detector = RapidOCR(
+        params={
+            "Global.log_level": "error",
+            "Global.use_cls": False,
+            "Global.use_rec": False,
+            "Det.model_path": str(det),
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
     )
+    return Engine(name, detector, Recogniser(rec, characters))
+
+
+def model_dir() -> Path:
+    """Where the engine's wheel keeps its models."""
+    import rapidocr
+
+    return Path(rapidocr.__file__).parent / "models"
+
+
+@cache
+def engine() -> Engine:
+    """The engine scans are read with: rapidocr's PP-OCRv6 small models, from its wheel."""
+    try:
+        import rapidocr  # noqa: F401
+    except ImportError as exc:
+        if exc.name == "rapidocr":
+            raise OcrUnavailable(f"未安装 OCR 引擎 {ENGINE}，请先运行：{INSTALL}") from None
+        # Installed, but a library under it is not (onnxruntime, OpenCV's libraries).
+        raise OcrUnavailable(f"OCR 引擎 {ENGINE} 无法加载（{exc}）") from None
+    det, rec = (model_dir() / name for name in MODELS)
+    if not det.exists() or not rec.exists():
+        raise OcrUnavailable(f"OCR 引擎 {ENGINE} 的模型不在安装包中（{model_dir()}）")
+    try:
+        return build(f"{ENGINE}:{':'.join(MODELS)}", det, rec)
+    except ImportError as exc:
+        raise OcrUnavailable(f"OCR 引擎 {ENGINE} 无法加载（{exc}）") from None
 
 
 def available() -> bool:
     try:
-        _engine()
+        engine()
     except OcrUnavailable:
         return False
     return True
 
 
-def _page_images(path: Path):
-    """Each page as (PIL image, pixels per page unit)."""
-    if path.suffix.lower() == ".pdf":
-        import pypdfium2
-
-        pdf = pypdfium2.PdfDocument(str(path))
-        try:
-            for page in pdf:
-                yield page.render(scale=PDF_SCALE, grayscale=True).to_pil(), PDF_SCALE
-        finally:
-            pdf.close()
-        return
-    from PIL import Image, ImageSequence
-
-    with Image.open(path) as image:
-        for frame in ImageSequence.Iterator(image):
-            yield frame.convert("L"), 1.0
+# --- one page -----------------------------------------------------------------------------
 
 
-def page_count(path: Path) -> int:
-    if path.suffix.lower() == ".pdf":
-        import pypdfium2
-
-        pdf = pypdfium2.PdfDocument(str(path))
-        try:
-            return len(pdf)
-        finally:
-            pdf.close()
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return getattr(image, "n_frames", 1)
+# Letters the recogniser gives for a digit standing alone (a lone 1 as ``I``, a 0 as ``o``).
+_LOOKALIKES = frozenset("oOοΟ〇θΘøØОоDQIl|iLΙ")
 
 
-def _recognise(image, unit: float) -> list[Word]:
-    """The engine's words on one page image, in page units. Where the page has a ruled
-    table, no word spans a ruling line and a cell the detector missed is read on its own."""
-    import numpy as np
-
-    gray = np.asarray(image.convert("L"))
-    engine = _engine()
-    result, _ = engine(np.dstack([gray] * 3))
-    vertical, unruled = _rules(gray)
-    words: list[Word] = []
-    to_split: list[Word] = []
-    for quad, text, score in result or []:
-        word = Word(text.strip(), tuple((float(x), float(y)) for x, y in quad), float(score))
-        (to_split if _rule_cuts(word.box, vertical) else words).append(word)
-    pieces = [piece for word in to_split for piece in _pieces(word.box, vertical)]
-    words += _read_boxes(engine, unruled, pieces)
-    words += _read_boxes(engine, unruled, _missed_cells(words, vertical, unruled))
-    words = [_number_word(w) for w in words if w.text]
-    doubtful = [
-        i for i, w in enumerate(words) if _is_number(w.text) and w.confidence < _REREAD_BELOW
-    ]
-    again = _read_boxes(engine, unruled, [words[i].box for i in doubtful], keep_empty=True)
-    for i, second in zip(doubtful, again, strict=True):
-        words[i] = _second_reading(words[i], second)
-    return [
-        Word(w.text, tuple((x / unit, y / unit) for x, y in w.quad), round(w.confidence, 4))
-        for w in words
-    ]
-
-
-def _is_number(text: str) -> bool:
-    return text.replace(".", "", 1).isdigit()
-
-
-def _number_word(word: Word) -> Word:
-    fixed = _as_number(word.text)
-    if fixed is None:
-        return word
-    return Word(fixed, word.quad, min(word.confidence, _MISREAD))
-
-
-def _second_reading(first: Word, second: Word | None) -> Word:
-    """A doubtful number read again in a tight crop: the same text at a higher confidence
-    confirms it; another number leaves the lower of the two confidences on the second, the
-    better-cropped reading; a reading that is no number at all (a crop a tilted line runs
-    through reads as ``#``) changes nothing."""
-    if second is None:
-        return first
-    second = _number_word(second)
-    if not _is_number(second.text):
-        return first
-    if second.text == first.text:
-        return Word(first.text, first.quad, max(first.confidence, second.confidence))
-    return Word(second.text, first.quad, min(first.confidence, second.confidence))
-
-
-# Letters the recogniser gives for a digit standing alone in a table cell. A word made only
-# of digits and these is a number; its confidence is capped, so a check must confirm it.
-_LOOKALIKES = "oOQDlI|"
-_DIGIT_LOOKALIKES = str.maketrans(_LOOKALIKES, "0000111")
-_MISREAD = 0.5
-
-
-def _as_number(text: str) -> str | None:
-    """``o`` → ``0`` where a word is a number but for such letters; else ``None``."""
-    if not text or text.isdigit() or not any(ch in _LOOKALIKES for ch in text):
-        return None
-    fixed = text.translate(_DIGIT_LOOKALIKES)
-    return fixed if fixed.replace(".", "", 1).isdigit() else None
-
-
-def _rules(gray):
-    """The page's vertical ruling lines (a mask), and the page with every ruling line
-    whitened. A line is a straight dark run longer than any character's stroke."""
-    import cv2
-    import numpy as np
-
-    dark = (gray < 200).astype(np.uint8)
-    length = max(40, gray.shape[0] // 30)
-    vertical = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    horizontal = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    unruled = gray.copy()
-    unruled[cv2.dilate(vertical | horizontal, np.ones((5, 5), np.uint8)) > 0] = 255
-    return vertical, unruled
-
-
-def _rule_columns(vertical, top: int, bottom: int, left: int, right: int) -> list[int]:
-    """The x of each vertical ruling line crossing the band [top, bottom) within [left, right)."""
-    import numpy as np
-
-    band = vertical[max(0, top) : bottom, max(0, left) : right]
-    columns = np.flatnonzero(band.sum(axis=0) >= 0.6 * max(1, bottom - top))
-    if not len(columns):
-        return []
-    groups = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
-    return [max(0, left) + int(g.mean()) for g in groups]
-
-
-def _rule_cuts(box: Box, vertical) -> list[int]:
-    x0, top, x1, bottom = (int(v) for v in box)
-    margin = max(3, (bottom - top) // 4)
-    return _rule_columns(vertical, top, bottom, x0 + margin, x1 - margin)
-
-
-def _pieces(box: Box, vertical) -> list[Box]:
-    """A table's cells never share a box, but the detector sometimes joins two narrow
-    cells across the line between them (``0|0`` read as ``o。``): such a box is cut at
-    the line, and each piece is read again."""
-    cuts = [int(box[0]), *_rule_cuts(box, vertical), int(box[2]) + 1]
-    return [(a, box[1], b, box[3]) for a, b in zip(cuts, cuts[1:], strict=False) if b - a >= 4]
-
-
-def _missed_cells(words: list[Word], vertical, unruled) -> list[Box]:
-    """Cells of a table row the detector found no word in, though ink is printed there:
-    between each two ruling lines right of the row's first number."""
-    found: list[Box] = []
-    for line in _lines(words):
-        numbers = [w.box for w in line if _is_number(w.text)]
-        if len(numbers) < 2:
-            continue
-        top = int(median(b[1] for b in numbers))
-        bottom = int(median(b[3] for b in numbers)) + 1
-        rules = _rule_columns(vertical, top, bottom, 0, vertical.shape[1])
-        first = min(b[0] for b in numbers)
-        rules = [r for r in rules if r >= max([x for x in rules if x <= first], default=first)]
-        centres = [(w.box[0] + w.box[2]) / 2 for w in line]
-        for left, right in zip(rules, rules[1:], strict=False):
-            if right - left < 8 or any(left < c < right for c in centres):
-                continue
-            cell = (left + 3, top, right - 3, bottom)
-            if (unruled[top:bottom, left + 3 : right - 3] < 128).sum() >= 12:
-                found.append(cell)
-    return found
-
-
-def _read_boxes(engine, unruled, boxes: list[Box], keep_empty: bool = False) -> list:
-    """Recognition alone on each box of the page without its lines, cropped to the ink it
-    holds with a small margin: the recogniser reads a lone digit far better so (a blurred
-    ``0`` in a loose crop comes out as ``。`` at 0.3, in a tight one as ``0`` at 0.99)."""
-    import numpy as np
-
-    crops, kept = [], []
-    for box in boxes:
-        ink = _ink(unruled, box)
-        if ink is None:
-            kept.append(None)
-            continue  # nothing printed there
-        x0, top, x1, bottom = ink
-        pad = max(2, (bottom - top) // 5)
-        crop = np.full((bottom - top + 2 * pad, x1 - x0 + 4 * pad), 255, np.uint8)
-        crop[pad : pad + bottom - top, 2 * pad : 2 * pad + x1 - x0] = unruled[top:bottom, x0:x1]
-        crops.append(np.dstack([crop] * 3))
-        kept.append(ink)
-    read = iter(engine.text_rec(crops)[0] if crops else [])
-    words: list[Word | None] = []
-    for ink in kept:
-        text, score = next(read) if ink is not None else ("", 0.0)
-        if text.strip():
-            x0, top, x1, bottom = ink
-            quad = ((x0, top), (x1, top), (x1, bottom), (x0, bottom))
-            words.append(Word(text.strip(), quad, float(score)))
-        elif keep_empty:
-            words.append(None)
-    return words
-
-
-def _ink(unruled, box: Box) -> tuple[int, int, int, int] | None:
-    """The bounding box of the dark pixels inside ``box`` (grown by a little above and
-    below, where a detector's box may have cut a digit), or ``None`` when too few."""
-    import numpy as np
-
-    x0, top, x1, bottom = (int(v) for v in box)
-    grow = (bottom - top) // 4
-    top, bottom = max(0, top - grow), bottom + grow
-    region = unruled[top:bottom, max(0, x0) : x1] < 160
-    if region.sum() < 12:
-        return None
-    rows = np.flatnonzero(region.any(axis=1))
-    cols = np.flatnonzero(region.any(axis=0))
-    return (
-        max(0, x0) + int(cols[0]),
-        top + int(rows[0]),
-        max(0, x0) + int(cols[-1]) + 1,
-        top + int(rows[-1]) + 1,
+def _is_number_text(text: str) -> bool:
+    """A reading with no letter of any script in it but a digit's look-alikes: a number
+    cell's (``。`` or ``o`` for ``0``, ``I`` for ``1``)."""
+    return bool(text) and not any(
+        unicodedata.category(ch).startswith("L") and ch not in _LOOKALIKES for ch in text
     )
 
 
-def _cache_file(settings: OcrSettings, sha256: str, page: int) -> Path:
-    key = hashlib.sha256(f"{sha256}:{page}:{_CACHE_VERSION}:{PDF_SCALE}".encode()).hexdigest()
+def _agree(first: Word, second: tuple[str, tuple[float, ...]]) -> Word:
+    """A doubtful reading read again: the same text confirms it (at the better of the two
+    confidences); another text leaves the first at the lower of them."""
+    text, confidences = second
+    if text == first.text:
+        return Word(first.text, first.box, tuple(map(max, first.confidences, confidences)))
+    low = min((*first.confidences, *confidences), default=0.0)
+    return Word(first.text, first.box, tuple(min(c, low) for c in first.confidences))
+
+
+def _read_inks(engine: Engine, inks: list[grid.Ink]) -> list[Word]:
+    """Recognition alone on each line of ink; a reading with no letter is decoded again as a
+    number, and a doubtful number read again on a second crop."""
+    if not inks:
+        return []
+    recognise = engine.recogniser
+    probabilities = recognise([ink.crop() for ink in inks])
+    words = []
+    for ink, p in zip(inks, probabilities, strict=True):
+        text, confidences = recognise.decode(p)
+        if _is_number_text(text.strip()) or text.strip() in ("无", "一"):
+            text, confidences = recognise.decode(p, numbers=True)
+        words.append(Word(text, tuple(map(float, ink.box)), confidences))
+    doubtful = [
+        i
+        for i, w in enumerate(words)
+        if w.text and _is_number_text(w.text) and w.confidence < REREAD_BELOW
+    ]
+    # A doubtful label or heading (short: not a line of prose) is read again too, and the
+    # surer of the two readings kept: labels place values, they are not values.
+    unsure = [
+        i
+        for i, w in enumerate(words)
+        if w.text
+        and not _is_number_text(w.text)
+        and len(w.text) <= SHORT_TEXT
+        and w.confidence < UNSURE_TEXT
+    ]
+    again = recognise([inks[i].variant() for i in doubtful + unsure])
+    for i, p in zip(doubtful + unsure, again, strict=True):
+        if i in doubtful:
+            words[i] = _agree(words[i], recognise.decode(p, numbers=True))
+            continue
+        text, confidences = recognise.decode(p)
+        if min(confidences, default=0.0) > words[i].confidence:
+            words[i] = Word(text, words[i].box, confidences)
+    return words
+
+
+def _cell_word(lines: list[Word], box: Box) -> Word:
+    """A cell's lines of text as one word (a wrapped label is one label)."""
+    if not lines:
+        return Word("", box, ())
+    text = "".join(w.text for w in lines)
+    confidences = tuple(c for w in lines for c in w.confidences)
+    return Word(text, union([w.box for w in lines]), confidences)
+
+
+def _unread(ink: grid.Ink) -> Word:
+    """A cell with ink the recogniser made nothing of: never an empty cell (a 0 it missed is
+    not a blank), but a mark no reader takes for a number."""
+    return Word("?", tuple(map(float, ink.box)), (0.0,))
+
+
+def _table_lines(engine: Engine, gray, table: grid.Table, dpi: float) -> list[Line]:
+    from . import grid
+
+    cell_inks = [(cell, grid.ink_lines(gray, cell.box, dpi)) for cell in table.cells]
+    words = iter(_read_inks(engine, [ink for _, found in cell_inks for ink in found]))
+    by_place: dict[tuple[int, int], Word] = {}
+    for cell, found in cell_inks:
+        read = [next(words) for _ in found]
+        kept = [w for w in read if w.text.strip()]
+        if found and not kept:
+            by_place[cell.row, cell.column] = _unread(found[0])
+        else:
+            by_place[cell.row, cell.column] = _cell_word(kept, tuple(map(float, cell.box)))
+    lines = []
+    for row in range(table.rows):
+        cells = []
+        for column in range(table.columns):
+            word = by_place.get((row, column))
+            cells.append(word if word is not None else Word("", (0, 0, 0, 0), ()))
+        if any(w.text for w in cells):
+            lines.append(Line(tuple(cells), "\t"))
+    return lines
+
+
+def _free_lines(engine: Engine, gray, tables: list[grid.Table], dpi) -> list[Line]:
+    """Text outside the tables: detected, each box recognised, lines by geometry."""
+    gray = gray.copy()
+    for table in tables:
+        x0, top, x1, bottom = table.box
+        gray[max(0, top - 2) : bottom + 3, max(0, x0 - 2) : x1 + 3] = 255
+    inks = [ink for box in engine.detect(gray, dpi) for ink in _one_line(gray, box, dpi)]
+    words = [w for w in _read_inks(engine, inks) if w.text.strip()]
+    return [Line(tuple(line)) for line in _lines(words)]
+
+
+def _one_line(gray, box: Box, dpi: float) -> list[grid.Ink]:
+    """A detected text line's ink, cut tight: the box grown by a quarter of its height
+    above and below (a detector's box may cut a stroke), and of the lines of ink found
+    there, the one the box holds most of (not a neighbouring line's edge)."""
+    from . import grid
+
+    x0, top, x1, bottom = box
+    grow = (bottom - top) / 4
+    inks = grid.ink_lines(gray, (x0, top - grow, x1, bottom + grow), dpi)
+    if len(inks) <= 1:
+        return inks
+    return [max(inks, key=lambda i: min(i.box[3], bottom) - max(i.box[1], top))]
+
+
+def read_page(image, dpi: float, engine: Engine | None = None) -> list[Line]:
+    """One page image (RGB or grey array, ``dpi`` pixels an inch) read into lines, boxes in
+    the image's pixels: table rows from the grid, other text by geometry, in page order."""
+    from . import grid
+
+    engine = engine or globals()["engine"]()
+    page = grid.prepare(image, dpi)
+    tables = grid.tables(page, dpi)
+    gray = grid.unruled(page, tables)
+    blocks: list[tuple[float, list[Line]]] = [
+        (table.box[1], _table_lines(engine, gray, table, dpi)) for table in tables
+    ]
+    for line in _free_lines(engine, gray, tables, dpi):
+        blocks.append((min(w.box[1] for w in line.words), [line]))
+    blocks.sort(key=lambda b: b[0])
+    lines = [line for _, block in blocks for line in block]
+    return [_to_original(line, page) for line in lines]
+
+
+def _to_original(line: Line, page: grid.Page) -> Line:
+    return Line(
+        tuple(
+            Word(w.text, page.to_original(w.box) if w.text else w.box, w.confidences)
+            for w in line.words
+        ),
+        line.separator,
+    )
+
+
+def _lines(words: list[Word]) -> list[list[Word]]:
+    """Words grouped into lines by vertical overlap, each in x order (the page is straight)."""
+    placed = sorted(words, key=lambda w: (w.box[1] + w.box[3]) / 2)
+    heights = [w.box[3] - w.box[1] for w in placed] or [1.0]
+    usual = median(heights)
+    lines: list[list[Word]] = []
+    for word in placed:
+        box = word.box
+        height = box[3] - box[1]
+        vertical = height > 2.5 * usual and height > 2 * (box[2] - box[0])
+        target = None
+        if not vertical:
+            for line in reversed(lines[-4:]):
+                top = median(w.box[1] for w in line)
+                bottom = median(w.box[3] for w in line)
+                overlap = min(bottom, box[3]) - max(top, box[1])
+                if overlap >= 0.5 * min(height, bottom - top) and (bottom - top) < 2.5 * usual:
+                    target = line
+                    break
+        if target is None:
+            lines.append([word])
+        else:
+            target.append(word)
+    return [sorted(line, key=lambda w: w.box[0]) for line in lines]
+
+
+# --- the page cache -----------------------------------------------------------------------
+
+
+def _cache_key(sha256: str, page: int) -> str:
+    pipeline = f"{PIPELINE_VERSION}:{ENGINE}:{':'.join(MODELS)}:{REREAD_BELOW}:{UNSURE_TEXT}"
+    return hashlib.sha256(f"{sha256}:{page}:{pipeline}".encode()).hexdigest()
+
+
+def _cache_file(settings: OcrSettings, key: str) -> Path:
     return settings.cache_path() / key[:2] / f"{key}.json"
 
 
-def _load_cached(file: Path) -> list[Word] | None:
+def _load_cached(file: Path, key: str) -> list[Line] | None:
+    """A page's lines from its cache file, or ``None`` when the file is missing, damaged,
+    or not this page's (its key, kept inside it, differs): such a file is read again."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if data["key"] != key:
+            return None
+        return [
+            Line(
+                tuple(
+                    Word(str(t), tuple(float(v) for v in b), tuple(float(c) for c in cs))
+                    for t, b, cs in words
+                ),
+                str(separator),
+            )
+            for separator, words in data["lines"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return [Word(t, tuple(map(tuple, q)), c) for t, q, c in data["words"]]
 
 
-def _store(file: Path, words: list[Word]) -> None:
+def _store(file: Path, key: str, lines: list[Line]) -> None:
     """Write-then-rename, so a reader on another worker never sees half a file."""
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        data = {"words": [[w.text, [list(p) for p in w.quad], w.confidence] for w in words]}
+        data = {
+            "key": key,
+            "lines": [
+                [line.separator, [[w.text, list(w.box), list(w.confidences)] for w in line.words]]
+                for line in lines
+            ],
+        }
         fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, ensure_ascii=False)
@@ -401,77 +556,58 @@ def _store(file: Path, words: list[Word]) -> None:
         pass  # a cache that cannot be written costs time on a rerun, not the document
 
 
-def read_words(path: Path, sha256: str, settings: OcrSettings) -> tuple[list[list[Word]], int]:
-    """Every page's words, from the cache where it has them; and how many pages were OCR'd."""
-    total = page_count(path)
-    pages: list[list[Word] | None] = [
-        _load_cached(_cache_file(settings, sha256, n)) for n in range(1, total + 1)
-    ]
-    read = 0
-    if any(p is None for p in pages):
-        for number, (image, unit) in enumerate(_page_images(path), start=1):
-            if pages[number - 1] is not None:
-                continue
-            started = time.perf_counter()
-            words = _recognise(image, unit)
-            pages[number - 1] = words
-            _store(_cache_file(settings, sha256, number), words)
-            read += 1
-            if settings.progress:
-                print(
-                    f"OCR {path.name} 第 {number}/{total} 页：{len(words)} 个文字框，"
-                    f"{time.perf_counter() - started:.1f} 秒",
-                    file=sys.stderr,
-                    flush=True,
-                )
-    return [p or [] for p in pages], read
+def read_lines(
+    path: Path,
+    sha256: str,
+    settings: OcrSettings,
+    pages: Iterable[int] | None = None,
+    limits: Limits | None = None,
+) -> tuple[dict[int, list[Line]], int]:
+    """The lines of each page (1-based; ``pages``: those only, else all), from the cache
+    where it has them, in page units; and how many pages the engine read."""
+    total = render.page_count(path)
+    wanted = list(pages) if pages is not None else list(range(1, total + 1))
+    keys = {n: _cache_key(sha256, n) for n in wanted}
+    found: dict[int, list[Line]] = {}
+    for n in wanted:
+        lines = _load_cached(_cache_file(settings, keys[n]), keys[n])
+        if lines is not None:
+            found[n] = lines
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        render.check(path, limits or Limits(), missing)  # the bounds, before any drawing
+        engine()  # and the install hint
+    for number in missing:
+        started = time.perf_counter()
+        drawn = render.page_image(path, number)
+        lines = read_page(drawn.pixels(), drawn.dpi)
+        lines = [_scaled(line, drawn.per_unit) for line in lines]
+        found[number] = lines
+        _store(_cache_file(settings, keys[number]), keys[number], lines)
+        if settings.progress:
+            boxes = sum(1 for line in lines for w in line.words if w.text)
+            print(
+                f"OCR {path.name} 第 {number}/{total} 页：{boxes} 个文字框，"
+                f"{time.perf_counter() - started:.1f} 秒",
+                file=sys.stderr,
+                flush=True,
+            )
+    return found, len(missing)
 
 
-def _skew(words: list[Word]) -> float:
-    """The page's tilt in radians, from the top edges of its long boxes."""
-    angles = []
-    for word in words:
-        (x0, y0), (x1, y1) = word.quad[0], word.quad[1]
-        if x1 - x0 > 3 * abs(word.quad[3][1] - y0):
-            angles.append(math.atan2(y1 - y0, x1 - x0))
-    return median(angles) if len(angles) >= 5 else 0.0
+def _scaled(line: Line, per_unit: float) -> Line:
+    return Line(
+        tuple(Word(w.text, tuple(v / per_unit for v in w.box), w.confidences) for w in line.words),
+        line.separator,
+    )
 
 
-def _lines(words: list[Word]) -> list[list[Word]]:
-    """Words grouped into lines by vertical overlap in the untilted page, each in x order."""
-    angle = _skew(words)
-    cos, sin = math.cos(angle), math.sin(angle)
-
-    def straight(word: Word) -> Box:
-        xs, ys = zip(*((x * cos + y * sin, y * cos - x * sin) for x, y in word.quad), strict=True)
-        return (min(xs), min(ys), max(xs), max(ys))
-
-    placed = sorted(((straight(w), w) for w in words), key=lambda p: (p[0][1] + p[0][3]) / 2)
-    heights = [b[3] - b[1] for b, _ in placed] or [1.0]
-    usual = median(heights)
-    lines: list[list[tuple[Box, Word]]] = []
-    for box, word in placed:
-        height = box[3] - box[1]
-        vertical = height > 2.5 * usual and height > 2 * (box[2] - box[0])
-        target = None
-        if not vertical:
-            for line in reversed(lines[-4:]):
-                top = median(b[1] for b, _ in line)
-                bottom = median(b[3] for b, _ in line)
-                overlap = min(bottom, box[3]) - max(top, box[1])
-                if overlap >= 0.5 * min(height, bottom - top) and (bottom - top) < 2.5 * usual:
-                    target = line
-                    break
-        if target is None:
-            lines.append([(box, word)])
-        else:
-            target.append((box, word))
-    return [[w for _, w in sorted(line, key=lambda p: p[0][0])] for line in lines]
+# --- text with offsets --------------------------------------------------------------------
 
 
-def layout(pages: list[list[Word]]) -> OcrText:
-    """The pages' words as text (lines joined by newlines, pages too), with each
-    character's box and confidence."""
+def layout(pages: list[list[Line]]) -> OcrText:
+    """The pages' lines as text (a line's words joined by its separator, lines and pages by
+    newlines), with each character's box and confidence."""
     parts: list[str] = []
     boxes: list[Box | None] = []
     confidence: list[float | None] = []
@@ -482,31 +618,34 @@ def layout(pages: list[list[Word]]) -> OcrText:
         boxes.append(None)
         confidence.append(None)
 
-    for number, words in enumerate(pages):
+    for number, lines in enumerate(pages):
         if number:
             gap("\n")
         page_starts.append(len(boxes))
-        for index, line in enumerate(_lines(words)):
+        for index, line in enumerate(lines):
             if index:
                 gap("\n")
-            for position, word in enumerate(line):
+            for position, word in enumerate(line.words):
                 if position:
-                    gap(" ")
+                    gap(line.separator)
+                text = word.text.replace("\t", " ").replace("\n", " ")
                 x0, top, x1, bottom = word.box
-                step = (x1 - x0) / len(word.text)
-                for i in range(len(word.text)):
+                step = (x1 - x0) / max(1, len(text))
+                for i in range(len(text)):
                     boxes.append((x0 + i * step, top, x0 + (i + 1) * step, bottom))
-                    confidence.append(word.confidence)
-                parts.append(word.text)
+                    confidence.append(word.confidences[i] if i < len(word.confidences) else 0.0)
+                parts.append(text)
     return OcrText("".join(parts), page_starts, boxes, confidence, pages=len(pages))
 
 
-def read(path: str | Path, sha256: str, settings: OcrSettings) -> OcrText:
+def read(
+    path: str | Path, sha256: str, settings: OcrSettings, limits: Limits | None = None
+) -> OcrText:
     """OCR a scanned PDF or an image into text with offsets, boxes and confidences.
     Raises ``NoTextLayer`` when the engine finds next to no text on its pages either."""
     path = Path(path)
-    _engine()  # fail with the install hint before rendering anything
-    pages, read_now = read_words(path, sha256, settings)
+    found, read_now = read_lines(path, sha256, settings, limits=limits)
+    pages = [found[n] for n in sorted(found)]
     text = layout(pages)
     text.pages_read = read_now
     if len("".join(text.raw.split())) < 20 * max(1, len(pages)):

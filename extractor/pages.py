@@ -14,10 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import pdfplumber
-import pypdfium2
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 
-from . import ocr, pdftext
+from . import ocr, pdftext, render
 
 Box = ocr.Box
 
@@ -26,12 +25,12 @@ def span_box(record: dict, key: str) -> tuple[int, Box] | None:
     """The page (1-based) and the box of the value's characters, or ``None`` when the
     record has no span for ``key`` or the document has no pages (text, HTML, Word)."""
     scan = record.get("ocr")
-    if scan is not None:  # a scan's record carries its boxes: the page is an image
-        where = scan["boxes"].get(key)
-        return (where[0], tuple(where[1:])) if where else None
+    where = (scan or {}).get("boxes", {}).get(key)
+    if where:  # a value read by OCR carries its box
+        return where[0], tuple(where[1:])
     span = (record.get("spans") or {}).get(key)
     starts = record.get("page_starts")
-    if not span or not starts or span[1] <= span[0]:
+    if not span or not starts or span[1] <= span[0] or not render.is_pdf(Path(record["document"])):
         return None
     page = bisect_right(starts, span[0])
     first = starts[page - 1]
@@ -55,23 +54,21 @@ def page_png(
     path: str | Path, page: int, box: Box | None = None, scale: float | None = None
 ) -> bytes:
     """Page ``page`` (1-based) of a PDF or image file as PNG bytes, with ``box`` outlined.
-    ``scale`` is pixels per PDF point (default 2, as OCR reads a page) or per image pixel
-    (default 1)."""
+    ``scale`` is pixels per PDF point (default 2) or per image pixel (default 1)."""
     path = Path(path)
-    if path.suffix.lower() == ".pdf":
-        scale = ocr.PDF_SCALE if scale is None else scale
-        pdf = pypdfium2.PdfDocument(str(path))
-        try:
-            image = pdf[page - 1].render(scale=scale).to_pil().convert("RGB")
-        finally:
-            pdf.close()
+    if render.is_pdf(path):
+        scale = 2.0 if scale is None else scale
+        image = render.page_image(path, page, dpi=72 * scale).image
     else:
         scale = 1.0 if scale is None else scale
-        with Image.open(path) as opened:
-            opened.seek(page - 1)
-            image = opened.convert("RGB")
-        if scale != 1.0:
-            image = image.resize((round(image.width * scale), round(image.height * scale)))
+        drawn = render.page_image(path, page)
+        image = drawn.image
+        if scale != drawn.per_unit:
+            size = (
+                round(image.width * scale / drawn.per_unit),
+                round(image.height * scale / drawn.per_unit),
+            )
+            image = image.resize(size)
     if box is not None:
         pad = 2 * scale
         x0, top, x1, bottom = (v * scale for v in box)

@@ -16,15 +16,8 @@ from pathlib import Path
 
 import pdfplumber
 
-from .errors import NoTextLayer
-
-
-@dataclass
-class PdfText:
-    raw: str
-    rendered: str
-    to_raw: list[int]
-    page_starts: list[int]
+# Fewer visible characters than this on a page: it has no text layer (a scan).
+MIN_PAGE_TEXT = 20
 
 
 def _key(char: dict) -> tuple:
@@ -116,23 +109,59 @@ def _grid(page, table, where: dict, fallback: int) -> list[tuple[str, int]]:
     return out
 
 
-def read(path: str | Path) -> PdfText:
-    """Read a PDF's text layer. Raises ``NoTextLayer`` for a scan without one."""
-    raw_pages: list[str] = []
-    rendered: list[tuple[str, int]] = []
-    page_starts: list[int] = []
-    base = 0
+def _han(text: str) -> int:
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _judge(text: str, invisible: bool) -> str | None:
+    """Why a page's text layer is not to be read (``None``: it is): it has next to none
+    (a scan); it is invisible (an earlier OCR laid under a scanned image: gouji reads the
+    image itself, with its own confidences); or it is garbage (letters and no Chinese, as a
+    font without its character map gives)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if len("".join(text.split())) < MIN_PAGE_TEXT:
+        return "none"
+    if invisible:
+        return "invisible"
+    if len(letters) >= MIN_PAGE_TEXT and not _han(text):
+        return "garbage"
+    return None
+
+
+def _invisible(pdf, index: int) -> bool:
+    """Whether a page's text is all drawn invisible (text render mode 3), as the OCR layer
+    a scanner lays under its image is."""
+    import pypdfium2.raw as pdfium_c
+
+    page = pdf[index]
+    try:
+        modes = [
+            pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,), max_depth=3)
+        ]
+    finally:
+        page.close()
+    return bool(modes) and all(m == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE for m in modes)
+
+
+@dataclass
+class PdfPage:
+    raw: str  # the page's extract_text()
+    rendered: list[tuple[str, int]]  # the reader's view: (character, offset in ``raw``)
+    unusable: str | None = None  # why the text layer is not read (see ``_judge``)
+
+
+def read_pages(path: str | Path) -> list[PdfPage]:
+    """Each page's text layer, and whether it is worth reading."""
+    import pypdfium2
+
+    out: list[PdfPage] = []
     with pdfplumber.open(str(path)) as pdf:
-        for page in pdf.pages:
-            page_starts.append(base)
-            text, chars = _page(page, base)
-            raw_pages.append(text)
-            rendered.extend(chars)
-            base += len(text) + 1
-        pages = len(pdf.pages)
-    raw = "\n".join(raw_pages)
-    if len("".join(raw.split())) < 20 * max(1, pages):
-        raise NoTextLayer(
-            f"PDF 没有文字层（{pages} 页几乎没有可提取的文字，可能是扫描件），需要先做 OCR"
-        )
-    return PdfText(raw, "".join(c for c, _ in rendered), [o for _, o in rendered], page_starts)
+        raw_pdf = pypdfium2.PdfDocument(str(path))
+        try:
+            for index, page in enumerate(pdf.pages):
+                text, chars = _page(page, 0)
+                out.append(PdfPage(text, chars, _judge(text, _invisible(raw_pdf, index))))
+        finally:
+            raw_pdf.close()
+    return out

@@ -103,6 +103,7 @@ _ALL: list[Rule] = [
     Rule("input.empty", "input", "文件为空"),
     Rule("input.binary", "input", "二进制文件"),
     Rule("input.encoding", "input", "无法解码"),
+    Rule("input.encrypted", "input", "PDF 已加密"),
     Rule("input.too_large", "input", "文件过大"),
     Rule("input.too_many_pages", "input", "页数超过上限"),
     Rule("input.too_many_pixels", "input", "页面像素超过上限"),

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import charset_normalizer
 
-from . import formats, ocr, pdftext
+from . import formats, ocr, pdfpages
 from .errors import (
     BinaryInput,
     EmptyInput,
-    InputError,
     NoTextLayer,
     UndecodableInput,
 )
@@ -172,21 +171,12 @@ def read_text(reading: Reading) -> Loaded:
 
 
 def read_pdf(reading: Reading) -> Loaded:
-    """A PDF's text layer (pdfplumber), or OCR when it has none."""
+    """A PDF read page by page (``pdfpages``): the text layer where a page has a usable one,
+    OCR where it has none or one not to be trusted."""
     if not reading.data.startswith(b"%PDF"):
         raise UndecodableInput("不是有效的 PDF 文件")
-    try:
-        pdf = pdftext.read(reading.path)
-    except NoTextLayer as exc:
-        if reading.scans.mode == "off":
-            raise NoTextLayer(f"{exc.message}（已用 --ocr off 关闭）") from None
-        return _scanned(reading)
-    except InputError:
-        raise
-    except Exception as exc:  # pdfminer raises many types for a damaged file
-        raise UndecodableInput(f"无法解析 PDF（{type(exc).__name__}）") from None
-    source = SourceText.from_rendered(pdf.raw, pdf.rendered, pdf.to_raw)
-    return reading.loaded(source, pdf.page_starts)
+    pdf = pdfpages.read(reading.path, reading.sha256, reading.scans, reading.limits)
+    return reading.loaded(pdf.source, pdf.page_starts, pdf.ocr, pdf.notes)
 
 
 def read_image(reading: Reading) -> Loaded:
@@ -197,10 +187,5 @@ def read_image(reading: Reading) -> Loaded:
 
 
 def _scanned(reading: Reading) -> Loaded:
-    try:
-        text = ocr.read(reading.path, reading.sha256, reading.scans)
-    except InputError:
-        raise
-    except Exception as exc:  # the image libraries raise many types for a damaged file
-        raise UndecodableInput(f"无法读取扫描件（{type(exc).__name__}）") from None
+    text = pdfpages.scanned(reading.path, reading.sha256, reading.scans, reading.limits)
     return reading.loaded(SourceText.from_text(text.raw), text.page_starts, text)

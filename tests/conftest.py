@@ -18,6 +18,8 @@ from gouji.pipeline import extract_file
 from gouji_eval.gold import shared_dir
 
 SHARED = shared_dir()  # $GOUJI_SHARED, else ../shared beside the repository
+# The real PDFs the eval's scanned set and the OCR tests scan.
+SCANNED = ("hongze_2023", "hongze_2024", "huaian_2024")
 
 
 # A crawler's header above a page's text (``gouji.crawl`` reads and blanks it).
@@ -111,21 +113,29 @@ def extract_text(tmp_path):
 @pytest.fixture(scope="session", autouse=True)
 def _ocr_page_cache(tmp_path_factory):
     """One OCR page cache for the whole session (never the developer's own): a scan is
-    read by the engine once, by whichever test or eval run meets it first. The
-    developer's own setting is back when the session ends."""
+    read by the engine once, by whichever test or eval run meets it first; the scans
+    built from the shared PDFs likewise. The developer's own settings are back when the
+    session ends."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GOUJI_OCR_CACHE", str(tmp_path_factory.mktemp("ocr-cache")))
+        patch.setenv("GOUJI_SCANS_DIR", str(tmp_path_factory.mktemp("scans")))
         yield
 
 
 @pytest.fixture(scope="session")
-def scans(tmp_path_factory) -> dict[tuple[str, str], Path]:
-    """The real PDFs scanned at run time, once a session: (stem, variant) → image-only PDF."""
+def scans(tmp_path_factory) -> dict[tuple[str, str, int], Path]:
+    """The real PDFs scanned at run time, once a session, as the eval's ``scanned`` set
+    scans them (and into the folder it reads them from): (stem, recipe, dpi) → scan."""
     from gouji_eval.scans import scan_all
 
-    sources = [shared_path("realdocs", f"hongze_{year}.pdf") for year in (2023, 2024)]
-    folder = tmp_path_factory.mktemp("scans")
-    return {(s.stem, v): scan for s, scan, v in scan_all(sources, folder)}
+    sources = [shared_path("realdocs", f"{stem}.pdf") for stem in SCANNED]
+    folder = Path(os.environ["GOUJI_SCANS_DIR"])
+    return {(s.source.stem, s.recipe, s.dpi): s.path for s in scan_all(sources, folder)}
+
+
+def scan_of(scans: dict[tuple[str, str, int], Path], stem: str, recipe: str) -> Path:
+    """The session's scan of ``stem`` in ``recipe``, at whatever resolution the sample gave it."""
+    return next(path for (s, r, _), path in scans.items() if (s, r) == (stem, recipe))
 
 
 @pytest.fixture(autouse=True)

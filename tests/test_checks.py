@@ -133,15 +133,27 @@ def test_the_column_identities_say_which_column_and_what_each_side_adds_to():
 def test_a_doubtful_ocr_digit_stands_only_where_an_identity_holds_through_it():
     from gouji.checks import check_confidence
 
-    values = _zeros() | {"s3.granted.natural_person": 1, "s3.granted.total": 1,
-                         "s3.total_processed.natural_person": 1, "s3.total_processed.total": 1,
-                         "s3.new_received.natural_person": 1, "s3.new_received.total": 1,
-                         "s2.licensing": 4}  # fmt: skip
-    confidence = {"s3.granted.natural_person": 0.5, "s2.licensing": 0.6, "s4.review.total": 0.95}
-    findings = check_confidence(confidence, values, set(values))
-    # Part 二 has no identity: its doubtful 4 waits; the 1 that three identities hold through
-    # stands; a confident read needs none.
-    assert [(f.rule, f.keys, f.message) for f in findings] == [
+    values = _zeros() | {"s3.granted.natural_person": 1, "s3.granted.commercial": 2,
+                         "s3.granted.total": 3, "s3.total_processed.natural_person": 1,
+                         "s3.total_processed.commercial": 2, "s3.total_processed.total": 3,
+                         "s3.new_received.natural_person": 1, "s3.new_received.commercial": 2,
+                         "s3.new_received.total": 3, "s3.rejected_duplicate.natural_person": 26,
+                         "s3.rejected_duplicate.total": 26, "s2.licensing": 4}  # fmt: skip
+    values["s3.total_processed.natural_person"] += 26
+    values["s3.total_processed.total"] += 26
+    values["s3.new_received.natural_person"] += 26
+    values["s3.new_received.total"] += 26
+    confidence = {"s3.granted.natural_person": 0.5, "s2.licensing": 0.6, "s4.review.total": 0.99,
+                  "s3.rejected_duplicate.natural_person": 0.96}  # fmt: skip
+    found = check_confidence(confidence, values, set(values))
+    # Part 二 has no identity: its doubtful 4 waits; the 1 its row's sum (1 + 2 = 3) holds
+    # through stands; a confident read needs none.
+    assert [(f.rule, f.keys, f.message) for f in found] == [
         ("ocr.low_confidence", ["s2.licensing"],
          "行政许可：OCR 识读置信度 0.60，且没有成立的勾稽关系可以印证，请对照原图核对"),
     ]  # fmt: skip
+    # Its column's identities do not hold without it: the 26, alone in its row, is then held
+    # only by its row's total, the same two digits printed again, which vouches for nothing.
+    known = set(values) - {f"s3.{row}.natural_person" for row in ("granted", "other_other")}
+    found = check_confidence(confidence, values, known)
+    assert "s3.rejected_duplicate.natural_person" in {k for f in found for k in f.keys}

@@ -1,39 +1,56 @@
-"""Scans read by OCR: the real PDFs rendered at run time as image-only PDFs (clean; blurred,
-tilted and JPEG-compressed), read offline, checked against the same gold as their text layer."""
+"""Scans read by OCR: the real PDFs rendered at run time as image-only PDFs (``gouji_eval.scans``:
+clean, tilted, blurred, JPEG, noisy, sealed, photocopied, at 150, 200 and 300 dpi), read
+offline, checked against the same gold as their text layer."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
 import pytest
 from click.testing import CliRunner
 
-from gouji import checks, ocr, pages
+from gouji import checks, grid, ocr, pages, render
 from gouji.cli import cli
 from gouji.pipeline import extract_file
 from gouji.settings import Settings
+from gouji_eval import scans as scanning
 from gouji_eval import sets
-from gouji_eval.scans import VARIANTS
 
-from conftest import gold, shared_path
+from conftest import SCANNED, gold, scan_of, shared_path
 
 needs_engine = pytest.mark.skipif(not ocr.available(), reason=f"OCR 引擎不可用：{ocr.INSTALL}")
-SCANS = [(f"hongze_{y}", v) for y in (2023, 2024) for v in ("scan_clean", "scan_degraded")]
+PLAN = [
+    (stem, recipe, dpi)
+    for stem, wanted in zip(SCANNED, scanning.sample(len(SCANNED)), strict=True)
+    for recipe, dpi in wanted
+]
+# The share of what the text layer has accepted that a scan must have accepted too: where a
+# seal covers a table or a photocopier greyed the page, less. (The text layer leaves a
+# publisher's error in review, 10 fields of 洪泽 2023: no scan can do better.)
+FLOOR = {"sealed": 0.85, "photocopy": 0.85}
+
+
+@functools.cache
+def _printed(stem: str) -> int:
+    """How many fields the report's text layer has accepted."""
+    record = extract_file(shared_path("realdocs", f"{stem}.pdf"))
+    return sum(s == "accepted" for s in record["field_status"].values())
 
 
 @needs_engine
-@pytest.mark.parametrize(("stem", "variant"), SCANS)
-def test_a_scan_is_read_with_every_accepted_value_right(scans, stem, variant):
-    record = extract_file(scans[stem, variant])
+@pytest.mark.parametrize(("stem", "recipe", "dpi"), PLAN)
+def test_a_scan_is_read_with_every_accepted_value_right(scans, stem, recipe, dpi):
+    record = extract_file(scans[stem, recipe, dpi])
     assert record["status"] == "ok", record["error"]
     expected = gold(stem)
     accepted = [k for k, s in record["field_status"].items() if s == "accepted"]
     wrong = [(k, record["fields"][k], expected["fields"][k]) for k in accepted]
     assert [w for w in wrong if w[1] != w[2]] == []
-    assert len(accepted) >= 160  # ≥ 80 % of the 200 fields
+    assert len(accepted) >= FLOOR.get(recipe, 0.95) * _printed(stem)
     assert record["meta"] == {"agency": expected["meta.agency"], "year": expected["meta.year"]}
-    assert record["ocr"]["pages"] == 5
+    assert record["ocr"]["pages"] == len(record["page_starts"])
     # Every value the OCR read keeps its confidence; a low one is accepted only where an
     # identity holds through it.
     confidence = record["ocr"]["confidence"]
@@ -50,27 +67,46 @@ def test_a_scan_is_read_with_every_accepted_value_right(scans, stem, variant):
 
 @needs_engine
 def test_a_rerun_of_the_same_scan_does_no_ocr(scans, monkeypatch):
-    path = scans["hongze_2024", "scan_clean"]
+    path = scans[PLAN[7]]
     first = extract_file(path)
 
-    def no_engine(*args):
+    def no_engine(*args, **kwargs):
         raise AssertionError("the engine ran on a cached page")
 
-    monkeypatch.setattr(ocr, "_recognise", no_engine)
+    monkeypatch.setattr(ocr, "read_page", no_engine)
     again = extract_file(path)
     assert again["ocr"]["pages_read"] == 0
     assert again["fields"] == first["fields"] and again["field_status"] == first["field_status"]
 
 
 @needs_engine
+def test_a_planted_or_damaged_cache_entry_is_not_trusted(scans, tmp_path, monkeypatch):
+    """A cache file holds its own key: one copied under another page's name, or cut short,
+    is read again, never served."""
+    settings = Settings(scans=ocr.OcrSettings(cache_dir=tmp_path))
+    path = scans[PLAN[1]]
+    first = extract_file(path, settings)
+    files = sorted(tmp_path.rglob("*.json"))
+    assert len(files) == first["ocr"]["pages"] == 5
+    page = {json.loads(f.read_text(encoding="utf-8"))["key"]: f for f in files}
+    one, two = (page[ocr._cache_key(first["sha256"], n)] for n in (1, 3))
+    two.write_bytes(one.read_bytes())  # page 1's words planted as page 3's
+    files[-1].write_text(files[-1].read_text(encoding="utf-8")[:50], encoding="utf-8")
+    again = extract_file(path, settings)
+    damaged = {two, files[-1]}
+    assert again["ocr"]["pages_read"] == len(damaged)
+    assert again["fields"] == first["fields"]
+
+
+@needs_engine
 def test_a_value_maps_to_its_box_on_the_scanned_page(scans):
-    """The box of 三（一）予以公开·总计 on the clean scan is where the text layer puts it."""
+    """The box of 三（一）予以公开·总计 on a scan is where the text layer puts it."""
     text_layer = extract_file(shared_path("realdocs", "hongze_2023.pdf"))
-    scanned = extract_file(scans["hongze_2023", "scan_clean"])
+    scanned = extract_file(scans[PLAN[0]])
     page, box = pages.span_box(scanned, "s3.granted.total")
     printed_page, printed = pages.span_box(text_layer, "s3.granted.total")
     assert page == printed_page == 3
-    assert all(abs(a - b) < 4 for a, b in zip(box, printed, strict=True))
+    assert all(abs(a - b) < 6 for a, b in zip(box, printed, strict=True))
     png = pages.page_png(scanned["document"], page, box)
     assert png.startswith(b"\x89PNG")
 
@@ -89,32 +125,84 @@ def test_a_low_confidence_value_needs_an_identity_that_holds_through_it():
     found = checks.check_confidence(low, values, known)
     assert sorted(k for f in found for k in f.keys) == ["s2.licensing", "s3.granted.natural_person"]
     # Read with confidence, it needs nothing.
-    assert checks.check_confidence({"s2.licensing": 0.97}, values, known) == []
+    assert checks.check_confidence({"s2.licensing": 0.99}, values, known) == []
 
 
 @needs_engine
-def test_an_image_file_is_read_with_a_progress_line(tmp_path, capsys):
-    import pypdfium2
-
-    pdf = pypdfium2.PdfDocument(str(shared_path("realdocs", "hongze_2023.pdf")))
-    image = pdf[2].render(scale=2).to_pil().rotate(-0.5, fillcolor=(255, 255, 255))
-    pdf.close()
-    path = tmp_path / "page3.jpg"
-    image.save(path, quality=60)
+def test_an_image_file_is_read_at_its_own_resolution_with_a_progress_line(tmp_path, capsys):
+    image = render.page_image(shared_path("realdocs", "huaian_2024.pdf"), 4, dpi=150).image
+    path = tmp_path / "page4.jpg"
+    image.rotate(-0.7, fillcolor=(255, 255, 255)).save(path, quality=60, dpi=(150, 150))
     record = extract_file(path, Settings(scans=ocr.OcrSettings(progress=True)))
     assert record["status"] == "ok"
-    assert capsys.readouterr().err.startswith("OCR page3.jpg 第 1/1 页：")
-    expected = gold("hongze_2023")["fields"]
+    assert capsys.readouterr().err.startswith("OCR page4.jpg 第 1/1 页：")
+    expected = gold("huaian_2024")["fields"]
     accepted = [k for k, s in record["field_status"].items() if s == "accepted"]
-    assert len(accepted) > 80
+    assert len(accepted) > 40
     assert all(record["fields"][k] == expected[k] for k in accepted)
-    assert record["fields"]["s3.new_received.total"] == 21
-    assert pages.span_box(record, "s3.new_received.total")[0] == 1  # pixels of the one page
+    assert record["fields"]["s3.new_received.total"] == 3119
+    # The box is in the image's pixels: where the text layer puts the value, at 150 dpi.
+    page, box = pages.span_box(record, "s3.new_received.total")
+    printed = pages.span_box(
+        extract_file(shared_path("realdocs", "huaian_2024.pdf")), "s3.new_received.total"
+    )
+    assert page == 1 and printed[0] == 4
+    assert all(abs(a - b * 150 / 72) < 15 for a, b in zip(box, printed[1], strict=True))
+
+
+def test_a_table_is_found_from_its_rules_with_its_merged_cells():
+    """Page 4 of 淮安 2024, drawn at 150 dpi and turned 1.2°: part 三's grid, its merged
+    header and row-label cells, the page straightened from its rules."""
+    drawn = render.page_image(shared_path("realdocs", "huaian_2024.pdf"), 4, dpi=150)
+    tilted = drawn.image.rotate(1.2, fillcolor=(255, 255, 255), resample=3)
+    import numpy as np
+
+    page = grid.prepare(np.asarray(tilted), 150)
+    assert abs(page.angle + 1.2) < 0.1
+    table = grid.tables(page, 150)[-1]
+    assert (table.rows, table.columns) == (16, 10)
+    spans = {(c.row, c.column): (c.rows, c.columns) for c in table.cells}
+    assert spans[0, 0] == (3, 3)  # the note on the table's identities
+    assert spans[0, 3] == (1, 7)  # 申请人情况
+    assert spans[5, 0] == (11, 1)  # 三、本年度办理结果, down the page's edge
+    assert spans[3, 0] == (1, 3)  # 一、本年新收…, across the label columns
+    assert sum(c.rows * c.columns for c in table.cells) == 16 * 10
+
+
+def test_a_box_on_the_straightened_page_maps_back_to_the_scan():
+    """A page turned straight by 1.3°: a point found on it lies, on the page as scanned,
+    where the scan printed it (the review app outlines the value there)."""
+    import cv2
+    import numpy as np
+
+    height, width = 1000, 800
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), 1.3, 1.0)
+    x, y = turn @ np.array([100.0, 200.0, 1.0])  # where the scan's (100, 200) went
+    page = grid.Page(np.zeros((height, width), np.uint8), None, 1.3, 2, None, None)
+    assert page.to_original((x, y, x, y)) == pytest.approx((100, 200, 100, 200))
+
+
+@needs_engine
+def test_a_number_cell_is_read_as_a_number():
+    """A lone 0 the recogniser reads as ``。`` and a 1 it reads as ``I`` are decoded again
+    with only what a number cell can hold, at the confidence the page gave them."""
+    recogniser = ocr.engine().recogniser
+    import numpy as np
+
+    steps = np.zeros((4, len(recogniser.characters)), np.float32)
+    dot, zero = recogniser.characters.index("。"), recogniser.characters.index("0")
+    steps[:, 0] = 1.0
+    steps[1, :] = 0
+    steps[1, dot], steps[1, zero] = 0.7, 0.2
+    assert recogniser.decode(steps) == ("。", (0.7,))
+    assert recogniser.decode(steps, numbers=True) == ("0", (0.2,))
+    assert ocr._is_number_text("。") and ocr._is_number_text("I") and ocr._is_number_text("3O")
+    assert not ocr._is_number_text("其他") and not ocr._is_number_text("1件")
 
 
 @needs_engine
 def test_gouji_extract_reads_a_scan_and_refuses_it_with_ocr_off(scans, tmp_path):
-    path = scans["hongze_2024", "scan_degraded"]
+    path = scans[PLAN[3]]
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(cli, ["extract", str(path), "-o", str(out), "--ocr", "off"])
     assert result.exit_code == 1
@@ -127,25 +215,42 @@ def test_gouji_extract_reads_a_scan_and_refuses_it_with_ocr_off(scans, tmp_path)
 
 def test_ocr_off_refuses_scans(scans):
     off = Settings(scans=ocr.OcrSettings(mode="off"))
-    record = extract_file(scans["hongze_2023", "scan_clean"], off)
+    record = extract_file(scans[PLAN[0]], off)
     assert record["status"] == "failed"
     assert record["error"].startswith("input.no_text_layer: PDF 没有文字层")
     assert "--ocr off" in record["error"]
 
 
 def test_a_missing_engine_says_how_to_install_it(scans, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
-    ocr._engine.cache_clear()
+    monkeypatch.setitem(sys.modules, "rapidocr", None)  # import fails
+    ocr.engine.cache_clear()
     try:
         empty_cache = Settings(scans=ocr.OcrSettings(cache_dir=tmp_path))
-        record = extract_file(scans["hongze_2023", "scan_clean"], empty_cache)
+        record = extract_file(scans[PLAN[0]], empty_cache)
     finally:
-        ocr._engine.cache_clear()
+        ocr.engine.cache_clear()
     assert record["status"] == "failed"
     assert record["error"] == (
-        "input.ocr_missing: 未安装 OCR 引擎 rapidocr-onnxruntime，"
-        "请先运行：python3 -m pip install rapidocr-onnxruntime"
+        "input.ocr_missing: 未安装 OCR 引擎 rapidocr，请先运行：python3 -m pip install rapidocr onnxruntime"
     )
+
+
+@needs_engine
+def test_the_engine_reads_from_its_wheel_and_downloads_nothing(monkeypatch):
+    """The models are the wheel's own files; any attempt to fetch one fails the test."""
+    import requests
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the engine tried to download a model")
+
+    monkeypatch.setattr(requests, "get", no_network)
+    ocr.engine.cache_clear()
+    try:
+        engine = ocr.engine()
+    finally:
+        ocr.engine.cache_clear()
+    assert all((ocr.model_dir() / name).is_file() for name in ocr.MODELS)
+    assert engine.name == "rapidocr:" + ":".join(ocr.MODELS)
 
 
 @needs_engine
@@ -155,20 +260,31 @@ def test_scanned_set_holds_its_baseline(tmp_path):
     )
     assert result.exit_code == 0, result.output
     pdfs = [item for item in sets.items("real") if item.layout == "pdf"]
-    assert f"scanned：{len(pdfs) * len(VARIANTS)} 份，失败 0 份" in result.output
+    assert f"scanned：{len(pdfs) * len(scanning.RECIPES)} 份，失败 0 份" in result.output
     assert "与基线相比没有变差" in result.output
 
 
-def test_a_second_reading_that_is_no_number_leaves_the_first():
-    """A doubtful digit read again in a tight crop: agreeing raises its confidence, another
-    number replaces it at the lower confidence, and debris (a tilted ruling line through
-    the crop reads as ``#``, two cells as ``o 0``) changes nothing."""
-    quad = ((0.0, 0.0), (10.0, 0.0), (10.0, 20.0), (0.0, 20.0))
-    first = ocr.Word("0", quad, 0.62)
-    assert ocr._second_reading(first, ocr.Word("0", quad, 0.99)).confidence == 0.99
-    assert ocr._second_reading(first, ocr.Word("o", quad, 0.97)).confidence == 0.62  # look-alike
-    changed = ocr._second_reading(first, ocr.Word("8", quad, 0.95))
-    assert (changed.text, changed.confidence) == ("8", 0.62)
-    for debris in ("#", "o 0", "。"):
-        assert ocr._second_reading(first, ocr.Word(debris, quad, 0.9)) == first
-    assert ocr._second_reading(first, None) == first
+@needs_engine
+def test_gouji_cluster_reads_a_scan_with_extract_s_code(scans, tmp_path, monkeypatch):
+    """The cluster's workers read a scan by OCR as ``gouji extract`` does: the same record,
+    and extract, on the same page cache afterwards, does no OCR."""
+    pytest.importorskip("ray", reason="the cluster extra (gouji[cluster]) is not installed")
+    monkeypatch.setenv("RAY_ADDRESS", "")  # a local instance, never a real cluster
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "scan.pdf").write_bytes(scan_of(scans, "huaian_2024", "sealed").read_bytes())
+    cache = ["--ocr-cache", str(tmp_path / "ocr"), "--quiet"]
+    clustered, extracted = tmp_path / "cluster.jsonl", tmp_path / "extract.jsonl"
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    command = ["cluster", str(folder), "-o", str(clustered), "--db", db, "--workers", "1", *cache]
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["extract", str(folder), "-o", str(extracted), *cache])
+    assert result.exit_code == 0, result.output
+    (by_cluster,) = (json.loads(line) for line in clustered.read_text("utf-8").splitlines())
+    (by_extract,) = (json.loads(line) for line in extracted.read_text("utf-8").splitlines())
+    assert by_cluster["ocr"]["pages_read"] == 6 and by_extract["ocr"]["pages_read"] == 0
+    by_cluster["ocr"]["pages_read"] = 0
+    assert by_cluster == by_extract
+    expected = gold("huaian_2024")["fields"]
+    assert sum(by_cluster["fields"][k] == v for k, v in expected.items()) >= 190

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from gouji.cli import cli
 from gouji.template import FIELD_KEYS
 
-from conftest import shared_path
+from conftest import scan_of, shared_path
 
 SPEC = Path(__file__).resolve().parents[1] / "docs" / "record.md"
 _FIELD_KEYS = set(FIELD_KEYS)
@@ -60,7 +60,7 @@ def records(tmp_path, scans, llm_server, monkeypatch) -> list[dict]:
     (folder / "empty.txt").write_bytes(b"")
     shutil.copy(shared_path("realdocs", "hongze_2024.pdf"), folder)
     shutil.copy(shared_path("realdocs", "shanghai_office_2025.md"), folder)
-    shutil.copy(scans["hongze_2023", "scan_clean"], folder / "scan.pdf")
+    shutil.copy(scan_of(scans, "hongze_2023", "clean"), folder / "scan.pdf")
     for name, value in (("OPENAI_BASE_URL", llm_server.base_url), ("OPENAI_API_KEY", "test"),
                         ("GOUJI_MODEL", "test-model"), ("GOUJI_CACHE_DIR", str(tmp_path / "c"))):  # fmt: skip
         monkeypatch.setenv(name, value)

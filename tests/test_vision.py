@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from gouji import ocr, vision
+from gouji import ocr, render, vision
 from gouji.cli import cli
 from gouji.llm import LLMClient, LLMSettings
 from gouji.pipeline import extract_file
@@ -16,7 +16,7 @@ from gouji.settings import Settings
 from gouji_eval.llm_server import PageOracle, ScriptedLLM
 from gouji_eval.score import same
 
-from conftest import gold
+from conftest import gold, scan_of
 
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="the OCR engine is not installed")
 STEMS = ("hongze_2023", "hongze_2024")
@@ -28,8 +28,9 @@ def scanned(scans):
     be shown of it)."""
     out = []
     for stem in STEMS:
-        path = scans[stem, "scan_degraded"]
-        images, _ = vision.page_images(path, list(range(1, ocr.page_count(path) + 1)))
+        # The roughest render, at the resolution the eval's sample gives it.
+        path = scan_of(scans, stem, "photocopy")
+        images, _ = vision.page_images(path, list(range(1, render.page_count(path) + 1)))
         out.append((path, gold(stem), images))
     return out
 
