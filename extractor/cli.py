@@ -76,14 +76,29 @@ def db_option(required: bool = False, help: str | None = None):
     )
 
 
+def count_option(flag: str, help: str, least: int = 1, most: int | None = None):
+    """A whole number (``N``) from ``least`` to ``most``; not given, it is ``None`` and the
+    settings' own default (or the command's) applies."""
+    kind = click.IntRange(min=least, max=most)
+    return click.option(flag, type=kind, default=None, metavar="N", help=help)
+
+
+def cache_option(flag: str, help: str):
+    """A cache's folder (``DIR``); not given, it is ``None`` and the settings' default applies."""
+    return click.option(
+        flag,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help=help,
+    )
+
+
 # The bounds on a document's work.
 _BOUND_OPTIONS = [
-    click.option(
+    count_option(
         "--max-bytes",
-        type=click.IntRange(min=1),
-        default=None,
-        metavar="N",
-        help=f"单个文件的大小上限（字节，默认 {Limits.bytes}），超过则记为失败；即 --limits bytes=N。",
+        f"单个文件的大小上限（字节，默认 {Limits.bytes}），超过则记为失败；即 --limits bytes=N。",
     ),
     click.option(
         "--limits",
@@ -127,28 +142,20 @@ _WITNESS_OPTIONS = [
         show_default=True,
         help="端点最长可以多久没有任何输出（秒）；回答是流式读取的，写得慢不算超时。",
     ),
-    click.option(
+    cache_option(
         "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        metavar="DIR",
-        help="LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
+        "LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
     ),
     click.option("--no-cache", is_flag=True, help="不读也不写 LLM 缓存。"),
-    click.option(
+    count_option(
         "--max-tokens-per-doc",
-        type=click.IntRange(min=1),
-        default=None,
-        metavar="N",
-        help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
+        "每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
     ),
-    click.option(
+    count_option(
         "--context-tokens",
-        type=click.IntRange(min=512),
-        default=None,
-        metavar="N",
-        help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
+        "模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
         "放不下时表格与正文、各表分开提问。",
+        least=512,
     ),
     click.option(
         "--llm-vision",
@@ -161,12 +168,10 @@ _WITNESS_OPTIONS = [
         metavar="NAME",
         help="看图的模型（环境变量 GOUJI_VISION_MODEL），默认与 --model 相同。",
     ),
-    click.option(
+    count_option(
         "--concurrency",
-        type=click.IntRange(min=1, max=256),
-        default=None,
-        metavar="N",
-        help="同时向 LLM 端点处理的报告数（默认：端点说明的并行数，如 llama.cpp 的 slots；否则 8）。",
+        "同时向 LLM 端点处理的报告数（默认：端点说明的并行数，如 llama.cpp 的 slots；否则 8）。",
+        most=256,
     ),
     click.option(
         "--rate-limit",
@@ -185,12 +190,9 @@ _SCAN_OPTIONS = [
         show_default=True,
         help="扫描件（无文字层的 PDF、图片）：auto 用内置 OCR 识读；off 不识读，记为失败。",
     ),
-    click.option(
+    cache_option(
         "--ocr-cache",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        metavar="DIR",
-        help="OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
+        "OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
         "默认 ~/.cache/gouji/ocr；重跑同一扫描件不再识读。",
     ),
 ]
@@ -309,12 +311,10 @@ def run_options(function):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @run_options
 @db_option(help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
+@count_option(
     "--workers",
-    type=click.IntRange(min=1, max=256),
-    default=None,
-    metavar="N",
-    help="同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
+    "同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
+    most=256,
 )
 @settings_options
 def extract(
@@ -679,12 +679,10 @@ def cluster(
     metavar="DIR",
     help="上传文件的保存目录；复核界面从这里打开原文件。",
 )
-@click.option(
+@count_option(
     "--workers",
-    type=click.IntRange(min=1, max=256),
-    default=None,
-    metavar="N",
-    help="同时抽取的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则全部 CPU 核。",
+    "同时抽取的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则全部 CPU 核。",
+    most=256,
 )
 @click.option(
     "--allow-private-callbacks",
