@@ -56,7 +56,7 @@ def _per_document(name: str, meta: MetaData, *columns: Column | Index | UniqueCo
 @migration
 def m001_documents_and_runs(conn: Connection) -> None:
     meta = MetaData()
-    Table(
+    runs = Table(
         "runs",
         meta,
         Column("id", Integer, primary_key=True),
@@ -79,7 +79,7 @@ def m001_documents_and_runs(conn: Connection) -> None:
         Column("year", Integer),
         Column("status", String(16), nullable=False),
         Column("error", Text),
-        Column("run_id", Integer, ForeignKey("runs.id")),
+        Column("run_id", Integer, ForeignKey(runs.c.id)),
         Column("record", Text, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
         UniqueConstraint("path", "sha256", name="uq_documents_path_sha256"),
@@ -175,16 +175,15 @@ def m004_sessions_versions_undo(conn: Connection) -> None:
         ("corrections", "undoes", "INTEGER"),
     ):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
-    meta = MetaData()
-    Table(
+    sessions = Table(
         "reviewer_sessions",
-        meta,
+        MetaData(),
         Column("session", String(64), primary_key=True),
         Column("name", String(100), nullable=False),
         Column("started_at", Float, nullable=False),  # epoch seconds
         Column("last_seen", Float, nullable=False),
     )
-    meta.create_all(conn)
+    sessions.create(conn, checkfirst=True)
 
 
 @migration
