@@ -64,17 +64,20 @@ def decide(
         out.empty,
     )
     raw, raw_span = source.raw, source.raw_span
+    # Bound once: looking an enum member up is slow, and this runs for every key.
+    accepted, review = FieldStatus.ACCEPTED, FieldStatus.REVIEW
+    blank, unplaced, not_read = Empty.BLANK, Empty.UNPLACED, Empty.NOT_READ
     for key in FIELD_KEYS:
         candidate = candidates.get(key)
         if candidate is None:
             fields[key], spans[key], witness[key] = None, None, None
-            status[key], empty[key] = FieldStatus.REVIEW, Empty.NOT_READ
+            status[key], empty[key] = review, not_read
             continue
         value = fields[key] = candidate.value
         if candidate.span is None:
-            witness[key], spans[key], status[key] = None, None, FieldStatus.REVIEW
+            witness[key], spans[key], status[key] = None, None, review
             if value is None:
-                empty[key] = Empty.UNPLACED if candidate.read else Empty.NOT_READ
+                empty[key] = unplaced if candidate.read else not_read
             continue
         witness[key] = candidate.witness
         start, end = raw_span(*candidate.span)
@@ -85,7 +88,7 @@ def decide(
         else:
             printed = grounded(text, value)
         if value is None:
-            empty[key] = Empty.BLANK if printed else Empty.UNPLACED
+            empty[key] = blank if printed else unplaced
         ok = candidate.certain and printed and key not in named
-        status[key] = FieldStatus.ACCEPTED if ok else FieldStatus.REVIEW
+        status[key] = accepted if ok else review
     return out
