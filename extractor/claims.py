@@ -127,9 +127,8 @@ def find_claims(
     for lo, hi in spans:
         previous_end = lo
         for m in _CLAIM.finditer(view, lo, hi):
-            num = m.group("num")
-            unit, mult = m.group("unit"), m.group("mult")
-            cheng = m.group("cheng") or (num if num in _HALF else None)
+            num, unit, mult, cheng = m.group("num", "unit", "mult", "cheng")
+            cheng = cheng or (num if num in _HALF else None)
             if not unit and not cheng and not mult and not (bare and num[0].isdigit()):
                 continue
             if not unit and view.startswith(_DATE_WORDS, m.end("num")):

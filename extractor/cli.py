@@ -75,156 +75,142 @@ def db_option(required: bool = False, help: str | None = None):
     )
 
 
+def count_option(flag: str, help: str, least: int = 1, most: int | None = None):
+    """A whole number (``N``) from ``least`` to ``most``; not given, it is ``None`` and the
+    settings' own default (or the command's) applies."""
+    kind = click.IntRange(min=least, max=most)
+    return click.option(flag, type=kind, default=None, metavar="N", help=help)
+
+
+def cache_option(flag: str, help: str):
+    """A cache's folder (``DIR``); not given, it is ``None`` and the settings' default applies."""
+    return click.option(
+        flag,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help=help,
+    )
+
+
+# The bounds on a document's work.
+_BOUND_OPTIONS = [
+    count_option(
+        "--max-bytes",
+        f"单个文件的大小上限（字节，默认 {Limits.bytes}），超过则记为失败；即 --limits bytes=N。",
+    ),
+    click.option(
+        "--limits",
+        default=None,
+        metavar="NAME=N,...",
+        help="每份报告的工作上限，超过则该报告记为失败、其余照常："
+        + "，".join(f"{k}={v}" for k, v in Limits().to_dict().items())
+        + "（默认值）。",
+    ),
+]
+# The LLM witness and its endpoint.
+_WITNESS_OPTIONS = [
+    click.option(
+        "--llm",
+        "witness",
+        type=click.Choice(WITNESS_MODES),
+        default=None,
+        help="LLM 作为第二证人：verify 每份报告都问；fallback 只问读取器没把握的部分和正文数字；"
+        "off 不用。配置了模型时默认 verify，否则 off。",
+    ),
+    click.option(
+        "--model",
+        default=None,
+        metavar="NAME",
+        help="模型名（环境变量 GOUJI_MODEL）。端点与密钥取自 OPENAI_BASE_URL、OPENAI_API_KEY。",
+    ),
+    click.option(
+        "--structured-output",
+        type=click.Choice(MODES),
+        default=None,
+        help="结构化输出方式；默认由运行前的检查选出端点支持的最好一种"
+        "（依次试 json_schema、tools、json、md_json，结果按端点和模型缓存）。",
+    ),
+    # The option's old name, until the next release.
+    click.option("--llm-mode", "old_llm_mode", type=click.Choice(MODES), hidden=True),
+    click.option(
+        "--timeout",
+        type=float,
+        metavar="S",
+        default=LLMSettings.timeout,
+        show_default=True,
+        help="端点最长可以多久没有任何输出（秒）；回答是流式读取的，写得慢不算超时。",
+    ),
+    cache_option(
+        "--cache-dir",
+        "LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
+    ),
+    click.option("--no-cache", is_flag=True, help="不读也不写 LLM 缓存。"),
+    count_option(
+        "--max-tokens-per-doc",
+        "每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
+    ),
+    count_option(
+        "--context-tokens",
+        "模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
+        "放不下时表格与正文、各表分开提问。",
+        least=512,
+    ),
+    click.option(
+        "--llm-vision",
+        is_flag=True,
+        help="扫描件的表格页另以图片发给看图的模型（同一端点），与 OCR 的读数核对；默认不发。",
+    ),
+    click.option(
+        "--vision-model",
+        default=None,
+        metavar="NAME",
+        help="看图的模型（环境变量 GOUJI_VISION_MODEL），默认与 --model 相同。",
+    ),
+    count_option(
+        "--concurrency",
+        "同时向 LLM 端点处理的报告数（默认：端点说明的并行数，如 llama.cpp 的 slots；否则 8）。",
+        most=256,
+    ),
+    click.option(
+        "--rate-limit",
+        type=click.FloatRange(min=0.01),
+        default=None,
+        metavar="R",
+        help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
+    ),
+]
+# Scanned documents.
+_SCAN_OPTIONS = [
+    click.option(
+        "--ocr",
+        type=click.Choice(OCR_MODES),
+        default="auto",
+        show_default=True,
+        help="扫描件（无文字层的 PDF、图片）：auto 用内置 OCR 识读；off 不识读，记为失败。",
+    ),
+    cache_option(
+        "--ocr-cache",
+        "OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
+        "默认 ~/.cache/gouji/ocr；重跑同一扫描件不再识读。",
+    ),
+]
+_VERBOSE_OPTION = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="在标准错误上显示 openai、httpx 的日志（密钥和网址中的凭据已隐去）。",
+)
+
+
 def settings_options(function):
     """The run's settings as options (the bounds on a document's work, OCR, the LLM witness
     and its endpoint), given to the command as one ``settings: Settings``; with a witness,
     its endpoint is checked first."""
-    options = [
-        click.option(
-            "--max-bytes",
-            type=click.IntRange(min=1),
-            default=None,
-            metavar="N",
-            help=f"单个文件的大小上限（字节，默认 {Limits.bytes}），超过则记为失败；即 --limits bytes=N。",
-        ),
-        click.option(
-            "--limits",
-            default=None,
-            metavar="NAME=N,...",
-            help="每份报告的工作上限，超过则该报告记为失败、其余照常："
-            + "，".join(f"{k}={v}" for k, v in Limits().to_dict().items())
-            + "（默认值）。",
-        ),
-        click.option(
-            "--llm",
-            "witness",
-            type=click.Choice(WITNESS_MODES),
-            default=None,
-            help="LLM 作为第二证人：verify 每份报告都问；fallback 只问读取器没把握的部分和正文数字；"
-            "off 不用。配置了模型时默认 verify，否则 off。",
-        ),
-        click.option(
-            "--model",
-            default=None,
-            metavar="NAME",
-            help="模型名（环境变量 GOUJI_MODEL）。端点与密钥取自 OPENAI_BASE_URL、OPENAI_API_KEY。",
-        ),
-        click.option(
-            "--structured-output",
-            type=click.Choice(MODES),
-            default=None,
-            help="结构化输出方式；默认由运行前的检查选出端点支持的最好一种"
-            "（依次试 json_schema、tools、json、md_json，结果按端点和模型缓存）。",
-        ),
-        # The option's old name, until the next release.
-        click.option("--llm-mode", "old_llm_mode", type=click.Choice(MODES), hidden=True),
-        click.option(
-            "--timeout",
-            type=float,
-            metavar="S",
-            default=LLMSettings.timeout,
-            show_default=True,
-            help="端点最长可以多久没有任何输出（秒）；回答是流式读取的，写得慢不算超时。",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            metavar="DIR",
-            help="LLM 回答的磁盘缓存目录（环境变量 GOUJI_CACHE_DIR），默认 ~/.cache/gouji/llm。",
-        ),
-        click.option("--no-cache", is_flag=True, help="不读也不写 LLM 缓存。"),
-        click.option(
-            "--max-tokens-per-doc",
-            type=click.IntRange(min=1),
-            default=None,
-            metavar="N",
-            help="每份报告的 token 预算：请求前先核算，装不下请求和回答就不发，从不超出。",
-        ),
-        click.option(
-            "--context-tokens",
-            type=click.IntRange(min=512),
-            default=None,
-            metavar="N",
-            help="模型的上下文长度（提示加回答，默认 16384）：每次请求都不超过它，"
-            "放不下时表格与正文、各表分开提问。",
-        ),
-        click.option(
-            "--llm-vision",
-            is_flag=True,
-            help="扫描件的表格页另以图片发给看图的模型（同一端点），与 OCR 的读数核对；默认不发。",
-        ),
-        click.option(
-            "--vision-model",
-            default=None,
-            metavar="NAME",
-            help="看图的模型（环境变量 GOUJI_VISION_MODEL），默认与 --model 相同。",
-        ),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(min=1, max=256),
-            default=None,
-            metavar="N",
-            help="同时向 LLM 端点处理的报告数（默认：端点说明的并行数，如 llama.cpp 的 slots；否则 8）。",
-        ),
-        click.option(
-            "--rate-limit",
-            type=click.FloatRange(min=0.01),
-            default=None,
-            metavar="R",
-            help="对 LLM 端点每秒最多发出的请求数（所有并发共用）。",
-        ),
-        click.option(
-            "--ocr",
-            type=click.Choice(OCR_MODES),
-            default="auto",
-            show_default=True,
-            help="扫描件（无文字层的 PDF、图片）：auto 用内置 OCR 识读；off 不识读，记为失败。",
-        ),
-        click.option(
-            "--ocr-cache",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            metavar="DIR",
-            help="OCR 页面缓存目录（环境变量 GOUJI_OCR_CACHE，可由集群各节点共享），"
-            "默认 ~/.cache/gouji/ocr；重跑同一扫描件不再识读。",
-        ),
-        click.option(
-            "-v",
-            "--verbose",
-            is_flag=True,
-            help="在标准错误上显示 openai、httpx 的日志（密钥和网址中的凭据已隐去）。",
-        ),
-    ]
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        old_llm_mode = kwargs.pop("old_llm_mode")
-        if old_llm_mode is not None:
-            click.echo(
-                "提示：--llm-mode 已改名为 --structured-output，旧写法下一版本将去掉。", err=True
-            )
-        try:
-            settings = Settings.from_env(
-                witness=kwargs.pop("witness"),
-                max_bytes=kwargs.pop("max_bytes"),
-                limits=kwargs.pop("limits"),
-                concurrency=kwargs.pop("concurrency"),
-                model=kwargs.pop("model"),
-                mode=kwargs.pop("structured_output") or old_llm_mode,
-                timeout=kwargs.pop("timeout"),
-                cache_dir=kwargs.pop("cache_dir"),
-                use_cache=False if kwargs.pop("no_cache") else None,
-                max_tokens_per_doc=kwargs.pop("max_tokens_per_doc"),
-                context_tokens=kwargs.pop("context_tokens"),
-                requests_per_second=kwargs.pop("rate_limit"),
-                ocr=kwargs.pop("ocr"),
-                ocr_cache=kwargs.pop("ocr_cache"),
-                vision=kwargs.pop("llm_vision"),
-                vision_model=kwargs.pop("vision_model"),
-            )
-        except SettingsError as exc:
-            raise click.UsageError(str(exc)) from None
+        settings = _settings(kwargs)
         if settings.uses_llm:
             library_logs(kwargs.pop("verbose"), settings.llm.secrets)
             settings = _start(settings)
@@ -232,9 +218,40 @@ def settings_options(function):
             kwargs.pop("verbose")
         return function(*args, settings=settings, **kwargs)
 
-    for option in reversed(options):
+    for option in reversed([*_BOUND_OPTIONS, *_WITNESS_OPTIONS, *_SCAN_OPTIONS, _VERBOSE_OPTION]):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _settings(options: dict) -> Settings:
+    """The settings the options name, each taken out of ``options``; a usage error when
+    they cannot run."""
+    old_llm_mode = options.pop("old_llm_mode")
+    if old_llm_mode is not None:
+        click.echo(
+            "提示：--llm-mode 已改名为 --structured-output，旧写法下一版本将去掉。", err=True
+        )
+    try:
+        return Settings.from_env(
+            witness=options.pop("witness"),
+            max_bytes=options.pop("max_bytes"),
+            limits=options.pop("limits"),
+            concurrency=options.pop("concurrency"),
+            model=options.pop("model"),
+            mode=options.pop("structured_output") or old_llm_mode,
+            timeout=options.pop("timeout"),
+            cache_dir=options.pop("cache_dir"),
+            use_cache=False if options.pop("no_cache") else None,
+            max_tokens_per_doc=options.pop("max_tokens_per_doc"),
+            context_tokens=options.pop("context_tokens"),
+            requests_per_second=options.pop("rate_limit"),
+            ocr=options.pop("ocr"),
+            ocr_cache=options.pop("ocr_cache"),
+            vision=options.pop("llm_vision"),
+            vision_model=options.pop("vision_model"),
+        )
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _start(settings: Settings) -> Settings:
@@ -293,12 +310,10 @@ def run_options(function):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @run_options
 @db_option(help="同时写入复核库：SQLAlchemy URL；只写 --db 时用 GOUJI_DB 或 sqlite:///gouji.db。")
-@click.option(
+@count_option(
     "--workers",
-    type=click.IntRange(min=1, max=256),
-    default=None,
-    metavar="N",
-    help="同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
+    "同时处理的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则报告多时用全部 CPU 核。",
+    most=256,
 )
 @settings_options
 def extract(
@@ -665,12 +680,10 @@ def cluster(
     metavar="DIR",
     help="上传文件的保存目录；复核界面从这里打开原文件。",
 )
-@click.option(
+@count_option(
     "--workers",
-    type=click.IntRange(min=1, max=256),
-    default=None,
-    metavar="N",
-    help="同时抽取的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则全部 CPU 核。",
+    "同时抽取的报告数（不用 LLM 时为进程数）；默认：用 LLM 时 8，否则全部 CPU 核。",
+    most=256,
 )
 @click.option(
     "--allow-private-callbacks",

@@ -179,6 +179,12 @@ def _agency(
 def _pair(
     last_year: YearSummary, this_year: YearSummary, boilerplate: Container[str]
 ) -> list[Finding]:
+    return _carried_figures(last_year, this_year) + _copied(last_year, this_year, boilerplate)
+
+
+def _carried_figures(last_year: YearSummary, this_year: YearSummary) -> list[Finding]:
+    """The figures one year's report hands to the next: what it carried forward, the stock
+    in force, the cases still pending."""
     year = this_year.year
     last, this = last_year.values, this_year.values
     found = []
@@ -218,6 +224,15 @@ def _pair(
                     "应审结或仍未审结；仅供参考）",
                 )
             )
+    return found
+
+
+def _copied(
+    last_year: YearSummary, this_year: YearSummary, boilerplate: Container[str]
+) -> list[Finding]:
+    """What this year's report copied from last year's: a whole table, or its prose."""
+    year = this_year.year
+    found = []
     for (part, digest, nonzero), (_, before, _) in zip(
         this_year.tables, last_year.tables, strict=True
     ):

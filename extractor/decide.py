@@ -56,24 +56,39 @@ def decide(
     row for stays not read."""
     named = {key for f in findings if RULES[f.rule].review for key in f.keys}
     out = Decided({}, {}, {}, {}, {})
+    fields, status, spans, witness, empty = (
+        out.fields,
+        out.status,
+        out.spans,
+        out.witness,
+        out.empty,
+    )
+    raw, raw_span = source.raw, source.raw_span
+    # Bound once: looking an enum member up is slow, and this runs for every key.
+    accepted, review = FieldStatus.ACCEPTED, FieldStatus.REVIEW
+    blank, unplaced, not_read = Empty.BLANK, Empty.UNPLACED, Empty.NOT_READ
     for key in FIELD_KEYS:
         candidate = candidates.get(key)
         if candidate is None:
-            out.fields[key], out.spans[key], out.witness[key] = None, None, None
-            out.status[key], out.empty[key] = FieldStatus.REVIEW, Empty.NOT_READ
+            fields[key], spans[key], witness[key] = None, None, None
+            status[key], empty[key] = review, not_read
             continue
-        out.fields[key] = candidate.value
+        value = fields[key] = candidate.value
         if candidate.span is None:
-            out.witness[key], out.spans[key], out.status[key] = None, None, FieldStatus.REVIEW
-            if candidate.value is None:
-                out.empty[key] = Empty.UNPLACED if candidate.read else Empty.NOT_READ
+            witness[key], spans[key], status[key] = None, None, review
+            if value is None:
+                empty[key] = unplaced if candidate.read else not_read
             continue
-        out.witness[key] = candidate.witness
-        start, end = source.raw_span(*candidate.span)
-        out.spans[key] = [start, end]
-        printed = grounded(source.raw[start:end], candidate.value)
-        if candidate.value is None:
-            out.empty[key] = Empty.BLANK if printed else Empty.UNPLACED
-        ok = candidate.certain and key not in named and printed
-        out.status[key] = FieldStatus.ACCEPTED if ok else FieldStatus.REVIEW
+        witness[key] = candidate.witness
+        start, end = raw_span(*candidate.span)
+        spans[key] = [start, end]
+        text = raw[start:end]
+        if value is not None and text.isdigit() and text.isascii():  # nearly every value
+            printed = int(text) == value
+        else:
+            printed = grounded(text, value)
+        if value is None:
+            empty[key] = blank if printed else unplaced
+        ok = candidate.certain and printed and key not in named
+        status[key] = accepted if ok else review
     return out

@@ -1,44 +1,22 @@
 """The exception tree: every error gouji raises on purpose, in one place.
 
     GoujiError
-    ├── InputError            a document that cannot be read as a report (its record: failed)
-    │   ├── EmptyInput            input.empty
-    │   ├── BinaryInput           input.binary
-    │   ├── UndecodableInput      input.encoding
-    │   ├── EncryptedInput        input.encrypted
-    │   ├── InputTooLarge         input.too_large
-    │   ├── UnsupportedFormat     input.format
-    │   ├── NoTextLayer           input.no_text_layer
-    │   ├── OcrUnavailable        input.ocr_missing
-    │   ├── NotAReport            input.not_a_report
-    │   ├── NotAFile              input.not_a_file: a pipe, a device (skipped, never opened)
-    │   ├── OutsideFolder         input.outside: a link out of the folder read (skipped)
-    │   ├── WorkerCrashed         internal.crash: the process reading it died
-    │   └── LimitExceeded         a bound of ``limits.Limits`` broken:
-    │       ├── TooManyPages          input.too_many_pages
-    │       ├── TooManyPixels         input.too_many_pixels
-    │       ├── TooLargeInflated      input.too_large_inflated
-    │       ├── TooManyCells          input.too_many_cells
-    │       ├── TimedOut              input.timeout
-    │       └── OutOfMemory           input.out_of_memory
-    ├── LLMError              the LLM could not answer one task (the reader's result stands)
-    │   ├── LLMTransportError     llm.transport
-    │   ├── LLMUnavailable        llm.unavailable
-    │   ├── LLMRejected           llm.rejected
-    │   ├── LLMEmptyAnswer        llm.empty
-    │   ├── LLMTruncated          llm.truncated
-    │   ├── LLMSchemaError        llm.schema
-    │   ├── LLMCopied             llm.copied
-    │   ├── LLMRepeating          llm.repeating
-    │   ├── LLMBudgetExceeded     llm.budget
-    │   ├── LLMContextExceeded    llm.context
-    │   └── EndpointUnavailable   llm.endpoint: the check before a batch failed, no run
-    ├── SettingsError         settings that cannot run (a usage error, before any document)
-    ├── DecisionRefused       a review decision the queue will not apply (the reviewer is told why)
-    └── CallbackRefused       a callback URL ``gouji serve`` will not call (loopback, private …)
+    ├── InputError        a document that cannot be read as a report (its record: failed):
+    │     EmptyInput, BinaryInput, UndecodableInput, EncryptedInput, InputTooLarge,
+    │     UnsupportedFormat, NoTextLayer, OcrUnavailable, NotAReport, NotAFile (a pipe, a device: skipped, never
+    │     opened), OutsideFolder (a link out of the folder read: skipped), WorkerCrashed (the
+    │     process reading it died), and LimitExceeded, a bound of ``limits.Limits`` broken:
+    │     TooManyPages, TooManyPixels, TooLargeInflated, TooManyCells, TimedOut, OutOfMemory
+    ├── LLMError          the LLM could not answer one task (the reader's result stands):
+    │     LLMTransportError, LLMUnavailable, LLMRejected, LLMEmptyAnswer, LLMTruncated,
+    │     LLMSchemaError, LLMCopied, LLMRepeating, LLMBudgetExceeded, LLMContextExceeded, and
+    │     EndpointUnavailable (the check before a batch failed, no run)
+    ├── SettingsError     settings that cannot run (a usage error, before any document)
+    ├── DecisionRefused   a review decision the queue will not apply (the reviewer is told why)
+    └── CallbackRefused   a callback URL ``gouji serve`` will not call (loopback, private …)
 
-Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``); ``str()`` of one is
-``"<code>: <one-line Chinese message>"``.
+Input and LLM errors carry a stable ``code`` (a rule of ``rules.RULES``; each class names its
+own); ``str()`` of one is ``"<code>: <one-line Chinese message>"``.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ def _clean(name: str) -> str:
     return name
 
 
-_SPACES = re.compile(r"[^\S\n]+")  # whitespace within a line
 # What an agency's name never holds: sentence punctuation, digits (本报讯3月28日，…), quotes.
 _NOT_A_NAME = re.compile(r"[，。；：:、《》“”\"!！?？\d]")
 
@@ -50,7 +49,8 @@ def find_meta(view: str, title: str | None = None, publisher: str | None = None)
     ``title`` and ``publisher`` are what a crawler's header says (see ``crawl``); the
     title is read first. Spaces inside a line are ignored, so titles whose characters are
     spaced out (flipbook and Word dumps: ``某  市  局  2  0  2  3  年``) read as any other."""
-    head = _SPACES.sub("", view[:3000])
+    # Whitespace within each line dropped (str.split splits on what \s matches).
+    head = "\n".join(["".join(line.split()) for line in view[:3000].split("\n")])
     agency = year = None
     for text in (compact(title or ""), head):
         m = _TITLE.search(text)

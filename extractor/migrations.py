@@ -33,10 +33,30 @@ def migration(function: Callable[[Connection], None]) -> Callable[[Connection], 
     return function
 
 
+def _after_documents() -> MetaData:
+    """A later migration's tables, beside the documents table as far as their foreign keys
+    need it."""
+    meta = MetaData()
+    Table("documents", meta, Column("id", Integer, primary_key=True))
+    return meta
+
+
+def _per_document(name: str, meta: MetaData, *columns: Column | Index | UniqueConstraint) -> Table:
+    """A table whose rows each belong to one document: an ``id``, the ``document_id``, then
+    ``columns``."""
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+        *columns,
+    )
+
+
 @migration
 def m001_documents_and_runs(conn: Connection) -> None:
     meta = MetaData()
-    Table(
+    runs = Table(
         "runs",
         meta,
         Column("id", Integer, primary_key=True),
@@ -59,7 +79,7 @@ def m001_documents_and_runs(conn: Connection) -> None:
         Column("year", Integer),
         Column("status", String(16), nullable=False),
         Column("error", Text),
-        Column("run_id", Integer, ForeignKey("runs.id")),
+        Column("run_id", Integer, ForeignKey(runs.c.id)),
         Column("record", Text, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
         UniqueConstraint("path", "sha256", name="uq_documents_path_sha256"),
@@ -69,8 +89,8 @@ def m001_documents_and_runs(conn: Connection) -> None:
 
 @migration
 def m002_fields_candidates_findings(conn: Connection) -> None:
-    meta = MetaData()
-    Table("documents", meta, Column("id", Integer, primary_key=True))
+    """A document's 200 field values, the candidates its witnesses disputed, its findings."""
+    meta = _after_documents()
     Table(
         "field_values",
         meta,
@@ -82,11 +102,9 @@ def m002_fields_candidates_findings(conn: Connection) -> None:
         Column("span_start", Integer),
         Column("span_end", Integer),
     )
-    Table(
+    _per_document(
         "candidates",
         meta,
-        Column("id", Integer, primary_key=True),
-        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
         Column("key", String(80), nullable=False),
         Column("witness", String(16), nullable=False),
         Column("value", Text),
@@ -94,11 +112,9 @@ def m002_fields_candidates_findings(conn: Connection) -> None:
         Column("span_end", Integer),
         Index("ix_candidates_document_key", "document_id", "key"),
     )
-    Table(
+    _per_document(
         "findings",
         meta,
-        Column("id", Integer, primary_key=True),
-        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
         Column("rule", String(80), nullable=False),
         Column("keys", Text, nullable=False),  # JSON list
         Column("message", Text, nullable=False),
@@ -109,13 +125,12 @@ def m002_fields_candidates_findings(conn: Connection) -> None:
 
 @migration
 def m003_review_items_and_corrections(conn: Connection) -> None:
-    meta = MetaData()
-    Table("documents", meta, Column("id", Integer, primary_key=True))
-    Table(
+    """The review queue (an item per field waiting for a person) and the decisions people
+    made, append-only."""
+    meta = _after_documents()
+    _per_document(
         "review_items",
         meta,
-        Column("id", Integer, primary_key=True),
-        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
         Column("key", String(80), nullable=False),
         Column("part", String(8), nullable=False),
         Column("rule", String(80), nullable=False),
@@ -130,11 +145,9 @@ def m003_review_items_and_corrections(conn: Connection) -> None:
         Index("ix_review_items_status", "status"),
     )
     # Append-only: a decision is never updated or deleted, so the audit shows every one.
-    Table(
+    _per_document(
         "corrections",
         meta,
-        Column("id", Integer, primary_key=True),
-        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
         Column("key", String(80), nullable=False),
         Column("item_id", Integer),
         Column("old_value", Text),
@@ -162,16 +175,15 @@ def m004_sessions_versions_undo(conn: Connection) -> None:
         ("corrections", "undoes", "INTEGER"),
     ):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
-    meta = MetaData()
-    Table(
+    sessions = Table(
         "reviewer_sessions",
-        meta,
+        MetaData(),
         Column("session", String(64), primary_key=True),
         Column("name", String(100), nullable=False),
         Column("started_at", Float, nullable=False),  # epoch seconds
         Column("last_seen", Float, nullable=False),
     )
-    meta.create_all(conn)
+    sessions.create(conn, checkfirst=True)
 
 
 @migration
@@ -191,13 +203,10 @@ def m005_empties_sources_confirmations(conn: Connection) -> None:
     )
     conn.execute(text("ALTER TABLE corrections ADD COLUMN source VARCHAR(120)"))
     conn.execute(text("ALTER TABLE corrections ADD COLUMN overrides INTEGER"))
-    meta = MetaData()
-    Table("documents", meta, Column("id", Integer, primary_key=True))
-    Table(
+    meta = _after_documents()
+    _per_document(
         "confirmations",
         meta,
-        Column("id", Integer, primary_key=True),
-        Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
         Column("reviewer", String(100), nullable=False),
         Column("session", String(64)),
         Column("created_at", DateTime(timezone=True), nullable=False),

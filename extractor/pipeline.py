@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import closing
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks, claims, crawl, meta, reader, sections, sources, splits, tasks, vision
@@ -88,6 +88,20 @@ def _llm_block(client: LLMClient, witness: str, asked: Asked, merged, ungrounded
     }
 
 
+@dataclass
+class _Reading:
+    """The reader's candidates, findings, disputed values and notes as the witnesses and the
+    identities leave them."""
+
+    candidates: dict
+    findings: list
+    prose: list
+    disputed: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    llm: dict | None = None
+    on_page: set[str] = field(default_factory=set)  # keys a vision model read as OCR did
+
+
 def extract_loaded(
     loaded: Loaded,
     settings: Settings,
@@ -107,69 +121,26 @@ def extract_loaded(
         raise NotAReport("未找到政府信息公开年度报告的表格或各部分标题，不像一份年度报告")
     result = reader.read(view, found)
     report_meta = meta.find_meta(view, page.source["title"], page.source["publisher"])
-    prose = claims.find_claims(source, found.prose_spans(len(view)))
-
-    candidates, findings = result.candidates, list(result.findings)
-    notes = loaded.notes + result.notes
-    disputed: dict = {}
-    llm_block = None
-    on_page: set[str] = set()  # keys a vision model read on the page as OCR did
     if llm is not None and settings.witness != "off":
-        asked = _ask(llm, settings.witness, view, found, result)
-        merged = reconcile(result, witnessed(asked.tables, result, view, found.regions), source)
-        candidates, findings, disputed = merged.candidates, merged.findings, merged.disputed
-        notes += merged.notes
-        spans = found.prose_spans(len(view))
-        prose, ungrounded = merge_claims(prose, asked.claims, source, spans)
-        findings += merge_meta(report_meta, asked.meta, view)
-        llm_block = _llm_block(llm, settings.witness, asked, merged, ungrounded)
-        if loaded.ocr is not None and llm.vision is not None:
-            rows, failed = vision.ask_pages(llm.vision, loaded, found, result, asked.usage)
-            read = reconcile_pages(
-                candidates, findings, witnessed_pages(rows, view, found.regions), source
-            )
-            candidates, findings, on_page = read.candidates, read.findings, read.settled
-            disputed |= read.disputed
-            notes += read.notes
-            llm_block["vision"] = {
-                "model": llm.vision.settings.model,
-                "structured_output": llm.vision.mode,
-                "errors": [str(f) for f in failed],
-                "confirmed_fields": len(on_page),
-                "disputed_fields": len(read.disputed),
-                "set_aside": read.set_aside,
-            }
-            llm_block["usage"] = asked.usage.to_dict()
-
-    confirmation = splits.confirm(
-        result.cuts, result.open_rows, candidates, result.sums, loaded.ocr is None
-    )
-    withdrawn = {id(f) for f in confirmation.settled}
-    findings = [f for f in findings if id(f) not in withdrawn] + confirmation.findings
-    for counts, how in (
-        (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
-        (confirmation.confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
-    ):
-        notes += [f"{PARTS[p].name}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())]
-    for key, options in result.alternatives.items():
-        if key in confirmation.placed and candidates[key].certain:
-            continue
-        disputed.setdefault(key, []).extend(
-            {"witness": "reader", "value": value, "span": None} for value in options
-        )
-    values = {key: c.value for key, c in candidates.items()}
-    known = {key for key, c in candidates.items() if c.certain}
+        reading = _witness(llm, settings.witness, loaded, source, found, result, report_meta)
+    else:
+        prose = claims.find_claims(source, found.prose_spans(len(view)))
+        reading = _Reading(result.candidates, list(result.findings), prose)
+    _settle_cuts(result, reading, scanned=loaded.ocr is not None)
+    values = {key: c.value for key, c in reading.candidates.items()}
+    known = {key for key, c in reading.candidates.items() if c.certain}
+    findings = reading.findings
     findings += checks.check_values(values)
     findings += checks.check_identities(values, known)
-    findings += checks.check_claims(prose, values, known)
+    findings += checks.check_claims(reading.prose, values, known)
     findings += checks.check_meta(report_meta)
     scan = None
     if loaded.ocr is not None:
-        read_at = {k: source.raw_span(*c.span) for k, c in candidates.items() if c.span}
+        read_at = {k: source.raw_span(*c.span) for k, c in reading.candidates.items() if c.span}
         scan = loaded.ocr.evidence(read_at)
         # A value a vision model read on the page as OCR did needs no identity to vouch for
         # OCR's doubt about it (identities are still checked above).
-        doubted = {k: c for k, c in scan["confidence"].items() if k not in on_page}
+        doubted = {k: c for k, c in scan["confidence"].items() if k not in reading.on_page}
         findings += checks.check_confidence(doubted, values, known)
 
     return ok_record(
@@ -177,15 +148,74 @@ def extract_loaded(
         template=found.template,
         meta=report_meta,
         source=page.source,
-        decided=decide(candidates, findings, source),
-        claims=[c.to_dict() for c in prose],
+        decided=decide(reading.candidates, findings, source),
+        claims=[c.to_dict() for c in reading.prose],
         findings=[f.to_dict() for f in findings],
-        candidates=disputed,
+        candidates=reading.disputed,
         sentences=sentences(source, found.prose_spans(len(view))),
-        notes=notes,
-        llm=llm_block,
+        notes=loaded.notes + result.notes + reading.notes,
+        llm=reading.llm,
         ocr=scan,
     )
+
+
+def _witness(
+    llm: LLMClient, witness: str, loaded: Loaded, source, found, result, report_meta: dict
+) -> _Reading:
+    """The LLM witness's tables and prose claims reconciled with the reader's; on a scan,
+    with a vision model, the table pages' figures as it reads them too."""
+    view = source.view
+    asked = _ask(llm, witness, view, found, result)
+    merged = reconcile(result, witnessed(asked.tables, result, view, found.regions), source)
+    spans = found.prose_spans(len(view))
+    prose = claims.find_claims(source, spans)
+    prose, ungrounded = merge_claims(prose, asked.claims, source, spans)
+    findings = merged.findings + merge_meta(report_meta, asked.meta, view)
+    block = _llm_block(llm, witness, asked, merged, ungrounded)
+    out = _Reading(merged.candidates, findings, prose, merged.disputed, merged.notes, block)
+    if loaded.ocr is not None and llm.vision is not None:
+        rows, failed = vision.ask_pages(llm.vision, loaded, found, result, asked.usage)
+        read = reconcile_pages(
+            out.candidates, out.findings, witnessed_pages(rows, view, found.regions), source
+        )
+        out.candidates, out.findings, out.on_page = read.candidates, read.findings, read.settled
+        out.disputed |= read.disputed
+        out.notes += read.notes
+        block["vision"] = {
+            "model": llm.vision.settings.model,
+            "structured_output": llm.vision.mode,
+            "errors": [str(f) for f in failed],
+            "confirmed_fields": len(out.on_page),
+            "disputed_fields": len(read.disputed),
+            "set_aside": read.set_aside,
+        }
+        block["usage"] = asked.usage.to_dict()
+    return out
+
+
+def _settle_cuts(result, reading: _Reading, scanned: bool) -> None:
+    """Run-together rows the identities beyond them confirm: the reader's findings on them
+    withdrawn, a note per part on how its rows were cut, and the readings still open offered
+    to the reviewer."""
+    confirmation = splits.confirm(
+        result.cuts, result.open_rows, reading.candidates, result.sums, not scanned
+    )
+    withdrawn = {id(f) for f in confirmation.settled}
+    reading.findings = [f for f in reading.findings if id(f) not in withdrawn]
+    reading.findings += confirmation.findings
+    for counts, how in (
+        (result.forced, "但数字只有一种读法（也不可能漏掉了空白单元格）"),
+        (confirmation.confirmed, "按本行总计拆分，并由各列的勾稽关系验证"),
+    ):
+        reading.notes += [
+            f"{PARTS[p].name}有 {n} 行数字粘连，{how}" for p, n in sorted(counts.items())
+        ]
+    for key, options in result.alternatives.items():
+        if key in confirmation.placed and reading.candidates[key].certain:
+            continue
+        reading.disputed.setdefault(key, []).extend(
+            {"witness": "reader", "value": value, "span": None} for value in options
+        )
 
 
 def extract_file(

@@ -228,7 +228,7 @@ def _place(
                 f"「{row.label}」一行的数字不在标签所在行，行与数字的对应关系无法确认",
             )
         )
-    for note in dict.fromkeys(c.note for c in marked if c.note):
+    for note in dict.fromkeys(c.note for c in marked if c.note) if marked else ():
         keys = [k for k, c in zip(row.keys, window, strict=True) if c.note == note]
         result.findings.append(Finding(f"{part}.cell_note", keys, f"「{row.label}」：{note}"))
 

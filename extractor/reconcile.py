@@ -324,16 +324,24 @@ def reconcile(
         return Reconciled(
             dict(reader.candidates), list(reader.findings), notes=[reason], set_aside=reason
         )
-    findings: list[Finding] = []
-    notes: list[str] = []
-    for finding in reader.findings:
-        # Doubt about where a value stands, which a second witness can settle; identity and
-        # prose checks are run afresh after reconciliation.
-        if RULES[finding.rule].doubt and all(k in settled for k in finding.keys):
-            notes.append(f"已由 LLM 佐证：{finding.message}")
-            continue
-        findings.append(finding)
+    findings, notes = _settle_doubts(reader.findings, settled, "已由 LLM 佐证")
     return Reconciled(candidates, findings + disagreements, disputed, notes, ungrounded)
+
+
+def _settle_doubts(
+    findings: list[Finding], settled: set[str], settled_by: str
+) -> tuple[list[Finding], list[str]]:
+    """The findings that stand, and a note (``settled_by``: which witness) for each doubt
+    about where values stand that a second witness settled for all its keys (identity and
+    prose checks are run afresh after reconciliation)."""
+    kept: list[Finding] = []
+    notes: list[str] = []
+    for finding in findings:
+        if RULES[finding.rule].doubt and all(k in settled for k in finding.keys):
+            notes.append(f"{settled_by}：{finding.message}")
+            continue
+        kept.append(finding)
+    return kept, notes
 
 
 def reconcile_pages(
@@ -381,13 +389,7 @@ def reconcile_pages(
             "本报告不采用它的读数"
         )
         return Reconciled(candidates, findings, notes=[reason], set_aside=reason)
-    kept: list[Finding] = []
-    notes: list[str] = []
-    for finding in findings:
-        if RULES[finding.rule].doubt and all(k in settled for k in finding.keys):
-            notes.append(f"已由看图的 LLM 佐证：{finding.message}")
-            continue
-        kept.append(finding)
+    kept, notes = _settle_doubts(findings, settled, "已由看图的 LLM 佐证")
     return Reconciled(out, kept + disagreements, disputed, notes, settled=settled)
 
 

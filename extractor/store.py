@@ -170,73 +170,87 @@ class Store:
             ).first() or (None, None)
             if held == text:
                 return existing
-            row = {
-                "path": path,
-                "sha256": record["sha256"],
-                "template": record["template"],
-                "agency": record["meta"]["agency"],
-                "year": record["meta"]["year"],
-                "status": record["status"],
-                "error": record["error"],
-                "run_id": run_id,
-                "record": text,
-                "updated_at": now(),
-            }
-            if existing is None:
-                doc_id = conn.execute(insert(self.t.documents).values(**row)).inserted_primary_key[
-                    0
-                ]
-            else:
-                doc_id = existing
-                conn.execute(
-                    update(self.t.documents).where(self.t.documents.c.id == doc_id).values(**row)
-                )
-                for table in (self.t.field_values, self.t.candidates, self.t.findings):
-                    conn.execute(delete(table).where(table.c.document_id == doc_id))
-                conn.execute(
-                    delete(self.t.review_items).where(
-                        self.t.review_items.c.document_id == doc_id,
-                        self.t.review_items.c.status == "open",
-                    )
-                )
+            doc_id = self._write_document(conn, existing, path, record, text, run_id)
             if record["status"] != "ok":
                 return doc_id
-            spans = record.get("spans", {})
-            witness = record.get("field_witness", {})
-            empty = empties(record)
-            conn.execute(
-                insert(self.t.field_values),
-                [
-                    {
-                        "document_id": doc_id,
-                        "key": key,
-                        "value": dump(record["fields"][key]),
-                        "status": record["field_status"][key],
-                        "empty": empty.get(key),
-                        "witness": witness.get(key),
-                        "span_start": (spans.get(key) or [None, None])[0],
-                        "span_end": (spans.get(key) or [None, None])[1],
-                    }
-                    for key in FIELD_KEYS
-                ],
-            )
-            disputed = [
-                {
-                    "document_id": doc_id,
-                    "key": key,
-                    "witness": entry["witness"],
-                    "value": dump(entry["value"]),
-                    "span_start": (entry["span"] or [None, None])[0],
-                    "span_end": (entry["span"] or [None, None])[1],
-                }
-                for key, entries in record.get("candidates", {}).items()
-                for entry in entries
-            ]
-            if disputed:
-                conn.execute(insert(self.t.candidates), disputed)
+            self._insert_values(conn, doc_id, record)
             self._insert_findings(conn, doc_id, record["findings"])
             self.open_items(conn, doc_id, record["field_status"], record["findings"])
         return doc_id
+
+    def _write_document(
+        self,
+        conn: Connection,
+        existing: int | None,
+        path: str,
+        record: dict,
+        text: str,
+        run_id: int | None,
+    ) -> int:
+        """The document's row, new or replacing ``existing``'s, whose values, candidates,
+        findings and open review items go with it."""
+        row = {
+            "path": path,
+            "sha256": record["sha256"],
+            "template": record["template"],
+            "agency": record["meta"]["agency"],
+            "year": record["meta"]["year"],
+            "status": record["status"],
+            "error": record["error"],
+            "run_id": run_id,
+            "record": text,
+            "updated_at": now(),
+        }
+        if existing is None:
+            return conn.execute(insert(self.t.documents).values(**row)).inserted_primary_key[0]
+        conn.execute(
+            update(self.t.documents).where(self.t.documents.c.id == existing).values(**row)
+        )
+        for table in (self.t.field_values, self.t.candidates, self.t.findings):
+            conn.execute(delete(table).where(table.c.document_id == existing))
+        conn.execute(
+            delete(self.t.review_items).where(
+                self.t.review_items.c.document_id == existing,
+                self.t.review_items.c.status == "open",
+            )
+        )
+        return existing
+
+    def _insert_values(self, conn: Connection, doc_id: int, record: dict) -> None:
+        """A read record's 200 field values and the candidates its witnesses disputed."""
+        spans = record.get("spans", {})
+        witness = record.get("field_witness", {})
+        empty = empties(record)
+        conn.execute(
+            insert(self.t.field_values),
+            [
+                {
+                    "document_id": doc_id,
+                    "key": key,
+                    "value": dump(record["fields"][key]),
+                    "status": record["field_status"][key],
+                    "empty": empty.get(key),
+                    "witness": witness.get(key),
+                    "span_start": (spans.get(key) or [None, None])[0],
+                    "span_end": (spans.get(key) or [None, None])[1],
+                }
+                for key in FIELD_KEYS
+            ],
+        )
+        disputed = [
+            {
+                "document_id": doc_id,
+                "key": key,
+                "witness": entry["witness"],
+                "value": dump(entry["value"]),
+                "span_start": (entry["span"] or [None, None])[0],
+                "span_end": (entry["span"] or [None, None])[1],
+            }
+            for key, entries in record.get("candidates", {}).items()
+            for entry in entries
+        ]
+        if disputed:
+            conn.execute(insert(self.t.candidates), disputed)
 
     def _insert_findings(self, conn, doc_id: int, found: list[dict]) -> None:
         if found:
