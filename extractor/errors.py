@@ -3,10 +3,11 @@
     GoujiError
     ├── InputError        a document that cannot be read as a report (its record: failed):
     │     EmptyInput, BinaryInput, UndecodableInput, EncryptedInput, InputTooLarge,
-    │     UnsupportedFormat, NoTextLayer, OcrUnavailable, NotAReport, NotAFile (a pipe, a device: skipped, never
-    │     opened), OutsideFolder (a link out of the folder read: skipped), WorkerCrashed (the
-    │     process reading it died), and LimitExceeded, a bound of ``limits.Limits`` broken:
-    │     TooManyPages, TooManyPixels, TooLargeInflated, TooManyCells, TimedOut, OutOfMemory
+    │     UnsupportedFormat, NoTextLayer, OcrUnavailable, NotAReport, NotAFile (a pipe, a
+    │     device: skipped, never opened), OutsideFolder (a link out of the folder read:
+    │     skipped), WorkerCrashed (the process reading it died), and LimitExceeded, a bound of
+    │     ``limits.Limits`` broken: TooManyPages, TooManyPixels, TooLargeInflated,
+    │     TooManyCells, TimedOut, OutOfMemory
     ├── LLMError          the LLM could not answer one task (the reader's result stands):
     │     LLMTransportError, LLMUnavailable, LLMRejected, LLMEmptyAnswer, LLMTruncated,
     │     LLMSchemaError, LLMCopied, LLMRepeating, LLMBudgetExceeded, LLMContextExceeded, and
