@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from . import identities
 from .identities import IDENTITIES, Identity, Use
-from .model import Claim, Finding, Value, show
-from .template import DECIMAL_KEYS, label_of
+from .model import Claim, Finding, show
+from .template import DECIMAL_KEYS, Value, label_of
 
 
 def check_identities(

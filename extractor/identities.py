@@ -34,7 +34,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .template import (
     S2_ROWS,
@@ -44,11 +43,9 @@ from .template import (
     S4_COLUMNS,
     S4_GROUPS,
     S4_ROW,
+    Value,
     label_of,
 )
-
-if TYPE_CHECKING:
-    from .model import Value  # model reads the rule registry, which reads this table
 
 
 class Use(enum.Flag):

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .rules import RULES
-
-Value = int | float | None
+from .template import Value
 
 
 def show(value: Value) -> str:

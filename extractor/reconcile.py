@@ -33,7 +33,7 @@ from itertools import accumulate
 from . import claims
 from .cells import BLANK_MARKS, Cell, classify_number
 from .identities import Use, keys_for
-from .model import Candidate, Claim, Finding, Value, show
+from .model import Candidate, Claim, Finding, show
 from .reader import ReaderResult, rows_named
 from .rules import RULES
 from .tasks import split_row
@@ -45,6 +45,7 @@ from .template import (
     S3_OTHER_SUBROWS,
     S3_ROWS,
     S4_KEYS,
+    Value,
     label_of,
 )
 from .text import SourceText, compact, normalise

@@ -69,7 +69,8 @@ from functools import lru_cache
 from itertools import combinations
 
 from .identities import Identity, Use, sums_for
-from .model import Candidate, Finding, Value, show
+from .model import Candidate, Finding, show
+from .template import Value
 
 Check = Callable[[list[int]], bool]
 

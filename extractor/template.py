@@ -198,6 +198,9 @@ S2_KEYS = tuple(k for row in S2_ROWS for k in row.keys)
 S3_KEYS = tuple(k for row in S3_ROWS for k in row.keys)
 FIELD_KEYS: tuple[str, ...] = S2_KEYS + S3_KEYS + S4_KEYS
 assert len(FIELD_KEYS) == 200
+# What a field holds: a count, a decimal (fees), or nothing (a blank, or not known).
+Value = int | float | None
+
 DECIMAL_KEYS = frozenset({"s2.fees"})
 
 PART_OF_KEY = {k: k.split(".", 1)[0] for k in FIELD_KEYS}
