@@ -32,13 +32,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gouji import batch, ocr, sources
-from gouji.discover import hash_file
+from gouji.inputs import ocr, sources
+from gouji.inputs.discover import hash_file
 from gouji.limits import MIB, Limits
-from gouji.llm import LLMClient, LLMSettings, Usage
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.running import batch
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 from gouji.status import FieldStatus
+from gouji.witness.llm import LLMClient, LLMSettings, Usage
 
 from . import sets
 from .generate import generate
@@ -198,7 +199,6 @@ def _named_fields_model():
 
     from pydantic import Field, create_model
 
-    from gouji.tasks import ResponseModel
     from gouji.template import (
         S2_ROWS,
         S2_STOCK_COLUMN_LABELS,
@@ -207,6 +207,7 @@ def _named_fields_model():
         S4_COLUMN_LABELS,  # fmt: skip
         S4_GROUP_LABELS,
     )
+    from gouji.witness.tasks import ResponseModel
 
     def model(name: str, doc: str, **fields):
         return create_model(name, __base__=ResponseModel, __doc__=doc, **fields)
@@ -271,7 +272,7 @@ def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, lis
 def _whole_report(server: ScriptedLLM, documents: list[str]) -> list:
     """The same reports asked once each, whole, for every named field (in tools mode, as
     gouji asked before)."""
-    from gouji import modes
+    from gouji.witness import modes
 
     schema = _named_fields_model().model_json_schema()
     server.script = lambda task, n: Reply({})  # every part of it may be left out

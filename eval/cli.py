@@ -11,7 +11,7 @@ import click
 
 from gouji.cli import db_option, existing_store, settings_options
 from gouji.cli_chinese import Command
-from gouji.settings import Settings
+from gouji.running.settings import Settings
 
 from . import run, sets
 
@@ -134,7 +134,7 @@ def gold(db: str | None, into: Path | None) -> None:
     """
     from collections import Counter
 
-    from gouji.review import Review
+    from gouji.storage.review import Review
 
     from .gold import save_reviewed, why_not_gold
 

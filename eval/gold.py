@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from gouji.review import DECISIONS, DecisionKind, Filter, Review
+from gouji.storage.review import DECISIONS, DecisionKind, Filter, Review
 from gouji.template import FIELD_KEYS
 
 

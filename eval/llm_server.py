@@ -14,7 +14,7 @@ llama.cpp builds (tool calls left in ``content``, ``json_object`` without the sc
 ``json_schema`` refused with a 500, one slot), a model that copies the prompt's
 instructions, one that loops, one slower than the client's timeout, a relay that accepts
 ``json_schema`` and drops it, Ollama cutting a prompt to its context, a reasoning model
-that thinks first, DeepSeek (JSON mode only). The start check's probe (``gouji.endpoint``)
+that thinks first, DeepSeek (JSON mode only). The start check's probe (``gouji.witness.endpoint``)
 is answered as such a server's model would answer it.
 """
 
@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gouji.tasks import estimate_tokens
+from gouji.inputs.text import compact
 from gouji.template import (
     PARTS,
     S2_ROWS,
@@ -43,7 +43,7 @@ from gouji.template import (
     S4_GROUPS,
     S4_KEYS,
 )
-from gouji.text import compact
+from gouji.witness.tasks import estimate_tokens
 
 PROBE_QUESTION = "请用一句话说说这段话讲了什么"
 
@@ -235,7 +235,8 @@ class Oracle:
 
     @classmethod
     def of(cls, paths_and_golds, **faults) -> Oracle:
-        from gouji import reader, sections, sources
+        from gouji.inputs import sources
+        from gouji.reading import reader, sections
 
         documents = []
         for path, gold in paths_and_golds:
@@ -341,8 +342,8 @@ _UNIT_AFTER = re.compile(
 def _short_quote(claim: dict) -> str:
     """A claim as gouji's prompt asks for it: its figure as printed, with the unit after
     it, out of the gold's longer quote (the figure that states the gold's value)."""
-    from gouji.claims import find_claims
-    from gouji.text import SourceText
+    from gouji.inputs.text import SourceText
+    from gouji.reading.claims import find_claims
 
     quote = claim["quote"]
     pieces = [

@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from gouji.batch import Run
 from gouji.rules import RULES, of_kind
-from gouji.settings import Settings
+from gouji.running.batch import Run
+from gouji.running.settings import Settings
 from gouji.status import FieldStatus
-from gouji.tasks import prompt_versions
 from gouji.template import FIELD_KEYS, PARTS
+from gouji.witness.tasks import prompt_versions
 
 from . import sets
 from .score import claim_found, same

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
-from gouji import ocr
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.inputs import ocr
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 
 from . import scans
 from .gold import shared_dir

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from gouji.identities import RELATION
 from gouji.model import show
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji.status import FieldStatus
 from gouji.template import (
     FIELD_KEYS,

@@ -12,11 +12,12 @@ The public API is small::
     record = gouji.extract_file("report.pdf", gouji.Settings.from_env())
 
 ``Settings`` are a run's settings (reader, witness, LLM); ``Record`` names the record's keys
-(SCHEMA.md); every error gouji raises on purpose is a ``GoujiError`` (the tree is drawn in
+(SCHEMA.md); ``Format`` is an input format as the registry holds it (a package adds one
+through the ``gouji.formats`` entry point; its reader returns a ``SourceText``); every error gouji raises on purpose is a ``GoujiError`` (the tree is drawn in
 ``gouji.errors``). Everything else is internal.
 """
 
-from .discover import iter_documents
+from .checking.record import Record
 from .errors import (
     BinaryInput,
     EmptyInput,
@@ -35,9 +36,11 @@ from .errors import (
     UndecodableInput,
     UnsupportedFormat,
 )
-from .pipeline import extract_file
-from .record import Record
-from .settings import Settings
+from .inputs.discover import iter_documents
+from .inputs.formats import Format
+from .inputs.text import SourceText
+from .running.pipeline import extract_file
+from .running.settings import Settings
 from .template import FIELD_KEYS
 from .version import __version__
 
@@ -45,6 +48,7 @@ __all__ = [
     "FIELD_KEYS",
     "BinaryInput",
     "EmptyInput",
+    "Format",
     "GoujiError",
     "InputError",
     "InputTooLarge",
@@ -59,6 +63,7 @@ __all__ = [
     "Record",
     "Settings",
     "SettingsError",
+    "SourceText",
     "UndecodableInput",
     "UnsupportedFormat",
     "__version__",

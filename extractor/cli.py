@@ -16,18 +16,22 @@ from pathlib import Path
 
 import click
 
-from . import batch, crossyear, endpoint, formats, terminal
-from . import cluster as ray_cluster
+from . import terminal
+from .checking import crossyear
+from .checking.record import dumps
 from .cli_chinese import Group
 from .errors import EndpointUnavailable, SettingsError
-from .export import FORMATS
+from .inputs import formats
 from .limits import Limits
-from .llm import MODES, LLMSettings, library_logs
-from .panel import FORMATS as PANEL_FORMATS
-from .record import dumps
-from .settings import OCR_MODES, WITNESS_MODES, Settings
-from .store import Store, database_url, shown_url, store_exists
+from .outputs.export import FORMATS
+from .outputs.panel import FORMATS as PANEL_FORMATS
+from .running import batch
+from .running import cluster as ray_cluster
+from .running.settings import OCR_MODES, WITNESS_MODES, Settings
+from .storage.store import Store, database_url, shown_url, store_exists
 from .version import __version__
+from .witness import endpoint
+from .witness.llm import MODES, LLMSettings, library_logs
 
 # Installed packages add commands under this entry-point group (the eval adds ``eval`` and
 # ``gold``): gouji names no package that is built on it, so no import runs back up.
@@ -550,8 +554,8 @@ def export(
     写的 JSONL）时导出其中的抽取值；否则从复核库导出，已复核的值替换抽取值。跳过的
     文件（非年度报告、重复）不导出。
     """
-    from .export import rows_from_records, rows_from_store, write
-    from .review import Review
+    from .outputs.export import rows_from_records, rows_from_store, write
+    from .storage.review import Review
 
     if records is not None:
         count = write(rows_from_records(records), fmt, output, chinese_header, long_format)
@@ -586,9 +590,9 @@ def panel(
 
     给出 RECORDS（gouji extract 写的 JSONL，可多个）时用其中的抽取值；否则从复核库生成。
     """
-    from . import panel as panel_data
-    from .agency import Overrides
-    from .export import write_table
+    from .outputs import panel as panel_data
+    from .outputs.export import write_table
+    from .reading.agency import Overrides
 
     table = Overrides.load(overrides)
     if records:
@@ -708,8 +712,8 @@ def serve(
     """
     import os
 
-    from . import api
-    from .service import Service, default_workers
+    from .serving import api
+    from .serving.service import Service, default_workers
 
     token = os.environ.get("GOUJI_API_TOKEN") or None
     problem = api.token_problem(host, token)

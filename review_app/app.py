@@ -26,16 +26,25 @@ from PIL import Image
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from gouji import discover, pages, sections, sources
 from gouji.errors import DecisionRefused, InputError
+from gouji.inputs import discover, pages, sources
 from gouji.limits import Limits
 from gouji.model import show
-from gouji.review import HOLD_SECONDS, Decision, DecisionKind, Filter, Item, Review, Reviewer
-from gouji.review_rows import PERSON
-from gouji.rows import Correction, DocumentRow
+from gouji.reading import sections
 from gouji.rules import RULES
 from gouji.status import Empty, FieldStatus
-from gouji.store import Store, database_url
+from gouji.storage.review import (
+    HOLD_SECONDS,
+    Decision,
+    DecisionKind,
+    Filter,
+    Item,
+    Review,
+    Reviewer,
+)
+from gouji.storage.review_rows import PERSON
+from gouji.storage.rows import Correction, DocumentRow
+from gouji.storage.store import Store, database_url
 from gouji.template import FIELD_KEYS, PARTS, S2_ROWS, S3_ROWS, S4_GROUP_LABELS, label_of
 from gouji_eval.gold import save_reviewed, why_not_gold
 from gouji_eval.sets import reviewed_dir

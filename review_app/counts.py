@@ -3,7 +3,7 @@ overridden — as the audit and the 数据 page both show it."""
 
 from __future__ import annotations
 
-from gouji.review import ReviewerCounts
+from gouji.storage.review import ReviewerCounts
 
 
 def counts_rows(counts: dict[str, ReviewerCounts]) -> list[dict]:

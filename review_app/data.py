@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from gouji import panel
-from gouji.agency import KINDS
-from gouji.review import Review
+from gouji.outputs import panel
+from gouji.reading.agency import KINDS
 from gouji.rules import RULES
 from gouji.status import FieldStatus
-from gouji.store import Store, database_url, shown_url
+from gouji.storage.review import Review
+from gouji.storage.store import Store, database_url, shown_url
 from gouji.template import FIELD_KEYS, label_of
 from gouji_eval import run
 from gouji_review.counts import counts_rows

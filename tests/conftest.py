@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval.gold import shared_dir
 
 SHARED = shared_dir()  # $GOUJI_SHARED, else ../shared beside the repository
@@ -22,7 +22,7 @@ SHARED = shared_dir()  # $GOUJI_SHARED, else ../shared beside the repository
 SCANNED = ("hongze_2023", "hongze_2024", "huaian_2024")
 
 
-# A crawler's header above a page's text (``gouji.crawl`` reads and blanks it).
+# A crawler's header above a page's text (``gouji.inputs.crawl`` reads and blanks it).
 CRAWL_HEADER = (
     "标题: 某县交通运输局2023年度政府信息公开工作年度报告\n"
     "发布时间: 2024-01-31 08:28\n文号: \n发布机构: \n栏目: 政府信息公开年报\n"
@@ -157,7 +157,7 @@ def llm_server():
 @pytest.fixture
 def llm_client(llm_server, tmp_path):
     """A real openai client pointed at the scripted local server."""
-    from gouji.llm import LLMClient, LLMSettings
+    from gouji.witness.llm import LLMClient, LLMSettings
 
     clients = []
 
@@ -242,7 +242,7 @@ def store_url(request, tmp_path):
 def review_db(store_url, tmp_path):
     """A store holding extractions with items to review: a seed (all accepted), a generated
     report with a publisher error, and a real PDF text with floating rows."""
-    from gouji.store import Store
+    from gouji.storage.store import Store
     from gouji_eval.generate import generate
 
     report = generate(5, layout="tab_rows", variants=(), inject_error=True)
@@ -264,6 +264,6 @@ def review_db(store_url, tmp_path):
 @pytest.fixture
 def queue(review_db):
     """The review queue of ``review_db``."""
-    from gouji.review import Review
+    from gouji.storage.review import Review
 
     return Review(review_db)

@@ -28,6 +28,8 @@ def test_all_is_pinned():
             "NotAReport",
             "OcrUnavailable",
             "Record",
+            "Format",
+            "SourceText",
             "Settings",
             "SettingsError",
             "UndecodableInput",

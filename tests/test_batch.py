@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gouji import batch
 from gouji.cli import cli
 from gouji.limits import Limits
-from gouji.llm import LLMSettings, RateLimit
-from gouji.settings import Settings
+from gouji.running import batch
+from gouji.running.settings import Settings
+from gouji.witness.llm import LLMSettings, RateLimit
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply, null_answer
 
@@ -176,8 +176,8 @@ def test_progress_in_a_log_is_a_plain_line(monkeypatch, capsys):
 def test_rate_limit_spaces_requests_across_threads(monkeypatch):
     clock = {"now": 100.0}
     slept = []
-    monkeypatch.setattr("gouji.llm.time.monotonic", lambda: clock["now"])
-    monkeypatch.setattr("gouji.llm.time.sleep", lambda s: slept.append(round(s, 3)))
+    monkeypatch.setattr("gouji.witness.llm.time.monotonic", lambda: clock["now"])
+    monkeypatch.setattr("gouji.witness.llm.time.sleep", lambda s: slept.append(round(s, 3)))
     limit = RateLimit(4.0)  # a slot every 0.25 s
     for _ in range(4):
         limit.wait()

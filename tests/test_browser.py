@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gouji.checking.record import failed_record
 from gouji.cli import cli
-from gouji.pipeline import extract_file
-from gouji.record import failed_record
-from gouji.review import Filter, Review
-from gouji.store import Store
+from gouji.running.pipeline import extract_file
+from gouji.storage.review import Filter, Review
+from gouji.storage.store import Store
 from gouji_eval.generate import generate
 from gouji_eval.gold import save_reviewed
 
@@ -400,8 +400,8 @@ def data_app(tmp_path, monkeypatch):
 
     from click.testing import CliRunner
 
-    from gouji import reader
     from gouji.cli import cli
+    from gouji.reading import reader
 
     from conftest import shared_path
 
@@ -623,7 +623,7 @@ def test_a_reopened_cell_shows_its_history(store, app, browser):
     what, from where and when, and the buttons name each value's source."""
     from selenium.webdriver.common.by import By
 
-    from gouji.review import Decision, Reviewer
+    from gouji.storage.review import Decision, Reviewer
     from gouji.template import label_of
 
     queue = Review(store)

@@ -1,7 +1,7 @@
 """cells: one tokenizer for every layout — tabs, pipes, cell-per-line, PDF text, values
 glued to labels — with empty and blank cells told apart, and page footers dropped."""
 
-from gouji.cells import Cell, classify_number, tokenize
+from gouji.reading.cells import Cell, classify_number, tokenize
 
 
 def test_page_footer_inside_a_table_is_not_a_value(extract_text):
@@ -92,7 +92,7 @@ def test_a_line_seen_again_gives_new_cells_at_its_own_place():
 
 
 def test_a_crawled_page_on_one_long_line_is_not_kept_in_the_caches():
-    from gouji import cells
+    from gouji.reading import cells
 
     line = "一、本年新收政府信息公开申请数量640020470" * 20
     kept = cells._line_shape.cache_info().currsize, cells._piece_shape.cache_info().currsize

@@ -1,8 +1,8 @@
 """勾稽 checks: a broken identity is a finding; the printed number is kept as printed."""
 
-from gouji.checks import check_identities
+from gouji.checking.checks import check_identities
 from gouji.identities import IDENTITIES
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval.generate import generate
 
 from conftest import shared_path
@@ -96,7 +96,7 @@ def test_prose_that_contradicts_the_table_is_reported():
 
 
 def test_prose_figures_are_compared_in_the_table_unit():
-    from gouji.checks import check_claims
+    from gouji.checking.checks import check_claims
     from gouji.model import Claim
 
     claims = [
@@ -131,7 +131,7 @@ def test_the_column_identities_say_which_column_and_what_each_side_adds_to():
 
 
 def test_a_doubtful_ocr_digit_stands_only_where_an_identity_holds_through_it():
-    from gouji.checks import check_confidence
+    from gouji.checking.checks import check_confidence
 
     values = _zeros() | {"s3.granted.natural_person": 1, "s3.granted.commercial": 2,
                          "s3.granted.total": 3, "s3.total_processed.natural_person": 1,

@@ -1,8 +1,8 @@
 """Claims from the prose: counts, amounts and rates with qualifiers; not dates or numbers of
 documents."""
 
-from gouji.claims import cn_number, find_claims
-from gouji.text import SourceText
+from gouji.inputs.text import SourceText
+from gouji.reading.claims import cn_number, find_claims
 
 
 def claims_of(text: str) -> list[tuple]:

@@ -113,7 +113,7 @@ def test_gouji_imports_no_package_built_on_it():
 
 
 def test_cluster_without_ray_is_a_usage_error(tmp_path, monkeypatch):
-    from gouji import cluster
+    from gouji.running import cluster
 
     monkeypatch.setattr(cluster.importlib.util, "find_spec", lambda name: None)
     result = CliRunner().invoke(cli, ["cluster", str(tmp_path), "--db", "sqlite://"])

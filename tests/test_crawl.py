@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from gouji.cli import cli
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji.template import FIELD_KEYS
 from gouji_eval import simulate
 from gouji_eval.generate import generate
@@ -136,7 +136,7 @@ def test_the_simulation_runs_beyond_the_eval_and_names_each_wrong_value(capsys):
 
 
 def test_flattened_page_text_reads_as_its_html_twin():
-    from gouji.pipeline import extract_file
+    from gouji.running.pipeline import extract_file
 
     from conftest import shared_path
 

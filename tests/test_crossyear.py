@@ -4,9 +4,9 @@ import json
 
 from click.testing import CliRunner
 
-from gouji import crossyear
+from gouji.checking import crossyear
 from gouji.cli import cli
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji.template import S3_COLUMNS
 from gouji_eval.generate import generate
 
@@ -53,8 +53,8 @@ def test_a_broken_hand_over_is_reported_beside_the_output(tmp_path):
     assert [f["keys"][0].split(".")[-1] for f in carried] == expected and expected
     assert all(f["document"].endswith("qinghe_2023.txt") for f in sidecar)
     assert "2022 年报告结转下年度" in carried[0]["message"]
-    from gouji.review import Review
-    from gouji.store import Store
+    from gouji.storage.review import Review
+    from gouji.storage.store import Store
 
     store = Store(db)
     items = {i.key for i in Review(store).reads.items() if i.rule == "cross_year.carried"}
@@ -74,8 +74,8 @@ def _corpus(name):
 
 
 def _region(text, part):
-    from gouji import sections
-    from gouji.text import SourceText
+    from gouji.inputs.text import SourceText
+    from gouji.reading import sections
 
     source = SourceText.from_text(text)
     return source.raw_span(*sections.find(source.view).regions[part])
@@ -84,7 +84,7 @@ def _region(text, part):
 def _run(tmp_path, texts: dict[str, str]):
     """``gouji extract`` over the texts as a user's folder, into a store; the cross-year
     findings and the store."""
-    from gouji.store import Store
+    from gouji.storage.store import Store
 
     folder = tmp_path / "reports"
     folder.mkdir()
@@ -115,7 +115,7 @@ def test_a_table_copied_from_last_year_is_found_and_goes_to_review(tmp_path):
     (same,) = [f for f in found if f["rule"] == "cross_year.same_table"]
     assert same["document"].endswith("pt_2024.txt") and same["keys"] == ["s3.new_received.total"]
     assert "第三部分（依申请公开）的表格与 2023 年报告完全相同" in same["message"]
-    from gouji.review import Filter, Review
+    from gouji.storage.review import Filter, Review
 
     doc = next(d for d in store.documents() if d.path.endswith("pt_2024.txt"))
     assert _stored_findings(store, doc.id, "cross_year.same_table") == [same["message"]]
@@ -177,7 +177,7 @@ def test_a_carry_over_break_per_column_opens_review_items(tmp_path):
         "s3.carried_over.natural_person",
         "s3.carried_over.total",
     ]
-    from gouji.review import Filter, Review
+    from gouji.storage.review import Filter, Review
 
     doc = next(d for d in store.documents() if d.path.endswith("czj_2024.html"))
     items = Review(store).reads.items(Filter(document_id=doc.id))

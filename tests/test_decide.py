@@ -1,10 +1,10 @@
 """decide: a field is accepted only when its value is grounded in the source (the text at
 its span reads as that value), its witness placed it with certainty and no finding names it."""
 
-from gouji.decide import decide, grounded
+from gouji.checking.decide import decide, grounded
+from gouji.inputs.text import SourceText
 from gouji.model import Candidate, Finding
 from gouji.template import FIELD_KEYS
-from gouji.text import SourceText
 
 
 def test_a_value_is_grounded_where_its_source_text_reads_as_it():

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval.generate import generate, to_docx, to_pdf
 from gouji_eval.score import score
 

@@ -8,10 +8,10 @@ import zipfile
 import docx
 import pytest
 
-from gouji import docxtext
+from gouji.inputs import docxtext
 from gouji.limits import MIB, Limits
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 PARTS = {

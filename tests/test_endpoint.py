@@ -96,9 +96,9 @@ def test_an_endpoint_that_fails_the_check_stops_the_run(reply, says, sent, llm_s
 def test_the_check_waits_as_the_endpoint_asks_and_gives_up_when_patience_runs_out(llm_server):
     """429 and 503, with Retry-After or without, are waited out, each wait said; a server
     busy past the check's patience stops the run, with what it answered."""
-    from gouji.endpoint import check
     from gouji.errors import EndpointUnavailable
-    from gouji.llm import LLMSettings
+    from gouji.witness.endpoint import check
+    from gouji.witness.llm import LLMSettings
 
     busy = {"429": Reply(status=429, headers={"Retry-After": "1"}), "503": Reply(status=503)}
     llm_server.script = lambda task, n: busy["429"] if n == 0 else busy["503"] if n == 1 else None

@@ -6,8 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from gouji import reader
 from gouji.cli import cli
+from gouji.reading import reader
 from gouji_eval import run
 
 from conftest import shared_path
@@ -108,7 +108,7 @@ def test_the_eval_says_on_stderr_how_each_set_goes_and_quiet_keeps_it_still(tmp_
 def test_progress_counts_the_documents_of_a_set_as_they_are_read(tmp_path):
     from io import StringIO
 
-    from gouji.settings import Settings
+    from gouji.running.settings import Settings
 
     stream = StringIO()
     run.evaluate(["seeds"], Settings(), progress=run.Progress(stream, every=0.0))

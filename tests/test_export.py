@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from gouji.cli import cli
-from gouji.export import write_table
+from gouji.outputs.export import write_table
 from gouji_eval.generate import generate
 
 DDE = "=cmd|' /C calc'!A0"

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gouji import formats
 from gouji.cli import cli
-from gouji.discover import iter_documents
 from gouji.errors import UnsupportedFormat
-from gouji.formats import Format, Reading
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
-from gouji.text import SourceText
+from gouji.inputs import formats
+from gouji.inputs.discover import iter_documents
+from gouji.inputs.formats import Format, Reading
+from gouji.inputs.text import SourceText
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 from gouji_eval.generate import generate
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -166,8 +166,7 @@ PLUGIN = '''
 """A third party's format: a report exported as JSON, {"lines": [...]}."""
 import json
 
-from gouji.formats import Format
-from gouji.text import SourceText
+from gouji import Format, SourceText
 
 
 def read(reading):

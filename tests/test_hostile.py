@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval import hostile
 from gouji_eval.generate import generate, write
 

@@ -3,11 +3,11 @@ document's cell bound before any grid is built."""
 
 import pytest
 
-from gouji import htmltext
 from gouji.errors import TooManyCells
+from gouji.inputs import htmltext
 from gouji.limits import Limits
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 
 
 def test_spans_are_laid_out_on_their_grid():

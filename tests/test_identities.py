@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gouji import checks, identities, reconcile, splits
+from gouji import identities
+from gouji.checking import checks, reconcile
 from gouji.identities import IDENTITIES, Use, keys_for, relation, sums_for
+from gouji.reading import splits
 from gouji.rules import RULES, of_kind
 from gouji.template import FIELD_KEYS, S2_KEYS
 from gouji_eval.generate import draw_figures, satisfied
@@ -77,7 +79,7 @@ REPORT = (
 
 EXTRACT = """
 import json, sys
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji.rules import RULES
 record = extract_file(sys.argv[1])
 print(json.dumps({"record": record, "rule": RULES["s2.rules_stock"].kind}, ensure_ascii=False))

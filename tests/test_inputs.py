@@ -1,8 +1,8 @@
 """Bad input gets a clear one-line error in its own record; other inputs are read."""
 
 from gouji.limits import Limits
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 
 from conftest import shared_path
 

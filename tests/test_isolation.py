@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from gouji import isolation
-from gouji.isolation import Job, Pool
+from gouji.checking.record import failed_record
 from gouji.limits import Limits
-from gouji.record import failed_record
-from gouji.settings import Settings
+from gouji.running import isolation
+from gouji.running.isolation import Job, Pool
+from gouji.running.settings import Settings
 
 
 def _misbehaving(path, settings, llm, provenance=None, sha256=None):

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from gouji.llm import MODES
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
-from gouji.tasks import estimate_tokens, prompt_versions
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
+from gouji.witness.llm import MODES
+from gouji.witness.tasks import estimate_tokens, prompt_versions
 from gouji_eval.generate import generate
 from gouji_eval.llm_server import Oracle, Reply, null_answer
 from gouji_eval.score import claim_found, same
@@ -164,7 +164,7 @@ def test_a_format_refused_mid_run_is_asked_in_the_next_mode_not_counted_an_outag
     """A profile that found json_schema and tools honoured; the server now refuses
     json_schema, naming it: the report is asked again with tools, the client keeps tools,
     and nothing counts as a transport failure."""
-    from gouji.endpoint import Profile, cached
+    from gouji.witness.endpoint import Profile, cached
 
     truthful(llm_server)
     refusal = Reply(status=400, message="Invalid schema for response_format 'answer'")
@@ -216,8 +216,8 @@ def test_a_table_is_sent_from_its_first_row_label_to_its_last_cell_without_its_h
 def test_a_table_whose_labels_follow_its_cells_is_sent_from_the_first_cells_line():
     import re
 
-    from gouji.cells import Cell
-    from gouji.tasks import _table_text
+    from gouji.reading.cells import Cell
+    from gouji.witness.tasks import _table_text
 
     view = (
         "三、收到和处理政府信息公开申请情况\n表：3 0 0 0 0 0 3\n一、本年新收政府信息公开申请数量\n"

@@ -11,10 +11,11 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from gouji import checks, grid, ocr, pages, render
+from gouji.checking import checks
 from gouji.cli import cli
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.inputs import grid, ocr, pages, render
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 from gouji_eval import scans as scanning
 from gouji_eval import sets
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from gouji import ocr, pages, render
-from gouji.pipeline import extract_file
+from gouji.inputs import ocr, pages, render
+from gouji.running.pipeline import extract_file
 
 from conftest import scan_of, shared_path
 

@@ -7,11 +7,11 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from gouji import sources
-from gouji.agency import KINDS, Overrides, canonical_name, identify
 from gouji.cli import cli
-from gouji.panel import COLUMNS, INDICATORS, STATUSES, TRUSTED
-from gouji.pipeline import extract_file
+from gouji.inputs import sources
+from gouji.outputs.panel import COLUMNS, INDICATORS, STATUSES, TRUSTED
+from gouji.reading.agency import KINDS, Overrides, canonical_name, identify
+from gouji.running.pipeline import extract_file
 from gouji.template import FIELD_KEYS
 
 from conftest import shared_path
@@ -210,8 +210,8 @@ def test_parquet_and_xlsx_hold_the_same_panel(corpus_records, tmp_path):
 
 
 def test_the_store_panel_puts_reviewed_values_first(store_url, tmp_path):
-    from gouji.review import Decision, Filter, Review, Reviewer
-    from gouji.store import Store
+    from gouji.storage.review import Decision, Filter, Review, Reviewer
+    from gouji.storage.store import Store
 
     store = Store(store_url)
     for year in (2023, 2024):

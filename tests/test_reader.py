@@ -2,9 +2,10 @@
 beside its label, or in template order between fixed points when the counts agree; a row it
 cannot place is never guessed."""
 
-from gouji import crawl, reader, sections
+from gouji.inputs import crawl
+from gouji.inputs.text import normalise
+from gouji.reading import reader, sections
 from gouji.template import S3_OTHER_SUBROWS, S3_ROWS
-from gouji.text import normalise
 
 from conftest import CRAWL_HEADER
 

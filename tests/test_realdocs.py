@@ -2,7 +2,7 @@
 
 import pytest
 
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval.score import score
 
 from conftest import gold, shared_path

@@ -8,10 +8,10 @@ import zlib
 
 import pytest
 
-from gouji import render
+from gouji.inputs import render
 from gouji.limits import Limits
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 from gouji_eval.scans import make_scan
 
 from conftest import shared_path

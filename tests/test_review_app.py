@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gouji.review import Decision, Reviewer
+from gouji.storage.review import Decision, Reviewer
 from gouji.template import label_of
 
 APP = str(Path(__file__).resolve().parents[1] / "review_app" / "app.py")
@@ -220,7 +220,7 @@ def test_a_reopened_colleagues_value_shows_its_history_and_true_sources(app, rev
     """乙 typed a value where the reader read another; when 甲 opens the cell again, the
     buttons name each value's source (the reader's as the reader read it, 乙's as 乙's), the
     page warns that changing it overrides 乙, and the cell's history is shown."""
-    from gouji.review import Filter
+    from gouji.storage.review import Filter
 
     seed = review_db.documents()[0].id
     with review_db.engine.begin() as conn:
@@ -258,7 +258,7 @@ def test_an_unplaced_value_offers_its_candidates_and_its_row_in_the_table(app, r
     """The reader could not place 规章·本年废止件数: no button keeps it as a blank, its
     candidate is offered as a reading, and its evidence is its row in part 二's table, not
     the prose's first mention of 规章."""
-    from gouji.pipeline import extract_file
+    from gouji.running.pipeline import extract_file
 
     from conftest import shared_path
 
@@ -299,8 +299,8 @@ def test_a_replaced_pdf_is_not_drawn(tmp_path, monkeypatch):
     was read shows no page (it would be the wrong one), and says why."""
     import shutil
 
-    from gouji.pipeline import extract_file
-    from gouji.store import Store
+    from gouji.running.pipeline import extract_file
+    from gouji.storage.store import Store
 
     from conftest import shared_path
 

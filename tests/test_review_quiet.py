@@ -13,8 +13,8 @@ import pytest
 from test_browser import _free_port, _page_text, _wait, browser, pytestmark  # noqa: F401
 
 from gouji.cli import STREAMLIT_CONFIG
-from gouji.pipeline import extract_file
-from gouji.store import Store
+from gouji.running.pipeline import extract_file
+from gouji.storage.store import Store
 
 from conftest import shared_path
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from gouji import sections
+from gouji.reading import sections
 
 
 def test_prose_before_the_part_two_table_is_not_a_row(extract_text):

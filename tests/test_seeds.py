@@ -2,7 +2,7 @@
 
 import pytest
 
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval.score import claim_found
 
 from conftest import gold, shared_path

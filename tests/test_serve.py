@@ -21,11 +21,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from gouji import callback
 from gouji.cli import cli
 from gouji.errors import CallbackRefused
-from gouji.review import Decision, DecisionKind, Filter, Review, Reviewer
-from gouji.store import Store, shown_url
+from gouji.serving import callback
+from gouji.storage.review import Decision, DecisionKind, Filter, Review, Reviewer
+from gouji.storage.store import Store, shown_url
 from gouji_eval.served import Served
 
 from conftest import shared_path
@@ -535,7 +535,7 @@ def _workers(pid: int) -> set[int]:
     return {
         child
         for child in _children(pid)
-        if b"gouji.isolation" in Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"gouji.running.isolation" in Path(f"/proc/{child}/cmdline").read_bytes()
     }
 
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gouji.cli import cli
-from gouji.pipeline import extract_file
+from gouji.running.pipeline import extract_file
 from gouji_eval.llm_server import PROFILES, Oracle, ScriptedLLM
 from gouji_eval.score import same
 

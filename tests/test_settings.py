@@ -10,8 +10,8 @@ from sqlalchemy import select
 from gouji.cli import cli
 from gouji.errors import SettingsError
 from gouji.limits import Limits
-from gouji.settings import Settings
-from gouji.store import Store
+from gouji.running.settings import Settings
+from gouji.storage.store import Store
 from gouji_eval.generate import generate, write
 from gouji_eval.llm_server import Reply
 

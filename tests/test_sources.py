@@ -6,8 +6,8 @@ import json
 import opencc
 import pytest
 
-from gouji.pipeline import extract_file
-from gouji.sources import decode
+from gouji.inputs.sources import decode
+from gouji.running.pipeline import extract_file
 from gouji_eval.generate import generate
 
 PROSE = "本机关认真贯彻落实政府信息公开条例，持续推进政务公开标准化规范化建设。\n"

@@ -2,8 +2,9 @@
 readings with dropped blanks, the choosers the identity table gives), and when a reading is
 trusted, on crawled snippets."""
 
-from gouji import crawl, reader, sections, sources, splits
-from gouji.pipeline import extract_file
+from gouji.inputs import crawl, sources
+from gouji.reading import reader, sections, splits
+from gouji.running.pipeline import extract_file
 from gouji.template import FIELD_KEYS, S2_ROWS, S3_COLUMNS, S3_ROWS, S4_KEYS
 from gouji_eval import simulate
 from gouji_eval.generate import write

@@ -7,13 +7,13 @@ import threading
 import pytest
 from click.testing import CliRunner
 
+from gouji.checking.record import dumps, failed_record
 from gouji.cli import cli
 from gouji.errors import DecisionRefused
-from gouji.migrations import MIGRATIONS, migrate
-from gouji.pipeline import extract_file
-from gouji.record import dumps, failed_record
-from gouji.review import Decision, Filter, Review, Reviewer, ReviewerCounts
-from gouji.store import Store, now
+from gouji.running.pipeline import extract_file
+from gouji.storage.migrations import MIGRATIONS, migrate
+from gouji.storage.review import Decision, Filter, Review, Reviewer, ReviewerCounts
+from gouji.storage.store import Store, now
 from gouji.template import FIELD_KEYS
 from gouji_eval.gold import save_reviewed
 
@@ -235,7 +235,7 @@ def test_queue_pages_and_progress(queue):
 
 
 def test_the_queue_pages_past_ten_thousand_items(tmp_path):
-    from gouji.record import failed_record
+    from gouji.checking.record import failed_record
     from gouji.template import FIELD_KEYS
 
     store = Store(f"sqlite:///{tmp_path / 'big.db'}")
@@ -328,7 +328,7 @@ def test_gold_only_from_people(review_db, queue, tmp_path, monkeypatch):
     """Nothing gouji did alone is gold: right after extraction ``gouji gold`` saves nothing
     and says why; a report a named reviewer confirmed whole is saved, naming them; gold
     saved by an older gouji from nobody's review is refused by the eval, with the reason."""
-    from gouji.record import failed_record
+    from gouji.checking.record import failed_record
 
     failed = tmp_path / "broken.txt"
     failed.write_text("x", encoding="utf-8")
@@ -492,7 +492,7 @@ def test_a_store_made_before_three_kinds_of_empty_is_migrated_safely(tmp_path):
     a printed blank, any other unplaced, which no confirmation as printed settles."""
     from sqlalchemy import create_engine, text
 
-    from gouji import migrations
+    from gouji.storage import migrations
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)

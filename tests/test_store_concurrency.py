@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from gouji.cli import cli
-from gouji.migrations import _APPLIED, MIGRATIONS
-from gouji.pipeline import extract_file
-from gouji.store import Store, shown_url
+from gouji.running.pipeline import extract_file
+from gouji.storage.migrations import _APPLIED, MIGRATIONS
+from gouji.storage.store import Store, shown_url
 from gouji_eval.generate import generate, write
 
 from conftest import store_rows, table_rows, write_years

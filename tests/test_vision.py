@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from gouji import ocr, render, vision
 from gouji.cli import cli
-from gouji.llm import LLMClient, LLMSettings
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.inputs import ocr, render
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
+from gouji.witness import vision
+from gouji.witness.llm import LLMClient, LLMSettings
 from gouji_eval.llm_server import PageOracle, ScriptedLLM
 from gouji_eval.score import same
 

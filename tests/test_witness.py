@@ -3,8 +3,8 @@ with noise, rotated columns, omissions and lies) against the seeds and the real 
 
 import pytest
 
-from gouji.pipeline import extract_file
-from gouji.settings import Settings
+from gouji.running.pipeline import extract_file
+from gouji.running.settings import Settings
 from gouji.template import FIELD_KEYS
 from gouji_eval import sets
 from gouji_eval.llm_server import Oracle, ScriptedLLM
@@ -22,7 +22,7 @@ def labeled():
 @pytest.fixture(scope="module")
 def witnessed(labeled, tmp_path_factory):
     """Records of every labeled document with an oracle of the given faults."""
-    from gouji.llm import LLMClient, LLMSettings
+    from gouji.witness.llm import LLMClient, LLMSettings
 
     server = ScriptedLLM().start()
     settings = LLMSettings(model="oracle", base_url=server.base_url, api_key="test",

@@ -1,0 +1,1 @@
+"""gouji serve: the HTTP API, its durable job queue, the service and callbacks."""
