@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, create_model
 
 from .errors import UNAVAILABLE, LLMContextExceeded, LLMError
-from .modes import INSTRUCTIONS, strict_schema
 from .reader import first_label_at
 from .template import (
     HEADERS,
@@ -54,8 +53,10 @@ if TYPE_CHECKING:
 
 
 class ResponseModel(BaseModel):
-    """A response model whose JSON schema leaves out pydantic's titles but its own name:
-    every title costs tokens on every request."""
+    """A response model whose JSON schema (the one instructor sends in every mode) leaves
+    out pydantic's titles but its own name, as every title costs tokens on every request,
+    and is strict as structured output wants it: every object closed to other keys and
+    every property required."""
 
     @classmethod
     def model_json_schema(cls, *args, **kwargs) -> dict:
@@ -64,6 +65,9 @@ class ResponseModel(BaseModel):
             if holder is not schema:  # the top one's title and description name the tool
                 holder.pop("title", None)
                 holder.pop("description", None)
+            if "properties" in holder:
+                holder["additionalProperties"] = False
+                holder["required"] = list(holder["properties"])
             for field_schema in holder.get("properties", {}).values():
                 field_schema.pop("title", None)
         return schema
@@ -142,7 +146,7 @@ class Task:
 
     @cached_property
     def schema(self) -> dict:
-        return strict_schema(self.model.model_json_schema())
+        return self.model.model_json_schema()
 
     @cached_property
     def prompt(self) -> str:
@@ -180,7 +184,7 @@ class Task:
         """A string of the answer that is the prompt's own wording, not the report's (a
         cell, the agency or a claim): the model copied its instructions, and the answer is
         no witness. Row labels are not weighed: the prompt names the template's rows."""
-        said = compact(self.prompt + INSTRUCTIONS)
+        said = compact(self.prompt)
         shown = compact(text)
         strings = [cell for part in self.parts for row in answer.get(part, [])
                    for cell in split_row(row)[1]]  # fmt: skip
@@ -211,7 +215,7 @@ def prompt_version(prompt_file: str) -> str:
     """The hash of the prompt file and of the template's rows as the prompt describes them:
     a changed description is a new prompt too."""
     text = resources.files("gouji_prompts").joinpath(f"{prompt_file}.md").read_text("utf-8")
-    text += "\n".join(map(_describe, PARTS)) + INSTRUCTIONS
+    text += "\n".join(map(_describe, PARTS))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
