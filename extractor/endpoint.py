@@ -46,7 +46,7 @@ from .llm import (
     redact,
 )
 from .model import Usage
-from .tasks import ResponseModel
+from .tasks import ClosedModel
 
 PATIENCE = 60.0  # seconds the check waits, in all, for an endpoint that asks to wait
 PROBE_TIMEOUT = 60.0  # the longest a probe may stay silent (a local server loading its model)
@@ -63,7 +63,7 @@ PROBE_PROMPT = (
 )
 
 
-class Probe(ResponseModel):
+class Probe(ClosedModel):
     """按要求回答。"""
 
     n: int

@@ -26,7 +26,7 @@ from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from .errors import UNAVAILABLE, LLMContextExceeded, LLMError
 from .reader import first_label_at
@@ -53,10 +53,8 @@ if TYPE_CHECKING:
 
 
 class ResponseModel(BaseModel):
-    """A response model whose JSON schema (the one instructor sends in every mode) leaves
-    out pydantic's titles but its own name, as every title costs tokens on every request,
-    and is strict as structured output wants it: every object closed to other keys and
-    every property required."""
+    """A response model whose JSON schema leaves out pydantic's titles but its own name:
+    every title costs tokens on every request."""
 
     @classmethod
     def model_json_schema(cls, *args, **kwargs) -> dict:
@@ -65,12 +63,17 @@ class ResponseModel(BaseModel):
             if holder is not schema:  # the top one's title and description name the tool
                 holder.pop("title", None)
                 holder.pop("description", None)
-            if "properties" in holder:
-                holder["additionalProperties"] = False
-                holder["required"] = list(holder["properties"])
             for field_schema in holder.get("properties", {}).values():
                 field_schema.pop("title", None)
         return schema
+
+
+class ClosedModel(ResponseModel):
+    """A response model as strict structured output wants its schema (every field is
+    required, and no other key may come), the schema instructor sends in every mode; an
+    answer with a key more is still read."""
+
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
 
 def _short(label: str) -> str:
@@ -142,7 +145,7 @@ class Task:
             fields["agency"] = (str | None, ...)
             fields["year"] = (int | None, ...)
             fields["claims"] = (list[str], ...)
-        return create_model("Answer", __base__=ResponseModel, __doc__="按要求回答。", **fields)
+        return create_model("Answer", __base__=ClosedModel, __doc__="按要求回答。", **fields)
 
     @cached_property
     def schema(self) -> dict:
