@@ -82,11 +82,14 @@ def answer_text(mode: str, streamed: Streamed) -> str:
     fenced = _FENCE.search(text)
     if fenced and not text.lstrip().startswith("{"):
         text = fenced.group(1)
+    # No object (or a broken one): instructor's parser says so, and it is re-asked.
     start = text.find("{")
+    if start < 0:
+        return text.strip()
     try:
-        value, end = json.JSONDecoder().raw_decode(text, max(start, 0))
+        value, end = json.JSONDecoder().raw_decode(text, start)
     except ValueError:
-        return text.strip()  # not JSON: instructor's parser says so, and it is re-asked
+        return text.strip()
     if mode == "tools" and isinstance(value, dict) and "name" in value:  # a call as text
         arguments = value.get("arguments", value.get("parameters"))
         if isinstance(arguments, str):
