@@ -1,18 +1,16 @@
 """The LLM witness: instructor over any OpenAI-compatible endpoint, as servers really behave.
 
-* instructor makes each request for the structured-output mode (``handle_response_model``:
-  a forced tool, ``response_format``, or the schema in a system message) and reads and
-  validates the answer against the task's pydantic model (``process_response``). The mode
-  is the user's, else the one the start check (``endpoint``) found the endpoint honours. A
-  request the endpoint refuses for its format (a 400, 422 or 500 naming it) is asked again
-  in the next mode it honours: a refusal, not an outage.
+* instructor makes each request in the structured-output mode (``handle_response_model``)
+  and reads and validates its answer (``process_response``, via ``modes.parse``). The mode
+  is the user's, else the one the start check (``endpoint``) found the endpoint honours; a
+  request refused for its format (a 400, 422 or 500 naming it) is asked again in the next
+  mode it honours: a refusal, not an outage.
 * Every answer is streamed, so a slow local model still writing is never cut by a fixed
   timeout (``timeout`` is the longest the endpoint may stay silent), and a request given up
   closes its connection, which stops a server generating it: a retry never piles a second
   copy onto a server still busy with the first. An answer that starts repeating itself is
   stopped there (``llm.repeating``); one running past the room a true answer needs
-  (``tasks.answer_tokens``) is cut at it (``llm.truncated``). The streamed reply goes to
-  instructor as the completion its mode promises (``modes.parse``).
+  (``tasks.answer_tokens``) is cut at it (``llm.truncated``).
 * Only a schema or type error is re-asked (tenacity), and only with a changed request: the
   answer and a short Chinese list of its first errors; an answer repeated word for word is
   not asked again. A failed sum is never shown to the model: checks run later, on its
@@ -20,8 +18,8 @@
   (``llm.copied``).
 * Transport failures (429 and 503 as the server asks with Retry-After, other 5xx,
   timeouts, lost connections) are retried by tenacity, with backoff and jitter, a bounded
-  number of times. After ``breaker_failures`` of them in a row (any thread; a 429 is the endpoint
-  pacing us, not failing) the breaker opens: requests fail at once, unsent, as
+  number of times. After ``breaker_failures`` of them in a row (any thread; a 429 is the
+  endpoint pacing us, not failing) the breaker opens: requests fail at once, unsent, as
   ``llm.unavailable``; after ``breaker_cooldown`` seconds one request goes as a probe, and
   its success closes the breaker. A refused key, an exhausted quota or an unknown model
   stops asking for the run.
@@ -59,12 +57,7 @@ from urllib.parse import unquote, urlsplit
 
 import diskcache
 from pydantic import ValidationError
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from . import modes
 from .errors import (
@@ -355,11 +348,9 @@ class LLMClient:
         return Answer(fields, used)
 
     def _answer(self, spec, text: str, images: tuple[str, ...], usage: Usage, room: int):
-        """The task's fields, and the mode that gave them. Re-asked (tenacity) only when
-        the answer does not fit the schema (instructor's parse), and only with a changed
-        request: the answer, and a short Chinese list of its first errors. instructor's
-        own re-ask cannot be used: it sends every error, in English, and asks again after
-        an answer repeated word for word (at temperature 0 it will come again)."""
+        """The task's fields, and the mode that gave them. Not instructor's re-ask: it
+        sends every error, in English, and asks again after an answer repeated word for
+        word (at temperature 0 it comes again)."""
         from instructor.core.exceptions import IncompleteOutputException
 
         messages = spec.messages(text, images)
