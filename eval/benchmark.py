@@ -272,18 +272,18 @@ def _asked(server: ScriptedLLM, paths: list[Path], mode: str) -> tuple[list, lis
 def _whole_report(server: ScriptedLLM, documents: list[str]) -> list:
     """The same reports asked once each, whole, for every named field (in tools mode, as
     gouji asked before)."""
-    from gouji.witness import modes
+    from instructor import Mode
+    from instructor.processing.response import handle_response_model
 
-    schema = _named_fields_model().model_json_schema()
+    model = _named_fields_model()
     server.script = lambda task, n: Reply({})  # every part of it may be left out
     client = _client(server.base_url, None)
     before = len(server.seen)
     for document in documents:
         view = sources.load(document).source.view
         messages = [{"role": "user", "content": _WHOLE_PROMPT + view}]
-        client._openai.chat.completions.create(
-            model="benchmark", **modes.request("tools", schema, messages)
-        )
+        _, kwargs = handle_response_model(model, mode=Mode.TOOLS, messages=messages)
+        client._openai.chat.completions.create(model="benchmark", **kwargs)
     client.close()
     server.script = lambda task, n: None
     return server.seen[before:]

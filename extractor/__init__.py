@@ -13,7 +13,7 @@ The public API is small::
 
 ``Settings`` are a run's settings (reader, witness, LLM); ``Record`` names the record's keys
 (SCHEMA.md); ``Format`` is an input format as the registry holds it (a package adds one
-through the ``gouji.formats`` entry point; its reader returns a ``SourceText``); every
+through the ``gouji.inputs.formats`` entry point; its reader returns a ``SourceText``); every
 error gouji raises on purpose is a ``GoujiError`` (the tree is drawn in ``gouji.errors``).
 Everything else is internal.
 """

@@ -203,7 +203,7 @@ _VERBOSE_OPTION = click.option(
     "-v",
     "--verbose",
     is_flag=True,
-    help="在标准错误上显示 openai、httpx 的日志（密钥和网址中的凭据已隐去）。",
+    help="在标准错误上显示 openai、instructor、httpx 的日志（密钥和网址中的凭据已隐去）。",
 )
 
 

@@ -198,7 +198,7 @@ def test_an_installed_packages_format_is_read_through_its_entry_point(
     _fake_distribution(
         site,
         """
-        [gouji.formats]
+        [gouji.inputs.formats]
         report-json = gouji_report_json:FORMAT
         not-a-format = gouji_report_json:BROKEN
         missing = gouji_report_json_gone:FORMAT
@@ -216,7 +216,7 @@ def test_an_installed_packages_format_is_read_through_its_entry_point(
 
 def test_a_gouji_process_finds_an_installed_format_for_discovery_help_and_reading(report, tmp_path):
     site = tmp_path / "site"
-    _fake_distribution(site, "[gouji.formats]\nreport-json = gouji_report_json:FORMAT\n")
+    _fake_distribution(site, "[gouji.inputs.formats]\nreport-json = gouji_report_json:FORMAT\n")
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "a.rjson").write_text(

@@ -13,7 +13,7 @@ new format is one module with a reader and one ``Format`` entry:
 * built-in entries name their reader as ``"module:function"``, imported when a file of that
   format is first read (as langextract's provider router registers its providers lazily), so
   asking the registry costs no reader's imports;
-* an installed package adds formats through the ``gouji.formats`` entry-point group, each entry
+* an installed package adds formats through the ``gouji.inputs.formats`` entry-point group, each entry
   point naming a ``Format`` (as llm's plugins add models); a format registered later takes a
   suffix over from an earlier one (a better PDF reader replaces the built-in one), and the
   settings fingerprint names every format not gouji's own, so ``--resume`` does not keep
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .ocr import OcrText
     from .text import SourceText
 
-ENTRY_POINT_GROUP = "gouji.formats"
+ENTRY_POINT_GROUP = "gouji.inputs.formats"
 TWIN_ROLES = ("rich", "flat")
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ _added: list[Format] = []  # formats registered in this process, in order
 
 @functools.cache
 def _installed() -> tuple[Format, ...]:
-    """The formats installed packages add (``gouji.formats`` entry points), in name order.
+    """The formats installed packages add (``gouji.inputs.formats`` entry points), in name order.
     A plugin that fails to load is logged and left out: it costs its own format, not the run."""
     found = []
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):

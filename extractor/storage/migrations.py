@@ -279,7 +279,7 @@ def migrate(engine: Engine) -> list[str]:
             return []  # up to date: no lock needed
     applied_now: list[str] = []
     with engine.begin() as conn:
-        lock(conn, "gouji.migrations")
+        lock(conn, "gouji.storage.migrations")
         done = _applied(conn)
         if not done:
             _APPLIED.create(conn, checkfirst=True)

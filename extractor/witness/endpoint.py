@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from tenacity import retry_if_exception
 
 from ..errors import EndpointUnavailable, LLMError, LLMUnavailable
 from ..model import Usage
@@ -44,8 +45,8 @@ from .llm import (
     one_line,
     openai_client,
     redact,
-    request_tokens,
 )
+from .tasks import ClosedModel
 
 PATIENCE = 60.0  # seconds the check waits, in all, for an endpoint that asks to wait
 PROBE_TIMEOUT = 60.0  # the longest a probe may stay silent (a local server loading its model)
@@ -60,12 +61,12 @@ PROBE_PROMPT = (
     "一、本年新收政府信息公开申请数量|30|4|0|0|0|0|34\n二、上年结转政府信息公开申请数量|2|0|0|0|0|0|2\n"
     "请用一句话说说这段话讲了什么。"
 )
-PROBE_SCHEMA = {
-    "type": "object",
-    "properties": {"n": {"type": "integer"}},
-    "required": ["n"],
-    "additionalProperties": False,
-}
+
+
+class Probe(ClosedModel):
+    """按要求回答。"""
+
+    n: int
 
 
 @dataclass(frozen=True)
@@ -238,53 +239,57 @@ class _Outcome:
 def _probe(
     client: LLMClient, mode: str, settings: LLMSettings, where: str, waiting: _Waiting
 ) -> _Outcome:
-    """One mode's tiny request, asked again as the endpoint asks while patience lasts."""
+    """One mode's tiny request, asked again (tenacity) as the endpoint asks while patience
+    lasts."""
     import openai
 
     messages = [{"role": "user", "content": PROBE_PROMPT}]
-    attempt = 0
-    while True:
-        attempt += 1
-        usage = Usage()
-        try:
-            streamed = client.exchange(mode, PROBE_SCHEMA, messages, PROBE_TOKENS, usage)
-        except Refused as exc:
-            return _Outcome(False, f"被拒绝（{exc}）")
-        except Retryable as exc:
-            cause = exc.cause
-            if isinstance(cause, openai.APITimeoutError):
-                raise EndpointUnavailable(
-                    f"LLM 端点 {where} 在 {client.settings.timeout:g} 秒内没有回应；"
-                    "请检查 OPENAI_BASE_URL 和服务是否在运行"
-                ) from None
-            if isinstance(cause, openai.APIConnectionError) or not isinstance(
-                cause, openai.APIStatusError
-            ):
-                reason = redact(one_line(cause.__cause__ or cause), settings.secrets)
-                raise EndpointUnavailable(
-                    f"无法连接 LLM 端点 {where}（{reason}）；请检查 OPENAI_BASE_URL 和服务是否在运行"
-                ) from None
-            wait = client.backoff(exc, attempt)
-            if waiting.waited + wait > waiting.patience:
-                reason = redact(one_line(cause), settings.secrets)
-                raise EndpointUnavailable(
-                    f"LLM 端点 {where} 回答 HTTP {cause.status_code}（{reason}），"
-                    f"等了 {waiting.waited:g} 秒仍未好转；请稍后再试，或检查 OPENAI_BASE_URL 和模型 "
-                    f"{settings.model}"
-                ) from None
-            busy = "限流" if cause.status_code == 429 else "忙"
-            waiting.say(
-                f"LLM 端点{busy}（HTTP {cause.status_code}），按要求等 {wait:g} 秒后再试"
-                f"（已等 {waiting.waited:g}/{waiting.patience:g} 秒）"
-            )
-            time.sleep(wait)
-            waiting.waited += wait
-            continue
-        except LLMUnavailable as exc:  # a refused key, an exhausted quota, an unknown model
-            raise EndpointUnavailable(f"LLM 端点 {where} {_fatal_said(exc, settings)}") from None
-        except LLMError as exc:
-            return _Outcome(False, f"不可用（{exc}）")
-        return _judge(mode, streamed, usage, messages)
+    usage = Usage()
+
+    def busy(exc: BaseException) -> bool:  # a 429 or a 5xx: worth waiting for
+        return isinstance(exc, Retryable) and isinstance(exc.cause, openai.APIStatusError)
+
+    def out_of_patience(state) -> bool:
+        return waiting.waited + state.upcoming_sleep > waiting.patience
+
+    def say(state) -> None:
+        wait, status = state.upcoming_sleep, state.outcome.exception().cause.status_code
+        waiting.say(
+            f"LLM 端点{'限流' if status == 429 else '忙'}（HTTP {status}），按要求等 {wait:g} 秒后再试"
+            f"（已等 {waiting.waited:g}/{waiting.patience:g} 秒）"
+        )
+        waiting.waited += wait
+
+    try:
+        streamed = client.with_retries(
+            mode, Probe, messages, PROBE_TOKENS, usage,
+            retry=retry_if_exception(busy), stop=out_of_patience, before_sleep=say,
+        )  # fmt: skip
+    except Refused as exc:
+        return _Outcome(False, f"被拒绝（{exc}）")
+    except Retryable as exc:
+        cause = exc.cause
+        if isinstance(cause, openai.APITimeoutError):
+            raise EndpointUnavailable(
+                f"LLM 端点 {where} 在 {client.settings.timeout:g} 秒内没有回应；"
+                "请检查 OPENAI_BASE_URL 和服务是否在运行"
+            ) from None
+        if not busy(exc):
+            reason = redact(one_line(cause.__cause__ or cause), settings.secrets)
+            raise EndpointUnavailable(
+                f"无法连接 LLM 端点 {where}（{reason}）；请检查 OPENAI_BASE_URL 和服务是否在运行"
+            ) from None
+        reason = redact(one_line(cause), settings.secrets)
+        raise EndpointUnavailable(
+            f"LLM 端点 {where} 回答 HTTP {cause.status_code}（{reason}），"
+            f"等了 {waiting.waited:g} 秒仍未好转；请稍后再试，或检查 OPENAI_BASE_URL 和模型 "
+            f"{settings.model}"
+        ) from None
+    except LLMUnavailable as exc:  # a refused key, an exhausted quota, an unknown model
+        raise EndpointUnavailable(f"LLM 端点 {where} {_fatal_said(exc, settings)}") from None
+    except LLMError as exc:
+        return _Outcome(False, f"不可用（{exc}）")
+    return _judge(mode, streamed, usage)
 
 
 def _fatal_said(exc: LLMError, settings: LLMSettings) -> str:
@@ -298,17 +303,16 @@ def _fatal_said(exc: LLMError, settings: LLMSettings) -> str:
     return said.removeprefix("端点")
 
 
-def _judge(mode: str, streamed: modes.Streamed, usage: Usage, messages: list) -> _Outcome:
-    thinks = bool(streamed.reasoning) or "<think>" in streamed.content
-    sent = request_tokens(modes.request(mode, PROBE_SCHEMA, messages))
+def _judge(mode: str, streamed: modes.Streamed, usage: Usage) -> _Outcome:
+    """Whether instructor reads an answer of the schema from the reply."""
+    thinks = streamed.thinks
+    sent = streamed.sent
     ratio = usage.prompt_tokens / sent if usage.estimated == 0 and usage.prompt_tokens else None
     if streamed.finish_reason == "length":
         return _Outcome(False, "回答写满上限仍未结束", ratio, thinks)
     try:
-        value = modes.parse(modes.answer_text(mode, streamed))
+        modes.parse(mode, Probe, streamed)
     except ValueError:
-        value = None
-    if not (isinstance(value, dict) and isinstance(value.get("n"), int)):
         return _Outcome(False, "回答不受格式约束", ratio, thinks)
     how = []
     if mode == "tools" and not streamed.arguments.strip():

@@ -1,25 +1,25 @@
-"""The LLM witness: one client over any OpenAI-compatible endpoint, as servers really behave.
+"""The LLM witness: instructor over any OpenAI-compatible endpoint, as servers really behave.
 
+* instructor makes each request in the structured-output mode (``handle_response_model``)
+  and reads and validates its answer (``process_response``, via ``modes.parse``). The mode
+  is the user's, else the one the start check (``endpoint``) found the endpoint honours; a
+  request refused for its format (a 400, 422 or 500 naming it) is asked again in the next
+  mode it honours: a refusal, not an outage.
 * Every answer is streamed, so a slow local model still writing is never cut by a fixed
   timeout (``timeout`` is the longest the endpoint may stay silent), and a request given up
   closes its connection, which stops a server generating it: a retry never piles a second
   copy onto a server still busy with the first. An answer that starts repeating itself is
   stopped there (``llm.repeating``); one running past the room a true answer needs
   (``tasks.answer_tokens``) is cut at it (``llm.truncated``).
-* The structured-output mode (``modes``) is the user's, else the one the start check
-  (``endpoint``) found the endpoint honours. A request the endpoint refuses for its format
-  (a 400, 422 or 500 naming it) is asked again in the next mode it honours: a refusal, not
-  an outage.
-* The answer is read as servers return it (``modes.answer_text``) and validated against
-  the task's schema by gouji. Only a schema or type error is re-asked, and only with a
-  changed request: the answer and a short Chinese list of its first errors; an answer
-  repeated word for word is not asked again. A failed sum is never shown to the model:
-  checks run later, on its answer. An answer that copies the prompt's own wording into
-  its values is no witness (``llm.copied``).
+* Only a schema or type error is re-asked (tenacity), and only with a changed request: the
+  answer and a short Chinese list of its first errors; an answer repeated word for word is
+  not asked again. A failed sum is never shown to the model: checks run later, on its
+  answer. An answer that copies the prompt's own wording into its values is no witness
+  (``llm.copied``).
 * Transport failures (429 and 503 as the server asks with Retry-After, other 5xx,
-  timeouts, lost connections) are retried with backoff and jitter, a bounded number of
-  times. After ``breaker_failures`` of them in a row (any thread; a 429 is the endpoint
-  pacing us, not failing) the breaker opens: requests fail at once, unsent, as
+  timeouts, lost connections) are retried by tenacity, with backoff and jitter, a bounded
+  number of times. After ``breaker_failures`` of them in a row (any thread; a 429 is the
+  endpoint pacing us, not failing) the breaker opens: requests fail at once, unsent, as
   ``llm.unavailable``; after ``breaker_cooldown`` seconds one request goes as a probe, and
   its success closes the breaker. A refused key, an exhausted quota or an unknown model
   stops asking for the run.
@@ -35,7 +35,8 @@
 * The API key, the URL's credentials (``user:password@``, key or token parameters) and
   their Basic-auth form are written nowhere: records, errors and logs show ``***``.
 
-openai is imported when a client is made: a run on the reader alone never needs it.
+openai and instructor are imported when a client is made: they take seconds to import, and
+a run on the reader alone never needs them.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import base64
 import hashlib
 import json
 import logging
-import random
 import re
 import sys
 import threading
@@ -57,6 +57,7 @@ from urllib.parse import unquote, urlsplit
 
 import diskcache
 from pydantic import ValidationError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from ..errors import (
     LLMBudgetExceeded,
@@ -84,7 +85,7 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "llm"
 MIN_ANSWER_TOKENS = 256
 # What a model that reasons before answering may write first, beyond the answer's own room.
 THINKING_TOKENS = 2048
-LIBRARY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore")
+LIBRARY_LOGGERS = ("openai", "instructor", "httpx", "httpx2", "httpcore")
 # A server that cuts a prompt to its context (Ollama) counts exactly that context: a prompt
 # counted at less than CUT_SHARE of what was sent (scaled by how the server's tokenizer
 # counts against gouji's estimate), or at less than ROUND_CUT_SHARE of it and a whole
@@ -104,6 +105,10 @@ class Retryable(Exception):
 
 class Refused(Exception):
     """The endpoint refused the request's structured-output format."""
+
+
+class _Unfit(Exception):
+    """An answer that does not fit the schema: asked again."""
 
 
 @dataclass
@@ -266,6 +271,7 @@ class LLMClient:
         # to making the client, not to the first report's request.
         self._create = self._openai.chat.completions.create
         self._breaker = _Breaker(settings.breaker_failures, settings.breaker_cooldown)
+        self._backoff = wait_random_exponential(settings.backoff_base, settings.backoff_cap)
         self._rate = (
             RateLimit(settings.requests_per_second) if settings.requests_per_second else None
         )
@@ -342,36 +348,48 @@ class LLMClient:
         return Answer(fields, used)
 
     def _answer(self, spec, text: str, images: tuple[str, ...], usage: Usage, room: int):
+        """The task's fields, and the mode that gave them. Not instructor's re-ask: it
+        sends every error, in English, and asks again after an answer repeated word for
+        word (at temperature 0 it comes again)."""
+        from instructor.core.exceptions import IncompleteOutputException
+
         messages = spec.messages(text, images)
-        mode = self.mode
         seen: set[str] = set()
+        for attempt in Retrying(retry=retry_if_exception_type(_Unfit), reraise=True):
+            with attempt:
+                mode, streamed = self._asked(spec.model, messages, room, usage)
+                answer = modes.answer_text(mode, streamed)
+                try:
+                    fields = modes.parse(mode, spec.model, streamed).model_dump()
+                except IncompleteOutputException:
+                    raise LLMTruncated(f"回答在 {room} 个 token 的上限处被截断") from None
+                except ValueError as exc:  # pydantic's ValidationError, instructor's parse
+                    asked = attempt.retry_state.attempt_number
+                    if asked > self.settings.reasks or answer in seen:
+                        raise LLMSchemaError(
+                            f"{asked} 次回答都不符合格式：{_problems(exc)}"
+                        ) from None
+                    seen.add(answer)
+                    messages = [
+                        *messages,
+                        {"role": "assistant", "content": answer},
+                        {"role": "user", "content": _reask(exc)},
+                    ]
+                    raise _Unfit from None
+        copied = spec.copied(fields, text)
+        if copied is not None:
+            raise LLMCopied(f"回答照抄了提示中的说明（「{copied[:30]}」），不作为证人")
+        return fields, mode
+
+    def _asked(self, model, messages: list, room: int, usage: Usage):
+        """One answer, in the client's mode or, when the endpoint refuses that mode's
+        format, the next one it honours."""
         while True:
+            mode = self.mode
             try:
-                streamed = self._with_retries(mode, spec.schema, messages, room, usage)
+                return mode, self.with_retries(mode, model, messages, room, usage)
             except Refused as exc:
-                mode = self._fall_back(mode, str(exc))
-                continue
-            answer = modes.answer_text(mode, streamed)
-            if streamed.finish_reason == "length":
-                raise LLMTruncated(f"回答在 {room} 个 token 的上限处被截断")
-            try:
-                fields = spec.model.model_validate(modes.parse(answer)).model_dump()
-            except ValueError as exc:  # not JSON, or not the schema (ValidationError)
-                if len(seen) >= self.settings.reasks or answer in seen:
-                    raise LLMSchemaError(
-                        f"{len(seen) + 1} 次回答都不符合格式：{_problems(exc)}"
-                    ) from None
-                seen.add(answer)  # asked again only with the answer and what is wrong with it
-                messages = [
-                    *messages,
-                    {"role": "assistant", "content": answer},
-                    {"role": "user", "content": _reask(exc)},
-                ]
-                continue
-            copied = spec.copied(fields, text)
-            if copied is not None:
-                raise LLMCopied(f"回答照抄了提示中的说明（「{copied[:30]}」），不作为证人")
-            return fields, mode
+                self._fall_back(mode, str(exc))
 
     def _fall_back(self, mode: str, reason: str) -> str:
         """The next mode the endpoint honours after one it refused; the client keeps it."""
@@ -393,33 +411,53 @@ class LLMClient:
         remember(self.settings, self.profile)
         return self.mode
 
-    def _with_retries(self, mode: str, schema: dict, messages: list, room: int, usage: Usage):
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self.exchange(mode, schema, messages, room, usage)
-            except Retryable as exc:
-                usage.failures += 1
-                if attempt >= self.settings.transport_attempts:
-                    raise LLMTransportError(
-                        f"{attempt} 次请求均失败：{self._line(exc.cause)}"
-                    ) from None
-                usage.retries += 1
-                time.sleep(self.backoff(exc, attempt))
+    def with_retries(self, mode: str, model, messages: list, room: int, usage: Usage, **kwargs):
+        """``exchange``, retried by tenacity on transport failures (``transport_attempts``
+        in all), waiting as ``wait`` says; ``kwargs`` change the retrying (the start
+        check's patience)."""
 
-    def backoff(self, exc: Retryable, attempt: int) -> float:
-        if exc.retry_after is not None:
+        def failed(state) -> None:
+            usage.failures += 1
+
+        def again(state) -> None:
+            usage.retries += 1
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.transport_attempts),
+            retry=retry_if_exception_type(Retryable),
+            wait=self.wait,
+            after=failed,
+            before_sleep=again,
+            reraise=True,
+        )
+        try:
+            return retrying.copy(**kwargs)(self.exchange, mode, model, messages, room, usage)
+        except Retryable as exc:
+            if kwargs:
+                raise
+            attempts = self.settings.transport_attempts
+            raise LLMTransportError(f"{attempts} 次请求均失败：{self._line(exc.cause)}") from None
+
+    def wait(self, state) -> float:
+        """tenacity's wait: the server's Retry-After when it sent one, else tenacity's
+        exponential backoff with jitter (which spreads clients apart)."""
+        exc = state.outcome.exception()
+        if isinstance(exc, Retryable) and exc.retry_after is not None:
             return min(exc.retry_after, self.settings.backoff_cap)
-        ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter spreads clients apart
+        return self._backoff(state)
 
-    def exchange(self, mode: str, schema: dict, messages: list, room: int, usage: Usage):
-        """One streamed request and its reply, counted."""
+    def exchange(self, mode: str, model, messages: list, room: int, usage: Usage):
+        """One streamed request, its body instructor's for ``mode``, and its reply, counted."""
+        from instructor import Mode
+        from instructor.processing.response import handle_response_model
+
         refusal = self._breaker.refusal()
         if refusal is not None:
             raise LLMUnavailable(refusal)
-        kwargs = modes.request(mode, schema, messages) | {
+        _, kwargs = handle_response_model(model, mode=Mode[mode.upper()], messages=messages)
+        if mode == "json_schema":  # OpenAI enforces a schema only when it is marked strict
+            kwargs["response_format"]["json_schema"]["strict"] = True
+        kwargs |= {
             "model": self.settings.model,
             "max_tokens": room,
             "temperature": 0,
@@ -441,6 +479,7 @@ class LLMClient:
         if self._rate is not None:
             self._rate.wait()
         streamed, looped = self._stream(kwargs)
+        streamed.sent = sent
         usage.requests += 1
         counted = streamed.usage
         if counted is not None and getattr(counted, "total_tokens", None) is not None:
@@ -617,12 +656,13 @@ _PROBLEM = {
     "list_type": "{loc} 应为数组",
     "dict_type": "回答应为一个 JSON 对象",
     "model_type": "回答应为一个 JSON 对象",
+    "json_invalid": "不是一个 JSON 对象",
 }
 
 
-def _problems(exc: ValueError, first: int = 3) -> str:
+def _problems(exc: Exception, first: int = 3) -> str:
     if not isinstance(exc, ValidationError):
-        return "不是一个 JSON 对象" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return "不是一个 JSON 对象"  # instructor found no answer where the mode puts it
     errors = exc.errors()
     said = []
     for error in errors[:first]:
@@ -632,7 +672,7 @@ def _problems(exc: ValueError, first: int = 3) -> str:
     return "；".join(said) + more
 
 
-def _reask(exc: ValueError) -> str:
+def _reask(exc: Exception) -> str:
     return f"上面的回答不符合要求：{_problems(exc)}。请改正后重新回答完整的 JSON 对象。"
 
 

@@ -1,21 +1,20 @@
-"""Structured output over any OpenAI-compatible endpoint: the request each mode sends, and
-how an answer is read back from what a server really returns.
+"""Structured output over any OpenAI-compatible endpoint: what instructor cannot do for gouji.
 
-Four modes, best first (the start check picks the best one an endpoint honours):
+instructor makes each mode's request (``handle_response_model``) and reads and validates
+the answer (``process_response``), in four modes, best first (the start check picks the
+best one an endpoint honours): ``json_schema`` (the server constrains the answer to the
+schema), ``tools`` (one forced function call), ``json`` (``json_object``, the schema in a
+system message) and ``md_json`` (no constraint, the answer in a fenced block).
 
-* ``json_schema`` — ``response_format`` of type ``json_schema``: the server constrains the
-  answer to the schema (OpenAI, vLLM, llama.cpp's grammars, Ollama's ``format``).
-* ``tools`` — one function whose parameters are the schema, its call forced.
-* ``json`` — ``response_format`` of type ``json_object`` (JSON, keys free), the schema shown
-  in a system message (DeepSeek asks for the word "json" in the prompt: it is there).
-* ``md_json`` — no constraint at all: the schema in a system message, the answer in a
-  fenced block.
-
-Servers answer less tidily than the modes promise, and the answer is read as they do:
-llama.cpp without a tool-call parser for the model puts the call in ``content``
-(``<tool_call>{"name": …, "arguments": …}</tool_call>``); reasoning models wrap the answer
-in ``<think>…</think>``; some fence it. Whatever the mode, the answer is then validated
-against the schema by gouji itself: a mode constrains, it never vouches.
+What is left here is how real servers answer, which instructor's parsers do not expect:
+llama.cpp without a tool-call parser for the model leaves the call in ``content``
+(``<tool_call>{"name": …, "arguments": …}</tool_call>``; instructor's tools parser wants
+``tool_calls``), reasoning models write ``<think>…</think>`` before the answer and some
+servers a sentence after it (instructor's json parsers read ``content`` whole). A
+streamed reply is gathered (``Streamed``; openai's ``ChatCompletionStreamState`` parses
+as it goes and expects OpenAI's own chunks) and handed to instructor as the completion
+the mode promises (``parse``). And which errors are a refusal of the format, not an
+outage (instructor negotiates no modes).
 """
 
 from __future__ import annotations
@@ -24,69 +23,7 @@ import json
 import re
 from dataclasses import dataclass
 
-MODES = ("json_schema", "tools", "json", "md_json")  # best first
-TOOL = "answer"
-
-# Lower-case "json": DeepSeek refuses json_object mode unless the prompt says the word.
-_SYSTEM = (
-    "只回答一个 json 对象，它符合下面的 JSON Schema（回答对象本身，不要回答 Schema）：\n{schema}"
-)
-_FENCED = "把这个 JSON 对象放在 ```json 代码块里回答。"
-INSTRUCTIONS = _SYSTEM + _FENCED  # what the modes add to a prompt (its version hashes them)
-
-
-def request(mode: str, schema: dict, messages: list[dict]) -> dict:
-    """The keyword arguments of a chat completion asking ``messages`` for an answer of
-    ``schema`` in ``mode``."""
-    if mode == "json_schema":
-        strict = {"name": TOOL, "schema": schema, "strict": True}
-        return {
-            "messages": messages,
-            "response_format": {"type": "json_schema", "json_schema": strict},
-        }
-    if mode == "tools":
-        function = {"name": TOOL, "description": "按要求回答。", "parameters": schema}
-        return {
-            "messages": messages,
-            "tools": [{"type": "function", "function": function}],
-            "tool_choice": {"type": "function", "function": {"name": TOOL}},
-        }
-    system = {
-        "role": "system",
-        "content": _SYSTEM.format(schema=json.dumps(schema, ensure_ascii=False)),
-    }
-    if mode == "json":
-        return {"messages": [system, *messages], "response_format": {"type": "json_object"}}
-    *earlier, last = messages
-    return {"messages": [system, *earlier, _said_after(last, _FENCED)]}
-
-
-def _said_after(message: dict, text: str) -> dict:
-    """``message`` with ``text`` after its own (a list of content parts gets a part more):
-    one user turn, not two in a row, which some chat templates refuse."""
-    content = message["content"]
-    if isinstance(content, list):
-        return message | {"content": [*content, {"type": "text", "text": text}]}
-    return message | {"content": f"{content}\n\n{text}"}
-
-
-def strict_schema(schema: dict) -> dict:
-    """``schema`` as strict structured output wants it: every object closed to other keys
-    and every property required."""
-
-    def close(node):
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node:
-                node["additionalProperties"] = False
-                node["required"] = list(node["properties"])
-            for value in node.values():
-                close(value)
-        elif isinstance(node, list):
-            for value in node:
-                close(value)
-        return node
-
-    return close(json.loads(json.dumps(schema)))
+MODES = ("json_schema", "tools", "json", "md_json")  # best first; instructor.Mode by name
 
 
 @dataclass
@@ -100,6 +37,7 @@ class Streamed:
     finish_reason: str | None = None
     usage: object | None = None
     choices: bool = False  # any chunk carried a choice
+    sent: int = 0  # the request's estimated tokens
 
     def add(self, chunk) -> None:
         if getattr(chunk, "usage", None) is not None:
@@ -122,6 +60,10 @@ class Streamed:
         """Everything the model wrote, as a repetition or a token count sees it."""
         return self.reasoning + self.content + self.arguments
 
+    @property
+    def thinks(self) -> bool:
+        return bool(self.reasoning) or "<think>" in self.content
+
 
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)(?:```|$)", re.S)
@@ -129,9 +71,8 @@ _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 
 
 def answer_text(mode: str, streamed: Streamed) -> str:
-    """The JSON text of the answer: the call's arguments in tools mode, else the message,
-    without a reasoning block, a fence or a tool-call wrapper around it. A tools answer a
-    server left in ``content`` (no tool-call parser for the model) is read from there."""
+    """The JSON text of the answer: the call's arguments in tools mode, else the message
+    without a reasoning block, a fence, a tool-call wrapper or stray text around it."""
     if mode == "tools" and streamed.arguments.strip():
         return streamed.arguments
     text = _THINK.sub("", streamed.content).strip()
@@ -141,37 +82,43 @@ def answer_text(mode: str, streamed: Streamed) -> str:
     fenced = _FENCE.search(text)
     if fenced and not text.lstrip().startswith("{"):
         text = fenced.group(1)
-    text = text.strip()
-    if mode == "tools":
-        return _call_arguments(text)
-    return text
-
-
-def _call_arguments(text: str) -> str:
-    """A tool call written as text (``{"name": "answer", "arguments": {…}}``): its
-    arguments; any other JSON as it is."""
+    # No object (or a broken one): instructor's parser says so, and it is re-asked.
+    start = text.find("{")
+    if start < 0:
+        return text.strip()
     try:
-        value = json.loads(text)
+        value, end = json.JSONDecoder().raw_decode(text, start)
     except ValueError:
-        return text
-    if isinstance(value, dict) and value.get("name") == TOOL:
+        return text.strip()
+    if mode == "tools" and isinstance(value, dict) and "name" in value:  # a call as text
         arguments = value.get("arguments", value.get("parameters"))
         if isinstance(arguments, str):
             return arguments
         if isinstance(arguments, dict):
             return json.dumps(arguments, ensure_ascii=False)
-    return text
+    return text[start:end]
 
 
-def parse(text: str) -> object:
-    """The JSON value of an answer; a value followed by stray text (a sentence after the
-    object) is read up to its end. Raises ``ValueError`` when there is none."""
-    text = text.strip()
-    start = text.find("{")
-    if start < 0:
-        raise ValueError("回答中没有 JSON 对象")
-    value, _ = json.JSONDecoder().raw_decode(text[start:])
-    return value
+def parse(mode: str, model, streamed: Streamed):
+    """The answer as instructor reads and validates it in ``mode`` from the completion the
+    mode promises (a tools answer left in ``content`` moved to its call). Raises pydantic's
+    ``ValidationError`` or instructor's ``ResponseParsingError`` (both ``ValueError``), or
+    ``IncompleteOutputException`` for an answer cut at ``max_tokens``."""
+    from instructor import Mode
+    from instructor.processing.response import process_response
+    from openai.types.chat import ChatCompletion
+
+    message: dict = {"role": "assistant", "content": None}
+    if mode == "tools":
+        call = {"name": model.__name__, "arguments": answer_text(mode, streamed)}
+        message["tool_calls"] = [{"id": "call", "type": "function", "function": call}]
+    else:
+        message["content"] = answer_text(mode, streamed)
+    choice = {"index": 0, "finish_reason": streamed.finish_reason, "message": message}
+    reply = ChatCompletion.construct(
+        id="", created=0, model="", object="chat.completion", choices=[choice]
+    )
+    return process_response(reply, response_model=model, stream=False, mode=Mode[mode.upper()])
 
 
 # What a refusal of a structured-output format says: a 400, 422 or 500 naming the request's

@@ -26,7 +26,7 @@ from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from ..errors import UNAVAILABLE, LLMContextExceeded, LLMError
 from ..inputs.text import compact
@@ -45,7 +45,6 @@ from ..template import (
     S4_GROUP_LABELS,
     S4_KEYS,
 )
-from .modes import INSTRUCTIONS, strict_schema
 
 if TYPE_CHECKING:
     from ..model import Usage
@@ -67,6 +66,14 @@ class ResponseModel(BaseModel):
             for field_schema in holder.get("properties", {}).values():
                 field_schema.pop("title", None)
         return schema
+
+
+class ClosedModel(ResponseModel):
+    """A response model as strict structured output wants its schema (every field is
+    required, and no other key may come), the schema instructor sends in every mode; an
+    answer with a key more is still read."""
+
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
 
 def _short(label: str) -> str:
@@ -138,11 +145,11 @@ class Task:
             fields["agency"] = (str | None, ...)
             fields["year"] = (int | None, ...)
             fields["claims"] = (list[str], ...)
-        return create_model("Answer", __base__=ResponseModel, __doc__="按要求回答。", **fields)
+        return create_model("Answer", __base__=ClosedModel, __doc__="按要求回答。", **fields)
 
     @cached_property
     def schema(self) -> dict:
-        return strict_schema(self.model.model_json_schema())
+        return self.model.model_json_schema()
 
     @cached_property
     def prompt(self) -> str:
@@ -180,7 +187,7 @@ class Task:
         """A string of the answer that is the prompt's own wording, not the report's (a
         cell, the agency or a claim): the model copied its instructions, and the answer is
         no witness. Row labels are not weighed: the prompt names the template's rows."""
-        said = compact(self.prompt + INSTRUCTIONS)
+        said = compact(self.prompt)
         shown = compact(text)
         strings = [cell for part in self.parts for row in answer.get(part, [])
                    for cell in split_row(row)[1]]  # fmt: skip
@@ -211,7 +218,7 @@ def prompt_version(prompt_file: str) -> str:
     """The hash of the prompt file and of the template's rows as the prompt describes them:
     a changed description is a new prompt too."""
     text = resources.files("gouji_prompts").joinpath(f"{prompt_file}.md").read_text("utf-8")
-    text += "\n".join(map(_describe, PARTS)) + INSTRUCTIONS
+    text += "\n".join(map(_describe, PARTS))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
