@@ -52,7 +52,7 @@ INSTALL = "python3 -m pip install rapidocr onnxruntime"
 MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gouji" / "ocr"
 # Bump when what is cached per page changes (engine, models, clean-up, reading).
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 # A cell read below this is read again on a second crop.
 REREAD_BELOW = 0.9
 # A label or heading of at most this many characters with one read below this is read again.
