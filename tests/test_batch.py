@@ -236,7 +236,7 @@ def test_ctrl_c_stops_every_llm_worker_process_and_a_resume_finishes(folder, tmp
     workers = [int(pid) for pid in workers.stdout.split()]
     assert len(workers) == 2
     os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=20) == 1
+    assert process.wait(timeout=90) == 1  # stops, however loaded the machine (not a timing)
     assert "Traceback" not in process.stderr.read().decode()
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
